@@ -1,0 +1,362 @@
+/**
+ * Every expected failure of `encrypted-ecr` is a value of {@link RegistryError}: a plain readonly
+ * object discriminated by `kind`. Operations return them inside a neverthrow `ResultAsync`; nothing
+ * here is thrown. Where an AWS call failed, the SDK's own exception is kept as `cause`.
+ *
+ * Adding a variant is an API change for callers that switch exhaustively on `kind`: the CHANGELOG
+ * says so whenever it happens.
+ *
+ * @packageDocumentation
+ */
+import type { EncryptionDescription } from './types.js';
+
+/** The AWS service a failure came from. */
+export type AwsService = 'ecr' | 'kms' | 'iam' | 'sts' | 's3';
+
+/** Fields shared by every variant that came back from an AWS call. */
+export interface AwsFailure {
+  readonly service: AwsService;
+  /** The SDK operation, e.g. `CreateRepository`. */
+  readonly operation: string;
+  /** What the SDK client threw: keeps `stack`, `$metadata` and `$response`. */
+  readonly cause: unknown;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input (always reported before any AWS call)
+// ---------------------------------------------------------------------------------------------
+
+/** The repository name breaks ECR's rules (pattern, 2–256 characters). */
+export interface InvalidRepositoryName {
+  readonly kind: 'InvalidRepositoryName';
+  readonly repositoryName: string;
+  readonly reason: string;
+}
+
+/** The encryption spec is malformed: unknown type, or a key reference that is no key id, ARN or alias. */
+export interface InvalidEncryption {
+  readonly kind: 'InvalidEncryption';
+  readonly reason: string;
+  /** The key reference as given, when the key is what is wrong. */
+  readonly key?: string;
+}
+
+/** Any other input that cannot be right (a tag, a policy document, a concurrency, a journal). */
+export interface InvalidInput {
+  readonly kind: 'InvalidInput';
+  /** The input field, e.g. `tags[3].Key` or `lifecyclePolicy`. */
+  readonly field: string;
+  readonly reason: string;
+}
+
+/** A custom endpoint over plain `http://` that is not loopback: layers and credentials travel over TLS only. */
+export interface InsecureEndpoint {
+  readonly kind: 'InsecureEndpoint';
+  readonly endpoint: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+// ---------------------------------------------------------------------------------------------
+
+/** DescribeKey found no such key (or alias) in the region. */
+export interface KeyNotFound extends AwsFailure {
+  readonly kind: 'KeyNotFound';
+  /** The key reference as given. */
+  readonly key: string;
+}
+
+/** Why a key cannot encrypt an ECR repository. */
+export type KeyNotUsableReason =
+  | 'Disabled'
+  | 'PendingDeletion'
+  | 'PendingImport'
+  | 'Unavailable'
+  | 'Creating'
+  | 'Updating'
+  | 'WrongKeyUsage'
+  | 'WrongKeySpec';
+
+/** The key exists but ECR cannot use it: its state, usage or spec is wrong. */
+export interface KeyNotUsable {
+  readonly kind: 'KeyNotUsable';
+  readonly keyArn: string;
+  readonly reason: KeyNotUsableReason;
+  /** A sentence for humans, e.g. `key is pending deletion on 2026-12-01`. */
+  readonly detail: string;
+}
+
+/** The key lives in another region than the repository (ECR requires the same region). */
+export interface KeyRegionMismatch {
+  readonly kind: 'KeyRegionMismatch';
+  readonly keyArn: string;
+  readonly keyRegion: string;
+  readonly repositoryRegion: string;
+}
+
+/** The customer-managed key has no room for the two grants ECR creates per repository. */
+export interface KeyGrantQuotaExhausted {
+  readonly kind: 'KeyGrantQuotaExhausted';
+  readonly keyArn: string;
+  readonly grantCount: number;
+  readonly quota: number;
+}
+
+/** KMS refused a call that ECR made on the caller's behalf (ECR `KmsException`). */
+export interface KmsRefused extends AwsFailure {
+  readonly kind: 'KmsRefused';
+  /** The KMS error code ECR passed on (`KmsException.kmsError`), when it did. */
+  readonly kmsError: string | undefined;
+  readonly message: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Permissions, throttling and transport (any AWS step can return these)
+// ---------------------------------------------------------------------------------------------
+
+/** The principal lacks permissions an operation needs, found before anything was changed. */
+export interface MissingPermissions {
+  readonly kind: 'MissingPermissions';
+  readonly principalArn: string;
+  /** The IAM actions that are not allowed, e.g. `kms:RetireGrant`. */
+  readonly actions: readonly string[];
+  /** How it was found: IAM's policy simulator, or our evaluation of the key policy. */
+  readonly source: 'iam-simulation' | 'key-policy';
+}
+
+/** AWS answered that the caller is not allowed to make this call. */
+export interface AccessDenied extends AwsFailure {
+  readonly kind: 'AccessDenied';
+  readonly message: string;
+}
+
+/** Still throttled after the SDK's own retries. Safe to retry later. */
+export interface Throttled extends AwsFailure {
+  readonly kind: 'Throttled';
+}
+
+/** The credentials are missing, expired or not recognised. */
+export interface CredentialsError extends AwsFailure {
+  readonly kind: 'CredentialsError';
+  readonly message: string;
+}
+
+/** An error the service answered with that this library does not model (see `name`). */
+export interface AwsServiceError extends AwsFailure {
+  readonly kind: 'AwsServiceError';
+  readonly name: string;
+  readonly message: string;
+  readonly fault: 'client' | 'server';
+  readonly httpStatusCode: number | undefined;
+  readonly requestId: string | undefined;
+}
+
+/** No answer from the service: connection refused or reset, DNS, timeout. Retryable. */
+export interface NetworkError extends AwsFailure {
+  readonly kind: 'NetworkError';
+  readonly message: string;
+}
+
+/** The SDK failed before sending anything (no region configured, a client-side validation). */
+export interface SdkClientError extends AwsFailure {
+  readonly kind: 'SdkClientError';
+  readonly message: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Repositories
+// ---------------------------------------------------------------------------------------------
+
+/** A repository of that name exists (and idempotency could not apply). */
+export interface RepositoryAlreadyExists extends AwsFailure {
+  readonly kind: 'RepositoryAlreadyExists';
+  readonly repositoryName: string;
+}
+
+/** No repository of that name in the registry. */
+export interface RepositoryNotFound {
+  readonly kind: 'RepositoryNotFound';
+  readonly repositoryName: string;
+  readonly cause?: unknown;
+}
+
+/** The repository holds images and `force` was not given: nothing was deleted. */
+export interface RepositoryNotEmpty {
+  readonly kind: 'RepositoryNotEmpty';
+  readonly repositoryName: string;
+  readonly imageCount: number;
+}
+
+/**
+ * The repository exists with another encryption. ECR cannot change encryption in place: use
+ * `migrateRepository` to recreate it under the same name without losing an image.
+ */
+export interface EncryptionMismatch {
+  readonly kind: 'EncryptionMismatch';
+  readonly repositoryName: string;
+  readonly existing: EncryptionDescription;
+  readonly requested: EncryptionDescription;
+  readonly remedy: 'migrateRepository';
+}
+
+/** One grant left on a key after its repository was deleted. */
+export interface RemainingGrant {
+  readonly keyArn: string;
+  readonly grantId: string;
+}
+
+/**
+ * The repository is deleted, but grants ECR created for it are still on the key (ECR retires them
+ * with the deleter's credentials). Retire them with `retireOrphanedGrants` as a principal that has
+ * `kms:RetireGrant` in an IAM policy.
+ */
+export interface DeletedButGrantsRemain {
+  readonly kind: 'DeletedButGrantsRemain';
+  readonly repositoryName: string;
+  readonly repositoryArn: string;
+  readonly keyArn: string;
+  readonly grantIds: readonly string[];
+  /** The permission the deleting principal lacks, when that is the reason. */
+  readonly missingPermission: 'kms:RetireGrant' | undefined;
+  /** Why the grants could not be retired here, when a call failed. */
+  readonly cause: unknown;
+}
+
+/** A step failed and undoing the earlier steps failed too: both are reported. */
+export interface RollbackFailed {
+  readonly kind: 'RollbackFailed';
+  readonly original: RegistryError;
+  readonly rollbackErrors: readonly RegistryError[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The union and the per-operation aliases
+// ---------------------------------------------------------------------------------------------
+
+/** Every expected failure this library returns. */
+export type RegistryError =
+  | InvalidRepositoryName
+  | InvalidEncryption
+  | InvalidInput
+  | InsecureEndpoint
+  | KeyNotFound
+  | KeyNotUsable
+  | KeyRegionMismatch
+  | KeyGrantQuotaExhausted
+  | KmsRefused
+  | MissingPermissions
+  | AccessDenied
+  | Throttled
+  | CredentialsError
+  | AwsServiceError
+  | NetworkError
+  | SdkClientError
+  | RepositoryAlreadyExists
+  | RepositoryNotFound
+  | RepositoryNotEmpty
+  | EncryptionMismatch
+  | DeletedButGrantsRemain
+  | RollbackFailed;
+
+/** The `kind` of every {@link RegistryError}. */
+export type RegistryErrorKind = RegistryError['kind'];
+
+/** Failures any AWS call can produce, whatever the operation. */
+export type GenericAwsError =
+  | AccessDenied
+  | Throttled
+  | CredentialsError
+  | AwsServiceError
+  | NetworkError
+  | SdkClientError;
+
+/** Failures of a key reference that DescribeKey resolved, or could not. */
+export type KeyError = KeyNotFound | KeyNotUsable | KeyRegionMismatch | KeyGrantQuotaExhausted;
+
+/** Everything `createEncryptedRepository` can return. */
+export type CreateEncryptedRepositoryError =
+  | InvalidRepositoryName
+  | InvalidEncryption
+  | InvalidInput
+  | InsecureEndpoint
+  | KeyError
+  | KmsRefused
+  | MissingPermissions
+  | RepositoryAlreadyExists
+  | EncryptionMismatch
+  | RollbackFailed
+  | GenericAwsError;
+
+/** What stops `preflight` from running at all (the checks themselves come back as findings). */
+export type PreflightError = InvalidInput | InsecureEndpoint | GenericAwsError;
+
+/** Everything `deleteRepository` can return. */
+export type DeleteRepositoryError =
+  | InvalidRepositoryName
+  | InsecureEndpoint
+  | RepositoryNotFound
+  | RepositoryNotEmpty
+  | KmsRefused
+  | DeletedButGrantsRemain
+  | GenericAwsError;
+
+/** Everything `findOrphanedGrants` can return. */
+export type FindOrphanedGrantsError = InvalidInput | InsecureEndpoint | KeyNotFound | GenericAwsError;
+
+/** Everything `retireOrphanedGrants` can return. */
+export type RetireOrphanedGrantsError = FindOrphanedGrantsError;
+
+const KINDS: ReadonlySet<string> = new Set<RegistryErrorKind>([
+  'InvalidRepositoryName',
+  'InvalidEncryption',
+  'InvalidInput',
+  'InsecureEndpoint',
+  'KeyNotFound',
+  'KeyNotUsable',
+  'KeyRegionMismatch',
+  'KeyGrantQuotaExhausted',
+  'KmsRefused',
+  'MissingPermissions',
+  'AccessDenied',
+  'Throttled',
+  'CredentialsError',
+  'AwsServiceError',
+  'NetworkError',
+  'SdkClientError',
+  'RepositoryAlreadyExists',
+  'RepositoryNotFound',
+  'RepositoryNotEmpty',
+  'EncryptionMismatch',
+  'DeletedButGrantsRemain',
+  'RollbackFailed',
+]);
+
+/**
+ * Tells whether a value is one of this library's errors.
+ *
+ * @example
+ * ```ts
+ * const result = await registry.deleteRepository({ repositoryName: 'app' });
+ * if (result.isErr() && isRegistryError(result.error)) console.error(result.error.kind);
+ * ```
+ */
+export const isRegistryError = (value: unknown): value is RegistryError =>
+  typeof value === 'object' &&
+  value !== null &&
+  'kind' in value &&
+  typeof value.kind === 'string' &&
+  KINDS.has(value.kind);
+
+/** Kinds that may succeed when retried unchanged, after a pause. */
+const RETRYABLE: ReadonlySet<RegistryErrorKind> = new Set<RegistryErrorKind>(['Throttled', 'NetworkError']);
+
+/**
+ * Tells whether retrying the same call later may succeed (throttling, network, a 5xx).
+ *
+ * @example
+ * ```ts
+ * if (result.isErr() && isRetryable(result.error)) await retryLater();
+ * ```
+ */
+export const isRetryable = (error: RegistryError): boolean =>
+  RETRYABLE.has(error.kind) || (error.kind === 'AwsServiceError' && error.fault === 'server');

@@ -1,0 +1,22 @@
+/**
+ * `encrypted-ecr`: safe Amazon ECR encryption at rest.
+ *
+ * @packageDocumentation
+ */
+export { EncryptedRegistry } from './registry.js';
+export type {
+  EncryptedRegistryOptions,
+  RegistryClientConfig,
+  RegistryClients,
+} from './registry.js';
+export type { PollSettings } from './internal/context.js';
+export type {
+  EncryptionDescription,
+  EncryptionSpec,
+  EncryptionType,
+  RegistryLogger,
+  Severity,
+} from './types.js';
+export { isRegistryError, isRetryable } from './errors.js';
+export type * from './errors.js';
+export type * from './policy/types.js';

@@ -1,0 +1,44 @@
+/**
+ * What every operation needs from the registry: the four clients, the region, a logger and the
+ * clock. Operations take a `RegistryContext` rather than the class, so each one is a plain
+ * function that tests can drive directly.
+ */
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { STSClient } from '@aws-sdk/client-sts';
+import type { ResultAsync } from 'neverthrow';
+import type { InsecureEndpoint, SdkClientError } from '../errors.js';
+import type { RegistryLogger } from '../types.js';
+
+/** Timing of the polls that wait for eventually consistent state (KMS grants). */
+export interface PollSettings {
+  /** First pause, in milliseconds. */
+  readonly initialDelayMs: number;
+  /** Longest single pause. */
+  readonly maxDelayMs: number;
+  /** Give up after waiting this long in total. */
+  readonly timeoutMs: number;
+}
+
+/** @internal */
+export interface RegistryContext {
+  readonly ecr: ECRClient;
+  readonly kms: KMSClient;
+  readonly iam: IAMClient;
+  readonly sts: STSClient;
+  readonly logger: RegistryLogger;
+  /** The region the clients talk to; resolved once. */
+  readonly region: () => ResultAsync<string, SdkClientError>;
+  /** Set when a configured endpoint is unsafe: every operation returns it before any AWS call. */
+  readonly transportError: InsecureEndpoint | undefined;
+  readonly poll: PollSettings;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => Date;
+}
+
+export const silentLogger: RegistryLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+};

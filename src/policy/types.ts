@@ -1,0 +1,100 @@
+/**
+ * IAM policy documents and the questions asked of them. One evaluator in the project answers
+ * them: `explainAccess` (policy toolkit), which the local emulator also authorizes with.
+ */
+
+/** A value of a condition key in the request context. */
+export type ContextValue = string | number | boolean | readonly string[];
+
+/** One statement of an IAM policy, as AWS's JSON grammar allows it. */
+export interface PolicyStatement {
+  readonly Sid?: string;
+  readonly Effect: 'Allow' | 'Deny';
+  readonly Principal?: '*' | Readonly<Record<string, string | readonly string[]>>;
+  readonly NotPrincipal?: '*' | Readonly<Record<string, string | readonly string[]>>;
+  readonly Action?: string | readonly string[];
+  readonly NotAction?: string | readonly string[];
+  readonly Resource?: string | readonly string[];
+  readonly NotResource?: string | readonly string[];
+  /** `{ Operator: { key: value | values } }`, e.g. `{ StringEquals: { 'kms:ViaService': 'ecr.eu-west-1.amazonaws.com' } }`. */
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | number | boolean | readonly (string | number | boolean)[]>>>>;
+}
+
+/** An IAM policy document (identity, resource, key or VPC endpoint policy). */
+export interface PolicyDocument {
+  readonly Version?: '2012-10-17' | '2008-10-17';
+  readonly Id?: string;
+  readonly Statement: PolicyStatement | readonly PolicyStatement[];
+}
+
+/** Who is asking. */
+export interface RequestPrincipal {
+  /** `arn:aws:iam::111122223333:user/dev`, an assumed-role ARN, `arn:aws:iam::111122223333:root`, or a service principal name. */
+  readonly arn: string;
+  readonly account: string;
+  /** For an assumed-role session: the role's ARN (with its path). Statements naming the role match the session. */
+  readonly roleArn?: string;
+  /** `aws:PrincipalOrgID`, when the principal's account is in an organization. */
+  readonly orgId?: string;
+  /** `aws:userid`. */
+  readonly userId?: string;
+  /** `aws:PrincipalTag/...` values. */
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** One request to authorize: who, what, on which resource, with which context keys. */
+export interface AccessRequest {
+  readonly principal: RequestPrincipal;
+  /** `service:Action`, e.g. `kms:CreateGrant`. */
+  readonly action: string;
+  /** The resource ARN (`*` for actions without a resource). */
+  readonly resource: string;
+  /** The resource's account, when it differs from the principal's (cross-account access). */
+  readonly resourceAccount?: string;
+  /** Request context keys, e.g. `kms:ViaService`, `kms:CallerAccount`, `aws:SourceVpce`. Global keys for the principal are added. */
+  readonly context?: Readonly<Record<string, ContextValue>>;
+}
+
+/** The policies that apply to one request. Those absent do not take part. */
+export interface PolicySet {
+  /** The principal's identity-based policies (user, group and role policies). */
+  readonly identityPolicies?: readonly PolicyDocument[];
+  /** A permissions boundary: when present, it must allow too. */
+  readonly permissionsBoundary?: PolicyDocument;
+  /** Session policies of an assumed-role session: when present, they must allow too. */
+  readonly sessionPolicies?: readonly PolicyDocument[];
+  /**
+   * A KMS key policy. For KMS it is the primary authority: identity policies count only where the
+   * key policy allows the account (the `arn:aws:iam::<account>:root` principal).
+   */
+  readonly keyPolicy?: PolicyDocument;
+  /** An ECR repository policy (a resource-based policy). */
+  readonly repositoryPolicy?: PolicyDocument;
+  /** A VPC endpoint policy: when present, the request must be allowed by it too. */
+  readonly endpointPolicy?: PolicyDocument;
+}
+
+/** The outcome of an evaluation, as AWS's policy simulator names it. */
+export type AccessDecision = 'allowed' | 'explicitDeny' | 'implicitDeny';
+
+/** Where a statement that decided comes from. */
+export type PolicySource = 'identity' | 'permissionsBoundary' | 'session' | 'key' | 'repository' | 'endpoint';
+
+/** A statement that took part in the decision. */
+export interface MatchedStatement {
+  readonly source: PolicySource;
+  /** Index in `identityPolicies` or `sessionPolicies`; 0 for single policies. */
+  readonly policyIndex: number;
+  readonly statementIndex: number;
+  readonly sid: string | undefined;
+  readonly effect: 'Allow' | 'Deny';
+}
+
+/** Why a request is allowed or denied. */
+export interface AccessExplanation {
+  readonly decision: AccessDecision;
+  /** The statements that decided: the denying ones for `explicitDeny`, the allowing ones for `allowed`. */
+  readonly statements: readonly MatchedStatement[];
+  /** A sentence for humans, e.g. `no statement of the key policy allows kms:CreateGrant`. */
+  readonly reason: string;
+}

@@ -1,0 +1,151 @@
+import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { STSClient } from '@aws-sdk/client-sts';
+import { ResultAsync } from 'neverthrow';
+import type { SdkClientError } from './errors.js';
+import { type PollSettings, type RegistryContext, silentLogger } from './internal/context.js';
+import { DEFAULT_POLL } from './internal/poll.js';
+import { checkTransport } from './internal/transport.js';
+import type { RegistryLogger } from './types.js';
+
+/** The SDK clients the registry works with. ECR, KMS, IAM and STS aggregated clients work too. */
+export interface RegistryClients {
+  readonly ecr?: ECRClient;
+  readonly kms?: KMSClient;
+  readonly iam?: IAMClient;
+  readonly sts?: STSClient;
+}
+
+/** Configuration for the clients the registry creates itself (those missing from `clients`). */
+export interface RegistryClientConfig {
+  readonly region?: string;
+  readonly credentials?: ECRClientConfig['credentials'];
+  /**
+   * A custom endpoint for every service, e.g. the local emulator of `encrypted-ecr/testing`.
+   * Plain `http://` is accepted only for a loopback host.
+   */
+  readonly endpoint?: string;
+  readonly maxAttempts?: number;
+  readonly requestHandler?: ECRClientConfig['requestHandler'];
+}
+
+/** Options of {@link EncryptedRegistry}. */
+export interface EncryptedRegistryOptions {
+  /**
+   * Your own configured clients. A client you pass is used as is and is never destroyed by the
+   * registry; the registry creates the others from `clientConfig`.
+   */
+  readonly clients?: RegistryClients;
+  readonly clientConfig?: RegistryClientConfig;
+  /** Receives what the registry is doing; silent by default. */
+  readonly logger?: RegistryLogger;
+  /** How long to wait for eventually consistent KMS grants (defaults: 0.5 s doubling to 15 s, 2 min in all). */
+  readonly poll?: Partial<PollSettings>;
+}
+
+type Destroyable = { destroy(): void };
+
+/** The part of a client config that every SDK client accepts alike. */
+type SharedClientConfig = Pick<ECRClientConfig, 'region' | 'credentials' | 'endpoint' | 'maxAttempts' | 'requestHandler'>;
+
+/** The SDK config for the clients we create; only the fields that are set (exactOptionalPropertyTypes). */
+const clientConfigFor = (options: RegistryClientConfig): SharedClientConfig => {
+  const config: SharedClientConfig = {};
+  if (options.region !== undefined) config.region = options.region;
+  if (options.credentials !== undefined) config.credentials = options.credentials;
+  if (options.endpoint !== undefined) config.endpoint = options.endpoint;
+  if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
+  if (options.requestHandler !== undefined) config.requestHandler = options.requestHandler;
+  return config;
+};
+
+/**
+ * Safe operations on encrypted Amazon ECR repositories. Every operation returns a neverthrow
+ * `ResultAsync`: expected failures are {@link RegistryError} values, never exceptions.
+ *
+ * @example
+ * ```ts
+ * import { EncryptedRegistry } from 'encrypted-ecr';
+ *
+ * const registry = new EncryptedRegistry({ clientConfig: { region: 'eu-west-1' } });
+ * const result = await registry.createEncryptedRepository({
+ *   repositoryName: 'team/app',
+ *   encryption: { type: 'KMS', key: 'alias/ecr-app' },
+ * });
+ * result.match(
+ *   (repo) => console.log('ready:', repo.repositoryUri),
+ *   (error) => console.error(error.kind),
+ * );
+ * registry.destroy();
+ * ```
+ */
+export class EncryptedRegistry {
+  /** @internal */
+  protected readonly context: RegistryContext;
+  readonly #owned: Destroyable[] = [];
+
+  /**
+   * Creates a registry over the given clients, or over clients it makes from `clientConfig`.
+   *
+   * @example
+   * ```ts
+   * const registry = new EncryptedRegistry({ clients: { ecr: myEcrClient, kms: myKmsClient } });
+   * ```
+   */
+  constructor(options: EncryptedRegistryOptions = {}) {
+    const { clients = {}, clientConfig = {}, logger = silentLogger } = options;
+    const config = clientConfigFor(clientConfig);
+    const ecr = clients.ecr ?? this.#own(new ECRClient(config));
+    const kms = clients.kms ?? this.#own(new KMSClient(config));
+    const iam = clients.iam ?? this.#own(new IAMClient(config));
+    const sts = clients.sts ?? this.#own(new STSClient(config));
+    let region: ResultAsync<string, SdkClientError> | undefined;
+    const resolveRegion = (): ResultAsync<string, SdkClientError> => {
+      // Resolved once and shared: the region provider may read files or the environment.
+      region ??= clientConfig.region
+        ? ResultAsync.fromSafePromise(Promise.resolve(clientConfig.region))
+        : ResultAsync.fromPromise(
+            ecr.config.region(),
+            (cause): SdkClientError => ({
+              kind: 'SdkClientError',
+              service: 'ecr',
+              operation: 'ResolveRegion',
+              cause,
+              message: 'no AWS region configured: pass clientConfig.region or set AWS_REGION',
+            }),
+          );
+      return region;
+    };
+    this.context = {
+      ecr,
+      kms,
+      iam,
+      sts,
+      logger,
+      region: resolveRegion,
+      transportError: clientConfig.endpoint === undefined ? undefined : checkTransport(clientConfig.endpoint),
+      poll: { ...DEFAULT_POLL, ...options.poll },
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      now: () => new Date(),
+    };
+  }
+
+  /**
+   * Destroys the clients this registry created. Clients passed in `clients` are left alone.
+   *
+   * @example
+   * ```ts
+   * const registry = new EncryptedRegistry({ clientConfig: { region: 'eu-west-1' } });
+   * try { await registry.preflight(input); } finally { registry.destroy(); }
+   * ```
+   */
+  destroy(): void {
+    for (const client of this.#owned.splice(0)) client.destroy();
+  }
+
+  #own<C extends Destroyable>(client: C): C {
+    this.#owned.push(client);
+    return client;
+  }
+}

@@ -1,0 +1,73 @@
+import { RepositoryNotFoundException } from '@aws-sdk/client-ecr';
+import { KMSServiceException, NotFoundException } from '@aws-sdk/client-kms';
+import { describe, expect, it } from 'vitest';
+import { awsCall, toGenericAwsError } from '../../src/internal/aws.js';
+
+const throttling = () =>
+  new KMSServiceException({
+    name: 'ThrottlingException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400, requestId: 'req-1' },
+    message: 'Rate exceeded',
+  });
+
+describe('awsCall', () => {
+  it('returns the value of a call that succeeds', async () => {
+    const result = await awsCall('ecr', 'DescribeRepositories', () => Promise.resolve(42));
+    expect(result._unsafeUnwrap()).toBe(42);
+  });
+
+  it('maps a modeled exception by name at the call site and keeps it as cause', async () => {
+    const cause = new RepositoryNotFoundException({ $metadata: {}, message: 'no such repository' });
+    const result = await awsCall(
+      'ecr',
+      'DeleteRepository',
+      () => Promise.reject(cause),
+      (e) => (e.name === 'RepositoryNotFoundException' ? { kind: 'RepositoryNotFound' as const, repositoryName: 'app', cause: e } : undefined),
+    );
+    expect(result._unsafeUnwrapErr()).toEqual({ kind: 'RepositoryNotFound', repositoryName: 'app', cause });
+  });
+
+  it('falls back to the generic mapping when the call site does not model the exception', async () => {
+    const cause = new NotFoundException({ $metadata: { httpStatusCode: 400, requestId: 'r-2' }, message: 'gone' });
+    const result = await awsCall('kms', 'DescribeKey', () => Promise.reject(cause), () => undefined);
+    expect(result._unsafeUnwrapErr()).toMatchObject({
+      kind: 'AwsServiceError',
+      service: 'kms',
+      operation: 'DescribeKey',
+      name: 'NotFoundException',
+      fault: 'client',
+      httpStatusCode: 400,
+      requestId: 'r-2',
+      cause,
+    });
+  });
+
+  it('catches a synchronous throw from the call', async () => {
+    const result = await awsCall('ecr', 'ListImages', () => {
+      throw new Error('Region is missing');
+    });
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'SdkClientError', message: 'Region is missing' });
+  });
+});
+
+describe('toGenericAwsError', () => {
+  it('classifies an unmodeled ThrottlingException as Throttled', () => {
+    expect(toGenericAwsError('kms', 'ListGrants', throttling())).toMatchObject({ kind: 'Throttled', service: 'kms' });
+  });
+
+  it('classifies AccessDeniedException as AccessDenied with its message', () => {
+    const cause = new KMSServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'not authorized' });
+    expect(toGenericAwsError('kms', 'CreateGrant', cause)).toMatchObject({ kind: 'AccessDenied', message: 'not authorized' });
+  });
+
+  it('classifies expired credentials as CredentialsError', () => {
+    const cause = new KMSServiceException({ name: 'ExpiredTokenException', $fault: 'client', $metadata: {}, message: 'expired' });
+    expect(toGenericAwsError('kms', 'DescribeKey', cause).kind).toBe('CredentialsError');
+  });
+
+  it('classifies a refused connection as NetworkError', () => {
+    const cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    expect(toGenericAwsError('ecr', 'ListImages', cause)).toMatchObject({ kind: 'NetworkError' });
+  });
+});
