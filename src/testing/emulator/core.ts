@@ -158,3 +158,48 @@ export interface Persistable {
 export interface Clock {
   now(): Date;
 }
+
+/** What the ECR service is built from (`createEcrService` in `emulator/ecr/`). */
+export interface EcrServiceDeps {
+  readonly kms: KmsForEcr;
+  readonly authorizer: Authorizer;
+  readonly clock: Clock;
+  /** Where blob files live (encrypted at rest, as ECR keeps them). */
+  readonly dataDir: string;
+  /** The server's base URL (`http://127.0.0.1:<port>`), for pre-signed-style layer download URLs. */
+  readonly baseUrl: () => string;
+  /** What DeleteRepository answers when retiring its grants as the caller fails: AWS's behaviour here is undocumented. */
+  readonly onGrantRetireFailure?: 'kms-exception' | 'succeed';
+}
+
+/** One stored blob or manifest, as `inspect` shows it. */
+export interface StoredObjectInfo {
+  readonly region: string;
+  readonly repositoryName: string;
+  readonly digest: string;
+  readonly kind: 'blob' | 'manifest';
+  readonly size: number;
+  /** The KMS key ARN whose data key encrypts it, or `AES256` for the emulator-held key. */
+  readonly encryptedWith: string;
+}
+
+/** Read-only views of ECR state for tests. */
+export interface EcrInspection {
+  repositories(region?: string): readonly {
+    readonly region: string;
+    readonly repositoryName: string;
+    readonly repositoryArn: string;
+    readonly createdAt: Date;
+    readonly encryptionType: string;
+    readonly kmsKey: string | undefined;
+    readonly imageCount: number;
+  }[];
+  /** Every stored blob and manifest with the key that encrypts it. */
+  storedObjects(region?: string, repositoryName?: string): readonly StoredObjectInfo[];
+}
+
+/** The emulated ECR. */
+export interface EcrService extends JsonService, Persistable {
+  readonly routes: readonly RawRoute[];
+  readonly inspect: EcrInspection;
+}
