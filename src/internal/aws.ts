@@ -5,7 +5,7 @@
  * {@link toGenericAwsError}.
  */
 import { ResultAsync } from 'neverthrow';
-import type { AwsService, GenericAwsError } from '../errors.js';
+import type { AwsService, AwsServiceError, GenericAwsError } from '../errors.js';
 
 /** The shape every modeled or unmodeled SDK v3 service exception has. */
 export interface ServiceException extends Error {
@@ -99,6 +99,19 @@ export const toGenericAwsError = (service: AwsService, operation: string, cause:
   if (isNetworkFailure(cause)) return { kind: 'NetworkError', service, operation, cause, message: messageOf(cause) };
   return { kind: 'SdkClientError', service, operation, cause, message: messageOf(cause) };
 };
+
+/** An answer that lacks what the API promises (a service fault, or an emulator bug). */
+export const unexpectedResponse = (service: AwsService, operation: string, message: string): AwsServiceError => ({
+  kind: 'AwsServiceError',
+  service,
+  operation,
+  cause: undefined,
+  name: 'UnexpectedResponse',
+  message,
+  fault: 'server',
+  httpStatusCode: undefined,
+  requestId: undefined,
+});
 
 /**
  * Runs one AWS call as a `ResultAsync`. `mapKnown` turns the service exceptions this operation

@@ -1,0 +1,252 @@
+/**
+ * One safe wrapper per ECR repository call. Each maps the exceptions ECR models for that call, by
+ * name, where we know ECR threw; everything else falls back to the generic mapping.
+ */
+import {
+  CreateRepositoryCommand,
+  type CreateRepositoryCommandInput,
+  DeleteRepositoryCommand,
+  DescribeRepositoriesCommand,
+  GetLifecyclePolicyCommand,
+  GetRepositoryPolicyCommand,
+  ListImagesCommand,
+  ListTagsForResourceCommand,
+  PutImageScanningConfigurationCommand,
+  PutImageTagMutabilityCommand,
+  type PutImageTagMutabilityCommandInput,
+  PutLifecyclePolicyCommand,
+  type Repository,
+  SetRepositoryPolicyCommand,
+  type Tag,
+  TagResourceCommand,
+} from '@aws-sdk/client-ecr';
+import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import type {
+  GenericAwsError,
+  InvalidInput,
+  KmsRefused,
+  RepositoryAlreadyExists,
+  RepositoryNotEmpty,
+  RepositoryNotFound,
+} from '../errors.js';
+import { awsCall, type ServiceException, unexpectedResponse } from '../internal/aws.js';
+import type { RegistryContext } from '../internal/context.js';
+
+const notFound = (repositoryName: string) => (e: ServiceException): RepositoryNotFound | undefined =>
+  e.name === 'RepositoryNotFoundException' ? { kind: 'RepositoryNotFound', repositoryName, cause: e } : undefined;
+
+const invalidParameter = (field: string, e: ServiceException): InvalidInput | undefined =>
+  e.name === 'InvalidParameterException' || e.name === 'InvalidTagParameterException' || e.name === 'TooManyTagsException'
+    ? { kind: 'InvalidInput', field, reason: e.message }
+    : undefined;
+
+const kmsRefused = (operation: string, e: ServiceException): KmsRefused | undefined =>
+  e.name === 'KmsException'
+    ? {
+        kind: 'KmsRefused',
+        service: 'ecr',
+        operation,
+        cause: e,
+        kmsError: (e as ServiceException & { kmsError?: string }).kmsError,
+        message: e.message,
+      }
+    : undefined;
+
+/** DescribeRepositories for one name. */
+export const describeRepository = (
+  ctx: RegistryContext,
+  repositoryName: string,
+): ResultAsync<Repository, RepositoryNotFound | GenericAwsError> =>
+  awsCall(
+    'ecr',
+    'DescribeRepositories',
+    () => ctx.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repositoryName] })),
+    notFound(repositoryName),
+  ).andThen((out) => {
+    const repository = out.repositories?.[0];
+    return repository ? okAsync(repository) : errAsync({ kind: 'RepositoryNotFound' as const, repositoryName });
+  });
+
+/** DescribeRepositories for one name, `undefined` when there is none. */
+export const findRepository = (
+  ctx: RegistryContext,
+  repositoryName: string,
+): ResultAsync<Repository | undefined, GenericAwsError> =>
+  describeRepository(ctx, repositoryName).orElse((e) =>
+    e.kind === 'RepositoryNotFound' ? okAsync(undefined) : errAsync(e),
+  );
+
+/**
+ * Every repository of the registry, paged 1,000 at a time (the API's maximum): the cheapest way to
+ * check many names at once, since DescribeRepositories by names fails whole on one missing name.
+ */
+export const listAllRepositories = (ctx: RegistryContext): ResultAsync<Repository[], GenericAwsError> => {
+  const page = (acc: Repository[], nextToken: string | undefined): ResultAsync<Repository[], GenericAwsError> =>
+    awsCall('ecr', 'DescribeRepositories', () =>
+      ctx.ecr.send(new DescribeRepositoriesCommand(nextToken ? { maxResults: 1000, nextToken } : { maxResults: 1000 })),
+    ).andThen((out) => {
+      acc.push(...(out.repositories ?? []));
+      return out.nextToken ? page(acc, out.nextToken) : okAsync(acc);
+    });
+  return page([], undefined);
+};
+
+/** CreateRepository. */
+export const createRepository = (
+  ctx: RegistryContext,
+  input: CreateRepositoryCommandInput & { readonly repositoryName: string },
+): ResultAsync<Repository, RepositoryAlreadyExists | KmsRefused | InvalidInput | GenericAwsError> =>
+  awsCall(
+    'ecr',
+    'CreateRepository',
+    () => ctx.ecr.send(new CreateRepositoryCommand(input)),
+    (e): RepositoryAlreadyExists | KmsRefused | InvalidInput | undefined =>
+      e.name === 'RepositoryAlreadyExistsException'
+        ? { kind: 'RepositoryAlreadyExists', service: 'ecr', operation: 'CreateRepository', cause: e, repositoryName: input.repositoryName }
+        : (kmsRefused('CreateRepository', e) ?? invalidParameter('CreateRepository', e)),
+  ).andThen((out) =>
+    out.repository
+      ? okAsync(out.repository)
+      : errAsync(unexpectedResponse('ecr', 'CreateRepository', 'no repository in the answer')),
+  );
+
+/** DeleteRepository. `RepositoryNotEmpty` carries no count here: the caller counted before. */
+export const deleteRepository = (
+  ctx: RegistryContext,
+  repositoryName: string,
+  force: boolean,
+): ResultAsync<Repository | undefined, RepositoryNotFound | RepositoryNotEmpty | KmsRefused | GenericAwsError> =>
+  awsCall(
+    'ecr',
+    'DeleteRepository',
+    () => ctx.ecr.send(new DeleteRepositoryCommand({ repositoryName, force })),
+    (e): RepositoryNotFound | RepositoryNotEmpty | KmsRefused | undefined =>
+      e.name === 'RepositoryNotEmptyException'
+        ? { kind: 'RepositoryNotEmpty', repositoryName, imageCount: -1 }
+        : (notFound(repositoryName)(e) ?? kmsRefused('DeleteRepository', e)),
+  ).map((out) => out.repository);
+
+/** How many distinct images (by digest, any tag status and any storage status) a repository holds. */
+export const countImages = (
+  ctx: RegistryContext,
+  repositoryName: string,
+): ResultAsync<number, RepositoryNotFound | GenericAwsError> => {
+  const digests = new Set<string>();
+  const page = (nextToken: string | undefined): ResultAsync<number, RepositoryNotFound | GenericAwsError> =>
+    awsCall(
+      'ecr',
+      'ListImages',
+      () =>
+        ctx.ecr.send(
+          new ListImagesCommand({
+            repositoryName,
+            maxResults: 1000,
+            filter: { tagStatus: 'ANY', imageStatus: 'ANY' },
+            ...(nextToken ? { nextToken } : {}),
+          }),
+        ),
+      notFound(repositoryName),
+    ).andThen((out) => {
+      for (const id of out.imageIds ?? []) if (id.imageDigest) digests.add(id.imageDigest);
+      return out.nextToken ? page(out.nextToken) : okAsync(digests.size);
+    });
+  return page(undefined);
+};
+
+/** GetRepositoryPolicy; `undefined` when the repository has none. */
+export const getRepositoryPolicy = (
+  ctx: RegistryContext,
+  repositoryName: string,
+): ResultAsync<string | undefined, RepositoryNotFound | GenericAwsError> =>
+  awsCall('ecr', 'GetRepositoryPolicy', () => ctx.ecr.send(new GetRepositoryPolicyCommand({ repositoryName })), notFound(repositoryName))
+    .map((out) => out.policyText)
+    .orElse((e) =>
+      e.kind === 'AwsServiceError' && e.name === 'RepositoryPolicyNotFoundException' ? okAsync(undefined) : errAsync(e),
+    );
+
+/** SetRepositoryPolicy. */
+export const setRepositoryPolicy = (
+  ctx: RegistryContext,
+  repositoryName: string,
+  policyText: string,
+  force = false,
+): ResultAsync<void, RepositoryNotFound | InvalidInput | GenericAwsError> =>
+  awsCall(
+    'ecr',
+    'SetRepositoryPolicy',
+    () => ctx.ecr.send(new SetRepositoryPolicyCommand({ repositoryName, policyText, force })),
+    (e) => notFound(repositoryName)(e) ?? invalidParameter('repositoryPolicy', e),
+  ).map(() => undefined);
+
+/** GetLifecyclePolicy; `undefined` when the repository has none. */
+export const getLifecyclePolicy = (
+  ctx: RegistryContext,
+  repositoryName: string,
+): ResultAsync<string | undefined, RepositoryNotFound | GenericAwsError> =>
+  awsCall('ecr', 'GetLifecyclePolicy', () => ctx.ecr.send(new GetLifecyclePolicyCommand({ repositoryName })), notFound(repositoryName))
+    .map((out) => out.lifecyclePolicyText)
+    .orElse((e) =>
+      e.kind === 'AwsServiceError' && e.name === 'LifecyclePolicyNotFoundException' ? okAsync(undefined) : errAsync(e),
+    );
+
+/** PutLifecyclePolicy. */
+export const putLifecyclePolicy = (
+  ctx: RegistryContext,
+  repositoryName: string,
+  lifecyclePolicyText: string,
+): ResultAsync<void, RepositoryNotFound | InvalidInput | GenericAwsError> =>
+  awsCall(
+    'ecr',
+    'PutLifecyclePolicy',
+    () => ctx.ecr.send(new PutLifecyclePolicyCommand({ repositoryName, lifecyclePolicyText })),
+    (e) => notFound(repositoryName)(e) ?? invalidParameter('lifecyclePolicy', e),
+  ).map(() => undefined);
+
+/** PutImageTagMutability, with exclusion filters when given. */
+export const putImageTagMutability = (
+  ctx: RegistryContext,
+  input: PutImageTagMutabilityCommandInput & { readonly repositoryName: string },
+): ResultAsync<void, RepositoryNotFound | InvalidInput | GenericAwsError> =>
+  awsCall(
+    'ecr',
+    'PutImageTagMutability',
+    () => ctx.ecr.send(new PutImageTagMutabilityCommand(input)),
+    (e) => notFound(input.repositoryName)(e) ?? invalidParameter('imageTagMutability', e),
+  ).map(() => undefined);
+
+/** PutImageScanningConfiguration (deprecated by AWS in favour of registry-level scanning, still honoured). */
+export const putImageScanningConfiguration = (
+  ctx: RegistryContext,
+  repositoryName: string,
+  scanOnPush: boolean,
+): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
+  awsCall(
+    'ecr',
+    'PutImageScanningConfiguration',
+    () => ctx.ecr.send(new PutImageScanningConfigurationCommand({ repositoryName, imageScanningConfiguration: { scanOnPush } })),
+    notFound(repositoryName),
+  ).map(() => undefined);
+
+/** ListTagsForResource. */
+export const listTags = (
+  ctx: RegistryContext,
+  repositoryArn: string,
+  repositoryName: string,
+): ResultAsync<Tag[], RepositoryNotFound | GenericAwsError> =>
+  awsCall('ecr', 'ListTagsForResource', () => ctx.ecr.send(new ListTagsForResourceCommand({ resourceArn: repositoryArn })), notFound(repositoryName)).map(
+    (out) => out.tags ?? [],
+  );
+
+/** TagResource. */
+export const tagRepository = (
+  ctx: RegistryContext,
+  repositoryArn: string,
+  repositoryName: string,
+  tags: readonly Tag[],
+): ResultAsync<void, RepositoryNotFound | InvalidInput | GenericAwsError> =>
+  awsCall(
+    'ecr',
+    'TagResource',
+    () => ctx.ecr.send(new TagResourceCommand({ resourceArn: repositoryArn, tags: [...tags] })),
+    (e) => notFound(repositoryName)(e) ?? invalidParameter('tags', e),
+  ).map(() => undefined);

@@ -1,0 +1,67 @@
+/** One safe wrapper per KMS key call. KMS exception names are matched here, where KMS threw. */
+import {
+  DescribeKeyCommand,
+  GetKeyPolicyCommand,
+  type KeyMetadata,
+  ListAliasesCommand,
+  type AliasListEntry,
+  ListKeysCommand,
+  type KeyListEntry,
+} from '@aws-sdk/client-kms';
+import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import type { GenericAwsError, InvalidEncryption, KeyNotFound } from '../errors.js';
+import { awsCall, unexpectedResponse } from '../internal/aws.js';
+import type { RegistryContext } from '../internal/context.js';
+
+/**
+ * DescribeKey: resolves a key id, key ARN, alias name or alias ARN to the key's metadata.
+ * Note: `alias/aws/ecr` makes KMS create the AWS-managed key if the account has none yet.
+ */
+export const describeKey = (
+  ctx: RegistryContext,
+  key: string,
+): ResultAsync<KeyMetadata & { readonly Arn: string; readonly KeyId: string }, KeyNotFound | InvalidEncryption | GenericAwsError> =>
+  awsCall(
+    'kms',
+    'DescribeKey',
+    () => ctx.kms.send(new DescribeKeyCommand({ KeyId: key })),
+    (e): KeyNotFound | InvalidEncryption | undefined => {
+      if (e.name === 'NotFoundException') return { kind: 'KeyNotFound', service: 'kms', operation: 'DescribeKey', cause: e, key };
+      if (e.name === 'InvalidArnException') return { kind: 'InvalidEncryption', reason: e.message, key };
+      return undefined;
+    },
+  ).andThen((out) => {
+    const metadata = out.KeyMetadata;
+    if (!metadata?.Arn || !metadata.KeyId) return errAsync(unexpectedResponse('kms', 'DescribeKey', 'no key ARN in the answer'));
+    return okAsync({ ...metadata, Arn: metadata.Arn, KeyId: metadata.KeyId });
+  });
+
+/** GetKeyPolicy (the only policy name is `default`). Works for keys of the caller's account only. */
+export const getKeyPolicy = (ctx: RegistryContext, keyArn: string): ResultAsync<string | undefined, GenericAwsError> =>
+  awsCall('kms', 'GetKeyPolicy', () => ctx.kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }))).map(
+    (out) => out.Policy,
+  );
+
+/** Every alias of the region, paged 100 at a time. */
+export const listAllAliases = (ctx: RegistryContext): ResultAsync<AliasListEntry[], GenericAwsError> => {
+  const page = (acc: AliasListEntry[], marker: string | undefined): ResultAsync<AliasListEntry[], GenericAwsError> =>
+    awsCall('kms', 'ListAliases', () => ctx.kms.send(new ListAliasesCommand({ Limit: 100, ...(marker ? { Marker: marker } : {}) }))).andThen(
+      (out) => {
+        acc.push(...(out.Aliases ?? []));
+        return out.Truncated && out.NextMarker ? page(acc, out.NextMarker) : okAsync(acc);
+      },
+    );
+  return page([], undefined);
+};
+
+/** Every key of the region, paged 1,000 at a time (ListKeys allows up to 1,000). */
+export const listAllKeys = (ctx: RegistryContext): ResultAsync<KeyListEntry[], GenericAwsError> => {
+  const page = (acc: KeyListEntry[], marker: string | undefined): ResultAsync<KeyListEntry[], GenericAwsError> =>
+    awsCall('kms', 'ListKeys', () => ctx.kms.send(new ListKeysCommand({ Limit: 1000, ...(marker ? { Marker: marker } : {}) }))).andThen(
+      (out) => {
+        acc.push(...(out.Keys ?? []));
+        return out.Truncated && out.NextMarker ? page(acc, out.NextMarker) : okAsync(acc);
+      },
+    );
+  return page([], undefined);
+};
