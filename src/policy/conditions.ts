@@ -214,6 +214,11 @@ const never: CompiledCondition['evaluate'] = () => false;
  * Compiles one operator/key pair. An operator IAM does not know makes the condition false, so the
  * statement never applies (AWS would have refused the policy).
  *
+ * @example
+ * ```ts
+ * const condition = compileCondition('StringEqualsIfExists', 'kms:ViaService', 'ecr.eu-west-1.amazonaws.com', true);
+ * condition.evaluate(new Map()); // true: the key is absent
+ * ```
  * @internal
  */
 export const compileCondition = (

@@ -17,7 +17,15 @@ export interface ContextEntry {
 /** The request context, keys lower-cased (IAM condition keys are case-insensitive). @internal */
 export type RequestContext = ReadonlyMap<string, ContextEntry>;
 
-/** @internal */
+/**
+ * One context value as the evaluator reads it.
+ *
+ * @example
+ * ```ts
+ * toContextEntry(true); // { values: ['true'], multi: false }
+ * ```
+ * @internal
+ */
 export const toContextEntry = (value: ContextValue): ContextEntry =>
   typeof value === 'string'
     ? { values: [value], multi: false }
@@ -137,6 +145,11 @@ const render = (tokens: readonly Token[]): string =>
  * Compiles a policy string. With `variables` (policy version `2012-10-17`), `${key}` is replaced
  * by the context value; in older policies it is literal text.
  *
+ * @example
+ * ```ts
+ * const pattern = compilePattern('arn:aws:ecr:*:*:repository/${aws:username}/*', { mode: 'resource', ignoreCase: false, variables: true });
+ * pattern.matches('arn:aws:ecr:eu-west-1:111122223333:repository/alice/app', ctx);
+ * ```
  * @internal
  */
 export const compilePattern = (

@@ -43,7 +43,16 @@ const ROOT_ARN = /^arn:[^:]+:iam::(\d{12}):root$/;
 
 const PRINCIPAL_ARN = /^arn:([^:]+):(iam|sts)::(\d{12}):(.+)$/;
 
-/** @internal */
+/**
+ * Who the principal is, as `Principal` elements and global keys see it.
+ *
+ * @example
+ * ```ts
+ * describeSubject({ arn: 'arn:aws:sts::111122223333:assumed-role/deployer/ci', account: '111122223333' }).principalArn;
+ * // 'arn:aws:iam::111122223333:role/deployer'
+ * ```
+ * @internal
+ */
 export const describeSubject = (principal: RequestPrincipal): Subject => {
   const identities = new Map<string, PrincipalMatch>();
   const parsed = PRINCIPAL_ARN.exec(principal.arn);
@@ -117,7 +126,16 @@ const compilePrincipal = (element: PolicyStatement['Principal']): CompiledPrinci
   return { any, keys };
 };
 
-/** The most specific way `principal` names the subject, or undefined when it does not. @internal */
+/**
+ * The most specific way `principal` names the subject, or undefined when it does not.
+ *
+ * @example
+ * ```ts
+ * const statement = compilePolicy(policy).statements[0];
+ * if (statement?.principal) matchPrincipal(statement.principal.value, describeSubject(caller)); // e.g. 'account'
+ * ```
+ * @internal
+ */
 export const matchPrincipal = (principal: CompiledPrincipal, subject: Subject): PrincipalMatch | undefined => {
   if (principal.any) return 'any';
   let best: PrincipalMatch | undefined;
@@ -133,6 +151,10 @@ export const matchPrincipal = (principal: CompiledPrincipal, subject: Subject): 
  * `NotPrincipal` excludes a caller only when it lists every identity the caller has: for a role
  * session the session, the role and the account (IAM documents this for `Deny` with `NotPrincipal`).
  *
+ * @example
+ * ```ts
+ * if (statement.principal?.negated) notPrincipalApplies(statement.principal.value, describeSubject(caller));
+ * ```
  * @internal
  */
 export const notPrincipalApplies = (principal: CompiledPrincipal, subject: Subject): boolean => {
@@ -211,6 +233,10 @@ const cache = new WeakMap<PolicyDocument, CompiledPolicy>();
  * Compiles a policy document (cached per document object, so do not mutate a document after
  * evaluating it). Policy variables apply only to version `2012-10-17`, as in IAM.
  *
+ * @example
+ * ```ts
+ * const { statements } = compilePolicy({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] });
+ * ```
  * @internal
  */
 export const compilePolicy = (policy: PolicyDocument): CompiledPolicy => {
@@ -221,9 +247,10 @@ export const compilePolicy = (policy: PolicyDocument): CompiledPolicy => {
     ? (policy.Statement as readonly PolicyStatement[])
     : [policy.Statement as PolicyStatement];
   const compiled: CompiledPolicy = {
-    statements: list
-      .filter((s) => typeof s === 'object' && (s.Effect === 'Allow' || s.Effect === 'Deny'))
-      .map((s, i) => compileStatement(s, i, variables)),
+    // Keep each statement's index in the document, even when a malformed one is skipped.
+    statements: list.flatMap((s, i) =>
+      typeof s === 'object' && (s.Effect === 'Allow' || s.Effect === 'Deny') ? [compileStatement(s, i, variables)] : [],
+    ),
   };
   cache.set(policy, compiled);
   return compiled;
@@ -245,6 +272,12 @@ export interface StatementRequest {
  * Whether the statement applies to the request, and for a resource-based one how it named the
  * caller. `false` when it does not apply.
  *
+ * @example
+ * ```ts
+ * for (const statement of compilePolicy(policy).statements) {
+ *   const applies = statementApplies(statement, { action, resource, subject, ctx, resourceBased: false, hasBoundary: false });
+ * }
+ * ```
  * @internal
  */
 export const statementApplies = (statement: CompiledStatement, request: StatementRequest): PrincipalMatch | boolean => {

@@ -684,6 +684,24 @@ describe('explainAccess: global keys derived from the principal', () => {
   ]);
 });
 
+describe('explainAccess: explanations', () => {
+  it('reports a statement by its index in the document, even after a malformed one', () => {
+    // Prepare
+    const malformed = { Effect: 'Maybe', Action: '*', Resource: '*' } as unknown as PolicyStatement;
+    const policies: PolicySet = { identityPolicies: [ecrAll, doc(malformed, deny('ecr:PutImage'))] };
+
+    // Act
+    const result = explainAccess(request(alice, 'ecr:PutImage', APP), policies);
+
+    // Assess
+    expect(result).toEqual({
+      decision: 'explicitDeny',
+      statements: [{ source: 'identity', policyIndex: 1, statementIndex: 1, sid: undefined, effect: 'Deny' }],
+      reason: `ecr:PutImage on ${APP} is explicitly denied by statement #1 of identity-based policy #1`,
+    });
+  });
+});
+
 describe('explainAccess: speed', () => {
   it('evaluates thousands of requests per second', () => {
     // Prepare
