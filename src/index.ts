@@ -20,3 +20,19 @@ export type {
 export { isRegistryError, isRetryable } from './errors.js';
 export type * from './errors.js';
 export type * from './policy/types.js';
+export {
+  explainAccess,
+  generateEcrKeyPolicy,
+  generateEndpointPolicy,
+  generateRepositoryAdminPolicy,
+} from './policy/index.js';
+export type {
+  EcrEndpointPolicyInput,
+  EcrKeyPolicyInput,
+  EndpointPolicyInput,
+  GeneratedPolicy,
+  RepositoryAdminPolicyInput,
+  RepositoryOperation,
+  RepositoryScope,
+  S3EndpointPolicyInput,
+} from './policy/index.js';

@@ -701,25 +701,3 @@ describe('explainAccess: explanations', () => {
     });
   });
 });
-
-describe('explainAccess: speed', () => {
-  it('evaluates thousands of requests per second', () => {
-    // Prepare
-    const policies: PolicySet = {
-      identityPolicies: [doc(allow(['ecr:*', 'kms:*'], [repoArn('team/*'), KEY_ARN], { Condition: { StringEquals: { 'aws:PrincipalOrgID': ORG } } }))],
-      keyPolicy: doc(allowFor(ROOT_ARN, 'kms:*', { Resource: '*' })),
-      endpointPolicy: doc({ Effect: 'Allow', Principal: '*', Action: '*', Resource: '*', Condition: { StringEquals: { 'aws:PrincipalOrgID': ORG } } }),
-    };
-    const requests = [request(alice, 'ecr:PutImage', repoArn('team/app')), request(alice, 'kms:CreateGrant', KEY_ARN, { 'kms:ViaService': VIA_ECR })];
-
-    // Act
-    const started = performance.now();
-    let allowed = 0;
-    for (let i = 0; i < 10_000; i++) if (explainAccess(requests[i % 2]!, policies).decision === 'allowed') allowed++;
-    const elapsed = performance.now() - started;
-
-    // Assess: 10,000 in under 2 s leaves a wide margin over "thousands per second" on a slow CI machine.
-    expect(allowed).toBe(10_000);
-    expect(elapsed).toBeLessThan(2_000);
-  });
-});
