@@ -396,6 +396,21 @@ describe('ECR repositories', () => {
       ]);
     });
 
+    it('authorizes listing the whole registry on the wildcard repository ARN', () => {
+      world.call('DescribeRepositories', {});
+      expect(world.authorizer.calls.at(-1)).toMatchObject({ action: 'ecr:DescribeRepositories', resource: arnOf('*') });
+    });
+
+    it('answers wrongly typed members and prototype names as ordinary misses', () => {
+      apiError(() => world.call('CreateRepository', { repositoryName: 42 }), 'InvalidParameterException');
+      apiError(() => world.call('DescribeRepositories', { maxResults: '5' }), 'InvalidParameterException');
+      apiError(() => world.call('DescribeRepositories', { repositoryNames: 'app' }), 'InvalidParameterException');
+      apiError(() => world.call('CreateRepository', { repositoryName: 'app', imageScanningConfiguration: { scanOnPush: 'yes' } }), 'InvalidParameterException');
+      apiError(() => world.call('DescribeRepositories', { repositoryNames: ['constructor'] }), 'RepositoryNotFoundException');
+      create({ repositoryName: 'constructor' });
+      expect(world.ecr.inspect.repositories().map((r) => r.repositoryName)).toEqual(['constructor']);
+    });
+
     it('denied creation leaves no repository and makes no KMS call', () => {
       world.authorizer.deny = (call) => call.action === 'ecr:CreateRepository';
       apiError(() => create({ repositoryName: 'app', encryptionConfiguration: { encryptionType: 'KMS' } }), 'AccessDeniedException');
