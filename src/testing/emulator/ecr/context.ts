@@ -16,6 +16,9 @@ export interface EcrServiceOptions {
   readonly downloadUrlTtlMs?: number;
 }
 
+/** One ECR action: reads its input, answers JSON or throws {@link ApiError}. */
+export type Handler = (ecr: EcrContext, input: Input, ctx: CallContext) => unknown;
+
 export const repositoryArn = (region: string, account: string, name: string): string =>
   `arn:aws:ecr:${region}:${account}:repository/${name}`;
 

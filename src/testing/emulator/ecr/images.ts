@@ -4,10 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { ApiError } from '../core.js';
-import { encryptionContext, repositoryDirectory, type EcrContext } from './context.js';
+import { encryptionContext, repositoryDirectory, type EcrContext, type Handler } from './context.js';
 import { DIGEST, epochSeconds, page, wildcardMatches, type Input } from './input.js';
 import { parseManifest } from './manifest.js';
-import type { Handler } from './repositories.js';
 import { own, type ImageRecord, type ImageStatus, type RepositoryRecord } from './state.js';
 import { EMULATOR_KEY } from './storage.js';
 

@@ -3,11 +3,11 @@
  * for layer downloads, read-only inspection for tests, and JSON snapshots for persistence.
  */
 import { ApiError, type CallContext, type EcrService, type EcrServiceDeps, type StoredObjectInfo } from '../core.js';
-import { EcrContext, type EcrServiceOptions } from './context.js';
+import { EcrContext, type EcrServiceOptions, type Handler } from './context.js';
 import { imageHandlers } from './images.js';
 import { Input } from './input.js';
 import { downloadRoute, layerHandlers } from './layers.js';
-import { repositoryHandlers, type Handler } from './repositories.js';
+import { repositoryHandlers } from './repositories.js';
 import { cloneState, own, SNAPSHOT_VERSION, type EcrState, type RepositoryRecord } from './state.js';
 
 export type { EcrServiceOptions } from './context.js';

@@ -9,9 +9,8 @@ import { dirname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { ApiError, type RawRoute } from '../core.js';
-import { encryptionContext, imagesUsingBlob, repositoryDirectory, type EcrContext } from './context.js';
+import { encryptionContext, imagesUsingBlob, repositoryDirectory, type EcrContext, type Handler } from './context.js';
 import { DIGEST } from './input.js';
-import type { Handler } from './repositories.js';
 import { own, type RepositoryRecord, type UploadRecord } from './state.js';
 import { EMULATOR_KEY, hashFile } from './storage.js';
 

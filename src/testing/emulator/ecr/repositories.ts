@@ -5,12 +5,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { PolicyDocument } from '../../../policy/types.js';
 import { ApiError, type CallContext, type KmsForEcr, type KmsKeyInfo } from '../core.js';
-import { ecrServicePrincipal, repositoryArn, repositoryDirectory, repositoryNotFound, repositoryUri, type EcrContext, type RegistryRef } from './context.js';
+import {
+  ecrServicePrincipal, repositoryArn, repositoryDirectory, repositoryNotFound, repositoryUri, type EcrContext, type Handler, type RegistryRef,
+} from './context.js';
 import { epochSeconds, invalidParameter, page, REPOSITORY_NAME, repositoryName, type Input } from './input.js';
 import { registryKey, type ExclusionFilter, type RepositoryRecord, type Tag } from './state.js';
 import { toKmsException } from './storage.js';
-
-export type Handler = (ecr: EcrContext, input: Input, ctx: CallContext) => unknown;
 
 const MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
 const ENCRYPTION_TYPES = ['AES256', 'KMS', 'KMS_DSSE'] as const;
