@@ -1,0 +1,118 @@
+/**
+ * ECR's state: plain JSON-shaped records (so `snapshot` is a deep copy), keyed by registry
+ * (account + region), then repository name. Blob and manifest bytes stay in files.
+ */
+import type { SealedObject } from './storage.js';
+
+export interface ExclusionFilter {
+  readonly filterType: string;
+  readonly filter: string;
+}
+
+export interface Tag {
+  readonly Key: string;
+  readonly Value: string;
+}
+
+export type ImageStatus = 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
+
+export interface BlobRecord {
+  readonly digest: string;
+  readonly sealed: SealedObject;
+  /** Learnt from the first manifest that references the blob. */
+  mediaType?: string;
+}
+
+export interface UploadRecord {
+  readonly uploadId: string;
+  /** Plaintext parts, appended in order (relative to the data directory). */
+  readonly tempFile: string;
+  /** Bytes received so far; the next part must start here. */
+  received: number;
+  readonly partSizes: number[];
+}
+
+export interface ImageRecord {
+  readonly digest: string;
+  readonly sealed: SealedObject;
+  readonly mediaType: string;
+  readonly artifactMediaType: string | undefined;
+  /** OCI `artifactType`, or the config media type, as the referrers API reports. */
+  readonly artifactType: string | undefined;
+  readonly subject: string | undefined;
+  readonly annotations: Readonly<Record<string, string>> | undefined;
+  /** Config and layer digests this manifest needs. */
+  readonly blobs: readonly string[];
+  /** Child manifests (index / manifest list). */
+  readonly children: readonly string[];
+  readonly sizeInBytes: number;
+  /** Tags in the order they were added. */
+  tags: string[];
+  pushedAt: number;
+  /** Push order, kept because several pushes can share one millisecond. */
+  readonly sequence: number;
+  status: ImageStatus;
+  lastArchivedAt?: number;
+  lastActivatedAt?: number;
+  lastPulledAt?: number;
+  /** While ACTIVATING: when the image becomes ACTIVE. */
+  activeAt?: number;
+}
+
+export interface RepositoryRecord {
+  readonly account: string;
+  readonly region: string;
+  readonly name: string;
+  readonly arn: string;
+  readonly uri: string;
+  /** Distinguishes a repository from an earlier one of the same name (file paths, S3-style ARNs). */
+  readonly uuid: string;
+  readonly createdAt: number;
+  /** Creation order (names may be integer-like, which object key order would not keep). */
+  readonly sequence: number;
+  imageTagMutability: string;
+  imageTagMutabilityExclusionFilters: ExclusionFilter[] | undefined;
+  scanOnPush: boolean;
+  readonly encryptionType: string;
+  /** The resolved key ARN for KMS repositories. */
+  readonly kmsKey: string | undefined;
+  /** The two grants ECR created (KMS repositories). */
+  readonly grantIds: readonly string[];
+  tags: Tag[];
+  policyText: string | undefined;
+  lifecyclePolicyText: string | undefined;
+  blobs: Record<string, BlobRecord>;
+  uploads: Record<string, UploadRecord>;
+  images: Record<string, ImageRecord>;
+  nextSequence: number;
+}
+
+/** A pre-signed-style download link. */
+export interface DownloadToken {
+  readonly account: string;
+  readonly region: string;
+  readonly repositoryName: string;
+  readonly repositoryUuid: string;
+  readonly digest: string;
+  readonly expiresAt: number;
+}
+
+export interface EcrState {
+  /** `<account>/<region>` → repository name → repository; insertion order is creation order. */
+  registries: Record<string, Record<string, RepositoryRecord>>;
+  downloads: Record<string, DownloadToken>;
+  nextRepositorySequence: number;
+}
+
+export const SNAPSHOT_VERSION = 1;
+
+export const emptyState = (): EcrState => ({ registries: {}, downloads: {}, nextRepositorySequence: 1 });
+
+export const registryKey = (account: string, region: string): string => `${account}/${region}`;
+
+/** A deep copy: every record is JSON data. */
+export const cloneState = (state: EcrState): EcrState => structuredClone(state);
+
+/** A record's own entry: request values such as `constructor` must not reach the prototype. */
+export const own = <T>(record: Readonly<Record<string, T>>, key: string): T | undefined =>
+  Object.hasOwn(record, key) ? record[key] : undefined;
