@@ -20,3 +20,4 @@ export type {
 export { isRegistryError, isRetryable } from './errors.js';
 export type * from './errors.js';
 export type * from './policy/types.js';
+export type { DeleteRepositoryInput, DeletedRepository } from './operations/delete-repository.js';

@@ -7,6 +7,12 @@ import type { SdkClientError } from './errors.js';
 import { type PollSettings, type RegistryContext, silentLogger } from './internal/context.js';
 import { DEFAULT_POLL } from './internal/poll.js';
 import { checkTransport } from './internal/transport.js';
+import type { DeleteRepositoryError } from './errors.js';
+import {
+  deleteRepository,
+  type DeleteRepositoryInput,
+  type DeletedRepository,
+} from './operations/delete-repository.js';
 import type { RegistryLogger } from './types.js';
 
 /** The SDK clients the registry works with. ECR, KMS, IAM and STS aggregated clients work too. */
@@ -147,5 +153,39 @@ export class EncryptedRegistry {
   #own<C extends Destroyable>(client: C): C {
     this.#owned.push(client);
     return client;
+  }
+
+  /**
+   * Deletes a repository and proves that the KMS grants ECR made for it are retired.
+   *
+   * Describes the repository first and refuses a non-empty one unless `force` is given (nothing is
+   * deleted). For a `KMS`/`KMS_DSSE` repository it lists the key's grants of *this incarnation*
+   * (a recreated name has the same ARN: creation times tell them apart), deletes, waits with
+   * bounded backoff while ECR retires its grants, retires what ECR left (never revokes), and
+   * answers `verified: true` only once ListGrants shows none of them. Calling it again after a
+   * concurrent delete, or ECR answering `KmsException` while deleting anyway, still verifies.
+   *
+   * Needs `ecr:DescribeRepositories`, `ecr:ListImages`, `ecr:DeleteRepository`, and for KMS
+   * repositories `kms:ListGrants` (checked before anything is deleted) and `kms:RetireGrant` in an
+   * IAM policy (ECR retires its grants with your credentials).
+   *
+   * Errors (`error.kind`): `InvalidRepositoryName`, `InsecureEndpoint`, `RepositoryNotFound`,
+   * `RepositoryNotEmpty`, `KmsRefused` (the repository still exists), `DeletedButGrantsRemain`
+   * (deleted; grants left on the key: `missingPermission`, `grantIds`), and the generic AWS errors.
+   *
+   * @example
+   * ```ts
+   * const result = await registry.deleteRepository({ repositoryName: 'team/app', force: true });
+   * result.match(
+   *   (deleted) => console.log(`deleted; ${deleted.grantsRetiredHere.length} grants retired here`),
+   *   (error) => {
+   *     if (error.kind === 'DeletedButGrantsRemain') console.error('grants left:', error.grantIds, error.missingPermission);
+   *     else console.error(error.kind);
+   *   },
+   * );
+   * ```
+   */
+  deleteRepository(input: DeleteRepositoryInput): ResultAsync<DeletedRepository, DeleteRepositoryError> {
+    return deleteRepository(this.context, input);
   }
 }
