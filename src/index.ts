@@ -21,3 +21,18 @@ export { isRegistryError, isRetryable } from './errors.js';
 export type * from './errors.js';
 export type * from './policy/types.js';
 export type { DeleteRepositoryInput, DeletedRepository } from './operations/delete-repository.js';
+export type {
+  FailedRetirement,
+  FindOrphanedGrantsInput,
+  GrantHeadroom,
+  KeyGrantReport,
+  KeyRetirementReport,
+  OrphanedGrant,
+  OrphanedGrantsReport,
+  OrphanedGrantsRetirement,
+  OrphanReason,
+  RetireOrphanedGrantsInput,
+  SkippedKey,
+  UnverifiableGrant,
+  UnverifiableReason,
+} from './operations/orphaned-grants.js';
