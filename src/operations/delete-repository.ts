@@ -7,12 +7,13 @@
 import type { Repository } from '@aws-sdk/client-ecr';
 import type { GrantListEntry } from '@aws-sdk/client-kms';
 import { err, errAsync, ok, okAsync, type ResultAsync, safeTry } from 'neverthrow';
-import type {
-  DeleteRepositoryError,
-  DeletedButGrantsRemain,
-  GenericAwsError,
-  KmsRefused,
-  RepositoryNotEmpty,
+import {
+  type DeleteRepositoryError,
+  type DeletedButGrantsRemain,
+  type GenericAwsError,
+  isRetryable,
+  type KmsRefused,
+  type RepositoryNotEmpty,
 } from '../errors.js';
 import { unexpectedResponse } from '../internal/aws.js';
 import { mapConcurrent } from '../internal/concurrency.js';
@@ -297,22 +298,30 @@ const verifyGrantsRetired = (
       remaining = idsOf(yield* listOurs());
     }
 
-    // 2. Retire what is left, then check again; each grant is tried once.
+    // 2. Retire what is left, then check again. A grant is retired once; only a retryable failure
+    // (throttling, network, a 5xx) is tried again, after a pause of the same bounded backoff.
     const attempted = new Set<string>();
     const delays = backoffDelays(ctx.poll);
     let pause = 0;
+    const retryable = (id: string): boolean => {
+      const failure = failed.get(id);
+      return failure !== undefined && isRetryable(failure);
+    };
     while (remaining.length > 0) {
       const fresh = remaining.filter((id) => !attempted.has(id));
       if (fresh.length > 0) {
         for (const id of fresh) attempted.add(id);
         await retire(fresh);
-      }
-      if (remaining.every((id) => failed.has(id))) break;
-      if (fresh.length === 0) {
+      } else {
         const delay = delays[pause++];
         if (delay === undefined) break;
         await ctx.sleep(delay);
+        const again = remaining.filter(retryable);
+        for (const id of again) failed.delete(id);
+        await retire(again);
       }
+      // Waiting does not change a refusal.
+      if (remaining.every((id) => failed.has(id) && !retryable(id))) break;
       remaining = idsOf(yield* listOurs());
     }
 

@@ -201,6 +201,24 @@ describe('EncryptedRegistry.deleteRepository', () => {
     expect(retireCalls()).toEqual(['g1', 'g2']);
   });
 
+  it('tries a throttled RetireGrant again within the poll bound', async () => {
+    const grants = kmsScenario({ ecrRetires: false });
+    let throttled = false;
+    kms.on(RetireGrantCommand).callsFake((input: { GrantId: string }) => {
+      if (input.GrantId === 'g2' && !throttled) {
+        throttled = true;
+        throw new KMSServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: {}, message: 'Rate exceeded' });
+      }
+      grants.retire(input.GrantId, 1);
+      return {};
+    });
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(retireCalls()).toEqual(['g1', 'g2', 'g2']);
+    expect(result._unsafeUnwrap()).toMatchObject({ grantsRetiredHere: ['g1', 'g2'], verified: true });
+  });
+
   it('takes a RetireGrant NotFoundException as already retired by ECR', async () => {
     // ECR retired them, but they stay listed through the whole first poll (11 listings).
     kmsScenario({ ecrRetires: true, lag: 12 });
