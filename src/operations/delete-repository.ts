@@ -111,7 +111,8 @@ export const deleteRepository = (
   ctx: RegistryContext,
   input: DeleteRepositoryInput,
 ): ResultAsync<DeletedRepository, DeleteRepositoryError> => {
-  const validName = validateRepositoryName(input.repositoryName);
+  // Plain JavaScript callers may pass nothing: that is an invalid name, not a crash.
+  const validName = validateRepositoryName((input as DeleteRepositoryInput | undefined)?.repositoryName);
   if (validName.isErr()) return errAsync(validName.error);
   if (ctx.transportError) return errAsync(ctx.transportError);
   const name = validName.value;

@@ -84,6 +84,8 @@ describe('EncryptedRegistry.deleteRepository', () => {
       const result = await registry().deleteRepository({ repositoryName: 'Team/App' });
 
       expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidRepositoryName', repositoryName: 'Team/App' });
+      const nothing = await registry().deleteRepository(undefined as never);
+      expect(nothing._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidRepositoryName' });
       expect(ecr.calls()).toHaveLength(0);
     });
 
