@@ -36,3 +36,19 @@ export type {
   RepositoryScope,
   S3EndpointPolicyInput,
 } from './policy/index.js';
+export type { DeleteRepositoryInput, DeletedRepository } from './operations/delete-repository.js';
+export type {
+  FailedRetirement,
+  FindOrphanedGrantsInput,
+  GrantHeadroom,
+  KeyGrantReport,
+  KeyRetirementReport,
+  OrphanedGrant,
+  OrphanedGrantsReport,
+  OrphanedGrantsRetirement,
+  OrphanReason,
+  RetireOrphanedGrantsInput,
+  SkippedKey,
+  UnverifiableGrant,
+  UnverifiableReason,
+} from './operations/orphaned-grants.js';

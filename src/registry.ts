@@ -7,6 +7,20 @@ import type { SdkClientError } from './errors.js';
 import { type PollSettings, type RegistryContext, silentLogger } from './internal/context.js';
 import { DEFAULT_POLL } from './internal/poll.js';
 import { checkTransport } from './internal/transport.js';
+import type { DeleteRepositoryError, FindOrphanedGrantsError, RetireOrphanedGrantsError } from './errors.js';
+import {
+  deleteRepository,
+  type DeleteRepositoryInput,
+  type DeletedRepository,
+} from './operations/delete-repository.js';
+import {
+  findOrphanedGrants,
+  type FindOrphanedGrantsInput,
+  type OrphanedGrantsReport,
+  type OrphanedGrantsRetirement,
+  retireOrphanedGrants,
+  type RetireOrphanedGrantsInput,
+} from './operations/orphaned-grants.js';
 import type { RegistryLogger } from './types.js';
 
 /** The SDK clients the registry works with. ECR, KMS, IAM and STS aggregated clients work too. */
@@ -147,5 +161,88 @@ export class EncryptedRegistry {
   #own<C extends Destroyable>(client: C): C {
     this.#owned.push(client);
     return client;
+  }
+
+  /**
+   * Deletes a repository and proves that the KMS grants ECR made for it are retired.
+   *
+   * Describes the repository first and refuses a non-empty one unless `force` is given (nothing is
+   * deleted). For a `KMS`/`KMS_DSSE` repository it lists the key's grants of *this incarnation*
+   * (a recreated name has the same ARN: creation times tell them apart), deletes, waits with
+   * bounded backoff while ECR retires its grants, retires what ECR left (never revokes), and
+   * answers `verified: true` only once ListGrants shows none of them. Calling it again after a
+   * concurrent delete, or ECR answering `KmsException` while deleting anyway, still verifies.
+   *
+   * Needs `ecr:DescribeRepositories`, `ecr:ListImages`, `ecr:DeleteRepository`, and for KMS
+   * repositories `kms:ListGrants` (checked before anything is deleted) and `kms:RetireGrant` in an
+   * IAM policy (ECR retires its grants with your credentials).
+   *
+   * Errors (`error.kind`): `InvalidRepositoryName`, `InsecureEndpoint`, `RepositoryNotFound`,
+   * `RepositoryNotEmpty`, `KmsRefused` (the repository still exists), `DeletedButGrantsRemain`
+   * (deleted; grants left on the key: `missingPermission`, `grantIds`), and the generic AWS errors.
+   *
+   * @example
+   * ```ts
+   * const result = await registry.deleteRepository({ repositoryName: 'team/app', force: true });
+   * result.match(
+   *   (deleted) => console.log(`deleted; ${deleted.grantsRetiredHere.length} grants retired here`),
+   *   (error) => {
+   *     if (error.kind === 'DeletedButGrantsRemain') console.error('grants left:', error.grantIds, error.missingPermission);
+   *     else console.error(error.kind);
+   *   },
+   * );
+   * ```
+   */
+  deleteRepository(input: DeleteRepositoryInput): ResultAsync<DeletedRepository, DeleteRepositoryError> {
+    return deleteRepository(this.context, input);
+  }
+
+  /**
+   * Finds the KMS grants ECR made for repositories that no longer exist, or for an older
+   * incarnation of a name that was deleted and recreated. Reads only.
+   *
+   * Sweeps the `keys` given (any reference form), or every customer-managed key of the region
+   * plus the AWS-managed `aws/ecr` key if it exists (found through ListAliases, so the sweep never
+   * creates it). Grants naming a repository of another account or region are reported as
+   * `unverifiable`. Repositories are listed once per sweep. Each key's report includes its
+   * headroom against the 50,000-grant quota (none for AWS-managed keys).
+   *
+   * Errors (`error.kind`): `InvalidInput`, `InsecureEndpoint`, `KeyNotFound` (a key you named), and
+   * the generic AWS errors. Keys found by listing the region that cannot be read are in `skipped`.
+   *
+   * @example
+   * ```ts
+   * const report = await registry.findOrphanedGrants();
+   * if (report.isOk()) {
+   *   for (const key of report.value.keys) console.log(key.keyArn, key.orphans.length, key.headroom.remaining);
+   * }
+   * ```
+   */
+  findOrphanedGrants(input?: FindOrphanedGrantsInput): ResultAsync<OrphanedGrantsReport, FindOrphanedGrantsError> {
+    return findOrphanedGrants(this.context, input);
+  }
+
+  /**
+   * Retires the orphaned grants {@link EncryptedRegistry.findOrphanedGrants} finds. `dryRun`
+   * defaults to `true`: pass `dryRun: false` to retire. Never revokes, never touches a live
+   * repository's grants; RetireGrant calls are bounded by `concurrency` (default 4). Each key
+   * reports `retired`, `alreadyRetired` and `failed` (with the typed error).
+   *
+   * Needs `kms:RetireGrant` in an IAM policy (it is not effective in a key policy).
+   *
+   * Errors (`error.kind`): as {@link EncryptedRegistry.findOrphanedGrants}; a RetireGrant that fails
+   * is reported in `failed`, not as an error.
+   *
+   * @example
+   * ```ts
+   * const result = await registry.retireOrphanedGrants({ keys: ['alias/ecr-app'], dryRun: false });
+   * result.match(
+   *   (sweep) => sweep.keys.forEach((k) => console.log(k.keyArn, k.retired.length, k.failed.length)),
+   *   (error) => console.error(error.kind),
+   * );
+   * ```
+   */
+  retireOrphanedGrants(input?: RetireOrphanedGrantsInput): ResultAsync<OrphanedGrantsRetirement, RetireOrphanedGrantsError> {
+    return retireOrphanedGrants(this.context, input);
   }
 }

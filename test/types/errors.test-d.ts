@@ -1,5 +1,19 @@
+import type { ResultAsync } from 'neverthrow';
 import { expectTypeOf, test } from 'vitest';
-import type { GenericAwsError, RegistryError, RegistryErrorKind } from '../../src/index.js';
+import type {
+  DeletedRepository,
+  DeleteRepositoryError,
+  EncryptedRegistry,
+  FindOrphanedGrantsError,
+  FindOrphanedGrantsInput,
+  GenericAwsError,
+  OrphanedGrantsReport,
+  OrphanedGrantsRetirement,
+  RegistryError,
+  RegistryErrorKind,
+  RetireOrphanedGrantsError,
+  RetireOrphanedGrantsInput,
+} from '../../src/index.js';
 
 test('the error union is closed: adding or removing a kind is a visible API change', () => {
   expectTypeOf<RegistryErrorKind>().toEqualTypeOf<
@@ -30,4 +44,34 @@ test('the error union is closed: adding or removing a kind is a visible API chan
 
 test('generic AWS errors are part of the union', () => {
   expectTypeOf<GenericAwsError>().toExtend<RegistryError>();
+});
+
+test('deleteRepository returns its own error union', () => {
+  expectTypeOf<ReturnType<EncryptedRegistry['deleteRepository']>>().toEqualTypeOf<
+    ResultAsync<DeletedRepository, DeleteRepositoryError>
+  >();
+  expectTypeOf<DeleteRepositoryError['kind']>().toEqualTypeOf<
+    | 'InvalidRepositoryName'
+    | 'InsecureEndpoint'
+    | 'RepositoryNotFound'
+    | 'RepositoryNotEmpty'
+    | 'KmsRefused'
+    | 'DeletedButGrantsRemain'
+    | GenericAwsError['kind']
+  >();
+  expectTypeOf<DeletedRepository['verified']>().toEqualTypeOf<true>();
+});
+
+test('the orphaned-grant sweep returns its own error unions', () => {
+  expectTypeOf<ReturnType<EncryptedRegistry['findOrphanedGrants']>>().toEqualTypeOf<
+    ResultAsync<OrphanedGrantsReport, FindOrphanedGrantsError>
+  >();
+  expectTypeOf<ReturnType<EncryptedRegistry['retireOrphanedGrants']>>().toEqualTypeOf<
+    ResultAsync<OrphanedGrantsRetirement, RetireOrphanedGrantsError>
+  >();
+  expectTypeOf<FindOrphanedGrantsError['kind']>().toEqualTypeOf<
+    'InvalidInput' | 'InsecureEndpoint' | 'KeyNotFound' | GenericAwsError['kind']
+  >();
+  expectTypeOf<EncryptedRegistry['findOrphanedGrants']>().parameter(0).toEqualTypeOf<FindOrphanedGrantsInput | undefined>();
+  expectTypeOf<EncryptedRegistry['retireOrphanedGrants']>().parameter(0).toEqualTypeOf<RetireOrphanedGrantsInput | undefined>();
 });

@@ -1,0 +1,416 @@
+/**
+ * The orphaned-grant sweep: for each key, the grants ECR made for repositories that no longer
+ * exist, or for an older incarnation of a name that was deleted and recreated. A repository name
+ * is reusable and so is its ARN: only the creation times tell an old incarnation's grants from the
+ * live repository's, and a live repository's grants are never retired (nor ever revoked).
+ */
+import type { GrantListEntry } from '@aws-sdk/client-kms';
+import { err, errAsync, ok, okAsync, type Result, ResultAsync, safeTry } from 'neverthrow';
+import type {
+  FindOrphanedGrantsError,
+  GenericAwsError,
+  InvalidInput,
+  KeyNotFound,
+  RetireOrphanedGrantsError,
+} from '../errors.js';
+import { mapConcurrent } from '../internal/concurrency.js';
+import type { RegistryContext } from '../internal/context.js';
+import { AWS_MANAGED_ECR_ALIAS, parseKeyReference } from '../encryption/spec.js';
+import { listAllRepositories } from '../steps/ecr-repository.js';
+import {
+  ecrRepositoryArnOf,
+  GRANT_CLOCK_SKEW_MS,
+  GRANTS_PER_KEY_QUOTA,
+  isEcrServiceGrant,
+  listAllGrants,
+  retireGrant,
+} from '../steps/kms-grants.js';
+import { describeKey, listAllAliases, listAllKeys } from '../steps/kms-keys.js';
+import { getCallerIdentity } from '../steps/sts.js';
+
+/** What {@link findOrphanedGrants} takes. */
+export interface FindOrphanedGrantsInput {
+  /**
+   * The keys to sweep, by key id, key ARN, alias name or alias ARN. Default: every
+   * customer-managed key of the region, plus the AWS-managed `aws/ecr` key if the account has one.
+   */
+  readonly keys?: readonly string[];
+}
+
+/** What {@link retireOrphanedGrants} takes. */
+export interface RetireOrphanedGrantsInput extends FindOrphanedGrantsInput {
+  /** Report what would be retired and retire nothing. Default `true`: retiring is opt-in. */
+  readonly dryRun?: boolean;
+  /** RetireGrant calls in flight at once, 1–30 (KMS allows 30 a second per account and region). Default 4. */
+  readonly concurrency?: number;
+}
+
+/** Why a grant is orphaned. */
+export type OrphanReason = 'repository-deleted' | 'older-incarnation';
+
+/** A grant ECR made for a repository that is gone, or for an older incarnation of its name. */
+export interface OrphanedGrant {
+  readonly grantId: string;
+  readonly repositoryArn: string;
+  readonly creationDate: Date | undefined;
+  readonly reason: OrphanReason;
+}
+
+/**
+ * Why a grant's repository could not be checked, so the grant is left alone:
+ * - `other-account` / `other-region`: the repository is not in this registry;
+ * - `malformed-arn`: `aws:ecr:arn` is no repository ARN;
+ * - `too-recent`: its repository is not listed, but the grant is younger than the clock tolerance
+ *   (a repository being created right now).
+ */
+export type UnverifiableReason = 'other-account' | 'other-region' | 'malformed-arn' | 'too-recent';
+
+/** An ECR grant whose repository cannot be checked from here. Never retired. */
+export interface UnverifiableGrant {
+  readonly grantId: string;
+  readonly repositoryArn: string;
+  readonly creationDate: Date | undefined;
+  readonly reason: UnverifiableReason;
+}
+
+/** Room left for grants on a key. */
+export interface GrantHeadroom {
+  /** 50,000 for a customer-managed key; `undefined` for an AWS-managed key (no quota). */
+  readonly quota: number | undefined;
+  /** Grants on the key, from every service. */
+  readonly used: number;
+  /** `quota - used`; `undefined` when there is no quota. */
+  readonly remaining: number | undefined;
+}
+
+/** The ECR grants of one key. */
+export interface KeyGrantReport {
+  readonly keyArn: string;
+  readonly keyManager: 'AWS' | 'CUSTOMER';
+  /** Every grant on the key, whoever made it. */
+  readonly totalGrants: number;
+  /** Grants ECR made for a repository (`aws:ecr:arn` constraint, ECR service principal). */
+  readonly ecrGrants: number;
+  readonly orphans: readonly OrphanedGrant[];
+  readonly unverifiable: readonly UnverifiableGrant[];
+  readonly headroom: GrantHeadroom;
+}
+
+/** A key found by listing the region that could not be swept (keys you name fail the call instead). */
+export interface SkippedKey {
+  readonly keyArn: string;
+  readonly error: FindOrphanedGrantsError;
+}
+
+/** The answer of {@link findOrphanedGrants}. */
+export interface OrphanedGrantsReport {
+  readonly region: string;
+  readonly account: string;
+  readonly keys: readonly KeyGrantReport[];
+  readonly skipped: readonly SkippedKey[];
+}
+
+/** A RetireGrant that failed. */
+export interface FailedRetirement {
+  readonly grantId: string;
+  readonly repositoryArn: string;
+  readonly error: GenericAwsError;
+}
+
+/** One key's report, with what became of its orphans. */
+export interface KeyRetirementReport extends KeyGrantReport {
+  readonly retired: readonly string[];
+  /** Listed as orphans, but KMS had already retired them (eventual consistency). */
+  readonly alreadyRetired: readonly string[];
+  readonly failed: readonly FailedRetirement[];
+}
+
+/** The answer of {@link retireOrphanedGrants}. */
+export interface OrphanedGrantsRetirement {
+  readonly dryRun: boolean;
+  readonly region: string;
+  readonly account: string;
+  readonly keys: readonly KeyRetirementReport[];
+  readonly skipped: readonly SkippedKey[];
+}
+
+/** Bounds the DescribeKey and ListGrants calls of a whole-region sweep. */
+const KEY_CONCURRENCY = 4;
+const DEFAULT_RETIRE_CONCURRENCY = 4;
+const MAX_RETIRE_CONCURRENCY = 30;
+
+const ECR_REPOSITORY_ARN = /^arn:[a-z0-9-]+:ecr:([a-z0-9-]+):(\d{12}):repository\/.+$/;
+const AWS_ECR_ALIAS_ARN = /^arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:alias\/aws\/ecr$/;
+
+interface SweptKey {
+  readonly keyArn: string;
+  readonly keyManager: 'AWS' | 'CUSTOMER';
+}
+
+interface KeyGrants extends SweptKey {
+  readonly grants: readonly GrantListEntry[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input
+// ---------------------------------------------------------------------------------------------
+
+const invalid = (field: string, reason: string): Result<never, InvalidInput> => err({ kind: 'InvalidInput', field, reason });
+
+const validateKeys = (keys: unknown): Result<readonly string[] | undefined, InvalidInput> => {
+  if (keys === undefined) return ok(undefined);
+  if (!Array.isArray(keys)) return invalid('keys', 'must be an array of key ids, key ARNs, alias names or alias ARNs');
+  for (const [i, key] of (keys as unknown[]).entries()) {
+    if (typeof key !== 'string') return invalid(`keys[${i}]`, 'must be a string');
+    const parsed = parseKeyReference(key);
+    if (parsed.isErr()) return invalid(`keys[${i}]`, parsed.error.reason);
+  }
+  return ok(keys as string[]);
+};
+
+const validateRetireInput = (input: RetireOrphanedGrantsInput): Result<{ dryRun: boolean; concurrency: number }, InvalidInput> => {
+  const { dryRun = true, concurrency = DEFAULT_RETIRE_CONCURRENCY } = input;
+  if (typeof dryRun !== 'boolean') return invalid('dryRun', 'must be a boolean');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_RETIRE_CONCURRENCY) {
+    return invalid('concurrency', `must be an integer from 1 to ${MAX_RETIRE_CONCURRENCY}`);
+  }
+  return ok({ dryRun, concurrency });
+};
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+// ---------------------------------------------------------------------------------------------
+
+const isAwsEcrAlias = (key: string): boolean => key === AWS_MANAGED_ECR_ALIAS || AWS_ECR_ALIAS_ARN.test(key);
+
+/** The `aws/ecr` key, found through ListAliases: DescribeKey('alias/aws/ecr') would create it. */
+const findAwsEcrKey = (ctx: RegistryContext): ResultAsync<SweptKey | undefined, GenericAwsError> =>
+  listAllAliases(ctx).map((aliases) => {
+    const alias = aliases.find((a) => a.AliasName === AWS_MANAGED_ECR_ALIAS && a.TargetKeyId);
+    if (!alias?.AliasArn || !alias.TargetKeyId) return undefined;
+    return { keyArn: alias.AliasArn.replace(/:alias\/.*$/, `:key/${alias.TargetKeyId}`), keyManager: 'AWS' as const };
+  });
+
+/** The keys the caller named, each resolved to its ARN. */
+const resolveNamedKeys = (
+  ctx: RegistryContext,
+  keys: readonly string[],
+): ResultAsync<SweptKey[], KeyNotFound | InvalidInput | GenericAwsError> =>
+  ResultAsync.combine(
+    keys.map((key, i): ResultAsync<SweptKey, KeyNotFound | InvalidInput | GenericAwsError> =>
+      isAwsEcrAlias(key)
+        ? findAwsEcrKey(ctx).andThen((found) =>
+            found
+              ? okAsync(found)
+              : errAsync<never, KeyNotFound>({ kind: 'KeyNotFound', service: 'kms', operation: 'ListAliases', cause: undefined, key }),
+          )
+        : describeKey(ctx, key)
+            .mapErr((e): KeyNotFound | InvalidInput | GenericAwsError =>
+              e.kind === 'InvalidEncryption' ? { kind: 'InvalidInput', field: `keys[${i}]`, reason: e.reason } : e,
+            )
+            .map((meta): SweptKey => ({ keyArn: meta.Arn, keyManager: meta.KeyManager === 'AWS' ? 'AWS' : 'CUSTOMER' })),
+    ),
+  ).map((found) => [...new Map(found.map((k) => [k.keyArn, k])).values()]);
+
+/** Every customer-managed key of the region, plus `aws/ecr`; keys that cannot be described are skipped. */
+const discoverKeys = (ctx: RegistryContext): ResultAsync<{ keys: SweptKey[]; skipped: SkippedKey[] }, GenericAwsError> =>
+  ResultAsync.combine([listAllKeys(ctx), listAllAliases(ctx)]).andThen(([keys, aliases]) => {
+    const awsEcr = aliases.find((a) => a.AliasName === AWS_MANAGED_ECR_ALIAS)?.TargetKeyId;
+    // Keys behind an `alias/aws/…` are AWS-managed: no DescribeKey needed to leave them out.
+    const awsManaged = new Set(aliases.filter((a) => a.AliasName?.startsWith('alias/aws/')).flatMap((a) => (a.TargetKeyId ? [a.TargetKeyId] : [])));
+    const candidates = keys.filter((k) => k.KeyArn && k.KeyId && (k.KeyId === awsEcr || !awsManaged.has(k.KeyId)));
+    return ResultAsync.fromSafePromise(
+      mapConcurrent(candidates, KEY_CONCURRENCY, (k) =>
+        k.KeyId === awsEcr
+          ? Promise.resolve(ok<SweptKey | undefined, SkippedKey>({ keyArn: k.KeyArn ?? '', keyManager: 'AWS' }))
+          : describeKey(ctx, k.KeyArn ?? '')
+              .map((meta): SweptKey | undefined => (meta.KeyManager === 'CUSTOMER' ? { keyArn: meta.Arn, keyManager: 'CUSTOMER' } : undefined))
+              .mapErr((e): SkippedKey => ({
+                keyArn: k.KeyArn ?? '',
+                error: e.kind === 'InvalidEncryption' ? { kind: 'InvalidInput', field: 'keys', reason: e.reason } : e,
+              })),
+      ),
+    ).map((results) => ({
+      keys: results.flatMap((r) => (r.isOk() && r.value ? [r.value] : [])),
+      skipped: results.flatMap((r) => (r.isErr() ? [r.error] : [])),
+    }));
+  });
+
+// ---------------------------------------------------------------------------------------------
+// Classification
+// ---------------------------------------------------------------------------------------------
+
+interface Classified {
+  readonly ecrGrants: number;
+  readonly orphans: OrphanedGrant[];
+  readonly unverifiable: UnverifiableGrant[];
+}
+
+type Locality = { readonly local: true } | { readonly local: false; readonly reason: UnverifiableReason };
+
+const localityOf = (repositoryArn: string, region: string, account: string): Locality => {
+  const match = ECR_REPOSITORY_ARN.exec(repositoryArn);
+  if (!match) return { local: false, reason: 'malformed-arn' };
+  if (match[2] !== account) return { local: false, reason: 'other-account' };
+  if (match[1] !== region) return { local: false, reason: 'other-region' };
+  return { local: true };
+};
+
+const ecrGrantsOf = (grants: readonly GrantListEntry[]): { grant: GrantListEntry & { GrantId: string }; repositoryArn: string }[] =>
+  grants.flatMap((grant) => {
+    const repositoryArn = ecrRepositoryArnOf(grant);
+    return repositoryArn !== undefined && grant.GrantId && isEcrServiceGrant(grant)
+      ? [{ grant: { ...grant, GrantId: grant.GrantId }, repositoryArn }]
+      : [];
+  });
+
+/**
+ * Sorts a key's ECR grants. `repositories` maps the ARN of every repository of this registry to
+ * its `createdAt` (listed after the grants, so a grant's repository, if it exists, is in it).
+ */
+const classify = (
+  grants: readonly GrantListEntry[],
+  repositories: ReadonlyMap<string, Date | undefined>,
+  region: string,
+  account: string,
+  now: Date,
+): Classified => {
+  const orphans: OrphanedGrant[] = [];
+  const unverifiable: UnverifiableGrant[] = [];
+  const ecr = ecrGrantsOf(grants);
+  for (const { grant, repositoryArn } of ecr) {
+    const base = { grantId: grant.GrantId, repositoryArn, creationDate: grant.CreationDate };
+    const locality = localityOf(repositoryArn, region, account);
+    if (!locality.local) {
+      unverifiable.push({ ...base, reason: locality.reason });
+      continue;
+    }
+    const created = grant.CreationDate?.getTime();
+    if (!repositories.has(repositoryArn)) {
+      // A repository being created right now may have its grants before it is listed.
+      if (created !== undefined && created > now.getTime() - GRANT_CLOCK_SKEW_MS) unverifiable.push({ ...base, reason: 'too-recent' });
+      else orphans.push({ ...base, reason: 'repository-deleted' });
+      continue;
+    }
+    const repositoryCreatedAt = repositories.get(repositoryArn);
+    // Unknown times: assume the live repository's, never an orphan.
+    if (created !== undefined && repositoryCreatedAt !== undefined && created < repositoryCreatedAt.getTime() - GRANT_CLOCK_SKEW_MS) {
+      orphans.push({ ...base, reason: 'older-incarnation' });
+    }
+  }
+  return { ecrGrants: ecr.length, orphans, unverifiable };
+};
+
+const headroomOf = (keyManager: 'AWS' | 'CUSTOMER', used: number): GrantHeadroom =>
+  keyManager === 'CUSTOMER'
+    ? { quota: GRANTS_PER_KEY_QUOTA, used, remaining: GRANTS_PER_KEY_QUOTA - used }
+    : { quota: undefined, used, remaining: undefined };
+
+// ---------------------------------------------------------------------------------------------
+// The sweep
+// ---------------------------------------------------------------------------------------------
+
+const sweep = (ctx: RegistryContext, keys: readonly string[] | undefined): ResultAsync<OrphanedGrantsReport, FindOrphanedGrantsError> =>
+  safeTry(async function* () {
+    const region = yield* ctx.region();
+    const { account } = yield* getCallerIdentity(ctx);
+    const { keys: swept, skipped } =
+      keys === undefined ? yield* discoverKeys(ctx) : { keys: yield* resolveNamedKeys(ctx, keys), skipped: [] as SkippedKey[] };
+
+    // Grants first, repositories after: a grant listed before its repository was created cannot
+    // then be missing its repository, so a new repository is never taken for a deleted one.
+    const listed = await mapConcurrent(swept, KEY_CONCURRENCY, (key) =>
+      listAllGrants(ctx, key.keyArn).map((grants): KeyGrants => ({ ...key, grants })),
+    );
+    const withGrants: KeyGrants[] = [];
+    for (const [i, result] of listed.entries()) {
+      if (result.isOk()) withGrants.push(result.value);
+      else if (keys === undefined) skipped.push({ keyArn: swept[i]?.keyArn ?? '', error: result.error });
+      else return err(result.error);
+    }
+
+    // One listing of the registry for the whole sweep, and none when no grant names a repository here.
+    const needsRepositories = withGrants.some((k) =>
+      ecrGrantsOf(k.grants).some(({ repositoryArn }) => localityOf(repositoryArn, region, account).local),
+    );
+    const repositories = new Map<string, Date | undefined>();
+    if (needsRepositories) {
+      for (const repository of yield* listAllRepositories(ctx)) {
+        if (repository.repositoryArn) repositories.set(repository.repositoryArn, repository.createdAt);
+      }
+    }
+
+    const now = ctx.now();
+    const reports = withGrants.map((key): KeyGrantReport => ({
+      keyArn: key.keyArn,
+      keyManager: key.keyManager,
+      totalGrants: key.grants.length,
+      ...classify(key.grants, repositories, region, account, now),
+      headroom: headroomOf(key.keyManager, key.grants.length),
+    }));
+    ctx.logger.info('orphaned grant sweep', {
+      keys: reports.length,
+      orphans: reports.reduce((n, r) => n + r.orphans.length, 0),
+      skipped: skipped.length,
+    });
+    return ok({ region, account, keys: reports, skipped });
+  });
+
+/**
+ * Finds the KMS grants ECR made for repositories that no longer exist, or for an older incarnation
+ * of a recreated name. Reads only: nothing is retired.
+ *
+ * @internal
+ */
+export const findOrphanedGrants = (
+  ctx: RegistryContext,
+  input: FindOrphanedGrantsInput = {},
+): ResultAsync<OrphanedGrantsReport, FindOrphanedGrantsError> => {
+  const keys = validateKeys(input.keys);
+  if (keys.isErr()) return errAsync(keys.error);
+  if (ctx.transportError) return errAsync(ctx.transportError);
+  return sweep(ctx, keys.value);
+};
+
+/**
+ * Finds the orphaned grants as {@link findOrphanedGrants} does and, unless `dryRun` (the default),
+ * retires them with bounded concurrency. Never revokes, never touches a live repository's grants.
+ *
+ * @internal
+ */
+export const retireOrphanedGrants = (
+  ctx: RegistryContext,
+  input: RetireOrphanedGrantsInput = {},
+): ResultAsync<OrphanedGrantsRetirement, RetireOrphanedGrantsError> => {
+  const keys = validateKeys(input.keys);
+  if (keys.isErr()) return errAsync(keys.error);
+  const options = validateRetireInput(input);
+  if (options.isErr()) return errAsync(options.error);
+  if (ctx.transportError) return errAsync(ctx.transportError);
+  const { dryRun, concurrency } = options.value;
+
+  return sweep(ctx, keys.value).andThen((report) => {
+    const untouched = (key: KeyGrantReport): KeyRetirementReport => ({ ...key, retired: [], alreadyRetired: [], failed: [] });
+    if (dryRun) return okAsync({ ...report, dryRun, keys: report.keys.map(untouched) });
+
+    const work = report.keys.flatMap((key) => key.orphans.map((orphan) => ({ key, orphan })));
+    return ResultAsync.fromSafePromise(
+      mapConcurrent(work, concurrency, ({ key, orphan }) => retireGrant(ctx, key.keyArn, orphan.grantId)),
+    ).map((outcomes): OrphanedGrantsRetirement => {
+      const byKey = new Map(report.keys.map((key) => [key, { retired: [] as string[], alreadyRetired: [] as string[], failed: [] as FailedRetirement[] }]));
+      for (const [i, outcome] of outcomes.entries()) {
+        const item = work[i];
+        const entry = item && byKey.get(item.key);
+        if (!item || !entry) continue;
+        if (outcome.isErr()) entry.failed.push({ grantId: item.orphan.grantId, repositoryArn: item.orphan.repositoryArn, error: outcome.error });
+        else if (outcome.value === 'retired') entry.retired.push(item.orphan.grantId);
+        else entry.alreadyRetired.push(item.orphan.grantId);
+      }
+      ctx.logger.info('orphaned grants retired', {
+        retired: [...byKey.values()].reduce((n, e) => n + e.retired.length, 0),
+        failed: [...byKey.values()].reduce((n, e) => n + e.failed.length, 0),
+      });
+      return { ...report, dryRun, keys: report.keys.map((key) => ({ ...key, ...(byKey.get(key) ?? untouched(key)) })) };
+    });
+  });
+};

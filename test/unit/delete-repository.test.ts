@@ -1,0 +1,358 @@
+import {
+  DeleteRepositoryCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  KmsException,
+  ListImagesCommand,
+  type Repository,
+  RepositoryNotEmptyException,
+  RepositoryNotFoundException,
+} from '@aws-sdk/client-ecr';
+import {
+  DescribeKeyCommand,
+  KMSClient,
+  KMSServiceException,
+  ListGrantsCommand,
+  NotFoundException,
+  RetireGrantCommand,
+} from '@aws-sdk/client-kms';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { EncryptedRegistry } from '../../src/index.js';
+import { ecrGrant, FakeGrants, KEY_ARN, KEY_ID, otherGrant, REGION, repositoryArn } from '../fakes/kms-grants.js';
+
+const ecr = mockClient(ECRClient);
+const kms = mockClient(KMSClient);
+
+const NAME = 'team/app';
+const ARN = repositoryArn(NAME);
+const CREATED_AT = new Date('2026-06-01T12:00:00Z');
+const BEFORE = new Date('2026-01-01T00:00:00Z'); // an older incarnation of the same name
+const AFTER = new Date('2026-06-01T12:00:01Z');
+
+const registry = (options: { endpoint?: string } = {}) =>
+  new EncryptedRegistry({
+    clientConfig: { region: REGION, ...(options.endpoint ? { endpoint: options.endpoint } : {}) },
+    poll: { initialDelayMs: 1, maxDelayMs: 2, timeoutMs: 20 },
+  });
+
+const repository = (encryption: Repository['encryptionConfiguration'], createdAt = CREATED_AT): Repository => ({
+  repositoryName: NAME,
+  repositoryArn: ARN,
+  registryId: '111122223333',
+  repositoryUri: `111122223333.dkr.ecr.${REGION}.amazonaws.com/${NAME}`,
+  createdAt,
+  encryptionConfiguration: encryption,
+});
+const kmsRepository = repository({ encryptionType: 'KMS', kmsKey: KEY_ARN });
+
+const notFound = () => new RepositoryNotFoundException({ $metadata: {}, message: `The repository with name '${NAME}' does not exist` });
+const kmsAccessDenied = () =>
+  new KMSServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'not authorized to perform: kms:RetireGrant' });
+
+const retireCalls = () => kms.commandCalls(RetireGrantCommand).map((c) => c.args[0].input.GrantId);
+
+/** A KMS repository with its two grants; `ecrRetires` says whether DeleteRepository retires them. */
+const kmsScenario = (options: { ecrRetires: boolean; lag?: number; extra?: Parameters<FakeGrants['add']>[0][] }) => {
+  const grants = new FakeGrants([ecrGrant('g1', ARN, AFTER), ecrGrant('g2', ARN, AFTER), ...(options.extra ?? [])]);
+  ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [kmsRepository] });
+  ecr.on(ListImagesCommand).resolves({ imageIds: [] });
+  ecr.on(DeleteRepositoryCommand).callsFake(() => {
+    if (options.ecrRetires) {
+      grants.retire('g1', options.lag ?? 0);
+      grants.retire('g2', options.lag ?? 0);
+    }
+    return { repository: kmsRepository };
+  });
+  kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyManager: 'CUSTOMER' } });
+  kms.on(ListGrantsCommand).callsFake(grants.list);
+  kms.on(RetireGrantCommand).callsFake((input: { GrantId: string }) => {
+    if (!grants.retire(input.GrantId, 1)) throw new NotFoundException({ $metadata: {}, message: 'grant not found' });
+    return {};
+  });
+  return grants;
+};
+
+describe('EncryptedRegistry.deleteRepository', () => {
+  beforeEach(() => {
+    ecr.reset();
+    kms.reset();
+  });
+
+  describe('before anything is deleted', () => {
+    it('refuses an invalid name without calling AWS', async () => {
+      const result = await registry().deleteRepository({ repositoryName: 'Team/App' });
+
+      expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidRepositoryName', repositoryName: 'Team/App' });
+      const nothing = await registry().deleteRepository(undefined as never);
+      expect(nothing._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidRepositoryName' });
+      expect(ecr.calls()).toHaveLength(0);
+    });
+
+    it('refuses an insecure endpoint without calling AWS', async () => {
+      const result = await registry({ endpoint: 'http://ecr.example.com' }).deleteRepository({ repositoryName: NAME });
+
+      expect(result._unsafeUnwrapErr()).toEqual({ kind: 'InsecureEndpoint', endpoint: 'http://ecr.example.com' });
+      expect(ecr.calls()).toHaveLength(0);
+    });
+
+    it('returns RepositoryNotFound for a missing repository', async () => {
+      ecr.on(DescribeRepositoriesCommand).rejects(notFound());
+
+      const result = await registry().deleteRepository({ repositoryName: NAME });
+
+      expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'RepositoryNotFound', repositoryName: NAME });
+      expect(ecr).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    });
+
+    it('refuses a non-empty repository without force, counting every image, and deletes nothing', async () => {
+      ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [kmsRepository] });
+      ecr
+        .on(ListImagesCommand)
+        .resolvesOnce({ imageIds: [{ imageDigest: 'sha256:a', imageTag: 'v1' }, { imageDigest: 'sha256:a', imageTag: 'latest' }], nextToken: 't' })
+        .resolvesOnce({ imageIds: [{ imageDigest: 'sha256:b' }] });
+
+      const result = await registry().deleteRepository({ repositoryName: NAME });
+
+      expect(result._unsafeUnwrapErr()).toEqual({ kind: 'RepositoryNotEmpty', repositoryName: NAME, imageCount: 2 });
+      expect(ecr).toHaveReceivedCommandWith(ListImagesCommand, { filter: { tagStatus: 'ANY', imageStatus: 'ANY' } });
+      expect(ecr).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+      expect(kms.calls()).toHaveLength(0);
+    });
+
+    it('stops before deleting when the key grants cannot be listed', async () => {
+      kmsScenario({ ecrRetires: true });
+      kms.on(ListGrantsCommand).rejects(kmsAccessDenied());
+
+      const result = await registry().deleteRepository({ repositoryName: NAME });
+
+      expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'AccessDenied', service: 'kms', operation: 'ListGrants' });
+      expect(ecr).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    });
+  });
+
+  it('deletes an AES256 repository, with force, and makes no grant call', async () => {
+    const aes = repository({ encryptionType: 'AES256' });
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [aes] });
+    ecr.on(ListImagesCommand).resolves({ imageIds: [{ imageDigest: 'sha256:a', imageTag: 'v1' }] });
+    ecr.on(DeleteRepositoryCommand).resolves({ repository: aes });
+
+    const result = await registry().deleteRepository({ repositoryName: NAME, force: true });
+
+    expect(result._unsafeUnwrap()).toEqual({
+      repository: { name: NAME, arn: ARN, createdAt: CREATED_AT },
+      encryption: { type: 'AES256' },
+      imageCount: 1,
+      grantsRetiredByEcr: [],
+      grantsRetiredHere: [],
+      verified: true,
+    });
+    expect(ecr).toHaveReceivedCommandWith(DeleteRepositoryCommand, { repositoryName: NAME, force: true });
+    expect(kms.calls()).toHaveLength(0);
+  });
+
+  it('waits while ECR retires its grants, still listed for a while, and retires nothing itself', async () => {
+    const grants = kmsScenario({ ecrRetires: true, lag: 3, extra: [otherGrant('not-ecr', AFTER)] });
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrap()).toEqual({
+      repository: { name: NAME, arn: ARN, createdAt: CREATED_AT },
+      encryption: { type: 'KMS', keyArn: KEY_ARN, awsManagedKey: false },
+      imageCount: 0,
+      grantsRetiredByEcr: ['g1', 'g2'],
+      grantsRetiredHere: [],
+      verified: true,
+    });
+    expect(kms).not.toHaveReceivedCommand(RetireGrantCommand);
+    // One listing before deleting, three that still show the retired grants, one that shows none.
+    expect(grants.listings).toBe(5);
+    expect(grants.isActive('not-ecr')).toBe(true);
+  });
+
+  it('retires here the grants ECR could not retire, and verifies they are gone', async () => {
+    const grants = kmsScenario({ ecrRetires: false });
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrap()).toMatchObject({ grantsRetiredByEcr: [], grantsRetiredHere: ['g1', 'g2'], verified: true });
+    expect(kms).toHaveReceivedCommandWith(RetireGrantCommand, { KeyId: KEY_ARN, GrantId: 'g1' });
+    expect(kms).toHaveReceivedCommandWith(RetireGrantCommand, { KeyId: KEY_ARN, GrantId: 'g2' });
+    expect(grants.isActive('g1') || grants.isActive('g2')).toBe(false);
+    // The last call is a listing that shows none of them.
+    expect(kms.calls().at(-1)?.args[0]).toBeInstanceOf(ListGrantsCommand);
+  });
+
+  it('reports DeletedButGrantsRemain with the missing permission when RetireGrant is denied', async () => {
+    kmsScenario({ ecrRetires: false });
+    kms.on(RetireGrantCommand).rejects(kmsAccessDenied());
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrapErr()).toMatchObject({
+      kind: 'DeletedButGrantsRemain',
+      repositoryName: NAME,
+      repositoryArn: ARN,
+      keyArn: KEY_ARN,
+      grantIds: ['g1', 'g2'],
+      missingPermission: 'kms:RetireGrant',
+      cause: { kind: 'AccessDenied', service: 'kms', operation: 'RetireGrant' },
+    });
+    expect(ecr).toHaveReceivedCommand(DeleteRepositoryCommand);
+    // Each grant is tried once; waiting cannot change a denial.
+    expect(retireCalls()).toEqual(['g1', 'g2']);
+  });
+
+  it('tries a throttled RetireGrant again within the poll bound', async () => {
+    const grants = kmsScenario({ ecrRetires: false });
+    let throttled = false;
+    kms.on(RetireGrantCommand).callsFake((input: { GrantId: string }) => {
+      if (input.GrantId === 'g2' && !throttled) {
+        throttled = true;
+        throw new KMSServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: {}, message: 'Rate exceeded' });
+      }
+      grants.retire(input.GrantId, 1);
+      return {};
+    });
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(retireCalls()).toEqual(['g1', 'g2', 'g2']);
+    expect(result._unsafeUnwrap()).toMatchObject({ grantsRetiredHere: ['g1', 'g2'], verified: true });
+  });
+
+  it('takes a RetireGrant NotFoundException as already retired by ECR', async () => {
+    // ECR retired them, but they stay listed through the whole first poll (11 listings).
+    kmsScenario({ ecrRetires: true, lag: 12 });
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(retireCalls()).toEqual(['g1', 'g2']);
+    expect(result._unsafeUnwrap()).toMatchObject({ grantsRetiredByEcr: ['g1', 'g2'], grantsRetiredHere: [], verified: true });
+  });
+
+  it('never claims verified while ListGrants still shows one of the grants', async () => {
+    const grants = kmsScenario({ ecrRetires: false });
+    // KMS accepts both retirements, but g2 stays listed past every poll.
+    kms.on(RetireGrantCommand).callsFake((input: { GrantId: string }) => {
+      grants.retire(input.GrantId, input.GrantId === 'g2' ? 1_000 : 1);
+      return {};
+    });
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result.isOk()).toBe(false);
+    expect(result._unsafeUnwrapErr()).toMatchObject({
+      kind: 'DeletedButGrantsRemain',
+      grantIds: ['g2'],
+      missingPermission: undefined,
+      cause: undefined,
+    });
+  });
+
+  it('still verifies and retires when ECR raises KmsException but the repository is gone', async () => {
+    kmsScenario({ ecrRetires: false });
+    ecr.on(DescribeRepositoriesCommand).resolvesOnce({ repositories: [kmsRepository] }).rejects(notFound());
+    ecr
+      .on(DeleteRepositoryCommand)
+      .rejects(new KmsException({ $metadata: {}, message: 'grants failed to be retired', kmsError: 'AccessDeniedException' }));
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrap()).toMatchObject({ grantsRetiredHere: ['g1', 'g2'], verified: true });
+    expect(ecr).toHaveReceivedCommandTimes(DescribeRepositoriesCommand, 2);
+  });
+
+  it('returns KmsRefused when ECR raises KmsException and the repository still exists', async () => {
+    kmsScenario({ ecrRetires: false });
+    ecr
+      .on(DeleteRepositoryCommand)
+      .rejects(new KmsException({ $metadata: {}, message: 'kms refused', kmsError: 'KMSInvalidStateException' }));
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'KmsRefused', operation: 'DeleteRepository', kmsError: 'KMSInvalidStateException' });
+    expect(kms).not.toHaveReceivedCommand(RetireGrantCommand);
+  });
+
+  it('still verifies when the repository was deleted concurrently (DeleteRepository: not found)', async () => {
+    kmsScenario({ ecrRetires: false });
+    ecr.on(DeleteRepositoryCommand).rejects(notFound());
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrap()).toMatchObject({ grantsRetiredHere: ['g1', 'g2'], verified: true });
+  });
+
+  it('leaves the grants of an older incarnation of the name alone', async () => {
+    const grants = kmsScenario({ ecrRetires: false, extra: [ecrGrant('old-1', ARN, BEFORE), ecrGrant('old-2', ARN, BEFORE)] });
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrap()).toMatchObject({ grantsRetiredHere: ['g1', 'g2'], verified: true });
+    expect(retireCalls()).toEqual(['g1', 'g2']);
+    expect(grants.isActive('old-1') && grants.isActive('old-2')).toBe(true);
+  });
+
+  it('never retires the grants of a repository recreated under the same name meanwhile', async () => {
+    const recreatedAt = new Date('2026-06-01T13:00:00Z');
+    const grants = kmsScenario({ ecrRetires: false });
+    ecr
+      .on(DescribeRepositoriesCommand)
+      .resolvesOnce({ repositories: [kmsRepository] })
+      .resolves({ repositories: [repository({ encryptionType: 'KMS', kmsKey: KEY_ARN }, recreatedAt)] });
+    ecr.on(DeleteRepositoryCommand).callsFake(() => {
+      // Someone recreates the name right after our delete: ECR grants the new repository.
+      grants.add(ecrGrant('new-1', ARN, recreatedAt));
+      grants.add(ecrGrant('new-2', ARN, recreatedAt));
+      return { repository: kmsRepository };
+    });
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrap()).toMatchObject({ grantsRetiredHere: ['g1', 'g2'], verified: true });
+    expect(retireCalls()).toEqual(['g1', 'g2']);
+    expect(grants.isActive('new-1') && grants.isActive('new-2')).toBe(true);
+  });
+
+  it('counts again when images were pushed between the count and the delete', async () => {
+    kmsScenario({ ecrRetires: true });
+    ecr.on(ListImagesCommand).resolvesOnce({ imageIds: [] }).resolves({ imageIds: [{ imageDigest: 'sha256:a' }] });
+    ecr.on(DeleteRepositoryCommand).rejects(new RepositoryNotEmptyException({ $metadata: {}, message: 'contains images' }));
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrapErr()).toEqual({ kind: 'RepositoryNotEmpty', repositoryName: NAME, imageCount: 1 });
+    expect(kms).not.toHaveReceivedCommand(RetireGrantCommand);
+  });
+
+  it('uses the key ARN ECR reports when DescribeKey is not allowed, and treats a deleted key as holding no grants', async () => {
+    kmsScenario({ ecrRetires: false });
+    kms.on(DescribeKeyCommand).rejects(kmsAccessDenied());
+    kms.on(ListGrantsCommand).rejects(new NotFoundException({ $metadata: {}, message: 'key does not exist' }));
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrap()).toMatchObject({
+      encryption: { type: 'KMS', keyArn: KEY_ARN },
+      grantsRetiredByEcr: [],
+      grantsRetiredHere: [],
+      verified: true,
+    });
+    expect(result._unsafeUnwrap().encryption).not.toHaveProperty('awsManagedKey');
+  });
+
+  it('reports DeletedButGrantsRemain, not a failed delete, when listing fails after the delete', async () => {
+    const grants = kmsScenario({ ecrRetires: false });
+    kms.on(ListGrantsCommand).callsFakeOnce(grants.list).rejects(kmsAccessDenied());
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrapErr()).toMatchObject({
+      kind: 'DeletedButGrantsRemain',
+      grantIds: ['g1', 'g2'],
+      cause: { kind: 'AccessDenied', operation: 'ListGrants' },
+    });
+    expect(ecr).toHaveReceivedCommand(DeleteRepositoryCommand);
+  });
+});
