@@ -1,5 +1,12 @@
 import { expectTypeOf, test } from 'vitest';
-import type { GenericAwsError, RegistryError, RegistryErrorKind } from '../../src/index.js';
+import type {
+  CopyImagesError,
+  GenericAwsError,
+  RegistryError,
+  RegistryErrorKind,
+  SnapshotImagesError,
+  VerifyCopyError,
+} from '../../src/index.js';
 
 test('the error union is closed: adding or removing a kind is a visible API change', () => {
   expectTypeOf<RegistryErrorKind>().toEqualTypeOf<
@@ -25,9 +32,22 @@ test('the error union is closed: adding or removing a kind is a visible API chan
     | 'EncryptionMismatch'
     | 'DeletedButGrantsRemain'
     | 'RollbackFailed'
+    | 'ImagesArchived'
+    | 'ImagesUnavailable'
+    | 'DigestMismatch'
+    | 'LayerTransferFailed'
+    | 'ManifestRejected'
+    | 'CopyVerificationFailed'
+    | 'Aborted'
   >();
 });
 
 test('generic AWS errors are part of the union', () => {
   expectTypeOf<GenericAwsError>().toExtend<RegistryError>();
+});
+
+test('the copy errors are part of the union', () => {
+  expectTypeOf<CopyImagesError>().toExtend<RegistryError>();
+  expectTypeOf<SnapshotImagesError>().toExtend<RegistryError>();
+  expectTypeOf<VerifyCopyError>().toExtend<RegistryError>();
 });
