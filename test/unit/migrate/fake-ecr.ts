@@ -119,6 +119,12 @@ const refs = (manifest: string): { blobs: string[]; manifests: string[] } => {
   };
 };
 
+/** The SDK's send always returns a promise: a throw in a handler becomes a rejection. */
+const answer =
+  <I, O>(handler: (input: I) => O) =>
+  (input: I): Promise<O> =>
+    new Promise((resolve) => resolve(handler(input)));
+
 export class FakeEcr {
   readonly repos = new Map<string, FakeRepo>();
   readonly uploads = new Map<string, Upload>();
@@ -131,9 +137,9 @@ export class FakeEcr {
   partSize: number | undefined = 5 * MiB;
   /** DescribeImages page size, to exercise pagination. */
   pageSize = 1000;
-  /** Uploads open at once, and the most seen. */
-  openUploads = 0;
-  maxOpenUploads = 0;
+  /** Blobs between GetDownloadUrlForLayer and CompleteLayerUpload, and the most seen at once. */
+  readonly blobsInFlight = new Set<string>();
+  maxBlobsInFlight = 0;
   /** HTTP statuses to answer the next downloads of a digest with. */
   readonly downloadFailures = new Map<string, number[]>();
   /** Digests whose download serves other bytes. */
@@ -141,6 +147,8 @@ export class FakeEcr {
   /** Host to put in download URLs (for transport tests). */
   urlBase: string | undefined;
   readonly #failures = new Map<Operation, (() => Error)[]>();
+  /** UploadLayerPart calls whose part is stored but whose answer is lost (a reset connection). */
+  lostPartAnswers = 0;
   #server: Server | undefined;
   #port = 0;
   #uploadCounter = 0;
@@ -243,16 +251,16 @@ export class FakeEcr {
   }
 
   install(ecr: AwsClientStub<ECRClient>): void {
-    ecr.on(ListImagesCommand).callsFake((input: ListImagesCommandInput) => {
+    ecr.on(ListImagesCommand).callsFake(answer((input: ListImagesCommandInput) => {
       const repo = this.#existing(input.repositoryName);
       return {
         imageIds: [...repo.images.values()].flatMap((i) =>
           i.tags.length === 0 ? [{ imageDigest: i.digest }] : i.tags.map((imageTag) => ({ imageDigest: i.digest, imageTag })),
         ),
       };
-    });
+    }));
 
-    ecr.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => {
+    ecr.on(DescribeImagesCommand).callsFake(answer((input: DescribeImagesCommandInput) => {
       this.#maybeFail('DescribeImages');
       const repo = this.#existing(input.repositoryName);
       const any = input.filter?.imageStatus === 'ANY';
@@ -268,9 +276,9 @@ export class FakeEcr {
         imageDetails: page.map((i) => this.#detail(input.repositoryName ?? '', i)),
         ...(start + size < all.length ? { nextToken: String(start + size) } : {}),
       };
-    });
+    }));
 
-    ecr.on(BatchGetImageCommand).callsFake((input: BatchGetImageCommandInput) => {
+    ecr.on(BatchGetImageCommand).callsFake(answer((input: BatchGetImageCommandInput) => {
       this.#maybeFail('BatchGetImage');
       const repo = this.#existing(input.repositoryName);
       const ids = input.imageIds ?? [];
@@ -287,9 +295,9 @@ export class FakeEcr {
         images.push({ repositoryName: input.repositoryName, imageId: { imageDigest: image.digest }, imageManifest: image.manifest, imageManifestMediaType: image.mediaType });
       }
       return { images, failures };
-    });
+    }));
 
-    ecr.on(BatchCheckLayerAvailabilityCommand).callsFake((input: BatchCheckLayerAvailabilityCommandInput) => {
+    ecr.on(BatchCheckLayerAvailabilityCommand).callsFake(answer((input: BatchCheckLayerAvailabilityCommandInput) => {
       this.#maybeFail('BatchCheckLayerAvailability');
       const repo = this.#existing(input.repositoryName);
       const digests = input.layerDigests ?? [];
@@ -303,29 +311,29 @@ export class FakeEcr {
         }),
         failures: [],
       };
-    });
+    }));
 
-    ecr.on(GetDownloadUrlForLayerCommand).callsFake((input: GetDownloadUrlForLayerCommandInput) => {
+    ecr.on(GetDownloadUrlForLayerCommand).callsFake(answer((input: GetDownloadUrlForLayerCommandInput) => {
       this.#maybeFail('GetDownloadUrlForLayer');
       const repo = this.#existing(input.repositoryName);
       const digest = input.layerDigest ?? '';
       if (!repo.blobs.has(digest)) throw new LayersNotFoundException({ $metadata: {}, message: 'The image layer does not exist' });
+      this.blobsInFlight.add(digest);
+      this.maxBlobsInFlight = Math.max(this.maxBlobsInFlight, this.blobsInFlight.size);
       const base = this.urlBase ?? `http://127.0.0.1:${this.#port}`;
       return { layerDigest: digest, downloadUrl: `${base}/${encodeURIComponent(input.repositoryName ?? '')}/${encodeURIComponent(digest)}?X-Amz-Expires=600` };
-    });
+    }));
 
-    ecr.on(InitiateLayerUploadCommand).callsFake((input: InitiateLayerUploadCommandInput) => {
+    ecr.on(InitiateLayerUploadCommand).callsFake(answer((input: InitiateLayerUploadCommandInput) => {
       this.#maybeFail('InitiateLayerUpload');
       this.#existing(input.repositoryName);
       const uploadId = `upload-${++this.#uploadCounter}`;
       const partSize = this.partSize ?? 5 * MiB;
       this.uploads.set(uploadId, { repositoryName: input.repositoryName ?? '', parts: [], chunks: [], partSize });
-      this.openUploads++;
-      this.maxOpenUploads = Math.max(this.maxOpenUploads, this.openUploads);
       return { uploadId, ...(this.partSize === undefined ? {} : { partSize: this.partSize }) };
-    });
+    }));
 
-    ecr.on(UploadLayerPartCommand).callsFake((input: UploadLayerPartCommandInput) => {
+    ecr.on(UploadLayerPartCommand).callsFake(answer((input: UploadLayerPartCommandInput) => {
       this.#maybeFail('UploadLayerPart');
       this.#existing(input.repositoryName);
       const upload = this.uploads.get(input.uploadId ?? '');
@@ -339,17 +347,21 @@ export class FakeEcr {
       const copy = Buffer.from(blob);
       upload.chunks.push(copy);
       upload.parts.push({ first: input.partFirstByte, last: input.partLastByte, size: copy.length, sha: sha256(copy) });
+      if (this.lostPartAnswers > 0) {
+        this.lostPartAnswers--;
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      }
       return { uploadId: input.uploadId, lastByteReceived: input.partLastByte };
-    });
+    }));
 
-    ecr.on(CompleteLayerUploadCommand).callsFake((input: CompleteLayerUploadCommandInput) => {
+    ecr.on(CompleteLayerUploadCommand).callsFake(answer((input: CompleteLayerUploadCommandInput) => {
       this.#maybeFail('CompleteLayerUpload');
       const repo = this.#existing(input.repositoryName);
       const upload = this.uploads.get(input.uploadId ?? '');
       if (!upload) throw new UploadNotFoundException({ $metadata: {}, message: 'upload not found' });
       const digest = input.layerDigests?.[0] ?? '';
       this.uploads.delete(input.uploadId ?? '');
-      this.openUploads--;
+      this.blobsInFlight.delete(digest);
       if (upload.chunks.length === 0) throw new EmptyUploadException({ $metadata: {}, message: 'empty upload' });
       if (upload.parts.slice(0, -1).some((p) => p.size < 5 * MiB)) {
         throw new LayerPartTooSmallException({ $metadata: {}, message: 'Layer parts must be at least 5 MiB in size' });
@@ -360,9 +372,9 @@ export class FakeEcr {
       repo.blobs.set(digest, bytes);
       this.completed.push({ repositoryName: upload.repositoryName, digest, parts: upload.parts });
       return { uploadId: input.uploadId, layerDigest: digest };
-    });
+    }));
 
-    ecr.on(PutImageCommand).callsFake((input: PutImageCommandInput) => {
+    ecr.on(PutImageCommand).callsFake(answer((input: PutImageCommandInput) => {
       this.#maybeFail('PutImage');
       const repositoryName = input.repositoryName ?? '';
       const repo = this.#existing(repositoryName);
@@ -397,7 +409,7 @@ export class FakeEcr {
       }
       this.pushes.push({ repositoryName, digest, tag });
       return { image: { repositoryName, imageId: { imageDigest: digest, ...(tag ? { imageTag: tag } : {}) }, imageManifest: manifest } };
-    });
+    }));
   }
 }
 
