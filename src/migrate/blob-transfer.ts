@@ -36,6 +36,9 @@ export const MAX_PART_SIZE = 20_971_520;
 export const DEFAULT_PART_SIZE = 10 * 1024 * 1024;
 /** A download that sends nothing for this long is abandoned and restarted. */
 const DOWNLOAD_IDLE_TIMEOUT_MS = 120_000;
+/** S3 may redirect a download to another endpoint. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 3;
 
 /** What can stop one blob. */
 export type BlobTransferError =
@@ -109,15 +112,22 @@ const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'c
 
   const url = await withRetry(ctx, retry, 'GetDownloadUrlForLayer', () => getDownloadUrlForLayer(ctx, t.source, t.digest, callOptions), signal);
   if (url.isErr()) return err(fatal(url.error));
-  const insecure = checkTransport(url.value);
-  if (insecure) return err(fatal(insecure));
-
+  let location = url.value;
   let response: IncomingMessage;
-  try {
-    response = await openDownload(url.value, signal);
-  } catch (cause) {
-    if (signal?.aborted) return err(fatal(aborted('CopyImages')));
-    return err({ error: downloadFailure(t, 'NetworkError', messageOf(cause), cause), restart: true });
+  for (let hops = 0; ; hops++) {
+    // Every hop is checked: a redirect must not lead off TLS.
+    const insecure = checkTransport(location);
+    if (insecure) return err(fatal(insecure));
+    try {
+      response = await openDownload(location, signal);
+    } catch (cause) {
+      if (signal?.aborted) return err(fatal(aborted('CopyImages')));
+      return err({ error: downloadFailure(t, 'NetworkError', messageOf(cause), cause), restart: true });
+    }
+    const next = response.headers.location;
+    if (!REDIRECTS.has(response.statusCode ?? 0) || next === undefined || hops >= MAX_REDIRECTS) break;
+    response.resume();
+    location = new URL(next, location).toString();
   }
   const status = response.statusCode ?? 0;
   if (status !== 200) {

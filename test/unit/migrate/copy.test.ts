@@ -33,6 +33,8 @@ beforeEach(() => {
   fake.downloads.length = 0;
   fake.downloadFailures.clear();
   fake.corrupt.clear();
+  fake.redirects.clear();
+  fake.cutOffs.clear();
   fake.partSize = 5 * MiB;
   fake.urlBase = undefined;
   fake.maxBlobsInFlight = 0;
@@ -152,6 +154,22 @@ describe('copyImages', () => {
     expect(fake.repo('app-staging').blobs.get(app.sharedLayer)).toEqual(fake.repo('app').blobs.get(app.sharedLayer));
   });
 
+  it('restarts a blob whose download breaks off mid-stream, after some parts were uploaded', async () => {
+    const size = 12 * MiB;
+    const { graph } = await prepare(size);
+    const big = sha256(bytesFor(5, size));
+    fake.cutOffs.set(big, 7 * MiB);
+    const events: CopyProgress[] = [];
+
+    const result = await copy(graph, { onProgress: (p) => events.push(p) });
+
+    expect(result.isOk()).toBe(true);
+    expect(ecr.commandCalls(InitiateLayerUploadCommand).length).toBe(graph.blobs.length + 1);
+    expect(fake.completed.find((c) => c.digest === big)?.parts.map((p) => p.size)).toEqual([5 * MiB, 5 * MiB, 2 * MiB]);
+    // The bytes of the broken attempt were given back, so the total still adds up.
+    expect(events.at(-1)?.bytesDone).toBe(graph.totalBytes);
+  });
+
   it('refuses a blob whose bytes do not match its digest, before CompleteLayerUpload', async () => {
     const { app, graph } = await prepare();
     fake.corrupt.add(app.sharedLayer);
@@ -257,6 +275,19 @@ describe('copyImages', () => {
 
     expect(error).toMatchObject({ kind: 'InsecureEndpoint' });
     expect(fake.downloads).toEqual([]);
+  });
+
+  it('follows a download redirect, and refuses one that leaves TLS', async () => {
+    const { app, graph } = await prepare();
+    fake.redirects.set(app.sharedLayer, `/app/${encodeURIComponent(app.sharedLayer)}?moved=1`);
+
+    expect((await copy(graph)).isOk()).toBe(true);
+    expect(fake.downloads.filter((path) => path.includes(app.sharedLayer.slice(7)))).toHaveLength(2);
+
+    fake.repos.delete('app-staging');
+    fake.repo('app-staging');
+    fake.redirects.set(app.sharedLayer, `http://example.com/${encodeURIComponent(app.sharedLayer)}`);
+    expect((await copy(graph))._unsafeUnwrapErr()).toEqual({ kind: 'InsecureEndpoint', endpoint: `http://example.com/${encodeURIComponent(app.sharedLayer)}` });
   });
 
   it('rejects a concurrency or part size out of bounds', async () => {

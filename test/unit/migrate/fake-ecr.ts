@@ -142,6 +142,10 @@ export class FakeEcr {
   maxBlobsInFlight = 0;
   /** HTTP statuses to answer the next downloads of a digest with. */
   readonly downloadFailures = new Map<string, number[]>();
+  /** Digests whose next download is redirected to this location (relative or absolute). */
+  readonly redirects = new Map<string, string>();
+  /** Digests whose next download breaks off after this many bytes (the connection is reset). */
+  readonly cutOffs = new Map<string, number>();
   /** Digests whose download serves other bytes. */
   readonly corrupt = new Set<string>();
   /** Host to put in download URLs (for transport tests). */
@@ -187,6 +191,12 @@ export class FakeEcr {
       this.downloads.push(url.pathname);
       const [, repositoryName, digest] = url.pathname.split('/').map(decodeURIComponent);
       const failures = digest === undefined ? undefined : this.downloadFailures.get(digest);
+      const redirect = digest === undefined ? undefined : this.redirects.get(digest);
+      if (redirect !== undefined && digest !== undefined) {
+        this.redirects.delete(digest);
+        res.writeHead(307, { location: redirect }).end();
+        return;
+      }
       const status = failures?.shift();
       if (status !== undefined) {
         res.writeHead(status).end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
@@ -199,6 +209,12 @@ export class FakeEcr {
       }
       const body = digest !== undefined && this.corrupt.has(digest) ? bytesFor(999, blob.length) : blob;
       res.writeHead(200, { 'content-length': String(body.length) });
+      const cutOff = digest === undefined ? undefined : this.cutOffs.get(digest);
+      if (cutOff !== undefined && digest !== undefined) {
+        this.cutOffs.delete(digest);
+        res.write(body.subarray(0, cutOff), () => res.destroy());
+        return;
+      }
       // Odd-sized writes, so chunks never line up with part boundaries.
       const step = 64 * 1024 + 7;
       let offset = 0;
