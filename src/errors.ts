@@ -230,6 +230,132 @@ export interface RollbackFailed {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Copying images (snapshot, copy, verify)
+// ---------------------------------------------------------------------------------------------
+
+/** An image as a copy reports it: its digest, and its tags when it has any. */
+export interface ImageRef {
+  readonly imageDigest: string;
+  readonly imageTags: readonly string[];
+}
+
+/**
+ * The repository holds images that are archived (or being restored): they cannot be pulled, so
+ * they cannot be copied. Restore them (`UpdateImageStorageClass` to `STANDARD`) and wait until
+ * they are `ACTIVE`, then take a new snapshot. Nothing was copied.
+ */
+export interface ImagesArchived {
+  readonly kind: 'ImagesArchived';
+  readonly repositoryName: string;
+  readonly images: readonly (ImageRef & { readonly status: 'ARCHIVED' | 'ACTIVATING' })[];
+}
+
+/** One image ECR could not return (a `BatchGetImage` failure, or `ImageNotFoundException`). */
+export interface ImageFailure {
+  readonly imageDigest: string | undefined;
+  readonly imageTag: string | undefined;
+  /** ECR's failure code, e.g. `ImageNotFound`, `KmsError`, `ImageInaccessible`. */
+  readonly failureCode: string;
+  readonly failureReason: string | undefined;
+}
+
+/** ECR listed images whose manifests it then could not return. */
+export interface ImagesUnavailable {
+  readonly kind: 'ImagesUnavailable';
+  readonly repositoryName: string;
+  readonly failures: readonly ImageFailure[];
+  /** The SDK exception, when ECR threw rather than listing failures. */
+  readonly cause?: unknown;
+}
+
+/**
+ * Bytes did not hash to the digest they were copied as. For a blob this is found while streaming,
+ * before `CompleteLayerUpload`, so nothing was committed under the wrong digest.
+ */
+export interface DigestMismatch {
+  readonly kind: 'DigestMismatch';
+  readonly repositoryName: string;
+  readonly subject: 'blob' | 'manifest';
+  readonly expected: string;
+  readonly actual: string;
+}
+
+/** Why and where moving one blob failed (after retries, when the failure was transient). */
+export interface LayerTransferFailed {
+  readonly kind: 'LayerTransferFailed';
+  /** The repository of the failing step: the source for `locate`/`download`, the target otherwise. */
+  readonly repositoryName: string;
+  readonly layerDigest: string;
+  readonly stage: 'locate' | 'download' | 'upload' | 'complete';
+  /** The ECR exception name or HTTP status, e.g. `LayersNotFoundException`, `HTTP 404`. */
+  readonly reason: string;
+  readonly message: string;
+  readonly cause: unknown;
+}
+
+/** Why ECR refused a manifest in `PutImage`. */
+export type ManifestRejectedReason =
+  | 'LayersNotFound'
+  | 'ReferencedImagesNotFound'
+  | 'ImageTagAlreadyExists'
+  | 'ImageDigestDoesNotMatch'
+  | 'InvalidParameter'
+  | 'LimitExceeded';
+
+/** ECR refused to store a manifest (or to tag it). */
+export interface ManifestRejected extends AwsFailure {
+  readonly kind: 'ManifestRejected';
+  readonly repositoryName: string;
+  readonly imageDigest: string;
+  /** The tag being applied, when the refused call carried one. */
+  readonly imageTag: string | undefined;
+  readonly reason: ManifestRejectedReason;
+  readonly message: string;
+}
+
+/** A manifest whose bytes or media type differ between the snapshot and the target. */
+export interface ManifestDifference {
+  readonly imageDigest: string;
+  readonly expectedMediaType: string | undefined;
+  readonly actualMediaType: string | undefined;
+  readonly bytesDiffer: boolean;
+}
+
+/** A tag that is missing in the target, or points to another digest. */
+export interface TagDifference {
+  readonly tag: string;
+  readonly expected: string;
+  /** The digest the tag points to in the target, or `undefined` when the tag is absent. */
+  readonly actual: string | undefined;
+}
+
+/** A blob the target does not hold as `AVAILABLE`. */
+export interface BlobDifference {
+  readonly layerDigest: string;
+  /** `UNAVAILABLE`, `ARCHIVED`, or the failure code ECR answered with. */
+  readonly availability: string;
+}
+
+/** The target does not match the snapshot: every difference is listed. */
+export interface CopyVerificationFailed {
+  readonly kind: 'CopyVerificationFailed';
+  readonly repositoryName: string;
+  /** Digests absent from the target, or that ECR could not return (with the failure code). */
+  readonly missingImages: readonly { readonly imageDigest: string; readonly failureCode: string }[];
+  readonly manifestMismatches: readonly ManifestDifference[];
+  readonly tagMismatches: readonly TagDifference[];
+  readonly missingBlobs: readonly BlobDifference[];
+  /** Images the snapshot could not copy because they were archived in the source. */
+  readonly notCopied: readonly string[];
+}
+
+/** The caller aborted the operation (its `AbortSignal` fired). Re-running it resumes. */
+export interface Aborted {
+  readonly kind: 'Aborted';
+  readonly operation: string;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The union and the per-operation aliases
 // ---------------------------------------------------------------------------------------------
 
@@ -256,7 +382,14 @@ export type RegistryError =
   | RepositoryNotEmpty
   | EncryptionMismatch
   | DeletedButGrantsRemain
-  | RollbackFailed;
+  | RollbackFailed
+  | ImagesArchived
+  | ImagesUnavailable
+  | DigestMismatch
+  | LayerTransferFailed
+  | ManifestRejected
+  | CopyVerificationFailed
+  | Aborted;
 
 /** The `kind` of every {@link RegistryError}. */
 export type RegistryErrorKind = RegistryError['kind'];
@@ -306,6 +439,25 @@ export type FindOrphanedGrantsError = InvalidInput | InsecureEndpoint | KeyNotFo
 /** Everything `retireOrphanedGrants` can return. */
 export type RetireOrphanedGrantsError = FindOrphanedGrantsError;
 
+/** Everything taking an image snapshot of a repository can return. */
+export type SnapshotImagesError = InsecureEndpoint | RepositoryNotFound | ImagesUnavailable | Aborted | GenericAwsError;
+
+/** Everything copying a snapshot's images into another repository can return. */
+export type CopyImagesError =
+  | InvalidInput
+  | InsecureEndpoint
+  | RepositoryNotFound
+  | ImagesArchived
+  | DigestMismatch
+  | LayerTransferFailed
+  | ManifestRejected
+  | KmsRefused
+  | Aborted
+  | GenericAwsError;
+
+/** Everything verifying a copy against its snapshot can return. */
+export type VerifyCopyError = InsecureEndpoint | RepositoryNotFound | CopyVerificationFailed | Aborted | GenericAwsError;
+
 const KINDS: ReadonlySet<string> = new Set<RegistryErrorKind>([
   'InvalidRepositoryName',
   'InvalidEncryption',
@@ -329,6 +481,13 @@ const KINDS: ReadonlySet<string> = new Set<RegistryErrorKind>([
   'EncryptionMismatch',
   'DeletedButGrantsRemain',
   'RollbackFailed',
+  'ImagesArchived',
+  'ImagesUnavailable',
+  'DigestMismatch',
+  'LayerTransferFailed',
+  'ManifestRejected',
+  'CopyVerificationFailed',
+  'Aborted',
 ]);
 
 /**

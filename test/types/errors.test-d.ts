@@ -1,6 +1,7 @@
 import type { ResultAsync } from 'neverthrow';
 import { expectTypeOf, test } from 'vitest';
 import type {
+  CopyImagesError,
   DeletedRepository,
   DeleteRepositoryError,
   EncryptedRegistry,
@@ -13,6 +14,8 @@ import type {
   RegistryErrorKind,
   RetireOrphanedGrantsError,
   RetireOrphanedGrantsInput,
+  SnapshotImagesError,
+  VerifyCopyError,
 } from '../../src/index.js';
 
 test('the error union is closed: adding or removing a kind is a visible API change', () => {
@@ -39,6 +42,13 @@ test('the error union is closed: adding or removing a kind is a visible API chan
     | 'EncryptionMismatch'
     | 'DeletedButGrantsRemain'
     | 'RollbackFailed'
+    | 'ImagesArchived'
+    | 'ImagesUnavailable'
+    | 'DigestMismatch'
+    | 'LayerTransferFailed'
+    | 'ManifestRejected'
+    | 'CopyVerificationFailed'
+    | 'Aborted'
   >();
 });
 
@@ -74,4 +84,10 @@ test('the orphaned-grant sweep returns its own error unions', () => {
   >();
   expectTypeOf<EncryptedRegistry['findOrphanedGrants']>().parameter(0).toEqualTypeOf<FindOrphanedGrantsInput | undefined>();
   expectTypeOf<EncryptedRegistry['retireOrphanedGrants']>().parameter(0).toEqualTypeOf<RetireOrphanedGrantsInput | undefined>();
+});
+
+test('the copy errors are part of the union', () => {
+  expectTypeOf<CopyImagesError>().toExtend<RegistryError>();
+  expectTypeOf<SnapshotImagesError>().toExtend<RegistryError>();
+  expectTypeOf<VerifyCopyError>().toExtend<RegistryError>();
 });

@@ -1,0 +1,251 @@
+/**
+ * Moves one blob from a source repository to a target repository without holding it in memory:
+ * the pre-signed download is read as a stream and cut into parts of the size ECR asks for, each
+ * uploaded (strictly in order) before more is read. The digest is computed on the way and checked
+ * before the upload is completed. Memory per blob in flight: one part buffer, plus what the SDK
+ * needs to send that part.
+ */
+import { createHash } from 'node:crypto';
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { ResultAsync, err, ok, type Result } from 'neverthrow';
+import type {
+  Aborted,
+  DigestMismatch,
+  GenericAwsError,
+  InsecureEndpoint,
+  KmsRefused,
+  LayerTransferFailed,
+  RepositoryNotFound,
+} from '../errors.js';
+import type { RegistryContext } from '../internal/context.js';
+import { aborted, retryDelay, withRetry, type RetryPolicy } from '../internal/retry.js';
+import { checkTransport } from '../internal/transport.js';
+import {
+  completeLayerUpload,
+  getDownloadUrlForLayer,
+  initiateLayerUpload,
+  uploadLayerPart,
+} from '../steps/ecr-images.js';
+import { digestAlgorithm } from './manifest.js';
+
+/** ECR's bounds for a layer part: at least 5 MiB (except the last), at most 20,971,520 bytes by the API. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+export const MAX_PART_SIZE = 20_971_520;
+/** When ECR does not say which part size it wants. */
+export const DEFAULT_PART_SIZE = 10 * 1024 * 1024;
+/** A download that sends nothing for this long is abandoned and restarted. */
+const DOWNLOAD_IDLE_TIMEOUT_MS = 120_000;
+/** S3 may redirect a download to another endpoint. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 3;
+
+/** What can stop one blob. */
+export type BlobTransferError =
+  | InsecureEndpoint
+  | RepositoryNotFound
+  | KmsRefused
+  | LayerTransferFailed
+  | DigestMismatch
+  | Aborted
+  | GenericAwsError;
+
+/** One blob to move. */
+export interface BlobTransfer {
+  readonly source: string;
+  readonly target: string;
+  readonly digest: string;
+  /** From the manifests, when known: sizes the part buffer of small blobs. */
+  readonly size: number | undefined;
+  /** Part size when InitiateLayerUpload does not return one. */
+  readonly fallbackPartSize: number;
+  readonly retry: RetryPolicy;
+  readonly signal?: AbortSignal | undefined;
+  /** Bytes uploaded (positive), or given back when the blob restarts (negative). */
+  readonly onBytes?: (bytes: number) => void;
+}
+
+/** An attempt either fails for good, or fails in a way a fresh start (new URL, new upload) may cure. */
+interface Failure {
+  readonly error: BlobTransferError;
+  readonly restart: boolean;
+}
+
+const fatal = (error: BlobTransferError): Failure => ({ error, restart: false });
+
+const downloadFailure = (t: BlobTransfer, reason: string, message: string, cause: unknown): LayerTransferFailed => ({
+  kind: 'LayerTransferFailed',
+  repositoryName: t.source,
+  layerDigest: t.digest,
+  stage: 'download',
+  reason,
+  message,
+  cause,
+});
+
+const openDownload = (url: string, signal: AbortSignal | undefined): Promise<IncomingMessage> =>
+  new Promise((resolve, reject) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    const request = get(url, signal === undefined ? {} : { signal }, resolve);
+    request.on('error', reject);
+    request.setTimeout(DOWNLOAD_IDLE_TIMEOUT_MS, () =>
+      request.destroy(Object.assign(new Error('download stalled'), { code: 'ETIMEDOUT' })),
+    );
+  });
+
+const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause));
+
+/** Restartable: the URL expired (S3 answers 403), throttling, or a server fault. */
+const restartableStatus = (status: number): boolean => status === 403 || status === 408 || status === 429 || status >= 500;
+
+/** Upload failures a fresh upload cures: the upload vanished, or ECR holds other bytes than we sent. */
+const restartableUpload = (error: BlobTransferError): boolean =>
+  error.kind === 'LayerTransferFailed' && (error.reason === 'UploadNotFoundException' || error.reason === 'InvalidLayerPartException');
+
+const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'completed' | 'existed', Failure>> => {
+  const { signal, retry } = t;
+  const callOptions = { signal };
+  const algorithm = digestAlgorithm(t.digest);
+  if (algorithm === undefined) {
+    return err(fatal({ ...downloadFailure(t, 'UnsupportedDigest', `cannot verify digest ${t.digest}`, undefined), stage: 'locate' }));
+  }
+
+  const url = await withRetry(ctx, retry, 'GetDownloadUrlForLayer', () => getDownloadUrlForLayer(ctx, t.source, t.digest, callOptions), signal);
+  if (url.isErr()) return err(fatal(url.error));
+  let location = url.value;
+  let response: IncomingMessage;
+  for (let hops = 0; ; hops++) {
+    // Every hop is checked: a redirect must not lead off TLS.
+    const insecure = checkTransport(location);
+    if (insecure) return err(fatal(insecure));
+    try {
+      response = await openDownload(location, signal);
+    } catch (cause) {
+      if (signal?.aborted) return err(fatal(aborted('CopyImages')));
+      return err({ error: downloadFailure(t, 'NetworkError', messageOf(cause), cause), restart: true });
+    }
+    const next = response.headers.location;
+    if (!REDIRECTS.has(response.statusCode ?? 0) || next === undefined || hops >= MAX_REDIRECTS) break;
+    response.resume();
+    location = new URL(next, location).toString();
+  }
+  const status = response.statusCode ?? 0;
+  if (status !== 200) {
+    response.resume();
+    const failure = downloadFailure(t, `HTTP ${status}`, `download answered ${status} ${response.statusMessage ?? ''}`.trim(), undefined);
+    return err({ error: failure, restart: restartableStatus(status) });
+  }
+
+  const upload = await withRetry(ctx, retry, 'InitiateLayerUpload', () => initiateLayerUpload(ctx, t.target, callOptions), signal);
+  if (upload.isErr()) {
+    response.destroy();
+    const error = upload.error.kind === 'LayerTransferFailed' ? { ...upload.error, layerDigest: t.digest } : upload.error;
+    return err(fatal(error));
+  }
+  const { uploadId } = upload.value;
+  // Parts are as large as ECR asks, within what the API accepts.
+  const partSize = Math.min(MAX_PART_SIZE, Math.max(1, upload.value.partSize ?? t.fallbackPartSize));
+
+  const hash = createHash(algorithm);
+  let part = Buffer.allocUnsafe(t.size !== undefined && t.size > 0 && t.size < partSize ? t.size : partSize);
+  let filled = 0;
+  let sent = 0;
+  const flush = async (): Promise<Result<void, Failure>> => {
+    const bytes = part.subarray(0, filled);
+    const result = await withRetry(
+      ctx,
+      retry,
+      'UploadLayerPart',
+      () => uploadLayerPart(ctx, { repositoryName: t.target, uploadId, layerDigest: t.digest, firstByte: sent, bytes }, callOptions),
+      signal,
+    );
+    if (result.isErr()) {
+      return err({ error: result.error, restart: restartableUpload(result.error) });
+    }
+    sent += filled;
+    t.onBytes?.(filled);
+    filled = 0;
+    return ok(undefined);
+  };
+  const giveBack = <T>(failure: Failure): Result<T, Failure> => {
+    response.destroy();
+    t.onBytes?.(-sent);
+    return err(failure);
+  };
+
+  const chunks = response[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<unknown>;
+    try {
+      next = await chunks.next();
+    } catch (cause) {
+      if (signal?.aborted) return giveBack(fatal(aborted('CopyImages')));
+      return giveBack({ error: downloadFailure(t, 'NetworkError', messageOf(cause), cause), restart: true });
+    }
+    if (next.done) break;
+    const chunk = next.value;
+    if (!Buffer.isBuffer(chunk)) throw new TypeError('a download without encoding yields Buffers');
+    hash.update(chunk);
+    for (let offset = 0; offset < chunk.length; ) {
+      if (filled === part.length && part.length < partSize) {
+        // The blob is larger than its descriptor said: grow to a full part.
+        const bigger = Buffer.allocUnsafe(partSize);
+        part.copy(bigger, 0, 0, filled);
+        part = bigger;
+      }
+      const n = Math.min(part.length - filled, chunk.length - offset);
+      chunk.copy(part, filled, offset, offset + n);
+      filled += n;
+      offset += n;
+      if (filled === partSize) {
+        const flushed = await flush();
+        if (flushed.isErr()) return giveBack(flushed.error);
+      }
+    }
+  }
+  if (filled > 0) {
+    const flushed = await flush();
+    if (flushed.isErr()) return giveBack(flushed.error);
+  }
+
+  const received = sent;
+  const actual = `${algorithm}:${hash.digest('hex')}`;
+  if (actual !== t.digest) {
+    // Fewer bytes than the manifest says is a cut-off download, not a wrong blob.
+    if (t.size !== undefined && received < t.size) {
+      return giveBack({ error: downloadFailure(t, 'Truncated', `received ${received} of ${t.size} bytes`, undefined), restart: true });
+    }
+    return giveBack(fatal({ kind: 'DigestMismatch', repositoryName: t.source, subject: 'blob', expected: t.digest, actual }));
+  }
+
+  const completed = await withRetry(
+    ctx,
+    retry,
+    'CompleteLayerUpload',
+    () => completeLayerUpload(ctx, t.target, uploadId, t.digest, callOptions),
+    signal,
+  );
+  if (completed.isErr()) return giveBack({ error: completed.error, restart: restartableUpload(completed.error) });
+  return ok(completed.value);
+};
+
+/**
+ * Copies one blob: GetDownloadUrlForLayer on the source, stream the download, InitiateLayerUpload
+ * on the target, UploadLayerPart in order, check the digest, CompleteLayerUpload. An expired URL
+ * (403), a dropped download, a lost upload or a 5xx download starts the blob over with a fresh URL,
+ * within `retry.attempts`; AWS calls retry transient failures on their own.
+ */
+export const transferBlob = (ctx: RegistryContext, t: BlobTransfer): ResultAsync<'completed' | 'existed', BlobTransferError> => {
+  const run = async (): Promise<Result<'completed' | 'existed', BlobTransferError>> => {
+    for (let tried = 1; ; tried++) {
+      if (t.signal?.aborted) return err(aborted('CopyImages'));
+      const result = await attempt(ctx, t);
+      if (result.isOk()) return ok(result.value);
+      const { error, restart } = result.error;
+      if (!restart || tried >= t.retry.attempts) return err(error);
+      ctx.logger.debug('restarting a blob', { digest: t.digest, reason: error.kind === 'LayerTransferFailed' ? error.reason : error.kind, tried });
+      await ctx.sleep(retryDelay(t.retry, tried));
+    }
+  };
+  return new ResultAsync(run());
+};
