@@ -20,3 +20,19 @@ export type {
 export { isRegistryError, isRetryable } from './errors.js';
 export type * from './errors.js';
 export type * from './policy/types.js';
+export type {
+  CreatedRepository,
+  RepositoryGrant,
+} from './operations/create-repository.js';
+export type {
+  CreateEncryptedRepositoryInput,
+  ExistingRepository,
+  Finding,
+  ImageTagMutability,
+  PreflightCheck,
+  PreflightFacts,
+  PreflightFindingError,
+  PreflightInput,
+  PreflightReport,
+  RepositoryTag,
+} from './operations/preflight.js';
