@@ -724,6 +724,8 @@ export const preflight = (
 ): ResultAsync<PreflightReport, PreflightError> => {
   if (ctx.transportError) return errAsync(ctx.transportError);
   const checked = checkInput(input);
+  // Wrong input is reported even when no region is configured.
+  if (options.stopOnInputErrors && hasError(checked.findings)) return okAsync({ ok: false, findings: checked.findings, facts: {} });
   return ctx.region().andThen((region): ResultAsync<PreflightReport, never> => {
     const findings = [...checked.findings, ...checkKeyReferenceRegion(checked.encryption, region)];
     const facts: { -readonly [K in keyof PreflightFacts]: PreflightFacts[K] } = { region };

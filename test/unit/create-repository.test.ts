@@ -8,14 +8,16 @@ import {
   PutLifecyclePolicyCommand,
   RepositoryAlreadyExistsException,
   RepositoryNotEmptyException,
+  RepositoryNotFoundException,
   SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
 import { SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand, KMSServiceException, ListGrantsCommand, RetireGrantCommand } from '@aws-sdk/client-kms';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { errAsync } from 'neverthrow';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { CreateEncryptedRepositoryInput } from '../../src/index.js';
-import { EncryptedRegistry } from '../../src/index.js';
+import { EncryptedRegistry, isRetryable } from '../../src/index.js';
 import { backoffDelays } from '../../src/internal/poll.js';
 import { createEncryptedRepository } from '../../src/operations/create-repository.js';
 import {
@@ -388,6 +390,42 @@ describe('EncryptedRegistry.createEncryptedRepository', () => {
     sts.on(GetCallerIdentityCommand).rejects(new KMSServiceException({ name: 'ExpiredTokenException', $fault: 'client', $metadata: {}, message: 'expired' }));
     expect((await fakeRegistry().createEncryptedRepository(input))._unsafeUnwrapErr()).toMatchObject({ kind: 'CredentialsError', service: 'sts' });
     expect(ecr).not.toHaveReceivedCommand(CreateRepositoryCommand);
+  });
+
+  describe('AWS failures on the way', () => {
+    it('gives RepositoryNotFound when the new repository disappears while its settings are applied', async () => {
+      ecr.on(SetRepositoryPolicyCommand).callsFake(() => {
+        state.repositories.delete(NAME);
+        return Promise.reject(new RepositoryNotFoundException({ $metadata: {}, message: 'gone' }));
+      });
+      const error = (await createEncryptedRepository(fakeContext(), { ...input, repositoryPolicy: POLICY }))._unsafeUnwrapErr();
+      // The rollback finds nothing to delete: only the original error remains.
+      expect(error).toMatchObject({ kind: 'RepositoryNotFound', repositoryName: NAME });
+    });
+
+    it('gives AccessDenied when the repository cannot be looked up', async () => {
+      ecr.on(DescribeRepositoriesCommand).rejects(new ECRServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'no' }));
+      expect((await createEncryptedRepository(fakeContext(), input))._unsafeUnwrapErr()).toMatchObject({ kind: 'AccessDenied', service: 'ecr' });
+      expect(ecr).not.toHaveReceivedCommand(CreateRepositoryCommand);
+    });
+
+    it('gives Throttled when KMS keeps throttling', async () => {
+      kms.on(DescribeKeyCommand).rejects(new KMSServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: {}, message: 'slow down' }));
+      const error = (await createEncryptedRepository(fakeContext(), input))._unsafeUnwrapErr();
+      expect(error).toMatchObject({ kind: 'Throttled', service: 'kms', operation: 'DescribeKey' });
+      expect(isRetryable(error)).toBe(true);
+    });
+
+    it('gives NetworkError when ECR cannot be reached', async () => {
+      ecr.on(CreateRepositoryCommand).rejects(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED' }));
+      expect((await createEncryptedRepository(fakeContext(), input))._unsafeUnwrapErr()).toMatchObject({ kind: 'NetworkError', operation: 'CreateRepository' });
+    });
+
+    it('gives SdkClientError when no region is configured, but reports wrong input first', async () => {
+      const ctx = fakeContext({ region: () => errAsync({ kind: 'SdkClientError', service: 'ecr', operation: 'ResolveRegion', cause: undefined, message: 'no region' }) });
+      expect((await createEncryptedRepository(ctx, input))._unsafeUnwrapErr()).toMatchObject({ kind: 'SdkClientError' });
+      expect((await createEncryptedRepository(ctx, { ...input, repositoryName: 'A' }))._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidRepositoryName' });
+    });
   });
 
   it('never simulates or describes the key more than once', async () => {

@@ -6,7 +6,7 @@ import {
   NoSuchEntityException,
   SimulatePrincipalPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { DescribeKeyCommand, KMSServiceException, ListGrantsCommand } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, InvalidArnException, KMSServiceException, ListGrantsCommand } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Finding, PreflightInput, PreflightReport } from '../../src/index.js';
 import { EncryptedRegistry } from '../../src/index.js';
@@ -148,6 +148,10 @@ describe('preflight: input', () => {
     });
   });
 
+  it('refuses a scanOnPush that is not a boolean', async () => {
+    expect(find(await run({ scanOnPush: 'yes' as unknown as boolean }), 'scanOnPush')?.error).toMatchObject({ kind: 'InvalidInput', field: 'scanOnPush' });
+  });
+
   describe('policies', () => {
     it('accepts a repository policy as text or as a document', async () => {
       const doc = { Version: '2012-10-17' as const, Statement: [{ Effect: 'Allow' as const, Principal: '*' as const, Action: 'ecr:BatchGetImage' }] };
@@ -230,6 +234,11 @@ describe('preflight: key', () => {
   it('reports a missing key as KeyNotFound', async () => {
     const report = await run({ encryption: { type: 'KMS', key: 'alias/missing' } });
     expect(find(report, 'keyExists')?.error).toMatchObject({ kind: 'KeyNotFound', key: 'alias/missing', service: 'kms', operation: 'DescribeKey' });
+  });
+
+  it('reports a key reference KMS calls malformed as InvalidEncryption', async () => {
+    kms.on(DescribeKeyCommand).rejects(new InvalidArnException({ $metadata: {}, message: 'Invalid arn' }));
+    expect(find(await run(), 'encryption')?.error).toEqual({ kind: 'InvalidEncryption', reason: 'Invalid arn', key: 'alias/app' });
   });
 
   it('reports a throttled DescribeKey as an error finding, not a failure of the preflight', async () => {
