@@ -406,7 +406,10 @@ export type GenericAwsError =
 /** Failures of a key reference that DescribeKey resolved, or could not. */
 export type KeyError = KeyNotFound | KeyNotUsable | KeyRegionMismatch | KeyGrantQuotaExhausted;
 
-/** Everything `createEncryptedRepository` can return. */
+/**
+ * Everything `createEncryptedRepository` can return. `RepositoryNotFound` only when someone deletes
+ * the new repository while its settings are being applied.
+ */
 export type CreateEncryptedRepositoryError =
   | InvalidRepositoryName
   | InvalidEncryption
@@ -416,6 +419,7 @@ export type CreateEncryptedRepositoryError =
   | KmsRefused
   | MissingPermissions
   | RepositoryAlreadyExists
+  | RepositoryNotFound
   | EncryptionMismatch
   | RollbackFailed
   | GenericAwsError;

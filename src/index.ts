@@ -52,3 +52,19 @@ export type {
   UnverifiableGrant,
   UnverifiableReason,
 } from './operations/orphaned-grants.js';
+export type {
+  CreatedRepository,
+  RepositoryGrant,
+} from './operations/create-repository.js';
+export type {
+  CreateEncryptedRepositoryInput,
+  ExistingRepository,
+  Finding,
+  ImageTagMutability,
+  PreflightCheck,
+  PreflightFacts,
+  PreflightFindingError,
+  PreflightInput,
+  PreflightReport,
+  RepositoryTag,
+} from './operations/preflight.js';

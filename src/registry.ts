@@ -2,8 +2,8 @@ import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { STSClient } from '@aws-sdk/client-sts';
-import { ResultAsync } from 'neverthrow';
-import type { SdkClientError } from './errors.js';
+import { errAsync, ResultAsync } from 'neverthrow';
+import type { CreateEncryptedRepositoryError, PreflightError, SdkClientError } from './errors.js';
 import { type PollSettings, type RegistryContext, silentLogger } from './internal/context.js';
 import { DEFAULT_POLL } from './internal/poll.js';
 import { checkTransport } from './internal/transport.js';
@@ -21,6 +21,8 @@ import {
   retireOrphanedGrants,
   type RetireOrphanedGrantsInput,
 } from './operations/orphaned-grants.js';
+import { type CreatedRepository, createEncryptedRepository } from './operations/create-repository.js';
+import { type CreateEncryptedRepositoryInput, preflight, type PreflightInput, type PreflightReport } from './operations/preflight.js';
 import type { RegistryLogger } from './types.js';
 
 /** The SDK clients the registry works with. ECR, KMS, IAM and STS aggregated clients work too. */
@@ -88,7 +90,7 @@ const clientConfigFor = (options: RegistryClientConfig): SharedClientConfig => {
  *   encryption: { type: 'KMS', key: 'alias/ecr-app' },
  * });
  * result.match(
- *   (repo) => console.log('ready:', repo.repositoryUri),
+ *   (repo) => console.log('ready:', repo.repository.uri),
  *   (error) => console.error(error.kind),
  * );
  * registry.destroy();
@@ -143,6 +145,82 @@ export class EncryptedRegistry {
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       now: () => new Date(),
     };
+  }
+
+  /**
+   * Creates an ECR repository encrypted at rest, after checking everything that could make it fail
+   * or leave it unusable: the name and settings; the key (exists, `Enabled`, `ENCRYPT_DECRYPT`,
+   * `SYMMETRIC_DEFAULT`, same region as the repository, room for ECR's two grants under the
+   * 50,000-grants quota); the caller's permissions (IAM policy simulation of `ecr:CreateRepository`,
+   * `kms:CreateGrant`, `kms:DescribeKey`, `kms:RetireGrant` in ECR's `kms:ViaService` context). Any
+   * error stops it before `CreateRepository` is sent; nothing is created.
+   *
+   * - The repository is created with the key's canonical ARN, never the alias or id you gave, so
+   *   what ECR reports later compares equal (no IaC-style drift).
+   * - Idempotent: if the repository exists with the same encryption (compared by canonical key
+   *   ARN), it is returned with `created: false`; with another encryption the error is
+   *   `EncryptionMismatch` (ECR cannot change encryption in place: use `migrateRepository`).
+   * - The repository and lifecycle policies are applied after creation; if one fails, the new
+   *   repository is deleted again (its grants verified retired) and the original error returned,
+   *   or `RollbackFailed` with both errors.
+   * - Afterwards it verifies that ECR reports the requested encryption and, for KMS, waits (bounded
+   *   backoff, `poll` option) for ECR's grants to appear on the key and returns them; if they do not
+   *   appear in time, the result carries a warning.
+   * - Side effect: with the AWS-managed key (`{ type: 'KMS' }` or `alias/aws/ecr`), the preflight's
+   *   `DescribeKey` on `alias/aws/ecr` creates the AWS-managed key in the account on first use;
+   *   `awsManagedKeyCreated` in the result says when that (most likely) happened.
+   *
+   * Errors (`error.kind`): `InvalidRepositoryName`, `InvalidEncryption`, `InvalidInput`,
+   * `InsecureEndpoint`, `KeyNotFound`, `KeyNotUsable`, `KeyRegionMismatch`, `KeyGrantQuotaExhausted`,
+   * `KmsRefused`, `MissingPermissions`, `RepositoryAlreadyExists`, `RepositoryNotFound`,
+   * `EncryptionMismatch`, `RollbackFailed`, `AccessDenied`, `Throttled`, `CredentialsError`,
+   * `AwsServiceError`, `NetworkError`, `SdkClientError`.
+   *
+   * @example
+   * ```ts
+   * const result = await registry.createEncryptedRepository({
+   *   repositoryName: 'team/app',
+   *   encryption: { type: 'KMS', key: 'alias/ecr-app' },
+   *   imageTagMutability: 'IMMUTABLE',
+   *   tags: [{ Key: 'team', Value: 'platform' }],
+   * });
+   * result.match(
+   *   (repo) => console.log(repo.created ? 'created' : 'already there', repo.repository.uri, repo.encryption.keyArn),
+   *   (error) => console.error(error.kind),
+   * );
+   * ```
+   */
+  createEncryptedRepository(input: CreateEncryptedRepositoryInput): ResultAsync<CreatedRepository, CreateEncryptedRepositoryError> {
+    if (this.context.transportError) return errAsync(this.context.transportError);
+    return createEncryptedRepository(this.context, input);
+  }
+
+  /**
+   * Runs every check of {@link EncryptedRegistry.createEncryptedRepository} without creating
+   * anything, and returns all findings at once (each with a severity, and for failures the typed
+   * error `createEncryptedRepository` would return), plus what it resolved: region, account,
+   * caller and role ARN, canonical key ARN and key manager, grant counts, an existing repository.
+   * The result is an error only when the checks cannot run at all (`InsecureEndpoint`, no region).
+   *
+   * Not free of side effects: `DescribeKey` on `alias/aws/ecr` (the AWS-managed key, used for
+   * `{ type: 'KMS' }` with no key) creates that key in the account on first use; an `info` finding
+   * and `facts.awsManagedKeyCreated` say so. The IAM policy simulation does not read KMS key
+   * policies for roles, so a key policy that grants the role directly is not seen.
+   *
+   * Errors (`error.kind`): `InsecureEndpoint`, `SdkClientError` (no region), and the generic AWS kinds.
+   *
+   * @example
+   * ```ts
+   * const report = await registry.preflight({ repositoryName: 'team/app', encryption: { type: 'KMS', key: 'alias/ecr-app' } });
+   * if (report.isOk()) {
+   *   for (const f of report.value.findings) console.log(f.severity, f.check, f.message);
+   *   console.log(report.value.ok ? 'ready to create' : 'fix the errors first');
+   * }
+   * ```
+   */
+  preflight(input: PreflightInput): ResultAsync<PreflightReport, PreflightError> {
+    if (this.context.transportError) return errAsync(this.context.transportError);
+    return preflight(this.context, input);
   }
 
   /**

@@ -2,6 +2,9 @@ import type { ResultAsync } from 'neverthrow';
 import { expectTypeOf, test } from 'vitest';
 import type {
   CopyImagesError,
+  CreatedRepository,
+  CreateEncryptedRepositoryError,
+  CreateEncryptedRepositoryInput,
   DeletedRepository,
   DeleteRepositoryError,
   EncryptedRegistry,
@@ -10,6 +13,9 @@ import type {
   GenericAwsError,
   OrphanedGrantsReport,
   OrphanedGrantsRetirement,
+  PreflightError,
+  PreflightFindingError,
+  PreflightReport,
   RegistryError,
   RegistryErrorKind,
   RetireOrphanedGrantsError,
@@ -90,4 +96,38 @@ test('the copy errors are part of the union', () => {
   expectTypeOf<CopyImagesError>().toExtend<RegistryError>();
   expectTypeOf<SnapshotImagesError>().toExtend<RegistryError>();
   expectTypeOf<VerifyCopyError>().toExtend<RegistryError>();
+});
+
+test('createEncryptedRepository and preflight expose their result and error unions', () => {
+  expectTypeOf<ReturnType<EncryptedRegistry['createEncryptedRepository']>>().toEqualTypeOf<
+    ResultAsync<CreatedRepository, CreateEncryptedRepositoryError>
+  >();
+  expectTypeOf<ReturnType<EncryptedRegistry['preflight']>>().toEqualTypeOf<ResultAsync<PreflightReport, PreflightError>>();
+  expectTypeOf<Parameters<EncryptedRegistry['preflight']>[0]>().toEqualTypeOf<CreateEncryptedRepositoryInput>();
+});
+
+test('the create error union is closed', () => {
+  expectTypeOf<CreateEncryptedRepositoryError['kind']>().toEqualTypeOf<
+    | 'InvalidRepositoryName'
+    | 'InvalidEncryption'
+    | 'InvalidInput'
+    | 'InsecureEndpoint'
+    | 'KeyNotFound'
+    | 'KeyNotUsable'
+    | 'KeyRegionMismatch'
+    | 'KeyGrantQuotaExhausted'
+    | 'KmsRefused'
+    | 'MissingPermissions'
+    | 'RepositoryAlreadyExists'
+    | 'RepositoryNotFound'
+    | 'EncryptionMismatch'
+    | 'RollbackFailed'
+    | GenericAwsError['kind']
+  >();
+  expectTypeOf<PreflightError['kind']>().toEqualTypeOf<'InvalidInput' | 'InsecureEndpoint' | GenericAwsError['kind']>();
+});
+
+test('every error a preflight finding carries is one create can return', () => {
+  expectTypeOf<PreflightFindingError>().toExtend<CreateEncryptedRepositoryError>();
+  expectTypeOf<PreflightError>().toExtend<CreateEncryptedRepositoryError>();
 });
