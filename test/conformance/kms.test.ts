@@ -352,3 +352,46 @@ describe('KMS authorization', () => {
     expect(aws.inspect.grants(key.arn).every((g) => g.retired)).toBe(true);
   });
 });
+
+describe('KMS across accounts', () => {
+  it('lets another account use a key by ARN when the key policy and its IAM policy both allow', async () => {
+    const local = await startLocalAws({ accounts: ['111122223333', '444455556666'] });
+    const owner = new KMSClient({ ...local.clientConfig(), maxAttempts: 1 });
+    const { KeyMetadata } = await owner.send(new CreateKeyCommand({}));
+    const keyArn = KeyMetadata!.Arn!;
+    const outsider = local.principals.createUser('outsider', { account: '444455556666', policies: [{ Statement: [{ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: keyArn }] }] });
+    const asOutsider = new KMSClient({ ...local.clientConfig({ credentials: outsider.credentials }), maxAttempts: 1 });
+    await expect(asOutsider.send(new DescribeKeyCommand({ KeyId: keyArn }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    const policy = JSON.parse((await owner.send(new GetKeyPolicyCommand({ KeyId: keyArn }))).Policy!) as { Statement: unknown[] };
+    policy.Statement.push({ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::444455556666:root' }, Action: 'kms:DescribeKey', Resource: '*' });
+    await owner.send(new PutKeyPolicyCommand({ KeyId: keyArn, Policy: JSON.stringify(policy) }));
+    expect((await asOutsider.send(new DescribeKeyCommand({ KeyId: keyArn }))).KeyMetadata!.AWSAccountId).toBe('111122223333');
+    // A bare key ID resolves in the caller's own account.
+    await expect(asOutsider.send(new DescribeKeyCommand({ KeyId: KeyMetadata!.KeyId }))).rejects.toBeInstanceOf(NotFoundException);
+    await local.stop();
+  });
+});
+
+describe('KMS grants as authorization', () => {
+  it('lets a grantee use the key for the granted operations, within the grant constraint', async () => {
+    const key = await newKey();
+    const grantee = aws.principals.createUser('grantee');
+    await kms.send(
+      new CreateGrantCommand({
+        KeyId: key.arn,
+        GranteePrincipal: grantee.arn,
+        Operations: ['GenerateDataKey', 'DescribeKey'],
+        Constraints: { EncryptionContextSubset: { purpose: 'test' } },
+      }),
+    );
+    const asGrantee = kmsAs(grantee);
+    await expect(asGrantee.send(new DescribeKeyCommand({ KeyId: key.arn }))).resolves.toBeDefined();
+    await expect(asGrantee.send(new GenerateDataKeyCommand({ KeyId: key.arn, KeySpec: 'AES_256', EncryptionContext: { purpose: 'test', extra: 'x' } }))).resolves.toBeDefined();
+    await expect(asGrantee.send(new GenerateDataKeyCommand({ KeyId: key.arn, KeySpec: 'AES_256', EncryptionContext: { purpose: 'other' } }))).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
+    await expect(asGrantee.send(new EncryptCommand({ KeyId: key.arn, Plaintext: Buffer.from('x'), EncryptionContext: { purpose: 'test' } }))).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
+  });
+});

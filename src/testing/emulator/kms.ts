@@ -156,6 +156,8 @@ const GRANT_OPERATIONS = new Set([
 ]);
 const SYMMETRIC_ONLY_OPERATIONS = new Set(['GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo']);
 
+const CRYPTO_OPERATIONS = new Set(['Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext']);
+
 const KEY_SPECS: Readonly<Record<string, readonly string[]>> = {
   SYMMETRIC_DEFAULT: ['ENCRYPT_DECRYPT'],
   RSA_2048: ['ENCRYPT_DECRYPT', 'SIGN_VERIFY'],
@@ -445,7 +447,9 @@ export class KmsService implements JsonService, Persistable, KmsForEcr {
     const action = `kms:${operation}`;
     if (this.#deps.authorizer.isAllowed(ctx, action, key.arn, authOptions)) return;
     const grantee = [ctx.principal.arn, ...(ctx.principal.roleArn !== undefined ? [ctx.principal.roleArn] : [])];
-    if (GRANT_OPERATIONS.has(operation) && this.#granteeGrant(key, grantee, operation, options.encryptionContext ?? {}) !== undefined) return;
+    // Grant constraints bind cryptographic operations only (DescribeKey, CreateGrant and RetireGrant ignore them).
+    const constrained = CRYPTO_OPERATIONS.has(operation) ? (options.encryptionContext ?? {}) : undefined;
+    if (GRANT_OPERATIONS.has(operation) && this.#granteeGrant(key, grantee, operation, constrained) !== undefined) return;
     this.#deps.authorizer.authorize(ctx, action, key.arn, authOptions);
   }
 

@@ -1,4 +1,4 @@
-import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, KmsException } from '@aws-sdk/client-ecr';
 import { DisableKeyCommand, EnableKeyCommand, KMSClient, CreateKeyCommand, ListGrantsCommand, RevokeGrantCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, startLocalAws, type CallContext, type EcrService, type EcrServiceDeps, type LocalAws, type PrincipalHandle } from '../../../src/testing/index.js';
@@ -13,6 +13,7 @@ const fakeEcr = (given: EcrServiceDeps): EcrService => {
     signingName: 'ecr',
     handle: (action, _input, ctx) => {
       if (action === 'DescribeRepositories') return { repositories: [{ repositoryName: ctx.principal.arn }] };
+      if (action === 'CreateRepository') throw new ApiError('KmsException', 'KMS refused', { fields: { kmsError: 'DisabledException' } });
       throw new ApiError('UnknownOperationException', `no ${action}`);
     },
     routes: [],
@@ -56,6 +57,10 @@ describe('ECR wiring', () => {
     const ecr = new ECRClient({ ...aws.clientConfig(), maxAttempts: 1 });
     const { repositories } = await ecr.send(new DescribeRepositoriesCommand({}));
     expect(repositories).toEqual([{ repositoryName: aws.principals.default.arn }]);
+    // ApiError fields become the modeled exception's members.
+    const error = await ecr.send(new CreateRepositoryCommand({ repositoryName: 'app' })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KmsException);
+    expect(error).toMatchObject({ kmsError: 'DisabledException', message: 'KMS refused' });
   });
 });
 
