@@ -181,6 +181,13 @@ describe('state', () => {
       const opened = await again.send(new DecryptCommand({ CiphertextBlob: sealed.CiphertextBlob, EncryptionContext: { a: 'b' } }));
       expect(Buffer.from(opened.Plaintext!).toString()).toBe('kept');
       await second.stop();
+
+      // Fixed credentials win over the saved ones.
+      const fixed = { accessKeyId: 'AKIAFIXEDFIXEDFIXED1', secretAccessKey: 'fixed-secret' };
+      const third = await startLocalAws({ dataDir, regions: ['eu-west-1'], credentials: fixed });
+      expect(third.credentials).toEqual(fixed);
+      await expect(kmsClient(third).send(new ListKeysCommand({}))).resolves.toMatchObject({ Keys: [expect.anything()] });
+      await third.stop();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

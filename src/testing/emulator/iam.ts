@@ -396,4 +396,13 @@ export class IamStore implements Persistable {
   restore(snapshot: unknown): void {
     this.#state = structuredClone(snapshot as IamState);
   }
+
+  /** Makes `credentials` the default principal's keys (after a restore, fixed credentials still win). */
+  useDefaultCredentials(credentials: { accessKeyId: string; secretAccessKey: string }): void {
+    const current = this.#state.keys.find((k) => k.accessKeyId === this.#state.defaultKey);
+    if (current === undefined) throw new Error('default principal missing');
+    this.#state.keys = this.#state.keys.filter((k) => k.accessKeyId !== credentials.accessKeyId);
+    this.#state.keys.push({ ...credentials, owner: current.owner, kind: current.kind });
+    this.#state.defaultKey = credentials.accessKeyId;
+  }
 }

@@ -174,6 +174,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
   const saved = store?.load();
   if (saved !== undefined) {
     if (saved.iam !== undefined) iam.restore(saved.iam);
+    if (options.credentials) iam.useDefaultCredentials(options.credentials);
     if (saved.kms !== undefined) kms.restore(saved.kms);
     if (saved.ecr !== undefined && ecr !== undefined) ecr.restore(saved.ecr);
   }
