@@ -31,6 +31,8 @@ import {
   RevokeGrantCommand,
   ScheduleKeyDeletionCommand,
   AlreadyExistsException,
+  EnableKeyRotationCommand,
+  GetKeyRotationStatusCommand,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalAws, type LocalAws, type PrincipalHandle } from '../../src/testing/index.js';
@@ -179,6 +181,15 @@ describe('KMS keys', () => {
     expect((await kms.send(new DescribeKeyCommand({ KeyId: key.id }))).KeyMetadata).toMatchObject({ KeyState: 'Disabled' });
     const window = await kms.send(new ScheduleKeyDeletionCommand({ KeyId: key.id, PendingWindowInDays: 3 })).catch((e: unknown) => e);
     expect((window as Error).name).toBe('ValidationException');
+  });
+
+  it('reports and toggles automatic key rotation', async () => {
+    const key = await newKey();
+    expect((await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.id }))).KeyRotationEnabled).toBe(false);
+    await kms.send(new EnableKeyRotationCommand({ KeyId: key.id }));
+    expect(await kms.send(new GetKeyRotationStatusCommand({ KeyId: key.arn }))).toMatchObject({ KeyRotationEnabled: true, RotationPeriodInDays: 365 });
+    const rsa = await newKey(kms, { KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' });
+    await expect(kms.send(new GetKeyRotationStatusCommand({ KeyId: rsa.id }))).rejects.toMatchObject({ name: 'UnsupportedOperationException' });
   });
 });
 

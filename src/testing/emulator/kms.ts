@@ -100,6 +100,7 @@ interface KeyRecord {
   tags: { TagKey: string; TagValue: string }[];
   multiRegion: boolean;
   primaryArn?: string | undefined;
+  rotationEnabled?: boolean | undefined;
   /** base64 AES-256 key material; absent for asymmetric and HMAC keys (no crypto emulated for them). */
   material?: string | undefined;
 }
@@ -530,6 +531,10 @@ export class KmsService implements JsonService, Persistable, KmsForEcr {
         const { page: tags, next } = page(key.tags, (t) => t.TagKey, optString(input, 'Marker'), limitParam(input, 'Limit', 50, 50));
         return { Tags: tags, Truncated: next !== undefined, ...(next !== undefined ? { NextMarker: next } : {}) };
       }
+      case 'GetKeyRotationStatus':
+      case 'EnableKeyRotation':
+      case 'DisableKeyRotation':
+        return this.#rotation(action, input, ctx);
       case 'CreateGrant':
         return this.#createGrantCall(input, ctx);
       case 'ListGrants':
@@ -734,6 +739,23 @@ export class KmsService implements JsonService, Persistable, KmsForEcr {
     key.state = 'PendingDeletion';
     key.deletionDate = new Date(this.#now().getTime() + days * DAY_MS).toISOString();
     return { KeyId: key.arn, DeletionDate: epoch(key.deletionDate), KeyState: key.state, PendingWindowInDays: days };
+  }
+
+  #rotation(action: string, input: Input, ctx: CallContext): unknown {
+    const key = this.#resolve(ctx.region, ctx.principal.account, reqString(input, 'KeyId'), { aliases: false });
+    this.#authorizeKey(ctx, action, key);
+    if (key.keySpec !== 'SYMMETRIC_DEFAULT' || key.origin !== 'AWS_KMS') {
+      throw kmsError('UnsupportedOperationException', `${key.arn} does not support automatic key rotation.`);
+    }
+    if (action === 'GetKeyRotationStatus') {
+      // AWS managed keys always rotate.
+      const enabled = key.keyManager === 'AWS' || key.rotationEnabled === true;
+      return { KeyId: key.arn, KeyRotationEnabled: enabled, ...(enabled ? { RotationPeriodInDays: 365 } : {}) };
+    }
+    if (key.keyManager === 'AWS') throw kmsError('UnsupportedOperationException', `${key.arn} is an AWS managed key.`);
+    if (key.state !== 'Enabled') this.#requireUsable(key);
+    key.rotationEnabled = action === 'EnableKeyRotation';
+    return {};
   }
 
   // ---- grants -----------------------------------------------------------------------------
