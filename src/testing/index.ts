@@ -5,3 +5,25 @@
  * @packageDocumentation
  */
 export { ApiError } from './emulator/core.js';
+export type {
+  AuthorizeOptions,
+  Authorizer,
+  CallContext,
+  Clock,
+  EcrInspection,
+  EcrService,
+  EcrServiceDeps,
+  JsonService,
+  KmsForEcr,
+  KmsKeyInfo,
+  Principal,
+  RawRoute,
+  StoredObjectInfo,
+} from './emulator/core.js';
+export { startLocalAws, manualClock } from './emulator/local-aws.js';
+export type { Inspect, LocalAws, LocalAwsOptions, ManualClock, Principals } from './emulator/local-aws.js';
+export type { EmulatorCredentials, PrincipalHandle, RoleHandle } from './emulator/iam.js';
+export type { GrantInfo, KeyInfo } from './emulator/kms.js';
+export type { CallFilter, CallList, CallRecord } from './emulator/calls.js';
+export type { FaultHandle, FaultTarget, FaultTiming, Faults } from './emulator/faults.js';
+export { runLocalAwsStandalone } from './standalone.js';

@@ -6,7 +6,7 @@
  * ECR) meet only here.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ContextValue, PolicyDocument } from '../../policy/types.js';
+import type { AccessExplanation, ContextValue, PolicyDocument } from '../../policy/types.js';
 
 /**
  * An error answered by an emulated service. The server renders it in the protocol's error shape
@@ -79,6 +79,8 @@ export interface Authorizer {
   authorize(ctx: CallContext, action: string, resource: string, options?: AuthorizeOptions): void;
   /** Like `authorize`, but answers instead of throwing. */
   isAllowed(ctx: CallContext, action: string, resource: string, options?: AuthorizeOptions): boolean;
+  /** The evaluator's full answer (decision, deciding statements, reason), when the authorizer can give it. */
+  explain?(ctx: CallContext, action: string, resource: string, options?: AuthorizeOptions): AccessExplanation;
 }
 
 /** What ECR needs to know of a KMS key. */

@@ -1,0 +1,378 @@
+/**
+ * The emulator's HTTP server: routes AWS JSON 1.1 calls by `X-Amz-Target`, Query calls by
+ * `Action`, and anything else to plain routes; verifies SigV4; applies faults; logs every call;
+ * renders errors in each protocol's shape so the SDK raises the modeled exception.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { ApiError, type CallContext, type Clock, type JsonService, type Principal, type RawRoute } from './core.js';
+import type { CallLog } from './calls.js';
+import type { FaultDecision, Faults } from './faults.js';
+import type { IamStore } from './iam.js';
+import type { QueryService } from './iam-sts.js';
+import { uuid } from './ids.js';
+import { verifySigV4, type SigV4Failure } from './sigv4.js';
+import { queryError, queryResponse } from './xml.js';
+
+/** What the server dispatches to. */
+export interface ServerDeps {
+  readonly iam: IamStore;
+  readonly clock: Clock;
+  readonly regions: readonly string[];
+  readonly jsonServices: () => readonly JsonService[];
+  readonly queryServices: readonly QueryService[];
+  readonly routes: () => readonly RawRoute[];
+  readonly faults: Faults;
+  readonly calls: CallLog;
+  /** Called after every call that may have changed state (persistence). */
+  readonly afterCall: () => void;
+  /** Called when a `stopDuring` fault fires. */
+  readonly onFaultStop: () => void;
+}
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+const JSON_TYPE = 'application/x-amz-json-1.1';
+
+const jsonError = (error: ApiError, requestId: string): Answer => ({
+  status: error.status,
+  headers: { 'content-type': JSON_TYPE, 'x-amzn-requestid': requestId, 'x-amzn-errortype': error.code },
+  body: JSON.stringify({ ...error.fields, __type: error.code, message: error.message }),
+});
+
+/** Query services name a few errors differently from JSON ones. */
+const QUERY_CODES: Readonly<Record<string, string>> = { ThrottlingException: 'Throttling' };
+
+const queryErrorAnswer = (error: ApiError, requestId: string, xmlns: string): Answer => ({
+  status: error.status,
+  headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
+  body: queryError(QUERY_CODES[error.code] ?? error.code, error.message, error.status, requestId, xmlns),
+});
+
+/** SigV4 refusals, in the JSON services' words. */
+const jsonAuthError = (failure: SigV4Failure): ApiError => {
+  switch (failure.kind) {
+    case 'missing':
+      return new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token', { status: 403 });
+    case 'malformed':
+      return new ApiError('IncompleteSignatureException', failure.detail);
+    case 'unknownKey':
+    case 'badToken':
+      return new ApiError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+    case 'expired':
+      return new ApiError('ExpiredTokenException', 'The security token included in the request is expired');
+    case 'mismatch':
+      return new ApiError(
+        'InvalidSignatureException',
+        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+      );
+  }
+};
+
+/** SigV4 refusals, in the Query services' words. */
+const queryAuthError = (failure: SigV4Failure, service: string): ApiError => {
+  switch (failure.kind) {
+    case 'missing':
+      return new ApiError('MissingAuthenticationToken', 'Request is missing Authentication Token', { status: 403 });
+    case 'malformed':
+      return new ApiError('IncompleteSignature', failure.detail, { status: 403 });
+    case 'unknownKey':
+    case 'badToken':
+      return new ApiError('InvalidClientTokenId', 'The security token included in the request is invalid.', { status: 403 });
+    case 'expired':
+      return new ApiError(service === 'sts' ? 'ExpiredTokenException' : 'ExpiredToken', 'The security token included in the request is expired', { status: 400 });
+    case 'mismatch':
+      return new ApiError(
+        'SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+        { status: 403 },
+      );
+  }
+};
+
+const readBody = (req: IncomingMessage): Promise<Buffer> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+const internalError = (error: unknown): ApiError =>
+  new ApiError('InternalFailure', `The local AWS emulator failed: ${error instanceof Error ? error.message : String(error)}`, { status: 500 });
+
+/** One HTTP server, restartable on the same port. */
+export class EmulatorServer {
+  readonly #deps: ServerDeps;
+  #server: Server | undefined;
+  readonly #sockets = new Set<Socket>();
+  #port = 0;
+
+  constructor(deps: ServerDeps) {
+    this.#deps = deps;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get running(): boolean {
+    return this.#server !== undefined;
+  }
+
+  /** Listens on 127.0.0.1 (`port` 0 picks a free one; later starts reuse the same port). */
+  async start(port: number = this.#port): Promise<void> {
+    if (this.#server) return;
+    const server = createServer((req, res) => {
+      void this.#serve(req, res);
+    });
+    server.keepAliveTimeout = 5_000;
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    this.#port = typeof address === 'object' && address !== null ? address.port : port;
+    this.#server = server;
+  }
+
+  /** Stops listening and cuts every open connection. */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+    await closed;
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = uuid();
+    try {
+      const target = req.headers['x-amz-target'];
+      const contentType = String(req.headers['content-type'] ?? '');
+      if (typeof target === 'string' && target !== '') {
+        await this.#serveJson(req, res, await readBody(req), target, requestId);
+      } else if (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')) {
+        await this.#serveQuery(req, res, await readBody(req), requestId);
+      } else {
+        // Plain routes read (or stream) the request body themselves.
+        await this.#serveRaw(req, res, requestId);
+      }
+    } catch (error) {
+      // Never leave a call hanging, nor answer an empty 500.
+      if (!res.headersSent && !res.destroyed) this.#send(res, jsonError(internalError(error), requestId));
+      else res.destroy();
+    }
+  }
+
+  #send(res: ServerResponse, answer: Answer): void {
+    if (res.destroyed) return;
+    res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
+    res.end(answer.body);
+  }
+
+  #log(service: string, operation: string, principal: Principal | undefined, region: string | undefined, status: number, error?: string): void {
+    this.#deps.calls.add({
+      service,
+      operation,
+      principal: principal?.arn,
+      region,
+      status,
+      ...(error !== undefined ? { error } : {}),
+      time: this.#deps.clock.now(),
+    });
+  }
+
+  /** Authenticates a call: the principal, or the refusal. */
+  #authenticate(req: IncomingMessage, body: Buffer): { principal: Principal; region: string; service: string } | SigV4Failure {
+    const result = verifySigV4(
+      { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
+      (accessKeyId) => this.#deps.iam.resolveAccessKey(accessKeyId),
+      this.#deps.clock.now(),
+    );
+    if (!result.ok) return result.failure;
+    const resolved = this.#deps.iam.resolveAccessKey(result.auth.accessKeyId);
+    if (resolved === undefined) return { kind: 'unknownKey', accessKeyId: result.auth.accessKeyId };
+    return { principal: resolved.principal, region: result.auth.region, service: result.auth.service };
+  }
+
+  /** Applies a fault's delay and drop/stop timing around `run`; answers false when the call was cut. */
+  async #withFaults(res: ServerResponse, decision: FaultDecision, timing: 'before' | 'after'): Promise<boolean> {
+    if (timing === 'before' && decision.delayMs > 0) await sleep(decision.delayMs);
+    if (decision.drop === timing) {
+      res.socket?.destroy();
+      return false;
+    }
+    if (decision.stop === timing) {
+      res.socket?.destroy();
+      this.#deps.onFaultStop();
+      return false;
+    }
+    return true;
+  }
+
+  async #serveJson(req: IncomingMessage, res: ServerResponse, body: Buffer, target: string, requestId: string): Promise<void> {
+    const dot = target.lastIndexOf('.');
+    const prefix = dot < 0 ? target : target.slice(0, dot);
+    const action = dot < 0 ? '' : target.slice(dot + 1);
+    const service = this.#deps.jsonServices().find((s) => s.targetPrefix === prefix);
+    if (service === undefined || action === '') {
+      const error = new ApiError('UnknownOperationException', `The local AWS emulator has no service for X-Amz-Target ${target} (known: ${this.#deps.jsonServices().map((s) => s.targetPrefix).join(', ')}).`);
+      this.#log('unknown', target, undefined, undefined, error.status, error.code);
+      this.#send(res, jsonError(error, requestId));
+      return;
+    }
+    const auth = this.#authenticate(req, body);
+    if ('kind' in auth) {
+      const error = jsonAuthError(auth);
+      this.#log(service.signingName, action, undefined, undefined, error.status, error.code);
+      this.#send(res, jsonError(error, requestId));
+      return;
+    }
+    const fail = (error: ApiError): void => {
+      this.#log(service.signingName, action, auth.principal, auth.region, error.status, error.code);
+      this.#send(res, jsonError(error, requestId));
+    };
+    if (auth.service !== service.signingName) {
+      fail(new ApiError('InvalidSignatureException', `Credential should be scoped to correct service: '${service.signingName}'.`));
+      return;
+    }
+    if (!this.#deps.regions.includes(auth.region)) {
+      fail(new ApiError('UnrecognizedClientException', `The local AWS emulator serves regions ${this.#deps.regions.join(', ')}, not ${auth.region}.`));
+      return;
+    }
+    let input: Record<string, unknown>;
+    try {
+      const parsed: unknown = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      input = parsed as Record<string, unknown>;
+    } catch {
+      fail(new ApiError('SerializationException', 'The request body is not a JSON object.'));
+      return;
+    }
+    const decision = this.#deps.faults.decide(service.signingName, action);
+    if (!(await this.#withFaults(res, decision, 'before'))) {
+      this.#log(service.signingName, action, auth.principal, auth.region, 0, 'ConnectionDropped');
+      return;
+    }
+    if (decision.error) {
+      fail(decision.error);
+      return;
+    }
+    const ctx: CallContext = { region: auth.region, principal: auth.principal, requestId };
+    let answer: Answer;
+    let status = 200;
+    let code: string | undefined;
+    try {
+      const output = service.handle(action, input, ctx) ?? {};
+      answer = { status: 200, headers: { 'content-type': JSON_TYPE, 'x-amzn-requestid': requestId }, body: JSON.stringify(output) };
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : internalError(error);
+      answer = jsonError(apiError, requestId);
+      status = apiError.status;
+      code = apiError.code;
+    }
+    this.#log(service.signingName, action, auth.principal, auth.region, status, code);
+    this.#deps.afterCall();
+    if (!(await this.#withFaults(res, decision, 'after'))) return;
+    this.#send(res, answer);
+  }
+
+  async #serveQuery(req: IncomingMessage, res: ServerResponse, body: Buffer, requestId: string): Promise<void> {
+    const params = new URLSearchParams(body.toString('utf8'));
+    const action = params.get('Action') ?? '';
+    const version = params.get('Version') ?? '';
+    const auth = this.#authenticate(req, body);
+    const scoped = 'kind' in auth ? undefined : auth.service;
+    const service = this.#deps.queryServices.find((s) => s.signingName === scoped) ?? this.#deps.queryServices.find((s) => s.version === version);
+    const xmlns = service?.xmlns ?? 'https://iam.amazonaws.com/doc/2010-05-08/';
+    if (service === undefined) {
+      const error = new ApiError('InvalidAction', `The local AWS emulator has no Query service for Action=${action} Version=${version} (it speaks IAM 2010-05-08 and STS 2011-06-15).`);
+      this.#log('unknown', action, undefined, undefined, error.status, error.code);
+      this.#send(res, queryErrorAnswer(error, requestId, xmlns));
+      return;
+    }
+    if ('kind' in auth) {
+      const error = queryAuthError(auth, service.signingName);
+      this.#log(service.signingName, action, undefined, undefined, error.status, error.code);
+      this.#send(res, queryErrorAnswer(error, requestId, xmlns));
+      return;
+    }
+    const fail = (error: ApiError): void => {
+      this.#log(service.signingName, action, auth.principal, auth.region, error.status, error.code);
+      this.#send(res, queryErrorAnswer(error, requestId, xmlns));
+    };
+    if (action === '') {
+      fail(new ApiError('MissingAction', 'Missing Action'));
+      return;
+    }
+    const decision = this.#deps.faults.decide(service.signingName, action);
+    if (!(await this.#withFaults(res, decision, 'before'))) {
+      this.#log(service.signingName, action, auth.principal, auth.region, 0, 'ConnectionDropped');
+      return;
+    }
+    if (decision.error) {
+      fail(decision.error);
+      return;
+    }
+    const ctx: CallContext = { region: auth.region, principal: auth.principal, requestId };
+    let answer: Answer;
+    let status = 200;
+    let code: string | undefined;
+    try {
+      const result = service.handle(action, params, ctx);
+      answer = { status: 200, headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId }, body: queryResponse(action, xmlns, result, requestId) };
+    } catch (error) {
+      const apiError = error instanceof ApiError ? error : internalError(error);
+      answer = queryErrorAnswer(apiError, requestId, xmlns);
+      status = apiError.status;
+      code = apiError.code;
+    }
+    this.#log(service.signingName, action, auth.principal, auth.region, status, code);
+    this.#deps.afterCall();
+    if (!(await this.#withFaults(res, decision, 'after'))) return;
+    this.#send(res, answer);
+  }
+
+  async #serveRaw(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const route = this.#deps.routes().find((r) => r.matches(method, path));
+    const operation = `${method} ${path}`;
+    if (route === undefined) {
+      const error = new ApiError(
+        'UnknownOperationException',
+        `The local AWS emulator has no route for ${operation}: send AWS JSON 1.1 (X-Amz-Target) or Query (Action=…) requests, or a layer download URL it issued.`,
+        { status: 404 },
+      );
+      this.#log('http', operation, undefined, undefined, error.status, error.code);
+      this.#send(res, jsonError(error, requestId));
+      return;
+    }
+    const decision = this.#deps.faults.decide('http', operation);
+    if (!(await this.#withFaults(res, decision, 'before'))) return;
+    if (decision.error) {
+      this.#log('http', operation, undefined, undefined, decision.error.status, decision.error.code);
+      this.#send(res, jsonError(decision.error, requestId));
+      return;
+    }
+    await route.handle(req, res);
+    this.#log('http', operation, undefined, undefined, res.statusCode);
+    this.#deps.afterCall();
+  }
+}
