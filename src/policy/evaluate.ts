@@ -45,7 +45,7 @@ const scan = (
   request: Omit<StatementRequest, 'resourceBased'>,
 ): Scan => {
   if (policies === undefined || policies.length === 0) return EMPTY;
-  const resourceBased = source === 'key' || source === 'repository' || source === 'endpoint';
+  const resourceBased = source === 'key' || source === 'trust' || source === 'repository' || source === 'endpoint';
   const allows: Hit[] = [];
   const denies: Hit[] = [];
   policies.forEach((policy, policyIndex) => {
@@ -113,6 +113,8 @@ const policyName = (source: PolicySource, index: number, policies: PolicySet): s
       return 'the permissions boundary';
     case 'key':
       return 'the key policy';
+    case 'trust':
+      return 'the trust policy';
     case 'repository':
       return 'the repository policy';
     case 'endpoint':
@@ -142,6 +144,7 @@ const explain = (decision: AccessDecision, hits: readonly Hit[], reason: string)
  *   policies limit everything except grants naming the session or user directly;
  * - for `kms:*` actions with a `keyPolicy`, the key policy is the authority: it allows the caller
  *   directly, or allows the account (delegating to IAM) and an identity-based policy allows too.
+ *   A role's `trustPolicy` is the same kind of authority for `sts:AssumeRole*`;
  *   An `Allow` of `kms:RetireGrant` in a key policy has no effect (only IAM policies grant it);
  * - across accounts (the resource's account, from `resourceAccount` or the resource ARN, differs
  *   from the principal's), both the identity-based and the resource-based policy must allow;
@@ -173,14 +176,17 @@ export const explainAccess = (request: AccessRequest, policies: PolicySet): Acce
   const base = { action, resource, subject, ctx, hasBoundary: policies.permissionsBoundary !== undefined };
 
   const isKms = action.toLowerCase().startsWith('kms:');
-  const keyPolicy = isKms ? policies.keyPolicy : undefined;
-  const isRetireGrant = keyPolicy !== undefined && action.toLowerCase() === 'kms:retiregrant';
+  const isAssumeRole = action.toLowerCase().startsWith('sts:assumerole');
+  // The key policy (KMS) or the trust policy (AssumeRole): a resource policy that is the primary authority.
+  const primarySource: 'key' | 'trust' = isAssumeRole ? 'trust' : 'key';
+  const keyPolicy = isKms ? policies.keyPolicy : isAssumeRole ? policies.trustPolicy : undefined;
+  const isRetireGrant = isKms && keyPolicy !== undefined && action.toLowerCase() === 'kms:retiregrant';
   const single = (p: PolicyDocument | undefined): readonly PolicyDocument[] | undefined => (p === undefined ? undefined : [p]);
 
   const identity = scan(policies.identityPolicies, 'identity', base);
   const boundary = scan(single(policies.permissionsBoundary), 'permissionsBoundary', base);
   const session = scan(policies.sessionPolicies, 'session', base);
-  const key = scan(single(keyPolicy), 'key', base);
+  const key = scan(single(keyPolicy), primarySource, base);
   const repository = scan(single(policies.repositoryPolicy), 'repository', base);
   const endpoint = scan(single(policies.endpointPolicy), 'endpoint', base);
   const all = [identity, boundary, session, key, repository, endpoint];
@@ -214,7 +220,8 @@ export const explainAccess = (request: AccessRequest, policies: PolicySet): Acce
 
   // 3. The resource side: the key policy for KMS, otherwise the repository policy.
   const resourceScan = keyPolicy !== undefined ? key : repository;
-  const resourceName = keyPolicy !== undefined ? 'the key policy' : 'the repository policy';
+  const primaryName = `the ${primarySource} policy`;
+  const resourceName = keyPolicy !== undefined ? primaryName : 'the repository policy';
   const resourceAllows = resourceScan.allows;
   // Principal "*" is read as naming the role for a session (limited by boundary and session
   // policies): AWS documents the role-ARN and session-ARN cases only, so we take the stricter.
@@ -251,10 +258,10 @@ export const explainAccess = (request: AccessRequest, policies: PolicySet): Acce
     } else if (delegates.length > 0 || viaRole.length > 0) {
       failure =
         delegates.length > 0
-          ? `the key policy delegates to IAM, but ${identityFailure}`
-          : `the key policy allows the role, but ${roleFailure}`;
+          ? `${primaryName} delegates to IAM, but ${identityFailure}`
+          : `${primaryName} allows the role, but ${roleFailure}`;
     } else {
-      failure = `no statement of the key policy allows ${on} for ${principal.arn}`;
+      failure = `no statement of ${primaryName} allows ${on} for ${principal.arn}`;
     }
   } else if (direct.length > 0) {
     granted = direct;

@@ -68,6 +68,11 @@ export interface PolicySet {
    * key policy allows the account (the `arn:aws:iam::<account>:root` principal).
    */
   readonly keyPolicy?: PolicyDocument;
+  /**
+   * An IAM role's trust policy, for `sts:AssumeRole*` actions. Like a key policy it is the primary
+   * authority: naming the caller allows on its own, naming the account delegates to IAM.
+   */
+  readonly trustPolicy?: PolicyDocument;
   /** An ECR repository policy (a resource-based policy). */
   readonly repositoryPolicy?: PolicyDocument;
   /** A VPC endpoint policy: when present, the request must be allowed by it too. */
@@ -78,7 +83,7 @@ export interface PolicySet {
 export type AccessDecision = 'allowed' | 'explicitDeny' | 'implicitDeny';
 
 /** Where a statement that decided comes from. */
-export type PolicySource = 'identity' | 'permissionsBoundary' | 'session' | 'key' | 'repository' | 'endpoint';
+export type PolicySource = 'identity' | 'permissionsBoundary' | 'session' | 'key' | 'trust' | 'repository' | 'endpoint';
 
 /** A statement that took part in the decision. */
 export interface MatchedStatement {

@@ -7,7 +7,7 @@ import { ApiError, type AuthorizeOptions, type Authorizer, type CallContext, typ
 import type { IamStore } from './iam.js';
 import type { AccessExplanation, AccessRequest, ContextValue, PolicyDocument, PolicySet } from '../../policy/types.js';
 // TEMPORARY: becomes `import { explainAccess } from '../../policy/index.js';` once the policy toolkit lands.
-import { explainAccess } from './temp-evaluate.js';
+import { explainAccess } from '../../policy/index.js';
 
 /** The evaluator's signature (`explainAccess` from the policy toolkit). */
 export type Evaluate = (request: AccessRequest, policies: PolicySet) => AccessExplanation;
@@ -52,6 +52,7 @@ export class PolicyAuthorizer implements Authorizer {
       ...(own.permissionsBoundary ? { permissionsBoundary: own.permissionsBoundary } : {}),
       ...(own.sessionPolicies ? { sessionPolicies: own.sessionPolicies } : {}),
       ...(options.keyPolicy ? { keyPolicy: options.keyPolicy } : {}),
+      ...(options.trustPolicy ? { trustPolicy: options.trustPolicy } : {}),
       ...(options.resourcePolicy ? { repositoryPolicy: options.resourcePolicy } : {}),
     };
     return this.#evaluate(request, policies);

@@ -66,6 +66,8 @@ export interface AuthorizeOptions {
   readonly resourcePolicy?: PolicyDocument;
   /** The KMS key policy, for KMS actions. */
   readonly keyPolicy?: PolicyDocument;
+  /** An IAM role's trust policy, for `sts:AssumeRole`. */
+  readonly trustPolicy?: PolicyDocument;
   /** The account owning the resource. */
   readonly resourceAccount?: string;
 }

@@ -228,8 +228,9 @@ export class StsQueryService implements QueryService {
       // AWS does not reveal whether the role exists.
       throw new ApiError('AccessDenied', `User: ${ctx.principal.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, { status: 403 });
     }
-    // The trust policy is the primary authority, delegating to IAM through the account principal, as a key policy does.
-    this.#authorizer.authorize(ctx, 'sts:AssumeRole', role.arn, { keyPolicy: role.trust, resourceAccount: role.account, context });
+    // The trust policy is the primary authority: naming the caller allows on its own, naming the account
+    // root delegates to the caller's identity policies; without it, no identity policy suffices.
+    this.#authorizer.authorize(ctx, 'sts:AssumeRole', role.arn, { trustPolicy: role.trust, resourceAccount: role.account, context });
     if (!Number.isInteger(duration) || duration < 900 || duration > role.maxSessionDuration) {
       throw new ApiError('ValidationError', `The requested DurationSeconds exceeds the MaxSessionDuration set for this role (or is below 900).`);
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AccessRequest, PolicyDocument, PolicySet, PolicyStatement } from '../../../src/policy/types.js';
 import { canonicalRequest, signCanonical } from '../../../src/testing/emulator/sigv4.js';
-import { explainAccess } from '../../../src/testing/emulator/temp-evaluate.js';
+import { explainAccess } from '../../../src/policy/index.js';
 
 describe('SigV4 canonical request and signature', () => {
   it('matches the AWS SigV4 test suite (get-vanilla)', () => {
@@ -20,8 +20,8 @@ describe('SigV4 canonical request and signature', () => {
   });
 });
 
-// TEMPORARY evaluator (until the policy toolkit's explainAccess lands): the rules the emulator relies on.
-describe('temporary evaluator', () => {
+// The rules the emulator's authorization relies on, as the project's one evaluator answers them.
+describe('explainAccess, as the emulator uses it', () => {
   const user = { arn: 'arn:aws:iam::111122223333:user/dev', account: '111122223333' };
   const session = { arn: 'arn:aws:sts::111122223333:assumed-role/ops/s', account: '111122223333', roleArn: 'arn:aws:iam::111122223333:role/team/ops' };
   const key = 'arn:aws:kms:us-east-1:111122223333:key/k';

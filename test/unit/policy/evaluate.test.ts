@@ -701,3 +701,38 @@ describe('explainAccess: explanations', () => {
     });
   });
 });
+
+describe('explainAccess: a role trust policy is the authority for sts:AssumeRole', () => {
+  const assume = request(alice, 'sts:AssumeRole', ROLE_ARN);
+  const stsAll = doc(allow('sts:AssumeRole', '*', { Sid: 'AssumeAny' }));
+  run([
+    {
+      name: 'a trust policy naming the caller allows without any identity-based policy',
+      request: assume,
+      policies: { trustPolicy: doc(allowFor(alice.arn, 'sts:AssumeRole', { Sid: 'TrustAlice' })) },
+      decision: 'allowed',
+      sids: ['TrustAlice'],
+    },
+    {
+      name: 'an identity-based Allow is not enough when the trust policy does not name the caller',
+      request: assume,
+      policies: { identityPolicies: [stsAll], trustPolicy: doc(allowFor(bob.arn, 'sts:AssumeRole')) },
+      decision: 'implicitDeny',
+      reason: /no statement of the trust policy/,
+    },
+    {
+      name: 'a trust policy naming the account delegates to the identity-based policy',
+      request: assume,
+      policies: { identityPolicies: [stsAll], trustPolicy: doc(allowFor(ROOT_ARN, 'sts:AssumeRole', { Sid: 'TrustAccount' })) },
+      decision: 'allowed',
+      sids: ['TrustAccount', 'AssumeAny'],
+    },
+    {
+      name: 'a trust policy naming the account without an identity-based Allow denies',
+      request: assume,
+      policies: { trustPolicy: doc(allowFor(ROOT_ARN, 'sts:AssumeRole')) },
+      decision: 'implicitDeny',
+      reason: /the trust policy delegates to IAM/,
+    },
+  ]);
+});
