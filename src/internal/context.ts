@@ -21,7 +21,7 @@ export interface PollSettings {
   readonly timeoutMs: number;
 }
 
-/** @internal */
+/** Not exported from the package: operations are reached through `EncryptedRegistry`. */
 export interface RegistryContext {
   readonly ecr: ECRClient;
   readonly kms: KMSClient;
