@@ -498,6 +498,23 @@ describe('generated identity and key policies, installed on the emulator, allow 
       expect(grants.every((g) => g.retiredAt !== undefined)).toBe(true);
     });
 
+    it('works the same for a role session (the preflight simulates the role, with its path)', async () => {
+      // Prepare
+      const identity = generateRepositoryAdminPolicy({ region: HOME, account: ACCOUNT, operations: ['create', 'delete'], repositories: { prefix: 'team-a/' }, keyArns: [iamKey] })._unsafeUnwrap();
+      const role = aws.principals.createRole('team-a-deployer', { path: '/ci/', policies: [identity] });
+      const session = aws.principals.assumeRole('team-a-deployer', 'build-7');
+
+      // Act
+      const created = await registryOf(session).createEncryptedRepository({ repositoryName: 'team-a/ci', encryption: { type: 'KMS', key: iamKey } });
+      const other = await registryOf(session).createEncryptedRepository({ repositoryName: 'team-b/ci', encryption: { type: 'KMS', key: iamKey } });
+      const deleted = await registryOf(session).deleteRepository({ repositoryName: 'team-a/ci' });
+
+      // Assess
+      expect(created._unsafeUnwrap()).toMatchObject({ created: true, warnings: [] });
+      expect(other._unsafeUnwrapErr()).toMatchObject({ kind: 'MissingPermissions', principalArn: role.arn });
+      expect(deleted._unsafeUnwrap()).toMatchObject({ verified: true });
+    });
+
     it('does not delete a team-a repository encrypted with a key it does not name: refused before anything is deleted', async () => {
       // Act
       const result = await registryOf(alice).deleteRepository({ repositoryName: 'team-a/legacy' });
