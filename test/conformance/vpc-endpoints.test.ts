@@ -112,6 +112,9 @@ describe('emulated VPC endpoints', () => {
     const kmsCalls = aws.inspect.calls({ service: 'kms' }).filter((c) => c.viaService !== undefined);
     expect(kmsCalls.map((c) => c.operation)).toEqual(expect.arrayContaining(['CreateGrant', 'RetireGrant']));
     expect(kmsCalls.every((c) => c.status === 200)).toBe(true);
+    expect(kmsCalls.some((c) => c.sourceVpce !== undefined)).toBe(false);
+    const ecrCalls = aws.inspect.calls({ service: 'ecr' }).filter((c) => c.operation === 'CreateRepository' || c.operation === 'DeleteRepository');
+    expect(ecrCalls.map((c) => c.sourceVpce)).toEqual([API, API]);
   });
 
   it('answers only its own service', async () => {

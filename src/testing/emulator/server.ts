@@ -199,6 +199,7 @@ export class EmulatorServer {
       region,
       status,
       ...(error !== undefined ? { error } : {}),
+      ...this.#through(),
       time: this.#deps.clock.now(),
     });
   }
