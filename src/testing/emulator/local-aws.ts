@@ -198,12 +198,33 @@ const ENDPOINT_SIGNING_NAMES: Readonly<Record<VpcEndpointService, string>> = { '
  * console.log(aws.inspect.grants(KeyMetadata!.Arn!));
  * await aws.stop();
  * ```
+ *
+ * @example
+ * ```ts
+ * // Calls through a VPC endpoint are authorized with its policy too (generateEndpointPolicy).
+ * const policy = generateEndpointPolicy({ service: 'ecr.dkr', region: 'us-west-2', registryAccounts: ['123456789123'] });
+ * const aws = await startLocalAws({
+ *   regions: ['us-west-2'],
+ *   accounts: ['123456789123', '987654321987'],
+ *   vpcEndpoints: { 'vpce-0ecrdkr': { service: 'ecr.dkr', policy: policy._unsafeUnwrap() } },
+ * });
+ * const ecr = new ECRClient(aws.clientConfig({ vpcEndpoint: 'vpce-0ecrdkr' }));
+ * await ecr.send(new InitiateLayerUploadCommand({ registryId: '987654321987', repositoryName: 'image1' })); // AccessDeniedException
+ * aws.network.setEndpointPolicy('vpce-0ecrdkr', undefined); // full access again
+ * ```
  */
 export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<LocalAws> => {
   const regions = options.regions && options.regions.length > 0 ? [...options.regions] : ['us-east-1'];
   const accounts = options.accounts && options.accounts.length > 0 ? [...options.accounts] : ['111122223333'];
   const region = regions[0] ?? 'us-east-1';
   const clock = options.clock ?? systemClock;
+  // Checked before anything is created.
+  const vpcEndpoints = new Map<string, EndpointState>();
+  for (const [id, endpoint] of Object.entries(options.vpcEndpoints ?? {})) {
+    if (!VPC_ENDPOINT_ID.test(id)) throw new Error(`startLocalAws: "${id}" is not a VPC endpoint id such as vpce-0a1b2c3d4e5f67890 (vpce- then lowercase letters, digits, -)`);
+    if (!Object.hasOwn(ENDPOINT_SIGNING_NAMES, endpoint.service)) throw new Error(`startLocalAws: VPC endpoint ${id}: service "${String(endpoint.service)}" is not one of ${Object.keys(ENDPOINT_SIGNING_NAMES).join(', ')}`);
+    vpcEndpoints.set(id, { service: endpoint.service, policy: endpoint.policy, vpcId: endpoint.vpcId, port: endpoint.port });
+  }
   const calls = new CallLog();
   const faults = new Faults();
   const store = options.dataDir === undefined ? undefined : new StateStore(options.dataDir);
@@ -211,12 +232,6 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
   mkdirSync(blobDir, { recursive: true });
 
   const iam = new IamStore(accounts, clock, options.credentials);
-  const vpcEndpoints = new Map<string, EndpointState>();
-  for (const [id, endpoint] of Object.entries(options.vpcEndpoints ?? {})) {
-    if (!VPC_ENDPOINT_ID.test(id)) throw new Error(`startLocalAws: "${id}" is not a VPC endpoint id such as vpce-0a1b2c3d4e5f67890 (vpce- then lowercase letters, digits, -)`);
-    if (!Object.hasOwn(ENDPOINT_SIGNING_NAMES, endpoint.service)) throw new Error(`startLocalAws: VPC endpoint ${id}: service "${String(endpoint.service)}" is not one of ${Object.keys(ENDPOINT_SIGNING_NAMES).join(', ')}`);
-    vpcEndpoints.set(id, { service: endpoint.service, policy: endpoint.policy, vpcId: endpoint.vpcId, port: endpoint.port });
-  }
   const authorizer = new PolicyAuthorizer(iam, explainAccess, (id) => vpcEndpoints.get(id));
   const kms = new KmsService({
     authorizer,
@@ -289,6 +304,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     }
   } catch (error) {
     await Promise.all([emulator.stop(), ...[...endpointServers.values()].map((s) => s.stop())]);
+    if (options.dataDir === undefined) rmSync(blobDir, { recursive: true, force: true });
     throw error;
   }
   const known = (id: string): { readonly server: EmulatorServer; readonly endpoint: EndpointState } => {
