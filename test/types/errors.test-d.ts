@@ -55,6 +55,9 @@ test('the error union is closed: adding or removing a kind is a visible API chan
     | 'ManifestRejected'
     | 'CopyVerificationFailed'
     | 'Aborted'
+    | 'JournalFailed'
+    | 'MigrationInProgress'
+    | 'MigrationFailed'
   >();
 });
 
