@@ -497,9 +497,21 @@ class Migration {
     );
   }
 
-  /** A journal record of an earlier verification is not enough to delete: verify again here. */
+  /**
+   * A journal record of an earlier verification is not enough to delete: verify again here. If
+   * the copy no longer verifies (someone deleted from it), copy again, checking every blob and
+   * manifest rather than trusting the journal's progress, and verify once more.
+   */
   #ensureVerified(which: Verified): StepResult {
-    return this.#verified.has(which) ? okAsync(undefined) : this.#verify(which);
+    if (this.#verified.has(which)) return okAsync(undefined);
+    return this.#verify(which).orElse((e): StepResult => {
+      if (e.kind !== 'CopyVerificationFailed') return errAsync(e);
+      this.#ctx.logger.warn('the copy no longer matches the snapshot: copying again', { migrationId: this.#state.migrationId, target: e.repositoryName });
+      const record = this.#record(which);
+      record.blobs.length = 0;
+      record.manifests.length = 0;
+      return this.#copy(which).andThen(() => this.#verify(which));
+    });
   }
 
   /** Only grants of `incarnation` (created in its lifetime and before any successor) are retired. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BatchDeleteImageCommand, ECRClient, UpdateImageStorageClassCommand } from '@aws-sdk/client-ecr';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { okAsync } from 'neverthrow';
+import { errAsync, okAsync } from 'neverthrow';
 import { EncryptedRegistry, fileJournal, memoryJournal, type MigrationJournal, type MigrationProgress } from '../../src/index.js';
 import { ApiError, type LocalAws, pushImage, randomBytes, startLocalAws } from '../../src/testing/index.js';
 import { createFullRepository, pictureOf, type RepositoryPicture } from './migrate-helpers.js';
@@ -289,5 +289,41 @@ describe('migrateRepository on the local emulator', () => {
     expect(after.settings).toEqual(before.settings);
     await expectNoLeftovers(name);
     expect((await registry.resumeMigration({ journal }))._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field: 'journal' });
+  });
+  it('never deletes the original on a journal record alone: staging is verified again in the resuming process, and repaired', async () => {
+    // Prepare: the first process records staging verified, then dies before deleting the original.
+    const name = 'team/tampered';
+    await createFullRepository(ecr, aws.account, name, { seed: 19 });
+    const before = await pictureOf(ecr, name);
+    const inner = memoryJournal();
+    const dying: MigrationJournal = {
+      ...inner,
+      save: (state) =>
+        inner.save(state).andThen(() =>
+          state.steps.verifyStaging?.status === 'done'
+            ? errAsync({ kind: 'JournalFailed' as const, operation: 'save' as const, journal: 'dying', reason: 'the process dies here' })
+            : okAsync(undefined),
+        ),
+    };
+    const first = (await registry.migrateRepository({ repositoryName: name, encryption: { type: 'KMS' }, journal: dying }))._unsafeUnwrapErr();
+    expect(first).toMatchObject({ kind: 'MigrationFailed', step: 'verifyStaging' });
+    // Meanwhile an image disappears from staging (which is not frozen).
+    const staging = inner.snapshot()?.stagingRepositoryName ?? '';
+    const legacy = Object.entries(before.images).find(([, i]) => i.tags.includes('legacy'))?.[0] ?? '';
+    await ecr.send(new BatchDeleteImageCommand({ repositoryName: staging, imageIds: [{ imageDigest: legacy }] }));
+    const mark = aws.inspect.calls().length;
+
+    // Act
+    const resumed = await registry.resumeMigration({ journal: inner });
+
+    // Assess: verified (and repaired) before the original was deleted; nothing lost.
+    expect(resumed._unsafeUnwrap()).toMatchObject({ changed: true, resumed: true });
+    const calls = aws.inspect.calls().slice(mark).map((c) => c.operation);
+    const firstDelete = calls.indexOf('DeleteRepository');
+    expect(firstDelete).toBeGreaterThan(0);
+    expect(calls.slice(0, firstDelete)).toEqual(expect.arrayContaining(['BatchGetImage', 'PutImage']));
+    const after = await pictureOf(ecr, name);
+    expect(after.images).toEqual(before.images);
+    await expectNoLeftovers(name);
   });
 });
