@@ -92,7 +92,7 @@ export interface MigrateRepositoryInput {
   /** The encryption the repository should have. */
   readonly encryption: EncryptionSpec;
   /**
-   * Where to record the migration. Default: `fileJournal('./encrypted-ecr-migration-<name>.json')`
+   * Where to record the migration. Default: `fileJournal('./.migration-journal-<name>.json')`
    * in the current directory. Keep it until the migration finishes: it is what `resumeMigration` needs.
    */
   readonly journal?: MigrationJournal;
@@ -150,7 +150,7 @@ const invalid = (field: string, reason: string): InvalidInput => ({ kind: 'Inval
 
 /** The journal used when none is given: a file in the current directory, named after the repository. */
 export const defaultJournalPath = (repositoryName: string): string =>
-  join(process.cwd(), `encrypted-ecr-migration-${repositoryName.replace(/[^a-z0-9._-]/g, '_')}.json`);
+  join(process.cwd(), `.migration-journal-${repositoryName.replace(/[^a-z0-9._-]/g, '_')}.json`);
 
 /** A valid ECR name (≤ 256), deterministic from the migration id. */
 export const stagingNameOf = (repositoryName: string, migrationId: string): string => {
