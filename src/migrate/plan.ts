@@ -54,7 +54,9 @@ export type MigrationWarningCode =
   | 'lifecyclePolicy'
   | 'danglingReferences'
   | 'externalBlobs'
-  | 'freezeWindow';
+  | 'freezeWindow'
+  | 'grantsRemain'
+  | 'journalNotCleared';
 
 /** Something worth knowing before migrating; it does not stop the migration. */
 export interface MigrationWarning {

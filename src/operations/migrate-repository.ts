@@ -344,7 +344,7 @@ class Migration {
     if (saved.isErr()) return err(this.#failed(last, saved.error));
     // The migration is complete either way; a journal that cannot be cleared only says so again.
     const cleared = await this.#journal.clear();
-    if (cleared.isErr()) this.#warn({ code: 'registryReadDenied', message: `the finished journal could not be cleared: ${cleared.error.reason}` });
+    if (cleared.isErr()) this.#warn({ code: 'journalNotCleared', message: `the finished journal could not be cleared: ${cleared.error.reason}` });
     return ok(resultOf(state, this.#options.resumed, this.#journal.description));
   }
 
@@ -534,7 +534,7 @@ class Migration {
           const retired = await retireGrant(this.#ctx, keyArn, grant.GrantId ?? '');
           if (retired.isErr() && !isRetryable(retired.error)) {
             this.#warn({
-              code: 'registryReadDenied',
+              code: 'grantsRemain',
               message: `grants of the deleted ${label} remain on ${keyArn} (${retired.error.kind}): retire them with retireOrphanedGrants`,
             });
             return ok(undefined);
@@ -543,7 +543,7 @@ class Migration {
         left = await list();
       }
       if (left.isOk() && left.value.length > 0) {
-        this.#warn({ code: 'registryReadDenied', message: `grants of the deleted ${label} still show on ${keyArn}: check again with findOrphanedGrants` });
+        this.#warn({ code: 'grantsRemain', message: `grants of the deleted ${label} still show on ${keyArn}: check again with findOrphanedGrants` });
       }
       return left.map(() => undefined);
     };
@@ -563,7 +563,7 @@ class Migration {
         if (e.kind === 'RepositoryNotFound') return leftovers(undefined);
         if (e.kind === 'DeletedButGrantsRemain') {
           this.#warn({
-            code: 'registryReadDenied',
+            code: 'grantsRemain',
             message: `${label} deleted, but ${e.grantIds.length} grant(s) remain on ${e.keyArn}${e.missingPermission ? ` (missing ${e.missingPermission})` : ''}: retire them with retireOrphanedGrants`,
           });
           return okAsync(undefined);
