@@ -224,6 +224,36 @@ describe('the orphaned-grant sweep', () => {
   });
 });
 
+describe('permissions and failures around the deletion', () => {
+  it('a deleter without kms:ListGrants is stopped before anything is deleted', async () => {
+    const key = await createKey(kms);
+    const made = await create('del/no-list', key.arn);
+    const asUser = registryFor(aws, userWithout(aws, 'no-list-grants', 'kms:ListGrants'), { poll: SHORT_POLL });
+    try {
+      const result = await asUser.deleteRepository({ repositoryName: 'del/no-list' });
+      expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'AccessDenied', service: 'kms', operation: 'ListGrants' });
+    } finally {
+      asUser.destroy();
+    }
+    expect(aws.inspect.ecr?.repositories().some((r) => r.repositoryName === 'del/no-list')).toBe(true);
+    expect(liveGrantIds(key.arn, made.repository.arn)).toHaveLength(2);
+  });
+
+  it('a dropped connection is a NetworkError, and nothing is deleted', async () => {
+    const key = await createKey(kms);
+    await create('del/dropped', key.arn);
+    const fault = aws.faults.dropConnection({ operation: 'ecr:DescribeRepositories' });
+    const impatient = registryFor(aws, undefined, { maxAttempts: 1 });
+    try {
+      expect((await impatient.deleteRepository({ repositoryName: 'del/dropped' }))._unsafeUnwrapErr()).toMatchObject({ kind: 'NetworkError', service: 'ecr' });
+    } finally {
+      fault.remove();
+      impatient.destroy();
+    }
+    expect(aws.inspect.ecr?.repositories().some((r) => r.repositoryName === 'del/dropped')).toBe(true);
+  });
+});
+
 describe('throttling', () => {
   it('is survived through the SDK\'s retries', async () => {
     const key = await createKey(kms);
@@ -236,6 +266,21 @@ describe('throttling', () => {
       fault.remove();
     }
     expect(aws.inspect.calls({ service: 'kms', operation: 'ListGrants' }).some((c) => c.error === 'ThrottlingException')).toBe(true);
+  });
+
+  it('a throttled ListGrants while verifying (no SDK retries) is polled again, not reported as grants that remain', async () => {
+    const key = await createKey(kms);
+    await create('throttle/verify', key.arn);
+    const impatient = registryFor(aws, undefined, { maxAttempts: 1 });
+    // Every second ListGrants is throttled: the one before the deletion passes, the first check after it does not.
+    const fault = aws.faults.throttle({ operation: 'kms:ListGrants', every: 2 });
+    try {
+      const deleted = await impatient.deleteRepository({ repositoryName: 'throttle/verify' });
+      expect(deleted._unsafeUnwrap()).toMatchObject({ verified: true, grantsRetiredHere: [] });
+    } finally {
+      fault.remove();
+      impatient.destroy();
+    }
   });
 
   it('is reported as Throttled when it does not stop, and nothing is deleted', async () => {
