@@ -787,7 +787,16 @@ const simulate = (
     const { byKeyPolicy, byIam } = combineDecisions(decisions, key);
     findings.push(...permissionFindings(principalArn, byIam, 'iam-simulation', key));
     if (decisions !== undefined && byIam.length === 0 && byKeyPolicy.length === 0) {
-      findings.push(note('permissions', 'info', `${principalArn} is allowed ${decisions.map((d) => d.action).join(', ')}`));
+      // Actions IAM would not allow but the key policy grants directly: say where the permission comes from.
+      const viaKeyPolicy = decisions.filter((d) => d.decision !== 'allowed').map((d) => d.action);
+      findings.push(
+        note(
+          'permissions',
+          'info',
+          `${principalArn} is allowed ${decisions.map((d) => d.action).join(', ')}` +
+            (viaKeyPolicy.length > 0 ? ` (${viaKeyPolicy.join(', ')} by the key policy, not by IAM policies)` : ''),
+        ),
+      );
     }
     findings.push(...key.findings, ...permissionFindings(principalArn, byKeyPolicy, 'key-policy', key));
     return findings;

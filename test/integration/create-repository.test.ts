@@ -3,7 +3,7 @@
  * emulator: ECR calls KMS as the caller, so what is checked here is what AWS would do.
  */
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { CreateGrantCommand, DisableKeyCommand, type KMSClient, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import { CreateGrantCommand, CreateKeyCommand, DisableKeyCommand, type KMSClient, ReplicateKeyCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreateEncryptedRepositoryError, EncryptedRegistry, EncryptionSpec } from '../../src/index.js';
 import { ApiError, type LocalAws, startLocalAws } from '../../src/testing/index.js';
@@ -338,5 +338,112 @@ describe('preflight: the key policy, as ECR would apply it', () => {
       .catch((e: unknown) => e);
     expect(direct).toMatchObject({ name: 'KmsException', kmsError: 'AccessDeniedException' });
     expect(exists('team/key-policy-direct')).toBe(false);
+  });
+});
+
+describe('callers and regions', () => {
+  it('an assumed-role session: GetRole finds the role with its path, the key policy naming the role lets it create', async () => {
+    const role = aws.principals.createRole('deployer', {
+      path: '/teams/platform/',
+      policies: [allow([['ecr:*', 'kms:DescribeKey', 'kms:ListGrants', 'kms:RetireGrant', 'kms:GetKeyPolicy', 'iam:GetRole', 'iam:SimulatePrincipalPolicy']])],
+    });
+    expect(role.arn).toBe(`arn:aws:iam::${aws.account}:role/teams/platform/deployer`);
+    const roleKey = await createKey(kms, {
+      input: {
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${aws.account}:root` }, Action: 'kms:*', Resource: '*' },
+            {
+              Effect: 'Allow',
+              Principal: { AWS: role.arn },
+              Action: ['kms:CreateGrant', 'kms:DescribeKey'],
+              Resource: '*',
+              Condition: { StringEquals: { 'kms:ViaService': 'ecr.us-east-1.amazonaws.com' } },
+            },
+          ],
+        }),
+      },
+    });
+    const session = aws.principals.assumeRole('deployer', 'ci-run');
+    const asRole = registryFor(aws, session);
+    try {
+      const report = (await asRole.preflight({ repositoryName: 'role/app', encryption: { type: 'KMS', key: roleKey.arn } }))._unsafeUnwrap();
+      expect(report.facts).toMatchObject({ callerArn: session.arn, roleArn: role.arn });
+      expect(report.findings.find((f) => f.check === 'permissions')?.message).toContain('kms:CreateGrant by the key policy');
+
+      const created = (await asRole.createEncryptedRepository({ repositoryName: 'role/app', encryption: { type: 'KMS', key: roleKey.arn } }))._unsafeUnwrap();
+      expect(created.grants).toHaveLength(2);
+      // ECR made the grants as the session, through the forward access session.
+      expect(aws.inspect.calls({ principal: session.arn, operation: 'CreateGrant' }).filter((c) => c.viaService !== undefined)).toHaveLength(2);
+      expect((await asRole.deleteRepository({ repositoryName: 'role/app' }))._unsafeUnwrap().verified).toBe(true);
+    } finally {
+      asRole.destroy();
+    }
+  });
+
+  it('works in a second region, with a multi-Region key\'s replica there; the primary\'s ARN is KeyRegionMismatch', async () => {
+    const { KeyMetadata: primary } = await kms.send(new CreateKeyCommand({ MultiRegion: true }));
+    const { ReplicaKeyMetadata: replica } = await kms.send(new ReplicateKeyCommand({ KeyId: primary?.KeyId, ReplicaRegion: OTHER_REGION }));
+    const eu = registryFor(aws, undefined, { region: OTHER_REGION });
+    try {
+      const created = (await eu.createEncryptedRepository({ repositoryName: 'eu/app', encryption: { type: 'KMS', key: replica?.Arn ?? '' } }))._unsafeUnwrap();
+      expect(created.repository.arn).toBe(`arn:aws:ecr:${OTHER_REGION}:${aws.account}:repository/eu/app`);
+      expect(created.encryption.keyArn).toBe(replica?.Arn);
+      expect(created.grants).toHaveLength(2);
+      expect(aws.inspect.grants(replica?.Arn ?? '').every((g) => g.granteePrincipal === `ecr.${OTHER_REGION}.amazonaws.com`)).toBe(true);
+
+      const wrong = await eu.createEncryptedRepository({ repositoryName: 'eu/primary', encryption: { type: 'KMS', key: primary?.Arn ?? '' } });
+      expect(wrong._unsafeUnwrapErr()).toMatchObject({ kind: 'KeyRegionMismatch', keyRegion: 'us-east-1', repositoryRegion: OTHER_REGION });
+
+      // The same name in the default region is another repository.
+      expect(exists('eu/app')).toBe(true);
+      expect(aws.inspect.ecr?.repositories('us-east-1').some((r) => r.repositoryName === 'eu/app')).toBe(false);
+      expect((await eu.deleteRepository({ repositoryName: 'eu/app' }))._unsafeUnwrap().verified).toBe(true);
+    } finally {
+      eu.destroy();
+    }
+  });
+
+  it('a caller without kms:ListGrants creates, with warnings that grants were neither counted nor verified', async () => {
+    const user = userWithout(aws, 'no-list-grants', 'kms:ListGrants');
+    const asUser = registryFor(aws, user);
+    try {
+      const created = (await asUser.createEncryptedRepository({ repositoryName: 'perm/no-list', encryption: { type: 'KMS', key: key.arn } }))._unsafeUnwrap();
+      expect(created.created).toBe(true);
+      expect(created.grants).toEqual([]);
+      expect(created.warnings.map((w) => w.check)).toEqual(expect.arrayContaining(['grantHeadroom', 'grants']));
+      // The grants are there all the same.
+      expect(ecrGrantsOf(key.arn, created.repository.arn)).toHaveLength(2);
+    } finally {
+      asUser.destroy();
+    }
+  });
+
+  it('a caller who may not simulate its policies still creates, warned that permissions were not checked', async () => {
+    const user = userWithout(aws, 'no-simulate', 'iam:SimulatePrincipalPolicy');
+    const asUser = registryFor(aws, user);
+    try {
+      const created = (await asUser.createEncryptedRepository({ repositoryName: 'perm/no-simulate', encryption: { type: 'KMS', key: key.arn } }))._unsafeUnwrap();
+      expect(created.created).toBe(true);
+      expect(created.warnings.find((w) => w.check === 'permissions')?.message).toContain('could not run');
+    } finally {
+      asUser.destroy();
+    }
+  });
+
+  it('tags need ecr:TagResource too: refused before ECR is called', async () => {
+    const user = aws.principals.createUser('no-tag', {
+      policies: [allow([['ecr:CreateRepository', 'ecr:DescribeRepositories', 'kms:*', 'iam:SimulatePrincipalPolicy']])],
+    });
+    const asUser = registryFor(aws, user);
+    try {
+      const callsBefore = createCalls();
+      const result = await asUser.createEncryptedRepository({ repositoryName: 'perm/no-tag', encryption: 'AES256', tags: [{ Key: 'team', Value: 'a' }] });
+      expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'MissingPermissions', actions: ['ecr:TagResource'] });
+      expect(createCalls()).toBe(callsBefore);
+    } finally {
+      asUser.destroy();
+    }
   });
 });

@@ -573,6 +573,7 @@ describe('preflight: the key policy', () => {
     const report = await run();
     expect(errorsOf(report)).toEqual([]);
     expect(find(report, 'keyPolicy', 'info')?.message).toContain('allows kms:CreateGrant, kms:DescribeKey to the caller directly');
+    expect(find(report, 'permissions', 'info')?.message).toContain('(kms:CreateGrant, kms:DescribeKey by the key policy, not by IAM policies)');
     expect(report.ok).toBe(true);
   });
 
