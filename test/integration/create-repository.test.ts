@@ -233,6 +233,39 @@ describe('createEncryptedRepository: rollback', () => {
     expect(grants.every((g) => g.retired)).toBe(true);
   });
 
+  it('a throttled ListGrants while rolling back (no SDK retries) is listed again, not a failed rollback', async () => {
+    const rolled = await createKey(kms);
+    const impatient = registryFor(aws, undefined, { maxAttempts: 1 });
+    // Every second ListGrants is throttled: the preflight's passes, the rollback's first check does not.
+    const fault = aws.faults.throttle({ operation: 'kms:ListGrants', every: 2 });
+    try {
+      const result = await impatient.createEncryptedRepository({
+        repositoryName: 'team/rollback-throttled',
+        encryption: { type: 'KMS', key: rolled.arn },
+        lifecyclePolicy: JSON.stringify({ description: 'no rules array here', padding: 'x'.repeat(100) }),
+      });
+      expect(result.isErr() ? result.error.kind : 'ok').toBe('InvalidInput');
+    } finally {
+      fault.remove();
+      impatient.destroy();
+    }
+    expect(exists('team/rollback-throttled')).toBe(false);
+  });
+
+  it('a throttled ListGrants after creating (no SDK retries) does not cost the grant verification', async () => {
+    const verified = await createKey(kms);
+    const impatient = registryFor(aws, undefined, { maxAttempts: 1 });
+    const fault = aws.faults.throttle({ operation: 'kms:ListGrants', every: 2 });
+    try {
+      const created = (await impatient.createEncryptedRepository({ repositoryName: 'team/verify-throttled', encryption: { type: 'KMS', key: verified.arn } }))._unsafeUnwrap();
+      expect(created.grants).toHaveLength(2);
+      expect(created.warnings.filter((w) => w.check === 'grants')).toEqual([]);
+    } finally {
+      fault.remove();
+      impatient.destroy();
+    }
+  });
+
   it('reports RollbackFailed when undoing fails too', async () => {
     const rolled = await createKey(kms);
     const policyFault = aws.faults.failNth('ecr:SetRepositoryPolicy', 1, new ApiError('InvalidParameterException', 'Invalid repository policy provided'));
