@@ -7,7 +7,7 @@
  * a name apart by creation times, so the tests move time between incarnations.
  */
 import { BatchGetImageCommand, CreateRepositoryCommand, ECRClient, GetDownloadUrlForLayerCommand } from '@aws-sdk/client-ecr';
-import { type KMSClient, ListGrantsCommand } from '@aws-sdk/client-kms';
+import { CreateGrantCommand, type KMSClient, ListGrantsCommand, RetireGrantCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EncryptedRegistry } from '../../src/index.js';
 import { type LocalAws, manualClock, pushImage, randomBytes, startLocalAws } from '../../src/testing/index.js';
@@ -112,6 +112,44 @@ describe('deleteRepository', () => {
     } finally {
       asUser.destroy();
     }
+  });
+
+  it('never claims verified while one grant of the repository is left on the key', async () => {
+    const key = await createKey(kms);
+    const made = await create('del/one-left', key.arn);
+    // A third grant for this repository, as ECR makes them, which ECR will not retire on deletion.
+    const { GrantId: extra } = await kms.send(
+      new CreateGrantCommand({
+        KeyId: key.arn,
+        GranteePrincipal: 'ecr.us-east-1.amazonaws.com',
+        RetiringPrincipal: 'ecr.us-east-1.amazonaws.com',
+        Operations: ['Decrypt'],
+        Constraints: { EncryptionContextSubset: { 'aws:ecr:arn': made.repository.arn } },
+      }),
+    );
+    // The deleter may retire grants only through ECR: ECR's two go, the extra one cannot be retired here.
+    const user = aws.principals.createUser('retire-via-ecr-only', {
+      policies: [
+        {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: ['ecr:*', 'kms:DescribeKey', 'kms:ListGrants'], Resource: '*' },
+            { Effect: 'Allow', Action: 'kms:RetireGrant', Resource: '*', Condition: { StringLike: { 'kms:ViaService': 'ecr.*' } } },
+          ],
+        },
+      ],
+    });
+    const asUser = registryFor(aws, user, { poll: SHORT_POLL });
+    try {
+      const result = await asUser.deleteRepository({ repositoryName: 'del/one-left' });
+      expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'DeletedButGrantsRemain', grantIds: [extra], missingPermission: 'kms:RetireGrant' });
+    } finally {
+      asUser.destroy();
+    }
+    expect(await listedFor(key.arn, made.repository.arn)).toEqual([extra]);
+    // Whoever may retire it finishes the job; then the same check passes.
+    await kms.send(new RetireGrantCommand({ KeyId: key.arn, GrantId: extra }));
+    expect(await listedFor(key.arn, made.repository.arn)).toEqual([]);
   });
 
   it('a deleter without kms:RetireGrant deletes and gets DeletedButGrantsRemain; one who may retire cleans up', async () => {
