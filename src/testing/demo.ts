@@ -164,6 +164,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<void> => {
 
     // 8. The orphaned-grant sweep: dry run first, then retire.
     step(8, `Sweep orphaned grants on ${KEY_ALIAS}`);
+    out(`   (the emulator's clock runs ${CLOCK_BEHIND_MS / 60_000} min behind: the sweep leaves grants younger than 60 s alone, their repository may be being created)`);
     const dry = await registry.retireOrphanedGrants({ keys: [KEY_ALIAS] }).match(
       (r) => r,
       (e) => fail('the dry-run sweep', e),
