@@ -214,7 +214,9 @@ export class EncryptedRegistry {
    * Not free of side effects: `DescribeKey` on `alias/aws/ecr` (the AWS-managed key, used for
    * `{ type: 'KMS' }` with no key) creates that key in the account on first use; an `info` finding
    * and `facts.awsManagedKeyCreated` say so. The IAM policy simulation does not read KMS key
-   * policies for roles, so a key policy that grants the role directly is not seen.
+   * policies for roles, so the key policy (GetKeyPolicy) is also evaluated locally in ECR's context
+   * (`kms:ViaService`): an explicit deny there, or no path for the caller, is `MissingPermissions`
+   * with `source: 'key-policy'`; a statement naming the caller clears an IAM implicit deny.
    *
    * Errors (`error.kind`): `InsecureEndpoint`, `SdkClientError` (no region), and the generic AWS kinds.
    *

@@ -1,14 +1,16 @@
 /**
  * The demo behind `npm run demo` (and the CLI's `demo` command): starts the local AWS emulator,
  * seeds a repository with realistic images, then runs the library end to end — preflight, create
- * with a customer key by alias, a bad input refused before any AWS call, a delete that leaves
- * grants behind, the orphaned-grant sweep, a verified delete — and prints a compact report.
+ * with a customer key by alias, a bad input refused before any AWS call, a migration of the seeded
+ * repository from AES256 to that key, a delete that leaves grants behind, the orphaned-grant sweep,
+ * a verified delete — and prints a compact report.
  * No AWS credentials, no network: everything talks HTTP to 127.0.0.1.
  */
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { RegistryError } from '../errors.js';
 import type { Finding } from '../operations/preflight.js';
+import { memoryJournal } from '../migrate/journal.js';
 import { EncryptedRegistry } from '../registry.js';
 import type { PolicyDocument } from '../policy/types.js';
 import type { Clock } from './emulator/core.js';
@@ -144,13 +146,29 @@ export const runDemo = async (options: DemoOptions = {}): Promise<void> => {
 
     // 6. Migration: re-encrypt the seeded repository in place.
     step(6, `Migrate ${SEEDED} to KMS`);
-    // ── MIGRATION GOES HERE ─────────────────────────────────────────────────────────────────
-    // When `registry.migrateRepository` exists, call it here to re-encrypt the seeded
-    // repository with the customer key, keeping every digest and tag, e.g.
-    //   registry.migrateRepository({ repositoryName: SEEDED, encryption: { type: 'KMS', key: KEY_ALIAS } })
-    // and print what it copied and verified (images, blobs, bytes, digests preserved).
-    // ────────────────────────────────────────────────────────────────────────────────────────
-    out('   migrateRepository is not part of this build yet: the seeded repository stays AES256');
+    const before = aws.inspect.ecr?.storedObjects(aws.region, SEEDED) ?? [];
+    const migrated = await registry
+      .migrateRepository({
+        repositoryName: SEEDED,
+        encryption: { type: 'KMS', key: KEY_ALIAS },
+        journal: memoryJournal(),
+        concurrency: 4,
+      })
+      .match(
+        (r) => r,
+        (e) => fail('the migration', e),
+      );
+    const after = aws.inspect.ecr?.storedObjects(aws.region, SEEDED) ?? [];
+    const sameDigests =
+      new Set(before.filter((o) => o.kind === 'manifest').map((o) => o.digest)).size ===
+        new Set(after.filter((o) => o.kind === 'manifest').map((o) => o.digest)).size &&
+      before.filter((o) => o.kind === 'manifest').every((o) => after.some((a) => a.digest === o.digest));
+    const migratedUnderKey = after.filter((o) => o.encryptedWith === keyArn).length;
+    out(
+      `   ${migrated.from.type} → ${migrated.to.type}: ${migrated.images} images, ${migrated.tags} tags, ${migrated.blobs} blobs ` +
+        `(${mib(migrated.bytes)}) copied to staging, verified, recreated under the same name, copied back, verified`,
+    );
+    out(`   digests identical: ${sameDigests}; ${migratedUnderKey} of ${after.length} stored objects now under ${KEY_ALIAS}; staging deleted`);
 
     // 7. A deleter without kms:RetireGrant: ECR deletes, but its grants stay on the key.
     step(7, `Delete ${REPOSITORY} as ${deployer.arn} (no kms:RetireGrant)`);
@@ -208,7 +226,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<void> => {
       .map(([op, n]) => `${op} ${n}`)
       .join(', ');
     out(`   repositories: ${repositories.join('; ') || 'none'}`);
-    out(`   live grants on ${KEY_ALIAS}: ${liveGrants}`);
+    out(`   live grants on ${KEY_ALIAS}: ${liveGrants} (${SEEDED})`);
     out(`   AWS calls: ${calls.length} (${top}, …)`);
     out(`   done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {

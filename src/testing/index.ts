@@ -39,3 +39,5 @@ export {
 } from './images.js';
 export type { BlobSource, ImageSpec, PushedBlob, PushedImage, SeededRepository } from './images.js';
 export type { Network, VpcEndpointInfo, VpcEndpointOptions, VpcEndpointService } from './emulator/local-aws.js';
+export { runDemo } from './demo.js';
+export type { DemoOptions } from './demo.js';

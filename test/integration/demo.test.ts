@@ -18,15 +18,18 @@ describe('runDemo', () => {
     expect(text).toContain('3 of 3 stored objects encrypted with data keys of that key');
     // Bad input refused with no AWS call.
     expect(text).toMatch(/"Team\/App" → InvalidRepositoryName: .*; AWS calls made: 0/);
-    // The place for migration is marked.
+    // The seeded repository migrated in place: same digests, every object under the customer key.
     expect(text).toContain('Migrate legacy/app to KMS');
+    expect(text).toMatch(/AES256 → KMS: 6 images, 3 tags, \d+ blobs \(\d+\.\d MiB\) copied to staging, verified/);
+    expect(text).toMatch(/digests identical: true; (\d+) of \1 stored objects now under alias\/demo-app; staging deleted/);
     // Grants left behind, found, and retired; then a verified delete.
     expect(text).toContain('DeletedButGrantsRemain: team/app is deleted, 2 grants remain on the key (missing kms:RetireGrant)');
-    expect(text).toContain('dry run: 2 ECR grants, 2 orphans (repository-deleted), retired 0');
+    // legacy/app, now KMS, holds the other two grants: live, so never called orphans.
+    expect(text).toContain('dry run: 4 ECR grants, 2 orphans (repository-deleted), retired 0');
     expect(text).toMatch(/retire: {2}retired 2 \(.*\), failed 0/);
     expect(text).toContain('deleted: verified: true (ECR retired 2, retired here 0; ListGrants shows none)');
-    // The report: nothing left on the key.
-    expect(text).toContain('live grants on alias/demo-app: 0');
-    expect(text).toContain('repositories: legacy/app (AES256, 6 images)');
+    // The report: only the migrated repository's two grants are left on the key.
+    expect(text).toContain('live grants on alias/demo-app: 2 (legacy/app)');
+    expect(text).toContain('repositories: legacy/app (KMS, 6 images)');
   });
 });
