@@ -8,9 +8,7 @@
  * emulated ECR service's own `handle` in process: the same code path minus HTTP and SigV4, so
  * 10,000 repositories take seconds, not minutes.
  */
-import { randomUUID } from 'node:crypto';
-import type { CallContext } from '../src/testing/index.js';
-import { createKey, createRepository, inParallel, seconds, startBenchAws } from './lib/env.js';
+import { callContext, createKey, createRepository, inParallel, seconds, startBenchAws } from './lib/env.js';
 import { unwrap } from './lib/engine.js';
 import type { Bench, Figure } from './lib/types.js';
 
@@ -38,11 +36,7 @@ export const audit: Bench = async (sizes, log) => {
     const httpSeconds = seconds(httpStarted);
 
     const principal = env.aws.principals.default;
-    const ctx: CallContext = {
-      region: env.aws.region,
-      principal: { arn: principal.arn, account: principal.account, userId: principal.userId, type: 'user', accessKeyId: principal.credentials.accessKeyId },
-      requestId: randomUUID(),
-    };
+    const ctx = callContext(env.aws);
     const directStarted = performance.now();
     for (let i = viaHttp; i < repositories; i++) {
       env.ecrService.handle('CreateRepository', { repositoryName: names[i], encryptionConfiguration: { encryptionType: 'KMS', kmsKey: keyOf(i) } }, ctx);

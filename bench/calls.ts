@@ -55,13 +55,13 @@ export const calls: Bench = async (sizes, log) => {
       layers: [i < multipartLayers ? 25 * MiB : 48 * 1024 + i],
       tags: i % 3 === 2 ? [] : i % 5 === 0 ? [`v${i}`, `stable-${i}`] : [`v${i}`],
     }));
-    const base = await seedImages(env.ecr, 'bench/source', plan, 4);
+    const base = await seedImages(env.seedEcr, 'bench/source', plan, 4);
     // Shared layers: one more image over the layer of every tenth plain image (stored once).
     const sharing = Array.from({ length: Math.ceil(images / 10) }, (_, g) => multipartLayers + g * 10).filter((k) => k < images);
     const shared = await inParallel(sharing, 4, (k) =>
-      pushImage(env.ecr, 'bench/source', { layers: [streamedBlob(plan[k]?.layers[0] ?? 0, layerSeed(4, k, 0))], tags: [`shared-${k}`], label: `shared-${k}` }),
+      pushImage(env.seedEcr, 'bench/source', { layers: [streamedBlob(plan[k]?.layers[0] ?? 0, layerSeed(4, k, 0))], tags: [`shared-${k}`], label: `shared-${k}` }),
     );
-    const realistic = await seedRealisticRepository(env.ecr, 'bench/source', { layerBytes: 32 * 1024, seed: 99 });
+    const realistic = await seedRealisticRepository(env.seedEcr, 'bench/source', { layerBytes: 32 * 1024, seed: 99 });
     const pushed = [...base.images, ...shared, ...realistic.images];
     const unique = new Map<string, PushedImage>(pushed.map((i) => [i.digest, i]));
     const all = [...unique.values()];

@@ -14,7 +14,7 @@ export const concurrency: Bench = async (sizes, log) => {
     const key = await createKey(env.kms, 'concurrency target');
     await createRepository(env.ecr, 'bench/source');
     const plan = Array.from({ length: images }, (_, i) => ({ layers: Array.from({ length: layersPerImage }, () => layerBytes), tags: [`v${i}`] }));
-    const seeded = await seedImages(env.ecr, 'bench/source', plan, 2);
+    const seeded = await seedImages(env.seedEcr, 'bench/source', plan, 2);
     log(`seeded ${images} images, ${seeded.blobs.size} blobs`);
     const latency = env.aws.faults.latency(latencyMs);
     const runs: Record<number, Moved> = {};

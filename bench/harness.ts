@@ -1,5 +1,5 @@
 /** Runs the selected benchmarks one after the other and gathers their figures. */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { BENCH_NAMES, FULL_SIZES, QUICK_SIZES, type Bench, type BenchName, type Figure } from './lib/types.js';
 import { audit } from './audit.js';
 import { calls } from './calls.js';
@@ -23,6 +23,8 @@ export interface MachineInfo {
   readonly cpus: number;
   readonly cpuModel: string;
   readonly memoryGiB: number;
+  /** 1-minute load average at the start and at the end: other work on the machine skews timings. */
+  readonly loadAverage: { readonly start: number; readonly end: number };
 }
 
 export interface BenchResults {
@@ -35,12 +37,13 @@ export interface BenchResults {
   readonly figures: readonly Figure[];
 }
 
-export const machineInfo = (): MachineInfo => ({
+export const machineInfo = (loadAtStart: number): MachineInfo => ({
   node: process.version,
   platform: `${process.platform}-${process.arch}`,
   cpus: cpus().length,
   cpuModel: cpus()[0]?.model ?? 'unknown',
   memoryGiB: Math.round(totalmem() / 1024 ** 3),
+  loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
 });
 
 export const parseOnly = (value: string): BenchName[] => {
@@ -58,6 +61,7 @@ export const runBenchmarks = async (options: HarnessOptions = {}): Promise<Bench
   const figures: Figure[] = [];
   const durations: Partial<Record<BenchName, number>> = {};
   const startedAt = new Date().toISOString();
+  const loadAtStart = loadavg()[0] ?? 0;
   for (const name of selected) {
     const bench = BENCHES[name];
     log(`# ${name}`);
@@ -66,5 +70,5 @@ export const runBenchmarks = async (options: HarnessOptions = {}): Promise<Bench
     durations[name] = (performance.now() - started) / 1000;
     log(`  ${name}: done in ${durations[name].toFixed(1)} s`);
   }
-  return { startedAt, quick: sizes.quick, machine: machineInfo(), benches: selected, durations, figures };
+  return { startedAt, quick: sizes.quick, machine: machineInfo(loadAtStart), benches: selected, durations, figures };
 };

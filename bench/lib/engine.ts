@@ -27,6 +27,8 @@ import { inParallel, seconds } from './env.js';
 /** What one move did. */
 export interface Moved {
   readonly seconds: number;
+  /** CPU seconds of this process meanwhile (user + system): the emulator's work included. */
+  readonly cpuSeconds: number;
   readonly bytes: number;
   readonly blobs: number;
   readonly images: number;
@@ -38,13 +40,19 @@ export const unwrap = <T, E>(result: Result<T, E>, what: string): T => {
   return result.value;
 };
 
+const cpuSince = (start: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+};
+
 /** The library: snapshot, copy, verify. Throws on any error (a benchmark of a failure means nothing). */
 export const libraryMove = async (ctx: RegistryContext, source: string, target: string, concurrency: number): Promise<Moved> => {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const graph = unwrap(await snapshotImages(ctx, source), 'snapshotImages');
   const report = unwrap(await copyImages(ctx, { source, target, graph, concurrency }), 'copyImages');
   unwrap(await verifyCopy(ctx, { target, graph }), 'verifyCopy');
-  return { seconds: seconds(started), bytes: report.bytesCopied, blobs: report.blobsCopied, images: graph.images.length };
+  return { seconds: seconds(started), cpuSeconds: cpuSince(cpu), bytes: report.bytesCopied, blobs: report.blobsCopied, images: graph.images.length };
 };
 
 const download = (url: string): Promise<IncomingMessage> =>
@@ -103,6 +111,7 @@ export const floorMove = async (
   concurrency: number,
 ): Promise<Moved> => {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const digests = [...new Set(images.flatMap((i) => i.blobs.map((b) => b.digest)))];
   const sizes = await inParallel(digests, concurrency, (digest) => floorBlob(ecr, source, target, digest));
   await inParallel(images, concurrency, async (image) => {
@@ -118,5 +127,5 @@ export const floorMove = async (
       );
     }
   });
-  return { seconds: seconds(started), bytes: sizes.reduce((a, b) => a + b, 0), blobs: digests.length, images: images.length };
+  return { seconds: seconds(started), cpuSeconds: cpuSince(cpu), bytes: sizes.reduce((a, b) => a + b, 0), blobs: digests.length, images: images.length };
 };

@@ -3,12 +3,13 @@
  * it (through a subclass of `EncryptedRegistry`, the way operations see it), SDK clients, and
  * helpers to create keys and repositories and to seed images quickly.
  */
+import { randomUUID } from 'node:crypto';
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { EncryptedRegistry } from '../../src/registry.js';
 import type { RegistryContext } from '../../src/internal/context.js';
 import { createEcrService } from '../../src/testing/emulator/ecr/index.js';
-import type { EcrService, EcrServiceDeps } from '../../src/testing/emulator/core.js';
+import type { CallContext, EcrService, EcrServiceDeps } from '../../src/testing/emulator/core.js';
 import { pushImage, startLocalAws, streamedBlob, type LocalAws, type LocalAwsOptions, type PushedImage } from '../../src/testing/index.js';
 
 /** `EncryptedRegistry` with its internal context in reach (operations take the context). */
@@ -23,6 +24,12 @@ export interface BenchAws {
   readonly aws: LocalAws;
   readonly ecrService: EcrService;
   readonly ecr: ECRClient;
+  /**
+   * An `ECRClient` stand-in for seeding: each command goes straight to the emulated ECR's `handle`
+   * in process, as the default principal (the same handlers and stored bytes, without HTTP, JSON
+   * and SigV4). Only `send` works; only for setup, never for what is measured.
+   */
+  readonly seedEcr: ECRClient;
   readonly kms: KMSClient;
   readonly registry: BenchRegistry;
   stop(): Promise<void>;
@@ -43,6 +50,7 @@ export const startBenchAws = async (options: LocalAwsOptions = {}): Promise<Benc
     aws,
     ecrService,
     ecr,
+    seedEcr: inProcessEcr(aws, ecrService),
     kms,
     registry,
     stop: async () => {
@@ -52,6 +60,31 @@ export const startBenchAws = async (options: LocalAwsOptions = {}): Promise<Benc
       await aws.stop();
     },
   };
+};
+
+/** The default principal's context for calls made in process. */
+export const callContext = (aws: LocalAws): CallContext => {
+  const principal = aws.principals.default;
+  return {
+    region: aws.region,
+    principal: { arn: principal.arn, account: principal.account, userId: principal.userId, type: 'user', accessKeyId: principal.credentials.accessKeyId },
+    requestId: randomUUID(),
+  };
+};
+
+const inProcessEcr = (aws: LocalAws, ecrService: EcrService): ECRClient => {
+  const send = (command: { readonly input: Record<string, unknown> }): Promise<unknown> => {
+    const action = command.constructor.name.replace(/Command$/, '');
+    const input = { ...command.input };
+    // JSON 1.1 carries blobs as base64, as the handler expects.
+    if (input.layerPartBlob instanceof Uint8Array) input.layerPartBlob = Buffer.from(input.layerPartBlob).toString('base64');
+    try {
+      return Promise.resolve(ecrService.handle(action, input, callContext(aws)));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+  return { send } as unknown as ECRClient;
 };
 
 export const createKey = async (kms: KMSClient, description = 'bench'): Promise<string> => {

@@ -20,7 +20,7 @@ export const formatTable = (results: BenchResults): string => {
   const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   const { machine } = results;
   return [
-    `${results.quick ? 'QUICK (smoke) run: sizes are tiny, figures mean nothing. ' : ''}Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.platform}`,
+    `${results.quick ? 'QUICK (smoke) run: sizes are tiny, figures mean nothing. ' : ''}Node ${machine.node}, ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.platform}; load average ${machine.loadAverage.start.toFixed(1)} at the start, ${machine.loadAverage.end.toFixed(1)} at the end`,
     '',
     line(header),
     line(widths.map((w) => '-'.repeat(w))),

@@ -39,6 +39,7 @@ describe('npm run bench -- --quick', () => {
         'throughput.floor',
         'throughput.library',
         'throughput.ratio',
+        'throughput.cpuRatio',
         'concurrency.c1',
         'concurrency.c8',
         'concurrency.speedup',
