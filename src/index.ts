@@ -68,3 +68,20 @@ export type {
   PreflightReport,
   RepositoryTag,
 } from './operations/preflight.js';
+export { fileJournal, memoryJournal, MIGRATION_STEPS } from './migrate/journal.js';
+export type { CopyRecord, JournalState, MigrationJournal, RepositorySettings, StepRecord } from './migrate/journal.js';
+export type {
+  ApiCallEstimate,
+  MigrationPlan,
+  MigrationWarning,
+  MigrationWarningCode,
+  PlannedImage,
+  PlanMigrationInput,
+} from './migrate/plan.js';
+export type {
+  MigrateRepositoryInput,
+  MigrationProgress,
+  MigrationResult,
+  ResumeMigrationInput,
+} from './operations/migrate-repository.js';
+export type { GraphBlob, GraphImage, ImageGraph, ImageStatus } from './migrate/snapshot.js';

@@ -38,3 +38,4 @@ export {
   uploadBlob,
 } from './images.js';
 export type { BlobSource, ImageSpec, PushedBlob, PushedImage, SeededRepository } from './images.js';
+export type { Network, VpcEndpointInfo, VpcEndpointOptions, VpcEndpointService } from './emulator/local-aws.js';
