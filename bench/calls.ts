@@ -1,0 +1,127 @@
+/**
+ * API calls: a repository shaped like real ones (plain images with one or two tags or none, layers
+ * shared between images, a few multi-part layers, a multi-arch index with its children, a Docker
+ * v2 image and a signature referrer) moved by the library (snapshot, copy, verify), counting every
+ * call the emulator served for it against the fewest the API's batch and page limits allow for
+ * the same work.
+ */
+import { PART_SIZE } from '../src/testing/emulator/ecr/layers.js';
+import { pushImage, seedRealisticRepository, streamedBlob, type PushedImage } from '../src/testing/index.js';
+import { createKey, createRepository, inParallel, layerSeed, seedImages, startBenchAws } from './lib/env.js';
+import { libraryMove } from './lib/engine.js';
+import { MiB, type Bench, type Figure } from './lib/types.js';
+
+/** ECR's batch and page limits (aws-facts §6). */
+const DESCRIBE_IMAGES_PAGE = 1000;
+const BATCH_GET_IMAGE = 100;
+const BATCH_CHECK_LAYERS = 100;
+
+const PER_IMAGE = ['ecr:DescribeImages', 'ecr:BatchGetImage', 'ecr:PutImage'] as const;
+const PER_BLOB = ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'http:download', 'ecr:InitiateLayerUpload', 'ecr:CompleteLayerUpload'] as const;
+const PER_PART = ['ecr:UploadLayerPart'] as const;
+
+const ceil = (n: number, per: number): number => Math.ceil(n / per);
+
+/** The fewest calls for one snapshot, copy and verification of these images and blobs. */
+export const minimumCalls = (images: readonly PushedImage[], blobs: ReadonlyMap<string, number>, partSize: number): Record<string, number> => {
+  const n = images.length;
+  const b = blobs.size;
+  return {
+    // Snapshot (list, read every manifest) and verification (the same again).
+    'ecr:DescribeImages': 2 * ceil(n, DESCRIBE_IMAGES_PAGE),
+    'ecr:BatchGetImage': 2 * ceil(n, BATCH_GET_IMAGE),
+    // One PutImage carries one tag; an untagged image still needs one.
+    'ecr:PutImage': images.reduce((sum, i) => sum + Math.max(1, i.tags.length), 0),
+    // What the target has (before the copy), and that it has everything (verification).
+    'ecr:BatchCheckLayerAvailability': 2 * ceil(b, BATCH_CHECK_LAYERS),
+    'ecr:GetDownloadUrlForLayer': b,
+    'http:download': b,
+    'ecr:InitiateLayerUpload': b,
+    'ecr:CompleteLayerUpload': b,
+    'ecr:UploadLayerPart': [...blobs.values()].reduce((sum, size) => sum + Math.max(1, ceil(size, partSize)), 0),
+  };
+};
+
+export const calls: Bench = async (sizes, log) => {
+  const { images, multipartLayers } = sizes.calls;
+  const env = await startBenchAws();
+  try {
+    const key = await createKey(env.kms, 'calls target');
+    await createRepository(env.ecr, 'bench/source');
+    await createRepository(env.ecr, 'bench/target', key);
+    // Plain images: every third untagged, every fifth with a second tag; the first
+    // `multipartLayers` carry a 25 MiB layer (3 parts).
+    const plan = Array.from({ length: images }, (_, i) => ({
+      layers: [i < multipartLayers ? 25 * MiB : 48 * 1024 + i],
+      tags: i % 3 === 2 ? [] : i % 5 === 0 ? [`v${i}`, `stable-${i}`] : [`v${i}`],
+    }));
+    const base = await seedImages(env.seedEcr, 'bench/source', plan, 4);
+    // Shared layers: one more image over the layer of every tenth plain image (stored once).
+    const sharing = Array.from({ length: Math.ceil(images / 10) }, (_, g) => multipartLayers + g * 10).filter((k) => k < images);
+    const shared = await inParallel(sharing, 4, (k) =>
+      pushImage(env.seedEcr, 'bench/source', { layers: [streamedBlob(plan[k]?.layers[0] ?? 0, layerSeed(4, k, 0))], tags: [`shared-${k}`], label: `shared-${k}` }),
+    );
+    const realistic = await seedRealisticRepository(env.seedEcr, 'bench/source', { layerBytes: 32 * 1024, seed: 99 });
+    const pushed = [...base.images, ...shared, ...realistic.images];
+    const unique = new Map<string, PushedImage>(pushed.map((i) => [i.digest, i]));
+    const all = [...unique.values()];
+    const blobs = new Map<string, number>();
+    for (const image of all) for (const blob of image.blobs) blobs.set(blob.digest, blob.size);
+    log(`seeded ${all.length} images, ${blobs.size} unique blobs`);
+
+    const mark = env.aws.inspect.calls().length;
+    await libraryMove(env.registry.ctx, 'bench/source', 'bench/target', 8);
+    // The caller's calls and the downloads; ECR's own KMS calls (a data key per stored object,
+    // a decrypt per read) are kept apart: they count against the account's KMS quota, not here.
+    const caller = env.aws.principals.default.arn;
+    const served = env.aws.inspect.calls().slice(mark);
+    const made = served.filter((c) => c.service === 'http' || c.principal === caller);
+    const onBehalf: Record<string, number> = {};
+    for (const call of served.filter((c) => !made.includes(c))) onBehalf[`${call.service}:${call.operation}`] = (onBehalf[`${call.service}:${call.operation}`] ?? 0) + 1;
+    const counts: Record<string, number> = {};
+    for (const call of made) {
+      const name = call.service === 'http' ? 'http:download' : `${call.service}:${call.operation}`;
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
+    const minimum = minimumCalls(all, blobs, PART_SIZE);
+    const sum = (names: readonly string[], from: Record<string, number>): number => names.reduce((s, n) => s + (from[n] ?? 0), 0);
+    const known = new Set<string>([...PER_IMAGE, ...PER_BLOB, ...PER_PART]);
+    const other = Object.entries(counts).filter(([name]) => !known.has(name));
+    const parts = minimum['ecr:UploadLayerPart'] ?? 0;
+    const figure = (id: string, label: string, names: readonly string[], per: number, perName: string): Figure => {
+      const actual = sum(names, counts);
+      const least = sum(names, minimum);
+      return {
+        id,
+        bench: 'calls',
+        label,
+        value: actual / per,
+        unit: `calls/${perName}`,
+        target: `1.0× minimum (${(least / per).toFixed(3)})`,
+        ratio: actual / least,
+        pass: actual <= least,
+        detail: { actual: Object.fromEntries(names.map((n) => [n, counts[n] ?? 0])), minimum: Object.fromEntries(names.map((n) => [n, minimum[n] ?? 0])), [`${perName}s`]: per },
+      };
+    };
+    const totalActual = made.length;
+    const totalMinimum = Object.values(minimum).reduce((a, b) => a + b, 0);
+    return [
+      figure('calls.perImage', `DescribeImages + BatchGetImage + PutImage per image (${all.length} images)`, PER_IMAGE, all.length, 'image'),
+      figure('calls.perBlob', `availability, URL, download, initiate, complete per blob (${blobs.size} blobs)`, PER_BLOB, blobs.size, 'blob'),
+      figure('calls.perPart', `UploadLayerPart per part (${parts} parts of ≤ ${PART_SIZE / MiB} MiB)`, PER_PART, parts, 'part'),
+      {
+        id: 'calls.total',
+        bench: 'calls',
+        label: 'every call of snapshot + copy + verify',
+        value: totalActual,
+        unit: 'calls',
+        target: `1.0× minimum (${totalMinimum})`,
+        ratio: totalActual / totalMinimum,
+        pass: totalActual <= totalMinimum,
+        detail: { counts, minimum, unexpected: Object.fromEntries(other), byEcrOnCallersBehalf: onBehalf },
+      },
+    ] satisfies Figure[];
+  } finally {
+    await env.stop();
+  }
+};

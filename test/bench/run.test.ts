@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BenchResults } from '../../bench/harness.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const dir = mkdtempSync(join(tmpdir(), 'encrypted-ecr-bench-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `bench/run.ts` as `npm run bench` does; resolves with its exit code and output. */
+const bench = (args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+  new Promise((done) => {
+    execFile(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      done({ code, stdout, stderr });
+    });
+  });
+
+// A correctness test of the harness on tiny sizes: every figure is there, with its target and
+// ratio. Nothing here is timed: the figures of a quick run mean nothing.
+describe('npm run bench -- --quick', () => {
+  it('prints the table and writes every figure to the JSON', { timeout: 240_000 }, async () => {
+    // Prepare
+    const out = join(dir, 'quick.json');
+
+    // Act
+    const run = await bench(['--quick', '--out', out]);
+
+    // Assess: 0 when every target is met, 1 when one is missed (tiny sizes may); never a crash.
+    expect([0, 1], run.stderr).toContain(run.code);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
+    expect(results.quick).toBe(true);
+    expect(results.benches).toEqual(['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy']);
+    expect(results.figures.map((f) => f.id).sort()).toEqual(
+      [
+        'throughput.seed',
+        'throughput.floor',
+        'throughput.library',
+        'throughput.ratio',
+        'throughput.cpuRatio',
+        'concurrency.c1',
+        'concurrency.c8',
+        'concurrency.speedup',
+        'memory.baseline',
+        'memory.peak.12MiB',
+        'memory.peak.24MiB',
+        'memory.flatness',
+        'calls.perImage',
+        'calls.perBlob',
+        'calls.perPart',
+        'calls.total',
+        'audit.setup',
+        'audit.findOrphanedGrants.time',
+        'audit.findOrphanedGrants.calls',
+        'policy.explainAccess',
+        'policy.explainAccess.cold',
+      ].sort(),
+    );
+    for (const figure of results.figures) {
+      expect(Number.isFinite(figure.value), figure.id).toBe(true);
+      if (figure.target !== undefined) {
+        expect(typeof figure.pass, figure.id).toBe('boolean');
+        expect(Number.isFinite(figure.ratio), figure.id).toBe(true);
+      }
+    }
+    // The call counts are exact whatever the size: the copy makes the fewest calls the API allows.
+    for (const id of ['calls.perImage', 'calls.perBlob', 'calls.perPart', 'calls.total', 'audit.findOrphanedGrants.calls']) {
+      expect(results.figures.find((f) => f.id === id)?.pass, id).toBe(true);
+    }
+    for (const figure of results.figures) expect(run.stdout).toContain(figure.id);
+  });
+
+  it('runs a subset with --only, and refuses an unknown benchmark', { timeout: 60_000 }, async () => {
+    // Prepare
+    const out = join(dir, 'policy.json');
+
+    // Act
+    const run = await bench(['--quick', '--only', 'policy', '--out', out]);
+    const wrong = await bench(['--only', 'nonsense']);
+
+    // Assess
+    expect(run.code, run.stderr).toBe(0);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
+    expect(results.figures.map((f) => f.id)).toEqual(['policy.explainAccess', 'policy.explainAccess.cold']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('unknown benchmark "nonsense"');
+  });
+});
