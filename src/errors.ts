@@ -462,6 +462,9 @@ export type CopyImagesError =
 /** Everything verifying a copy against its snapshot can return. */
 export type VerifyCopyError = InsecureEndpoint | RepositoryNotFound | CopyVerificationFailed | Aborted | GenericAwsError;
 
+/** Everything `audit` can return (a non-compliant repository is a finding of the report, not an error). */
+export type AuditError = InvalidInput | InsecureEndpoint | KeyNotFound | GenericAwsError;
+
 const KINDS: ReadonlySet<string> = new Set<RegistryErrorKind>([
   'InvalidRepositoryName',
   'InvalidEncryption',

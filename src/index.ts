@@ -68,3 +68,17 @@ export type {
   PreflightReport,
   RepositoryTag,
 } from './operations/preflight.js';
+export type {
+  AuditCost,
+  AuditedEncryption,
+  AuditedGrants,
+  AuditedKey,
+  AuditedRepository,
+  AuditInput,
+  AuditProgress,
+  AuditReport,
+  AuditRequirement,
+  AuditUsage,
+  AuditViolation,
+  AuditViolationCode,
+} from './operations/audit.js';
