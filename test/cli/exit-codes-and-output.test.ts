@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EXIT, EXIT_CODES, exitCodeFor } from '../../src/cli/exit-codes.js';
 import { type CliIo, describeError, errorJson, outputFormat, renderFields, renderTable, reportError, toPlain } from '../../src/cli/output.js';
-import { confirm, progressEnabled, progressLine } from '../../src/cli/terminal.js';
+import { confirm, createProgress, progressEnabled, progressLine } from '../../src/cli/terminal.js';
 import { isRegistryError, type RegistryError, type RegistryErrorKind } from '../../src/errors.js';
 
 /** Every kind of the union: the `Record` makes a missing or extra kind a compile error here too. */
@@ -124,6 +124,25 @@ describe('terminal', () => {
   it('renders a bar with a count, or a counter when the total is unknown', () => {
     expect(progressLine('describing keys', 3, 12)).toBe('[######------------------]  3/12 describing keys');
     expect(progressLine('listing repositories', 0, undefined)).toBe('listing repositories… 0');
+  });
+
+  it('redraws the bar in place on stderr and clears it when done; writes nothing when off', () => {
+    const on = io({ stderrIsTty: true });
+    const bar = createProgress(on.io, true);
+    bar.update('listing grants', 1, 2);
+    bar.update('listing grants', 2, 2);
+    bar.done();
+    expect(on.err).toEqual([
+      `\r\x1b[2K${progressLine('listing grants', 1, 2)}`,
+      `\r\x1b[2K${progressLine('listing grants', 2, 2)}`,
+      '\r\x1b[2K',
+    ]);
+    expect(on.out).toEqual([]);
+    const off = io();
+    const quiet = createProgress(off.io, false);
+    quiet.update('listing grants', 1, 2);
+    quiet.done();
+    expect(off.err).toEqual([]);
   });
 
   it('confirmation: --yes answers; off a terminal without it, a ConfirmationRequired failure', async () => {

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalAws, type LocalAws } from '../../src/testing/index.js';
@@ -127,6 +130,24 @@ describe('usage errors', () => {
     const run = await runCli(['audit'], { ...emulatorEnv(aws), AWS_DEFAULT_REGION: 'eu-west-1', AWS_ENDPOINT_URL: aws.endpoint });
     expect(run.code).toBe(0);
     expect(run.json()).toMatchObject({ region: 'eu-west-1' });
+  });
+
+  it('--profile picks credentials and region from the shared config files (the SDK default chain)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'encrypted-ecr-cli-profile-'));
+    writeFileSync(join(dir, 'config'), '[profile ci]\nregion = eu-west-1\n');
+    writeFileSync(
+      join(dir, 'credentials'),
+      `[ci]\naws_access_key_id = ${aws.credentials.accessKeyId}\naws_secret_access_key = ${aws.credentials.secretAccessKey}\n`,
+    );
+    const files = { AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials') };
+    const run = await runCli(['audit', '--profile', 'ci', '--endpoint-url', aws.endpoint], baseEnv(files));
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.json()).toMatchObject({ region: 'eu-west-1' });
+
+    const unknown = await runCli(['audit', '--profile', 'nope', '--region', 'eu-west-1', '--endpoint-url', aws.endpoint], baseEnv(files));
+    expect(unknown.code).toBe(5);
+    expect(unknown.json<JsonError>().error.kind).toBe('CredentialsError');
   });
 
   it('an unknown flag is exit 2 with the flag named; a JSON error under --output json', async () => {

@@ -132,7 +132,7 @@ const deletedTable = (deleted: DeletedRepository): string =>
     ['images deleted', deleted.imageCount],
     ['grants retired by ECR', deleted.grantsRetiredByEcr.length],
     ['grants retired here', deleted.grantsRetiredHere.length],
-    ['verified', 'no grant of this repository is left on the key'],
+    ['verified', deleted.encryption.keyArn === undefined ? undefined : 'no grant of this repository is left on the key'],
   ]);
 
 /** Registers `preflight`, `create` and `delete`. */
