@@ -54,7 +54,12 @@ export const confirm = async (io: CliIo, question: string, yes: boolean): Promis
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve));
+    // Ctrl-C at the prompt reaches readline (raw mode), not the process: it is an interruption.
+    const answer = await new Promise<string | undefined>((resolve) => {
+      rl.once('SIGINT', () => resolve(undefined));
+      rl.question(`${question} [y/N] `, resolve);
+    });
+    if (answer === undefined) return { kind: 'Interrupted', message: 'interrupted' };
     return /^y(es)?$/i.test(answer.trim()) ? true : { kind: 'ConfirmationRequired', message: 'cancelled: not confirmed' };
   } finally {
     rl.close();
