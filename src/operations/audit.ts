@@ -299,7 +299,9 @@ const resolveAllowedKeys = (
 const encryptionOf = (repository: Repository, keys: ReadonlyMap<string, DescribedKey>): AuditedEncryption => {
   const config = repository.encryptionConfiguration;
   const type: EncryptionType = config?.encryptionType === 'KMS' || config?.encryptionType === 'KMS_DSSE' ? config.encryptionType : 'AES256';
-  if (type === 'AES256' || !config?.kmsKey) return { type };
+  if (type === 'AES256') return { type };
+  // KMS without a key ARN in the answer: ECR's default, the AWS-managed `aws/ecr` key.
+  if (!config?.kmsKey) return { type, keyManager: 'AWS' };
   const key = keys.get(config.kmsKey);
   return {
     type,
@@ -320,7 +322,13 @@ const violationsOf = (
     if (rule !== 'any') violations.push({ code: 'not-kms', message: `encrypted with AES256; the rule requires ${rule === 'cmk' ? 'a customer-managed KMS key' : 'KMS'}` });
     return violations;
   }
-  const keyArn = encryption.keyArn ?? '';
+  if (encryption.keyArn === undefined) {
+    // ECR's default key (no key ARN reported): AWS-managed, and never one of `allowedKeys`' ARNs.
+    if (rule === 'cmk') violations.push({ code: 'not-customer-managed', message: 'encrypted with the AWS-managed key aws/ecr; the rule requires a customer-managed key' });
+    if (allowed !== undefined) violations.push({ code: 'key-not-allowed', message: 'encrypted with the AWS-managed key aws/ecr, which is not one of the allowed keys' });
+    return violations;
+  }
+  const keyArn = encryption.keyArn;
   if (key?.keyState === 'NotFound') {
     violations.push({ code: 'key-not-found', message: `the key ${keyArn} does not exist: images cannot be pushed or pulled` });
   } else if (key === undefined || key.error !== undefined) {
