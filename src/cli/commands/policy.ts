@@ -14,7 +14,7 @@ import {
 import type { AccessExplanation, ContextValue, PolicyDocument, PolicySet, RequestPrincipal } from '../../policy/types.js';
 import { fail, isFailure, startRun, withOutputOption } from '../context.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
-import { type CliFailure, type CliIo, renderFields, renderTable, reportError, toJson } from '../output.js';
+import { type CliFailure, type CliIo, outputFormat, renderFields, renderTable, reportError, toJson } from '../output.js';
 
 const collect = (value: string, previous: readonly string[] | undefined): string[] => [...(previous ?? []), value];
 const collectList = (value: string, previous: readonly string[] | undefined): string[] => [
@@ -36,7 +36,7 @@ const regionOf = (io: CliIo, options: OutputOptions): string | CliFailure =>
 /** Prints a generated policy (JSON in both formats: a policy is a JSON document), or its InvalidInput. */
 const emit = (io: CliIo, options: OutputOptions, make: (region: string) => Result<GeneratedPolicy, InvalidInput>): number => {
   const run = startRun(io, options);
-  if (isFailure(run)) return fail({ io, format: 'json' }, run);
+  if (isFailure(run)) return fail({ io, format: outputFormat(undefined, io) }, run);
   const region = regionOf(io, options);
   if (isFailure(region)) return fail(run, region);
   const policy = make(region);
@@ -126,7 +126,7 @@ const checkTable = (e: AccessExplanation): string =>
 
 const check = (io: CliIo, options: CheckOptions): number => {
   const run = startRun(io, options);
-  if (isFailure(run)) return fail({ io, format: 'json' }, run);
+  if (isFailure(run)) return fail({ io, format: outputFormat(undefined, io) }, run);
   const principal = principalOf(options.principal, options.resource, options.principalOrgId);
   if (isFailure(principal)) return fail(run, principal);
   const context = contextOf(options.context ?? []);
