@@ -356,6 +356,69 @@ export interface Aborted {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Migration (planMigration, migrateRepository, resumeMigration)
+// ---------------------------------------------------------------------------------------------
+
+/** The steps of a migration, in the order they run. */
+export type MigrationStep =
+  | 'freeze'
+  | 'snapshot'
+  | 'createStaging'
+  | 'copyToStaging'
+  | 'verifyStaging'
+  | 'deleteOriginal'
+  | 'recreate'
+  | 'copyBack'
+  | 'verifyFinal'
+  | 'restoreSettings'
+  | 'deleteStaging';
+
+/** The migration journal could not be read, written or cleared (or holds something else). */
+export interface JournalFailed {
+  readonly kind: 'JournalFailed';
+  readonly operation: 'load' | 'save' | 'clear';
+  /** The journal, as it describes itself (e.g. its file path). */
+  readonly journal: string;
+  readonly reason: string;
+  readonly cause?: unknown;
+}
+
+/**
+ * A migration of this repository (or recorded in this journal) is unfinished: finish it with
+ * `resumeMigration({ journal })` before starting another.
+ */
+export interface MigrationInProgress {
+  readonly kind: 'MigrationInProgress';
+  readonly repositoryName: string;
+  /** The unfinished migration's id, when known (from the journal or the freeze statement). */
+  readonly migrationId: string | undefined;
+  /** Where it was found: a journal holding it, or the freeze statement on the repository. */
+  readonly foundIn: 'journal' | 'repositoryPolicy';
+  readonly journal: string | undefined;
+}
+
+/**
+ * A migration stopped after it had changed something. Nothing is rolled back: the journal records
+ * where it is, `state` says what holds the images now, and `resumeMigration({ journal })` goes on
+ * from the failed step (repeating a step is harmless).
+ */
+export interface MigrationFailed {
+  readonly kind: 'MigrationFailed';
+  readonly migrationId: string;
+  readonly repositoryName: string;
+  readonly stagingRepositoryName: string;
+  /** The step that failed. */
+  readonly step: MigrationStep;
+  /** What the repositories hold now, e.g. `original deleted; every image is in staging app-migrating-1a2b (verified)`. */
+  readonly state: string;
+  /** How to go on, e.g. `registry.resumeMigration({ journal: fileJournal('/tmp/app.json') })`. */
+  readonly resume: string;
+  readonly journal: string;
+  /** Why the step failed. */
+  readonly cause: RegistryError;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The union and the per-operation aliases
 // ---------------------------------------------------------------------------------------------
 
@@ -389,7 +452,10 @@ export type RegistryError =
   | LayerTransferFailed
   | ManifestRejected
   | CopyVerificationFailed
-  | Aborted;
+  | Aborted
+  | JournalFailed
+  | MigrationInProgress
+  | MigrationFailed;
 
 /** The `kind` of every {@link RegistryError}. */
 export type RegistryErrorKind = RegistryError['kind'];
@@ -465,6 +531,40 @@ export type VerifyCopyError = InsecureEndpoint | RepositoryNotFound | CopyVerifi
 /** Everything `audit` can return (a non-compliant repository is a finding of the report, not an error). */
 export type AuditError = InvalidInput | InsecureEndpoint | KeyNotFound | GenericAwsError;
 
+/** Everything `planMigration` can return (the findings themselves come back in the plan). */
+export type PlanMigrationError =
+  | InvalidRepositoryName
+  | InvalidEncryption
+  | InvalidInput
+  | InsecureEndpoint
+  | RepositoryNotFound
+  | ImagesUnavailable
+  | Aborted
+  | GenericAwsError;
+
+/**
+ * Everything `migrateRepository` can return. Errors other than `MigrationFailed` are returned
+ * before anything was changed; once something changed, every failure is `MigrationFailed`.
+ */
+export type MigrateRepositoryError =
+  | InvalidRepositoryName
+  | InvalidEncryption
+  | InvalidInput
+  | InsecureEndpoint
+  | RepositoryNotFound
+  | ImagesArchived
+  | ImagesUnavailable
+  | KeyError
+  | MissingPermissions
+  | JournalFailed
+  | MigrationInProgress
+  | MigrationFailed
+  | Aborted
+  | GenericAwsError;
+
+/** Everything `resumeMigration` can return: once the journal is read, every failure is `MigrationFailed`. */
+export type ResumeMigrationError = InvalidInput | InsecureEndpoint | JournalFailed | MigrationFailed | Aborted | GenericAwsError;
+
 const KINDS: ReadonlySet<string> = new Set<RegistryErrorKind>([
   'InvalidRepositoryName',
   'InvalidEncryption',
@@ -495,6 +595,9 @@ const KINDS: ReadonlySet<string> = new Set<RegistryErrorKind>([
   'ManifestRejected',
   'CopyVerificationFailed',
   'Aborted',
+  'JournalFailed',
+  'MigrationInProgress',
+  'MigrationFailed',
 ]);
 
 /**

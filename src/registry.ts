@@ -26,6 +26,15 @@ import { type CreateEncryptedRepositoryInput, preflight, type PreflightInput, ty
 import type { RegistryLogger } from './types.js';
 import type { AuditError } from './errors.js';
 import { audit, type AuditInput, type AuditReport } from './operations/audit.js';
+import type { MigrateRepositoryError, PlanMigrationError, ResumeMigrationError } from './errors.js';
+import { type MigrationPlan, planMigration, type PlanMigrationInput } from './migrate/plan.js';
+import {
+  migrateRepository,
+  type MigrateRepositoryInput,
+  type MigrationResult,
+  resumeMigration,
+  type ResumeMigrationInput,
+} from './operations/migrate-repository.js';
 
 /** The SDK clients the registry works with. ECR, KMS, IAM and STS aggregated clients work too. */
 export interface RegistryClients {
@@ -359,5 +368,114 @@ export class EncryptedRegistry {
    */
   audit(input?: AuditInput): ResultAsync<AuditReport, AuditError> {
     return audit(this.context, input);
+  }
+
+  /**
+   * Plans changing a repository's encryption, and changes nothing: every image by digest (tagged,
+   * untagged, index children, referrers; archived ones too), every tag, the de-duplicated blobs
+   * and their bytes, the settings a migration carries (repository and lifecycle policies,
+   * scan-on-push, tag mutability with exclusion filters, resource tags except `aws:` ones), the
+   * target key checked exactly as `createEncryptedRepository` checks it, an estimate of the API
+   * calls per step, and warnings: archived images, replication rules, creation templates and
+   * pull-through cache rules that could recreate the name with other encryption while it is free
+   * (best effort: a denied read is a warning), and what cannot be kept (push and pull times, scan
+   * findings). `nothingToDo` when the repository already has this encryption (compared by
+   * canonical key ARN); `ready` when `migrateRepository` would go ahead.
+   *
+   * Errors (`error.kind`): `InvalidRepositoryName`, `InvalidEncryption`, `InvalidInput`,
+   * `InsecureEndpoint`, `RepositoryNotFound`, `ImagesUnavailable`, `Aborted`, and the generic AWS kinds.
+   *
+   * @example
+   * ```ts
+   * const plan = await registry.planMigration({ repositoryName: 'team/app', encryption: { type: 'KMS', key: 'alias/ecr-app' } });
+   * if (plan.isOk()) {
+   *   const p = plan.value;
+   *   console.log(p.counts.images, 'images,', p.blobs.totalBytes, 'bytes,', p.estimatedApiCalls.total, 'calls');
+   *   for (const w of p.warnings) console.warn(w.code, w.message);
+   *   if (!p.ready) console.error(p.blockers);
+   * }
+   * ```
+   */
+  planMigration(input: PlanMigrationInput): ResultAsync<MigrationPlan, PlanMigrationError> {
+    return planMigration(this.context, input);
+  }
+
+  /**
+   * Changes a repository's encryption by recreating it under the same name, losing nothing: every
+   * image by digest with byte-identical manifests, every tag, and the settings.
+   *
+   * Before changing anything it checks the target key as a creation does, refuses archived images
+   * (unless `restoreArchived`), and answers `changed: false` when the encryption is already the
+   * requested one. Then, each step recorded in the `journal` before and after it runs:
+   * 1. `freeze`: a repository-policy statement denies pushes, image deletes and settings changes
+   *    to everyone but the calling principal (`aws:PrincipalArn`); the original policy is kept in
+   *    the journal;
+   * 2. `snapshot` of the image graph (after the freeze, so it stays true);
+   * 3. `createStaging`: `<name>-migrating-<id>` with the target encryption, tagged with the migration id;
+   * 4. `copyToStaging` (streamed, `concurrency` blobs at once) and 5. `verifyStaging` against the snapshot;
+   * 6. `deleteOriginal` (its grants verified retired), only once staging is verified in this process;
+   * 7. `recreate` the name with the target encryption, its tags, scan-on-push, the freeze, and
+   *    mutable tags; 8. `copyBack` and 9. `verifyFinal`;
+   * 10. `restoreSettings`: lifecycle policy and tag mutability last, tags and scanning again, then
+   *    the original repository policy exactly (or none);
+   * 11. `deleteStaging` (grants verified retired), only once the final repository is verified here.
+   *
+   * It never rolls back: any failure after the first change stops with `MigrationFailed`, naming
+   * the step, what holds the images now, and how to go on (`resumeMigration({ journal })`).
+   * Throttling and transient errors are retried with bounded backoff first.
+   *
+   * Needs, besides what creating and deleting need: `ecr:GetRepositoryPolicy`,
+   * `ecr:SetRepositoryPolicy`, `ecr:DeleteRepositoryPolicy`, `ecr:GetLifecyclePolicy`,
+   * `ecr:PutLifecyclePolicy`, `ecr:ListTagsForResource`, `ecr:TagResource`, the image read and
+   * push actions on both repositories, and `kms:ListGrants`/`kms:RetireGrant` on both keys.
+   *
+   * Errors (`error.kind`): before any change `InvalidRepositoryName`, `InvalidEncryption`,
+   * `InvalidInput`, `InsecureEndpoint`, `RepositoryNotFound`, `ImagesArchived`, `ImagesUnavailable`,
+   * `KeyNotFound`, `KeyNotUsable`, `KeyRegionMismatch`, `KeyGrantQuotaExhausted`,
+   * `MissingPermissions`, `JournalFailed`, `MigrationInProgress`, `Aborted` and the generic AWS
+   * kinds; after it, `MigrationFailed` (with the step's error as `cause`).
+   *
+   * @example
+   * ```ts
+   * import { EncryptedRegistry, fileJournal } from 'encrypted-ecr';
+   *
+   * const journal = fileJournal('./team-app.migration.json');
+   * const result = await registry.migrateRepository({
+   *   repositoryName: 'team/app',
+   *   encryption: { type: 'KMS', key: 'alias/ecr-app' },
+   *   journal,
+   *   onProgress: (p) => console.log(p.step, p.imagesDone, '/', p.imagesTotal),
+   * });
+   * result.match(
+   *   (done) => console.log(`${done.images} images now under`, done.to.keyArn),
+   *   (error) => {
+   *     if (error.kind === 'MigrationFailed') console.error(error.step, error.state, error.resume);
+   *     else console.error(error.kind); // nothing was changed
+   *   },
+   * );
+   * ```
+   */
+  migrateRepository(input: MigrateRepositoryInput): ResultAsync<MigrationResult, MigrateRepositoryError> {
+    return migrateRepository(this.context, input);
+  }
+
+  /**
+   * Goes on with an interrupted migration from its journal, after a crash, a kill or a failure,
+   * from the first unfinished step; repeating a step that had (partly) run is harmless. Before
+   * deleting the original or the staging repository it verifies, in this process, the copy that
+   * replaces it. Run it as the principal that started the migration (the freeze lets only that
+   * principal through). A journal of a finished migration answers its result and is cleared.
+   *
+   * Errors (`error.kind`): `InvalidInput` (no journal, an empty one, another region),
+   * `InsecureEndpoint`, `JournalFailed`, `MigrationFailed`, `Aborted`, and the generic AWS kinds.
+   *
+   * @example
+   * ```ts
+   * const result = await registry.resumeMigration({ journal: fileJournal('./team-app.migration.json') });
+   * if (result.isErr() && result.error.kind === 'MigrationFailed') console.error(result.error.state);
+   * ```
+   */
+  resumeMigration(input: ResumeMigrationInput): ResultAsync<MigrationResult, ResumeMigrationError> {
+    return resumeMigration(this.context, input);
   }
 }

@@ -10,11 +10,11 @@ export const EXIT = {
   ok: 0,
   /** An unexpected failure (a bug, an unmodelled AWS error). */
   unexpected: 1,
-  /** Bad usage or input: unknown flag, malformed name or key, missing region, no `--yes` off a terminal. */
+  /** Bad usage or input: unknown flag, malformed name or key, missing region, no `--yes` off a terminal, an unreadable journal. */
   usage: 2,
   /** The repository or key does not exist. */
   notFound: 3,
-  /** The state conflicts with the request: exists, not empty, other encryption, copy mismatch. */
+  /** The state conflicts with the request: exists, not empty, other encryption, copy mismatch, a migration in progress. */
   conflict: 4,
   /** Permissions or credentials; for `policy check`, denied. */
   permissions: 5,
@@ -22,7 +22,7 @@ export const EXIT = {
   key: 6,
   /** Retryable: throttled, network, a 5xx. */
   retryable: 7,
-  /** Partly done: deleted but grants remain, a rollback or a retirement that failed. */
+  /** Partly done: deleted but grants remain, a rollback or a retirement that failed, a migration that stopped (resume it). */
   partial: 8,
   /** `audit`: at least one repository is not compliant. */
   nonCompliant: 9,
@@ -61,7 +61,16 @@ export const EXIT_CODES: Readonly<Record<RegistryErrorKind, number>> = {
   DeletedButGrantsRemain: EXIT.partial,
   RollbackFailed: EXIT.partial,
   Aborted: EXIT.interrupted,
+  JournalFailed: EXIT.usage,
+  MigrationInProgress: EXIT.conflict,
+  MigrationFailed: EXIT.partial,
 };
 
-/** The exit code for an error: its kind's, except that anything retryable (a 5xx included) is `retryable`. */
-export const exitCodeFor = (error: RegistryError): number => (isRetryable(error) ? EXIT.retryable : EXIT_CODES[error.kind]);
+/**
+ * The exit code for an error: its kind's, except that anything retryable (a 5xx included) is
+ * `retryable`, and a migration stopped by Ctrl-C (`MigrationFailed` caused by `Aborted`) is `interrupted`.
+ */
+export const exitCodeFor = (error: RegistryError): number => {
+  if (error.kind === 'MigrationFailed' && error.cause.kind === 'Aborted') return EXIT.interrupted;
+  return isRetryable(error) ? EXIT.retryable : EXIT_CODES[error.kind];
+};

@@ -135,6 +135,12 @@ export const describeError = (error: RegistryError): string => {
       return `the copy in ${error.repositoryName} does not match: ${error.missingImages.length} missing image(s), ${error.manifestMismatches.length} manifest(s), ${error.tagMismatches.length} tag(s), ${error.missingBlobs.length} blob(s) differ`;
     case 'Aborted':
       return `${error.operation} was interrupted`;
+    case 'JournalFailed':
+      return `cannot ${error.operation} the migration journal ${error.journal}: ${error.reason}`;
+    case 'MigrationInProgress':
+      return `a migration of ${error.repositoryName} is unfinished${error.migrationId ? ` (${error.migrationId})` : ''}${error.journal ? `: resume it with encrypted-ecr migrate resume --journal ${error.journal}` : ' (found in the repository policy): resume it from its journal'}`;
+    case 'MigrationFailed':
+      return `migration of ${error.repositoryName} stopped at ${error.step}: ${describeError(error.cause)}. ${error.state}. Resume with: encrypted-ecr migrate resume --journal ${error.journal}`;
   }
 };
 
@@ -145,6 +151,8 @@ const describeEncryption = (e: { readonly type: string; readonly keyArn?: string
 export const errorJson = (error: RegistryError | CliFailure): string => {
   const message = isRegistryKind(error) ? describeError(error) : error.message;
   const fields = toPlain(error) as Record<string, unknown>;
+  // A stopped migration's `cause` is the typed error of the failed step (not an SDK exception): keep it, as `stepError`.
+  if (error.kind === 'MigrationFailed') fields.stepError = toPlain(error.cause);
   return JSON.stringify({ error: { ...fields, kind: error.kind, message } }, null, 2);
 };
 

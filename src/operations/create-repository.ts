@@ -4,8 +4,8 @@
  */
 import type { GrantListEntry } from '@aws-sdk/client-kms';
 import type { CreateRepositoryCommandInput, Repository } from '@aws-sdk/client-ecr';
-import { err, errAsync, ok, okAsync, ResultAsync, safeTry } from 'neverthrow';
-import type { CreateEncryptedRepositoryError, EncryptionMismatch, RegistryError, RollbackFailed } from '../errors.js';
+import { err, errAsync, ok, okAsync, type Result, ResultAsync, safeTry } from 'neverthrow';
+import { type CreateEncryptedRepositoryError, type EncryptionMismatch, isRetryable, type RegistryError, type RollbackFailed } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { backoffDelays } from '../internal/poll.js';
 import {
@@ -65,21 +65,32 @@ const EXPECTED_GRANTS = 2;
 
 const warning = (check: Finding['check'], message: string): Finding => ({ check, severity: 'warning', message });
 
-/** Repeats `probe` on `ctx.poll`'s bounded backoff until `done`; says whether it got there. */
-const pollUntil = <T, E>(
+/**
+ * Repeats `probe` on `ctx.poll`'s bounded backoff until `done`; says whether it got there. A probe
+ * that fails for a passing reason (throttling after the SDK's retries, the network, a 5xx) is
+ * tried again on the same backoff; it fails the poll only when the bound is reached.
+ */
+const pollUntil = <T, E extends RegistryError>(
   ctx: RegistryContext,
   probe: () => ResultAsync<T, E>,
   done: (value: T) => boolean,
 ): ResultAsync<{ readonly value: T; readonly done: boolean }, E> => {
-  const delays = backoffDelays(ctx.poll);
-  const attempt = (i: number): ResultAsync<{ readonly value: T; readonly done: boolean }, E> =>
-    probe().andThen((value) => {
-      if (done(value)) return okAsync({ value, done: true });
+  const poll = async (): Promise<Result<{ readonly value: T; readonly done: boolean }, E>> => {
+    const delays = backoffDelays(ctx.poll);
+    for (let i = 0; ; i++) {
+      const result = await probe();
       const delay = delays[i];
-      if (delay === undefined) return okAsync({ value, done: false });
-      return ResultAsync.fromSafePromise(ctx.sleep(delay)).andThen(() => attempt(i + 1));
-    });
-  return attempt(0);
+      if (result.isErr()) {
+        if (!isRetryable(result.error) || delay === undefined) return err(result.error);
+      } else if (done(result.value)) {
+        return ok({ value: result.value, done: true });
+      } else if (delay === undefined) {
+        return ok({ value: result.value, done: false });
+      }
+      await ctx.sleep(delay);
+    }
+  };
+  return new ResultAsync(poll());
 };
 
 const toGrant = (g: GrantListEntry): RepositoryGrant => ({

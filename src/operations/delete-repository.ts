@@ -6,12 +6,13 @@
  */
 import type { Repository } from '@aws-sdk/client-ecr';
 import type { GrantListEntry } from '@aws-sdk/client-kms';
-import { err, errAsync, ok, okAsync, type ResultAsync, safeTry } from 'neverthrow';
+import { err, errAsync, ok, okAsync, ResultAsync, safeTry } from 'neverthrow';
 import {
   type DeleteRepositoryError,
   type DeletedButGrantsRemain,
   type GenericAwsError,
   isRetryable,
+  type KeyNotFound,
   type KmsRefused,
   type RepositoryNotEmpty,
 } from '../errors.js';
@@ -252,7 +253,7 @@ const verifyGrantsRetired = (
       r === undefined || isSameIncarnation(r, incarnation) ? undefined : r.createdAt,
     ));
 
-  const listOurs = (): ResultAsync<GrantListEntry[], DeletedButGrantsRemain> =>
+  const listOnce = (): ResultAsync<GrantListEntry[], KeyNotFound | GenericAwsError> =>
     listAllGrants(ctx, keyArn)
       .andThen((all) => {
         const mine = grantsOfIncarnation(all, incarnation.arn, incarnation.createdAt).filter((g) => g.GrantId);
@@ -271,9 +272,24 @@ const verifyGrantsRetired = (
         lastListed = idsOf(mine);
         for (const id of lastListed) seen.add(id);
         return mine;
-      })
-      // The repository is gone whatever happens now: a failed listing is "not verified", not "not deleted".
-      .mapErr((e) => remain(e));
+      });
+
+  // A listing that fails for a passing reason (throttling after the SDK's retries, the network, a
+  // 5xx) says nothing about the grants: list again on the poll's backoff before concluding.
+  const listOurs = (): ResultAsync<GrantListEntry[], DeletedButGrantsRemain> => {
+    const delays = backoffDelays(ctx.poll);
+    const attempt = (i: number): ResultAsync<GrantListEntry[], DeletedButGrantsRemain> =>
+      listOnce().orElse((e) => {
+        const delay = delays[i];
+        if (!isRetryable(e) || delay === undefined) {
+          // The repository is gone whatever happens now: a failed listing is "not verified", not "not deleted".
+          return errAsync(remain(e));
+        }
+        ctx.logger.debug('listing grants failed; trying again', { keyArn, error: e.kind, delay });
+        return ResultAsync.fromSafePromise(ctx.sleep(delay)).andThen(() => attempt(i + 1));
+      });
+    return attempt(0);
+  };
 
   const retire = async (grantIds: readonly string[]): Promise<void> => {
     await mapConcurrent(grantIds, RETIRE_CONCURRENCY, (grantId) =>

@@ -21,11 +21,12 @@ import type {
   PreflightError,
 } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
-import type { AccessDecision, PolicyDocument } from '../policy/types.js';
+import { explainAccess } from '../policy/evaluate.js';
+import type { AccessDecision, AccessRequest, ContextValue, PolicyDocument, RequestPrincipal } from '../policy/types.js';
 import { findRepository } from '../steps/ecr-repository.js';
 import { getRoleArn, type IamUnavailable, simulatePrincipalPolicy } from '../steps/iam.js';
 import { ecrRepositoryArnOf, GRANTS_PER_KEY_QUOTA, isEcrServiceGrant, listAllGrants } from '../steps/kms-grants.js';
-import { describeKey } from '../steps/kms-keys.js';
+import { describeKey, getKeyPolicy } from '../steps/kms-keys.js';
 import { getCallerIdentity } from '../steps/sts.js';
 import { validateRepositoryName } from '../validate/repository-name.js';
 import type { EncryptionDescription, EncryptionSpec, Severity } from '../types.js';
@@ -549,93 +550,258 @@ const decisionFor = (results: readonly EvaluationResult[], action: string, resou
 };
 
 /**
- * Hook for the key policy evaluation. The IAM simulator does not read KMS key policies for roles,
- * so a key policy that grants `kms:CreateGrant` to a role directly looks like a denial, and a key
- * policy that denies looks allowed. The policy toolkit's evaluator (`explainAccess`) will answer
- * here from `GetKeyPolicy`; until it lands, this returns no opinion and the simulator's answer stands.
+ * What a key policy alone says about one action for the caller (its identity policies unknown):
+ * - `allowed`: it names the caller, or the role behind its session: enough on its own;
+ * - `delegated`: it allows the account (`arn:aws:iam::<account>:root`): IAM policies decide;
+ * - `notAllowed`: neither: no IAM policy can make up for it;
+ * - `explicitDeny`: a `Deny` statement applies: nothing can make up for it.
  */
-export const evaluateKeyPolicyForCaller = (
-  _ctx: RegistryContext,
-  _request: { readonly principalArn: string; readonly account: string; readonly keyArn: string; readonly actions: readonly string[]; readonly context: readonly ContextEntry[] },
-): ResultAsync<ReadonlyMap<string, AccessDecision> | undefined, never> => okAsync(undefined);
+export type KeyPolicyVerdict = 'allowed' | 'delegated' | 'notAllowed' | 'explicitDeny';
+
+/** The key policy's verdict per action, and what is worth reporting about the evaluation. */
+export interface KeyPolicyEvaluation {
+  /** Empty when the key policy could not be evaluated (no opinion: the IAM simulation stands). */
+  readonly verdicts: ReadonlyMap<string, { readonly verdict: KeyPolicyVerdict; readonly reason: string }>;
+  readonly findings: readonly Finding[];
+}
+
+/** Who asks, and what, of the key policy. */
+export interface KeyPolicyQuestion {
+  /** The user or role ARN (a session's role, with its path). */
+  readonly principalArn: string;
+  /** `GetCallerIdentity`'s ARN: the assumed-role session ARN for roles. */
+  readonly callerArn: string;
+  readonly account: string;
+  readonly keyArn: string;
+  readonly actions: readonly string[];
+  /** ECR's forwarded context (`kms:ViaService`, `kms:CallerAccount`, `kms:GrantIsForAWSResource`, …). */
+  readonly context: readonly ContextEntry[];
+}
+
+/** An identity policy that allows everything: it tells "the key policy delegates to IAM" from "it does not allow". */
+const ANY_IDENTITY_POLICY: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+
+/** IAM simulator context entries as the policy evaluator's request context. */
+export const contextOfEntries = (entries: readonly ContextEntry[]): Record<string, ContextValue> => {
+  const context: Record<string, ContextValue> = {};
+  for (const entry of entries) {
+    const name = entry.ContextKeyName;
+    const values = entry.ContextKeyValues ?? [];
+    if (name === undefined) continue;
+    const type = entry.ContextKeyType ?? 'string';
+    if (type.endsWith('List')) context[name] = values;
+    else if (type === 'boolean') context[name] = values[0] === 'true';
+    else if (type === 'numeric') context[name] = Number(values[0]);
+    else if (values[0] !== undefined) context[name] = values[0];
+  }
+  return context;
+};
+
+const parseKeyPolicy = (text: string): PolicyDocument | undefined => {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && 'Statement' in parsed ? (parsed as PolicyDocument) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** The verdict of a key policy on one action (see {@link KeyPolicyVerdict}). */
+export const keyPolicyVerdict = (
+  keyPolicy: PolicyDocument,
+  request: AccessRequest,
+): { readonly verdict: KeyPolicyVerdict; readonly reason: string } => {
+  const alone = explainAccess(request, { keyPolicy });
+  if (alone.decision === 'explicitDeny') return { verdict: 'explicitDeny', reason: alone.reason };
+  if (alone.decision === 'allowed') return { verdict: 'allowed', reason: alone.reason };
+  const withIam = explainAccess(request, { keyPolicy, identityPolicies: [ANY_IDENTITY_POLICY] });
+  return withIam.decision === 'allowed'
+    ? { verdict: 'delegated', reason: `the key policy lets IAM policies decide ${request.action}` }
+    : { verdict: 'notAllowed', reason: alone.reason };
+};
+
+const noOpinion = (finding: Finding): KeyPolicyEvaluation => ({ verdicts: new Map(), findings: [finding] });
+
+/**
+ * The key policy's say on the caller using the key through ECR. The IAM simulator does not read
+ * KMS key policies for roles (and cannot know the key policy's conditions on `kms:ViaService`),
+ * so a key policy that grants `kms:CreateGrant` to the caller directly looks like a denial there,
+ * and a key policy that denies looks allowed. Reads the policy with GetKeyPolicy (keys of the
+ * caller's account only: KMS does not answer GetKeyPolicy across accounts) and evaluates it alone
+ * with `explainAccess`, in ECR's forwarded context. Never fails: when the policy cannot be read,
+ * a finding says so and the simulation's answer stands.
+ */
+export const evaluateKeyPolicyForCaller = (ctx: RegistryContext, question: KeyPolicyQuestion): ResultAsync<KeyPolicyEvaluation, never> => {
+  const { keyArn, account } = question;
+  const keyAccount = keyArn.split(':')[4];
+  if (keyAccount !== undefined && keyAccount !== account) {
+    return okAsync(
+      noOpinion(note('keyPolicy', 'info', `the key belongs to account ${keyAccount}: GetKeyPolicy works within the key's account only, so its key policy was not evaluated`)),
+    );
+  }
+  return getKeyPolicy(ctx, keyArn)
+    .map((text): KeyPolicyEvaluation => {
+      const policy = text === undefined ? undefined : parseKeyPolicy(text);
+      if (policy === undefined) {
+        return noOpinion(note('keyPolicy', 'warning', `GetKeyPolicy returned no readable policy for ${keyArn}: the key policy was not evaluated`));
+      }
+      const isSession = question.callerArn !== question.principalArn && /:assumed-role\//.test(question.callerArn);
+      const principal: RequestPrincipal = isSession
+        ? { arn: question.callerArn, account, roleArn: question.principalArn }
+        : { arn: question.principalArn, account };
+      const context = contextOfEntries(question.context);
+      const verdicts = new Map<string, { readonly verdict: KeyPolicyVerdict; readonly reason: string }>();
+      try {
+        for (const action of question.actions) verdicts.set(action, keyPolicyVerdict(policy, { principal, action, resource: keyArn, context }));
+      } catch (cause) {
+        return noOpinion(
+          note('keyPolicy', 'warning', `the key policy of ${keyArn} could not be evaluated (${cause instanceof Error ? cause.message : String(cause)})`),
+        );
+      }
+      const by = (verdict: KeyPolicyVerdict): string[] => [...verdicts].filter(([, v]) => v.verdict === verdict).map(([a]) => a);
+      const parts = [
+        by('allowed').length > 0 ? `allows ${by('allowed').join(', ')} to the caller directly` : '',
+        by('delegated').length > 0 ? `lets IAM policies decide ${by('delegated').join(', ')}` : '',
+      ].filter((p) => p !== '');
+      const findings = parts.length > 0 ? [note('keyPolicy', 'info', `through ECR, the key policy ${parts.join(' and ')}`)] : [];
+      return { verdicts, findings };
+    })
+    .orElse((error) =>
+      okAsync<KeyPolicyEvaluation, never>(
+        noOpinion(
+          note(
+            'keyPolicy',
+            'warning',
+            error.kind === 'AccessDenied'
+              ? `cannot read the key policy (kms:GetKeyPolicy denied): only the IAM simulation was consulted, and it does not see the key policy`
+              : `cannot read the key policy (${error.kind}): only the IAM simulation was consulted, and it does not see the key policy`,
+          ),
+        ),
+      ),
+    );
+};
 
 /** Actions whose absence does not stop creation: only the later, clean deletion needs them. */
 const NEEDED_FOR_DELETION = new Set(['kms:RetireGrant']);
 
+type Decision = { readonly action: string; readonly decision: AccessDecision };
+
+/**
+ * Who is denied what, and by what: a key policy's explicit deny, or a key policy that neither names
+ * the caller nor delegates to IAM, denies whatever IAM says; a key policy that allows the caller
+ * directly clears an IAM implicit deny; one that delegates leaves the decision to the simulation.
+ */
+const combineDecisions = (
+  simulated: readonly Decision[] | undefined,
+  keyPolicy: KeyPolicyEvaluation,
+): { readonly byKeyPolicy: string[]; readonly byIam: string[] } => {
+  const byKeyPolicy: string[] = [];
+  const byIam: string[] = [];
+  const actions = simulated?.map((d) => d.action) ?? [...keyPolicy.verdicts.keys()];
+  for (const action of actions) {
+    const verdict = keyPolicy.verdicts.get(action)?.verdict;
+    const decision = simulated?.find((d) => d.action === action)?.decision;
+    if (verdict === 'explicitDeny' || verdict === 'notAllowed') byKeyPolicy.push(action);
+    else if (decision === undefined || decision === 'allowed') continue;
+    // KMS: a key policy that allows the principal is enough on its own, unless IAM denies explicitly.
+    else if (verdict === 'allowed' && decision === 'implicitDeny') continue;
+    else byIam.push(action);
+  }
+  return { byKeyPolicy, byIam };
+};
+
+const permissionFindings = (
+  principalArn: string,
+  denied: readonly string[],
+  source: 'iam-simulation' | 'key-policy',
+  keyPolicy: KeyPolicyEvaluation,
+): Finding[] => {
+  const check: PreflightCheck = source === 'key-policy' ? 'keyPolicy' : 'permissions';
+  const why = (actions: readonly string[]): string =>
+    source === 'key-policy'
+      ? ` (key policy: ${actions.map((a) => keyPolicy.verdicts.get(a)?.reason ?? a).join('; ')})`
+      : ' (IAM policy simulation)';
+  const blocking = denied.filter((a) => !NEEDED_FOR_DELETION.has(a));
+  const later = denied.filter((a) => NEEDED_FOR_DELETION.has(a));
+  const findings: Finding[] = [];
+  if (blocking.length > 0) {
+    findings.push(
+      errorFinding(check, `${principalArn} is not allowed ${blocking.join(', ')}${why(blocking)}`, {
+        kind: 'MissingPermissions',
+        principalArn,
+        actions: blocking,
+        source,
+      }),
+    );
+  }
+  if (later.length > 0) {
+    findings.push({
+      check,
+      severity: 'warning',
+      message:
+        `${principalArn} is not allowed ${later.join(', ')}${source === 'key-policy' ? why(later) : ' in its IAM policies'}: creation works, but deleting the repository ` +
+        'will leave its two KMS grants on the key (ECR retires them with the deleter\'s credentials)',
+      error: { kind: 'MissingPermissions', principalArn, actions: later, source },
+    });
+  }
+  return findings;
+};
+
 const simulate = (
   ctx: RegistryContext,
-  principalArn: string,
-  account: string,
+  caller: { readonly principalArn: string; readonly callerArn: string; readonly account: string },
   batches: readonly SimulationBatch[],
   keyArn: string | undefined,
-): ResultAsync<Finding[], never> =>
-  ResultAsync.combine(
+): ResultAsync<Finding[], never> => {
+  const { principalArn, callerArn, account } = caller;
+  const simulation = ResultAsync.combine(
     batches.map((batch) =>
       simulatePrincipalPolicy(ctx, {
         policySourceArn: principalArn,
         actionNames: batch.actions,
         resourceArns: [batch.resource],
         contextEntries: batch.contextEntries,
-      }).map((results) => batch.actions.map((action) => ({ action, decision: decisionFor(results, action, batch.resource) }))),
+      }).map((results) => batch.actions.map((action): Decision => ({ action, decision: decisionFor(results, action, batch.resource) }))),
     ),
   )
-    .andThen((perBatch) => {
-      const decisions = perBatch.flat();
-      const kmsBatch = batches.find((b) => b.resource === keyArn);
-      const keyPolicy =
-        keyArn !== undefined && kmsBatch !== undefined
-          ? evaluateKeyPolicyForCaller(ctx, { principalArn, account, keyArn, actions: kmsBatch.actions, context: kmsBatch.contextEntries })
-          : okAsync<undefined, never>(undefined);
-      return keyPolicy.map((keyDecisions) => {
-        const denied = decisions
-          .filter(({ action, decision }) => {
-            const fromKeyPolicy = keyDecisions?.get(action);
-            if (fromKeyPolicy === 'explicitDeny') return true;
-            // KMS: a key policy that allows the principal is enough on its own, unless IAM denies explicitly.
-            if (fromKeyPolicy === 'allowed' && decision === 'implicitDeny') return false;
-            return decision !== 'allowed';
-          })
-          .map((d) => d.action);
-        const blocking = denied.filter((a) => !NEEDED_FOR_DELETION.has(a));
-        const later = denied.filter((a) => NEEDED_FOR_DELETION.has(a));
-        const findings: Finding[] = [];
-        if (blocking.length > 0) {
-          findings.push(
-            errorFinding('permissions', `${principalArn} is not allowed ${blocking.join(', ')} (IAM policy simulation)`, {
-              kind: 'MissingPermissions',
-              principalArn,
-              actions: blocking,
-              source: 'iam-simulation',
-            }),
-          );
-        }
-        if (later.length > 0) {
-          findings.push({
-            check: 'permissions',
-            severity: 'warning',
-            message:
-              `${principalArn} is not allowed ${later.join(', ')} in its IAM policies: creation works, but deleting the repository ` +
-              'will leave its two KMS grants on the key (ECR retires them with the deleter\'s credentials)',
-            error: { kind: 'MissingPermissions', principalArn, actions: later, source: 'iam-simulation' },
-          });
-        }
-        if (denied.length === 0) findings.push(note('permissions', 'info', `${principalArn} is allowed ${decisions.map((d) => d.action).join(', ')}`));
-        findings.push(
-          note('keyPolicy', 'info', 'the IAM simulator does not read KMS key policies for roles; the key policy was not evaluated'),
-        );
-        return findings;
-      });
-    })
-    .orElse((error) => {
+    .map((perBatch) => ({ decisions: perBatch.flat() }))
+    .orElse((error) => okAsync({ error }));
+  const kmsBatch = batches.find((b) => b.resource === keyArn);
+  const keyPolicy: ResultAsync<KeyPolicyEvaluation, never> =
+    keyArn !== undefined && kmsBatch !== undefined
+      ? evaluateKeyPolicyForCaller(ctx, { principalArn, callerArn, account, keyArn, actions: kmsBatch.actions, context: kmsBatch.contextEntries })
+      : okAsync({ verdicts: new Map(), findings: [] });
+
+  return ResultAsync.combine([simulation, keyPolicy] as const).map(([simulated, key]): Finding[] => {
+    const findings: Finding[] = [];
+    if ('error' in simulated) {
+      const { error } = simulated;
       // Not being able to simulate (denied, unknown principal, bad input) is no reason to refuse creation.
       if ('reason' in error || error.kind === 'AccessDenied') {
-        const reason = iamUnavailableMessage(error);
-        return okAsync<Finding[], never>([
-          note('permissions', 'warning', `the IAM policy simulation could not run (${reason}): permissions were not checked`),
-        ]);
+        findings.push(note('permissions', 'warning', `the IAM policy simulation could not run (${iamUnavailableMessage(error)}): permissions were not checked`));
+      } else {
+        findings.push(errorFinding('permissions', `the IAM policy simulation failed: ${error.kind}`, error));
       }
-      return okAsync<Finding[], never>([errorFinding('permissions', `the IAM policy simulation failed: ${error.kind}`, error)]);
-    });
+    }
+    const decisions = 'decisions' in simulated ? simulated.decisions : undefined;
+    const { byKeyPolicy, byIam } = combineDecisions(decisions, key);
+    findings.push(...permissionFindings(principalArn, byIam, 'iam-simulation', key));
+    if (decisions !== undefined && byIam.length === 0 && byKeyPolicy.length === 0) {
+      // Actions IAM would not allow but the key policy grants directly: say where the permission comes from.
+      const viaKeyPolicy = decisions.filter((d) => d.decision !== 'allowed').map((d) => d.action);
+      findings.push(
+        note(
+          'permissions',
+          'info',
+          `${principalArn} is allowed ${decisions.map((d) => d.action).join(', ')}` +
+            (viaKeyPolicy.length > 0 ? ` (${viaKeyPolicy.join(', ')} by the key policy, not by IAM policies)` : ''),
+        ),
+      );
+    }
+    findings.push(...key.findings, ...permissionFindings(principalArn, byKeyPolicy, 'key-policy', key));
+    return findings;
+  });
+};
 
 // ---------------------------------------------------------------------------------------------
 // The repository
@@ -777,7 +943,12 @@ export const preflight = (
 
       const simulation =
         caller.principalArn !== undefined && caller.account !== undefined && repositoryArn !== undefined
-          ? simulate(ctx, caller.principalArn, caller.account, simulationBatches(input, region, caller.account, repositoryArn, encryption, key.key), key.key?.arn)
+          ? simulate(
+              ctx,
+              { principalArn: caller.principalArn, callerArn: caller.callerArn ?? caller.principalArn, account: caller.account },
+              simulationBatches(input, region, caller.account, repositoryArn, encryption, key.key),
+              key.key?.arn,
+            )
           : okAsync<Finding[], never>([]);
       return simulation.map(
         (permissionFindings): PreflightReport => {

@@ -27,3 +27,15 @@ export type { GrantInfo, KeyInfo } from './emulator/kms.js';
 export type { CallFilter, CallList, CallRecord } from './emulator/calls.js';
 export type { FaultHandle, FaultTarget, FaultTiming, Faults } from './emulator/faults.js';
 export { runLocalAwsStandalone } from './standalone.js';
+export {
+  MEDIA_TYPES,
+  pushImage,
+  pushIndex,
+  pushManifest,
+  randomBytes,
+  seedRealisticRepository,
+  streamedBlob,
+  uploadBlob,
+} from './images.js';
+export type { BlobSource, ImageSpec, PushedBlob, PushedImage, SeededRepository } from './images.js';
+export type { Network, VpcEndpointInfo, VpcEndpointOptions, VpcEndpointService } from './emulator/local-aws.js';

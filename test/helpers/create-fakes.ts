@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-iam';
 import {
   DescribeKeyCommand,
+  GetKeyPolicyCommand,
   type GrantListEntry,
   type KeyMetadata,
   KMSClient,
@@ -91,7 +92,15 @@ export interface FakeState {
   grantsVisibleAfterListings: number;
   /** Whether a deletion takes the repository's grants with it (ECR retiring them as the caller). */
   deleteRetiresGrants: boolean;
+  /** What GetKeyPolicy answers for every key (default: KMS's default policy, delegating to the account). */
+  keyPolicy: string;
 }
+
+/** KMS's default key policy: the account's IAM policies decide. */
+export const DEFAULT_KEY_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: 'kms:*', Resource: '*' }],
+});
 
 export let state: FakeState;
 
@@ -127,6 +136,7 @@ export const installFakes = (): FakeState => {
     decisions: new Map(),
     grantsVisibleAfterListings: 0,
     deleteRetiresGrants: true,
+    keyPolicy: DEFAULT_KEY_POLICY,
   };
   const pending: { keyArn: string; grants: GrantListEntry[]; listingsLeft: number }[] = [];
 
@@ -181,6 +191,7 @@ export const installFakes = (): FakeState => {
     if (!metadata) throw new NotFoundException({ $metadata: {}, message: `Key '${input.KeyId}' does not exist` });
     return { KeyMetadata: metadata };
   }));
+  kms.on(GetKeyPolicyCommand).callsFake(fake(() => ({ Policy: state.keyPolicy, PolicyName: 'default' })));
   kms.on(ListGrantsCommand).callsFake(fake((input: ListGrantsCommandInput) => {
     const keyArn = input.KeyId ?? '';
     for (const p of pending.filter((x) => x.keyArn === keyArn)) {

@@ -14,6 +14,14 @@ import type {
   FindOrphanedGrantsError,
   FindOrphanedGrantsInput,
   GenericAwsError,
+  MigrateRepositoryError,
+  MigrateRepositoryInput,
+  MigrationPlan,
+  MigrationResult,
+  PlanMigrationError,
+  PlanMigrationInput,
+  ResumeMigrationError,
+  ResumeMigrationInput,
   OrphanedGrantsReport,
   OrphanedGrantsRetirement,
   PreflightError,
@@ -58,6 +66,9 @@ test('the error union is closed: adding or removing a kind is a visible API chan
     | 'ManifestRejected'
     | 'CopyVerificationFailed'
     | 'Aborted'
+    | 'JournalFailed'
+    | 'MigrationInProgress'
+    | 'MigrationFailed'
   >();
 });
 
@@ -140,4 +151,50 @@ test('audit returns its own error union', () => {
   expectTypeOf<AuditError['kind']>().toEqualTypeOf<'InvalidInput' | 'InsecureEndpoint' | 'KeyNotFound' | GenericAwsError['kind']>();
   expectTypeOf<EncryptedRegistry['audit']>().parameter(0).toEqualTypeOf<AuditInput | undefined>();
   expectTypeOf<AuditError>().toExtend<RegistryError>();
+});
+
+test('the migration operations expose their result and error unions', () => {
+  expectTypeOf<ReturnType<EncryptedRegistry['planMigration']>>().toEqualTypeOf<ResultAsync<MigrationPlan, PlanMigrationError>>();
+  expectTypeOf<ReturnType<EncryptedRegistry['migrateRepository']>>().toEqualTypeOf<ResultAsync<MigrationResult, MigrateRepositoryError>>();
+  expectTypeOf<ReturnType<EncryptedRegistry['resumeMigration']>>().toEqualTypeOf<ResultAsync<MigrationResult, ResumeMigrationError>>();
+  expectTypeOf<Parameters<EncryptedRegistry['planMigration']>[0]>().toEqualTypeOf<PlanMigrationInput>();
+  expectTypeOf<Parameters<EncryptedRegistry['migrateRepository']>[0]>().toEqualTypeOf<MigrateRepositoryInput>();
+  expectTypeOf<Parameters<EncryptedRegistry['resumeMigration']>[0]>().toEqualTypeOf<ResumeMigrationInput>();
+});
+
+test('the migration error unions are closed', () => {
+  expectTypeOf<PlanMigrationError['kind']>().toEqualTypeOf<
+    | 'InvalidRepositoryName'
+    | 'InvalidEncryption'
+    | 'InvalidInput'
+    | 'InsecureEndpoint'
+    | 'RepositoryNotFound'
+    | 'ImagesUnavailable'
+    | 'Aborted'
+    | GenericAwsError['kind']
+  >();
+  expectTypeOf<MigrateRepositoryError['kind']>().toEqualTypeOf<
+    | 'InvalidRepositoryName'
+    | 'InvalidEncryption'
+    | 'InvalidInput'
+    | 'InsecureEndpoint'
+    | 'RepositoryNotFound'
+    | 'ImagesArchived'
+    | 'ImagesUnavailable'
+    | 'KeyNotFound'
+    | 'KeyNotUsable'
+    | 'KeyRegionMismatch'
+    | 'KeyGrantQuotaExhausted'
+    | 'MissingPermissions'
+    | 'JournalFailed'
+    | 'MigrationInProgress'
+    | 'MigrationFailed'
+    | 'Aborted'
+    | GenericAwsError['kind']
+  >();
+  expectTypeOf<ResumeMigrationError['kind']>().toEqualTypeOf<
+    'InvalidInput' | 'InsecureEndpoint' | 'JournalFailed' | 'MigrationFailed' | 'Aborted' | GenericAwsError['kind']
+  >();
+  expectTypeOf<MigrateRepositoryError>().toExtend<RegistryError>();
+  expectTypeOf<ResumeMigrationError>().toExtend<MigrateRepositoryError>();
 });

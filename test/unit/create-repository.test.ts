@@ -317,6 +317,31 @@ describe('EncryptedRegistry.createEncryptedRepository', () => {
       expect(created.warnings.find((w) => w.check === 'grants')?.message).toContain('AccessDenied');
     });
 
+    it('lists again after a throttled listing instead of giving up on the grants', async () => {
+      const throttled = new KMSServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: {}, message: 'Rate exceeded' });
+      kms
+        .on(ListGrantsCommand)
+        .resolvesOnce({ Grants: [], Truncated: false })
+        .rejectsOnce(throttled)
+        .resolves({ Grants: [ecrGrant(`${NAME}-g1`, repoArn(NAME), NOW), ecrGrant(`${NAME}-g2`, repoArn(NAME), NOW)], Truncated: false });
+      const ctx = fakeContext();
+      const created = (await createEncryptedRepository(ctx, input))._unsafeUnwrap();
+      expect(created.grants.map((g) => g.grantId)).toEqual([`${NAME}-g1`, `${NAME}-g2`]);
+      expect(created.warnings).toEqual([]);
+      expect(ctx.slept).toEqual(backoffDelays(FAST_POLL).slice(0, 1));
+    });
+
+    it('warns when listing stays throttled through the whole poll', async () => {
+      kms
+        .on(ListGrantsCommand)
+        .resolvesOnce({ Grants: [], Truncated: false })
+        .rejects(new KMSServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: {}, message: 'Rate exceeded' }));
+      const ctx = fakeContext();
+      const created = (await createEncryptedRepository(ctx, input))._unsafeUnwrap();
+      expect(created.warnings.find((w) => w.check === 'grants')?.message).toContain('Throttled');
+      expect(ctx.slept).toEqual(backoffDelays(FAST_POLL));
+    });
+
     it('rolls back when ECR reports another encryption than requested', async () => {
       ecr.on(DescribeRepositoriesCommand).callsFake((i: { repositoryNames?: string[] }) => {
         const repository = state.repositories.get(i.repositoryNames?.[0] ?? '');

@@ -355,4 +355,28 @@ describe('EncryptedRegistry.deleteRepository', () => {
     });
     expect(ecr).toHaveReceivedCommand(DeleteRepositoryCommand);
   });
+
+  it('lists again after a throttled listing during verification, instead of reporting grants that remain', async () => {
+    const grants = kmsScenario({ ecrRetires: true });
+    const throttled = () => new KMSServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: {}, message: 'Rate exceeded' });
+    kms.on(ListGrantsCommand).callsFakeOnce(grants.list).rejectsOnce(throttled()).callsFake(grants.list);
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrap()).toMatchObject({ grantsRetiredByEcr: ['g1', 'g2'], grantsRetiredHere: [], verified: true });
+    expect(kms).toHaveReceivedCommandTimes(ListGrantsCommand, 3);
+  });
+
+  it('reports DeletedButGrantsRemain with the throttling as cause when listing stays throttled through the poll', async () => {
+    const grants = kmsScenario({ ecrRetires: true });
+    kms
+      .on(ListGrantsCommand)
+      .callsFakeOnce(grants.list)
+      .rejects(new KMSServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: {}, message: 'Rate exceeded' }));
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'DeletedButGrantsRemain', cause: { kind: 'Throttled', operation: 'ListGrants' } });
+    expect(retireCalls()).toEqual([]);
+  });
 });

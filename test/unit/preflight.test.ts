@@ -6,7 +6,7 @@ import {
   NoSuchEntityException,
   SimulatePrincipalPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { DescribeKeyCommand, InvalidArnException, KMSServiceException, ListGrantsCommand } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, GetKeyPolicyCommand, InvalidArnException, KMSServiceException, ListGrantsCommand } from '@aws-sdk/client-kms';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Finding, PreflightInput, PreflightReport } from '../../src/index.js';
 import { EncryptedRegistry } from '../../src/index.js';
@@ -490,8 +490,8 @@ describe('preflight: caller and permissions', () => {
     expect(find(await run(), 'permissions', 'error')?.error).toMatchObject({ kind: 'Throttled', service: 'iam' });
   });
 
-  it('notes that the key policy was not evaluated', async () => {
-    expect(find(await run(), 'keyPolicy', 'info')).toBeDefined();
+  it('notes what the key policy says: the default one lets IAM decide', async () => {
+    expect(find(await run(), 'keyPolicy', 'info')?.message).toContain('lets IAM policies decide kms:CreateGrant, kms:DescribeKey, kms:RetireGrant');
   });
 });
 
@@ -545,5 +545,139 @@ describe('preflight: the repository', () => {
     const report = (await fakeRegistry().preflight(base))._unsafeUnwrap();
     expect(report.ok).toBe(true);
     expect(report.findings.map((f) => f.check)).toEqual(['grantHeadroom', 'permissions', 'keyPolicy']);
+  });
+});
+
+describe('preflight: the key policy', () => {
+  beforeEach(() => {
+    installFakes();
+  });
+
+  const VIA_ECR = { StringEquals: { 'kms:ViaService': `ecr.${REGION}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT } };
+  const ROOT = { AWS: `arn:aws:iam::${ACCOUNT}:root` };
+  const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/teams/platform/deployer`;
+  const keyPolicy = (...statements: object[]): void => {
+    state.keyPolicy = JSON.stringify({ Version: '2012-10-17', Statement: statements });
+  };
+  const admin = { Sid: 'Admin', Effect: 'Allow', Principal: ROOT, Action: ['kms:Describe*', 'kms:Get*', 'kms:List*', 'kms:PutKeyPolicy'], Resource: '*' };
+
+  it('reads the key policy of the resolved key with GetKeyPolicy', async () => {
+    await run();
+    expect(kms).toHaveReceivedCommandWith(GetKeyPolicyCommand, { KeyId: KEY_ARN, PolicyName: 'default' });
+  });
+
+  it('lets a key policy that allows the caller directly through ECR clear an IAM implicit deny', async () => {
+    keyPolicy(admin, { Sid: 'UseThroughEcr', Effect: 'Allow', Principal: { AWS: USER_ARN }, Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: '*', Condition: VIA_ECR });
+    state.decisions.set('kms:CreateGrant', 'implicitDeny');
+    state.decisions.set('kms:DescribeKey', 'implicitDeny');
+    const report = await run();
+    expect(errorsOf(report)).toEqual([]);
+    expect(find(report, 'keyPolicy', 'info')?.message).toContain('allows kms:CreateGrant, kms:DescribeKey to the caller directly');
+    expect(find(report, 'permissions', 'info')?.message).toContain('(kms:CreateGrant, kms:DescribeKey by the key policy, not by IAM policies)');
+    expect(report.ok).toBe(true);
+  });
+
+  it('does not let a key policy allow override an IAM explicit deny', async () => {
+    keyPolicy(admin, { Effect: 'Allow', Principal: { AWS: USER_ARN }, Action: 'kms:CreateGrant', Resource: '*' });
+    state.decisions.set('kms:CreateGrant', 'explicitDeny');
+    expect(find(await run(), 'permissions', 'error')?.error).toEqual({
+      kind: 'MissingPermissions',
+      principalArn: USER_ARN,
+      actions: ['kms:CreateGrant'],
+      source: 'iam-simulation',
+    });
+  });
+
+  it('reports an explicit deny in the key policy as MissingPermissions from the key policy, whatever IAM says', async () => {
+    keyPolicy(
+      { Effect: 'Allow', Principal: ROOT, Action: 'kms:*', Resource: '*' },
+      { Sid: 'NoGrantsThroughEcr', Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:CreateGrant', Resource: '*', Condition: { StringLike: { 'kms:ViaService': 'ecr.*' } } },
+    );
+    const report = await run();
+    const finding = find(report, 'keyPolicy', 'error');
+    expect(finding?.error).toEqual({ kind: 'MissingPermissions', principalArn: USER_ARN, actions: ['kms:CreateGrant'], source: 'key-policy' });
+    expect(finding?.message).toContain('NoGrantsThroughEcr');
+    expect(find(report, 'permissions', 'error')).toBeUndefined();
+    expect(report.ok).toBe(false);
+  });
+
+  it('reports a key policy that neither names the caller nor delegates to the account', async () => {
+    keyPolicy(admin, { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/someone-else` }, Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: '*' });
+    const finding = find(await run(), 'keyPolicy', 'error');
+    expect(finding?.error).toMatchObject({ kind: 'MissingPermissions', actions: ['kms:CreateGrant'], source: 'key-policy' });
+  });
+
+  it('evaluates in ECR\'s forwarded context: a grant allowed only through another service is not allowed', async () => {
+    keyPolicy(
+      { Effect: 'Allow', Principal: ROOT, Action: ['kms:Describe*', 'kms:Get*', 'kms:List*', 'kms:PutKeyPolicy', 'kms:RetireGrant'], Resource: '*' },
+      { Effect: 'Allow', Principal: { AWS: USER_ARN }, Action: 'kms:CreateGrant', Resource: '*', Condition: { StringEquals: { 'kms:ViaService': `ec2.${REGION}.amazonaws.com` } } },
+      {
+        Effect: 'Allow',
+        Principal: ROOT,
+        Action: 'kms:CreateGrant',
+        Resource: '*',
+        Condition: { Bool: { 'kms:GrantIsForAWSResource': 'false' } },
+      },
+    );
+    expect(find(await run(), 'keyPolicy', 'error')?.error).toMatchObject({ actions: ['kms:CreateGrant'], source: 'key-policy' });
+  });
+
+  it('honours kms:GrantIsForAWSResource as ECR sends it', async () => {
+    keyPolicy(admin, { Effect: 'Allow', Principal: ROOT, Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: '*', Condition: { Bool: { 'kms:GrantIsForAWSResource': 'true' } } });
+    const report = await run();
+    expect(errorsOf(report)).toEqual([]);
+    expect(find(report, 'keyPolicy', 'info')?.message).toContain('lets IAM policies decide kms:CreateGrant, kms:DescribeKey');
+  });
+
+  it('matches a statement naming the role (with its path) for an assumed-role caller', async () => {
+    state.callerArn = `arn:aws:sts::${ACCOUNT}:assumed-role/deployer/session-1`;
+    keyPolicy(admin, { Effect: 'Allow', Principal: { AWS: ROLE_ARN }, Action: ['kms:CreateGrant', 'kms:DescribeKey'], Resource: '*', Condition: VIA_ECR });
+    state.decisions.set('kms:CreateGrant', 'implicitDeny');
+    const report = await run();
+    expect(errorsOf(report)).toEqual([]);
+    expect(find(report, 'keyPolicy', 'info')?.message).toContain('to the caller directly');
+  });
+
+  it('only warns about a key policy that denies kms:RetireGrant: deletion would leave grants', async () => {
+    keyPolicy({ Effect: 'Allow', Principal: ROOT, Action: 'kms:*', Resource: '*' }, { Effect: 'Deny', Principal: { AWS: '*' }, Action: 'kms:RetireGrant', Resource: '*' });
+    const report = await run();
+    const finding = find(report, 'keyPolicy', 'warning');
+    expect(finding?.error).toMatchObject({ kind: 'MissingPermissions', actions: ['kms:RetireGrant'], source: 'key-policy' });
+    expect(report.ok).toBe(true);
+  });
+
+  it('only warns when GetKeyPolicy is denied, and leaves the decision to the simulation', async () => {
+    kms.on(GetKeyPolicyCommand).rejects(new KMSServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'no' }));
+    state.decisions.set('kms:CreateGrant', 'implicitDeny');
+    const report = await run();
+    expect(find(report, 'keyPolicy', 'warning')?.message).toContain('kms:GetKeyPolicy denied');
+    expect(find(report, 'permissions', 'error')?.error).toMatchObject({ actions: ['kms:CreateGrant'], source: 'iam-simulation' });
+  });
+
+  it('warns about a key policy it cannot parse', async () => {
+    state.keyPolicy = 'not json';
+    expect(find(await run(), 'keyPolicy', 'warning')?.message).toContain('no readable policy');
+  });
+
+  it('still reports the key policy\'s deny when the IAM simulation cannot run', async () => {
+    iam.on(SimulatePrincipalPolicyCommand).rejects(new IAMServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: {}, message: 'no' }));
+    keyPolicy({ Effect: 'Allow', Principal: ROOT, Action: 'kms:*', Resource: '*' }, { Effect: 'Deny', Principal: { AWS: USER_ARN }, Action: 'kms:CreateGrant', Resource: '*' });
+    const report = await run();
+    expect(find(report, 'permissions', 'warning')).toBeDefined();
+    expect(find(report, 'keyPolicy', 'error')?.error).toMatchObject({ actions: ['kms:CreateGrant'], source: 'key-policy' });
+  });
+
+  it('does not ask for the key policy of a key in another account', async () => {
+    const foreign = `arn:aws:kms:${REGION}:444455556666:key/${KEY_ID}`;
+    state.keys.set('alias/app', enabledKey({ Arn: foreign, AWSAccountId: '444455556666' }));
+    state.grants.set(foreign, []);
+    const report = await run();
+    expect(kms).not.toHaveReceivedCommand(GetKeyPolicyCommand);
+    expect(find(report, 'keyPolicy', 'info')?.message).toContain('444455556666');
+  });
+
+  it('does not read a key policy for AES256', async () => {
+    await run({ encryption: 'AES256' });
+    expect(kms).not.toHaveReceivedCommand(GetKeyPolicyCommand);
   });
 });

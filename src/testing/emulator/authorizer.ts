@@ -1,12 +1,12 @@
 /**
  * The emulator's {@link Authorizer}: every ECR, KMS, IAM and STS action is decided by the project's
  * one policy evaluator, from the caller's identity policies, permissions boundary and session
- * policies (the IAM store) plus the key or resource policy the service passes.
+ * policies (the IAM store) plus the key or resource policy the service passes, and the VPC
+ * endpoint policy when the call came through an endpoint.
  */
 import { ApiError, type AuthorizeOptions, type Authorizer, type CallContext, type Principal } from './core.js';
 import type { IamStore } from './iam.js';
 import type { AccessExplanation, AccessRequest, ContextValue, PolicyDocument, PolicySet } from '../../policy/types.js';
-// TEMPORARY: becomes `import { explainAccess } from '../../policy/index.js';` once the policy toolkit lands.
 import { explainAccess } from '../../policy/index.js';
 
 /** The evaluator's signature (`explainAccess` from the policy toolkit). */
@@ -18,14 +18,25 @@ const deniedCode = (action: string): { code: string; status: number } => {
   return service === 'iam' || service === 'sts' ? { code: 'AccessDenied', status: 403 } : { code: 'AccessDeniedException', status: 400 };
 };
 
+/** A VPC endpoint as the authorizer sees it: its policy (none: full access) and its VPC. */
+export interface EndpointView {
+  readonly policy: PolicyDocument | undefined;
+  readonly vpcId: string | undefined;
+}
+
+/** Finds a VPC endpoint by id (`CallContext.sourceVpce`). */
+export type EndpointLookup = (id: string) => EndpointView | undefined;
+
 /** Authorizes calls against the IAM store with `explainAccess`. */
 export class PolicyAuthorizer implements Authorizer {
   readonly #iam: IamStore;
   readonly #evaluate: Evaluate;
+  readonly #endpoints: EndpointLookup;
 
-  constructor(iam: IamStore, evaluate: Evaluate = explainAccess) {
+  constructor(iam: IamStore, evaluate: Evaluate = explainAccess, endpoints: EndpointLookup = () => undefined) {
     this.#iam = iam;
     this.#evaluate = evaluate;
+    this.#endpoints = endpoints;
   }
 
   /** The evaluator's full answer, for SimulatePrincipalPolicy-style reporting. */
@@ -37,6 +48,14 @@ export class PolicyAuthorizer implements Authorizer {
       context['kms:ViaService'] = ctx.viaService;
       context['aws:ViaAWSService'] = true;
       context['aws:CalledVia'] = [ctx.viaService.split('.')[0] + '.amazonaws.com'];
+    }
+    // A call that came through a VPC endpoint: `aws:SourceVpce`, and the endpoint's policy must allow
+    // it too. Calls a service makes on the caller's behalf (ECR calling KMS) leave from the
+    // service, not from the VPC: neither the endpoint policy nor `aws:SourceVpce` applies to them.
+    const endpoint = ctx.sourceVpce !== undefined && ctx.viaService === undefined ? this.#endpoints(ctx.sourceVpce) : undefined;
+    if (ctx.sourceVpce !== undefined && ctx.viaService === undefined) {
+      context['aws:SourceVpce'] = ctx.sourceVpce;
+      if (endpoint?.vpcId !== undefined) context['aws:SourceVpc'] = endpoint.vpcId;
     }
     Object.assign(context, options.context ?? {});
     const request: AccessRequest = {
@@ -54,6 +73,7 @@ export class PolicyAuthorizer implements Authorizer {
       ...(options.keyPolicy ? { keyPolicy: options.keyPolicy } : {}),
       ...(options.trustPolicy ? { trustPolicy: options.trustPolicy } : {}),
       ...(options.resourcePolicy ? { repositoryPolicy: options.resourcePolicy } : {}),
+      ...(endpoint?.policy ? { endpointPolicy: endpoint.policy } : {}),
     };
     return this.#evaluate(request, policies);
   }

@@ -14,6 +14,8 @@ export interface CallRecord {
   readonly error?: string;
   /** Set when a service called on the caller's behalf (`ecr.<region>.amazonaws.com`). */
   readonly viaService?: string;
+  /** The VPC endpoint the call came through, when the client sent it to that endpoint's URL. */
+  readonly sourceVpce?: string;
   readonly time: Date;
 }
 

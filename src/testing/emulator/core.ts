@@ -56,6 +56,12 @@ export interface CallContext {
    * KMS sets `ecr.<region>.amazonaws.com`, which becomes `kms:ViaService` in authorization.
    */
   readonly viaService?: string;
+  /**
+   * The VPC endpoint the call came through (`aws:SourceVpce`), when the client sent it to that
+   * endpoint's port. Calls a service makes on the caller's behalf (`viaService`) do not pass
+   * through it: the authorizer ignores it for them.
+   */
+  readonly sourceVpce?: string;
 }
 
 /** Extra inputs to one authorization. */

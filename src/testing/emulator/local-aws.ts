@@ -11,7 +11,8 @@ import { IamStore, type EmulatorCredentials, type PrincipalHandle, type RoleHand
 import { IamQueryService, StsQueryService } from './iam-sts.js';
 import { KmsService, type GrantInfo, type KeyInfo } from './kms.js';
 import { StateStore } from './persistence.js';
-import { EmulatorServer } from './server.js';
+import { EmulatorServer, type ServerDeps } from './server.js';
+import { explainAccess } from '../../policy/evaluate.js';
 import type { PolicyDocument } from '../../policy/types.js';
 
 /** Options of {@link startLocalAws}. */
@@ -36,6 +37,58 @@ export interface LocalAwsOptions {
   readonly ecrFactory?: (deps: EcrServiceDeps) => EcrService;
   /** Extra AWS JSON 1.1 services to route (for tests of the emulator itself). */
   readonly services?: readonly JsonService[];
+  /**
+   * Interface VPC endpoints, by id (`vpce-…`). Each listens on a port of its own
+   * (`aws.network.endpointFor(id)`); calls sent there are authorized with its policy too and carry
+   * `aws:SourceVpce` (and `aws:SourceVpc` when `vpcId` is given). See {@link VpcEndpointOptions}.
+   */
+  readonly vpcEndpoints?: Readonly<Record<string, VpcEndpointOptions>>;
+}
+
+/**
+ * The services an emulated VPC endpoint can stand for. The emulator serves Docker push and pull as
+ * the ECR JSON API actions (`ecr:InitiateLayerUpload`, `ecr:PutImage`, `ecr:BatchGetImage`, …), so
+ * `ecr.api` and `ecr.dkr` endpoints both accept every ECR action: send calls through an `ecr.dkr`
+ * endpoint to stand for a Docker client in the VPC, through `ecr.api` for the SDK or CLI (which in
+ * AWS reach every ECR action, image ones included, through `ecr.api`).
+ */
+export type VpcEndpointService = 'ecr.api' | 'ecr.dkr' | 'kms' | 'sts';
+
+/** One emulated interface VPC endpoint. */
+export interface VpcEndpointOptions {
+  readonly service: VpcEndpointService;
+  /** The endpoint policy. Absent: full access, as AWS's default endpoint policy. */
+  readonly policy?: PolicyDocument;
+  /** The VPC it is in (`aws:SourceVpc`), e.g. `vpc-0a1b2c3d`. */
+  readonly vpcId?: string;
+  /** Port on 127.0.0.1; a free one when absent. */
+  readonly port?: number;
+}
+
+/** An emulated VPC endpoint, as `aws.network.endpoints()` lists it. */
+export interface VpcEndpointInfo {
+  readonly id: string;
+  readonly service: VpcEndpointService;
+  /** `http://127.0.0.1:<port>`: the `endpoint` of an SDK client whose calls go through it. */
+  readonly url: string;
+  readonly policy: PolicyDocument | undefined;
+  readonly vpcId: string | undefined;
+}
+
+/**
+ * The emulated network: interface VPC endpoints (declared in `startLocalAws({ vpcEndpoints })`).
+ *
+ * Only calls the client sends to an endpoint's URL go through it. Calls a service makes on the
+ * caller's behalf do not: the `kms:CreateGrant` and `kms:RetireGrant` ECR makes while creating or
+ * deleting a repository are authorized without the ECR endpoint's policy and without
+ * `aws:SourceVpce`, as in AWS (they leave from ECR, not from the VPC).
+ */
+export interface Network {
+  /** The URL of an endpoint (throws for an unknown id). */
+  endpointFor(id: string): string;
+  /** Replaces an endpoint's policy; `undefined` restores full access. Not persisted in `dataDir`. */
+  setEndpointPolicy(id: string, policy: PolicyDocument | undefined): void;
+  endpoints(): readonly VpcEndpointInfo[];
 }
 
 /** The test-side IAM admin API (not over HTTP). */
@@ -96,8 +149,13 @@ export interface LocalAws {
   readonly principals: Principals;
   readonly inspect: Inspect;
   readonly faults: Faults;
-  /** `{ endpoint, region, credentials }` for an SDK client (optionally another region or principal). */
-  clientConfig(options?: { readonly region?: string; readonly credentials?: EmulatorCredentials }): {
+  /** Interface VPC endpoints and their policies. */
+  readonly network: Network;
+  /**
+   * `{ endpoint, region, credentials }` for an SDK client (optionally another region or principal,
+   * or with `vpcEndpoint` the URL of that VPC endpoint, so its calls go through it).
+   */
+  clientConfig(options?: { readonly region?: string; readonly credentials?: EmulatorCredentials; readonly vpcEndpoint?: string }): {
     endpoint: string;
     region: string;
     credentials: EmulatorCredentials;
@@ -111,6 +169,19 @@ export interface LocalAws {
 }
 
 const systemClock: Clock = { now: () => new Date() };
+
+const VPC_ENDPOINT_ID = /^vpce-[a-z0-9-]+$/;
+
+/** A declared VPC endpoint; its policy can change at run time. */
+interface EndpointState {
+  readonly service: VpcEndpointService;
+  policy: PolicyDocument | undefined;
+  readonly vpcId: string | undefined;
+  readonly port: number | undefined;
+}
+
+/** The SigV4 signing name of the calls each kind of endpoint serves. */
+const ENDPOINT_SIGNING_NAMES: Readonly<Record<VpcEndpointService, string>> = { 'ecr.api': 'ecr', 'ecr.dkr': 'ecr', kms: 'kms', sts: 'sts' };
 
 /**
  * Starts the local AWS emulator on 127.0.0.1: real SDK clients (KMS, IAM, STS, ECR) talk HTTP to
@@ -127,12 +198,33 @@ const systemClock: Clock = { now: () => new Date() };
  * console.log(aws.inspect.grants(KeyMetadata!.Arn!));
  * await aws.stop();
  * ```
+ *
+ * @example
+ * ```ts
+ * // Calls through a VPC endpoint are authorized with its policy too (generateEndpointPolicy).
+ * const policy = generateEndpointPolicy({ service: 'ecr.dkr', region: 'us-west-2', registryAccounts: ['123456789123'] });
+ * const aws = await startLocalAws({
+ *   regions: ['us-west-2'],
+ *   accounts: ['123456789123', '987654321987'],
+ *   vpcEndpoints: { 'vpce-0ecrdkr': { service: 'ecr.dkr', policy: policy._unsafeUnwrap() } },
+ * });
+ * const ecr = new ECRClient(aws.clientConfig({ vpcEndpoint: 'vpce-0ecrdkr' }));
+ * await ecr.send(new InitiateLayerUploadCommand({ registryId: '987654321987', repositoryName: 'image1' })); // AccessDeniedException
+ * aws.network.setEndpointPolicy('vpce-0ecrdkr', undefined); // full access again
+ * ```
  */
 export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<LocalAws> => {
   const regions = options.regions && options.regions.length > 0 ? [...options.regions] : ['us-east-1'];
   const accounts = options.accounts && options.accounts.length > 0 ? [...options.accounts] : ['111122223333'];
   const region = regions[0] ?? 'us-east-1';
   const clock = options.clock ?? systemClock;
+  // Checked before anything is created.
+  const vpcEndpoints = new Map<string, EndpointState>();
+  for (const [id, endpoint] of Object.entries(options.vpcEndpoints ?? {})) {
+    if (!VPC_ENDPOINT_ID.test(id)) throw new Error(`startLocalAws: "${id}" is not a VPC endpoint id such as vpce-0a1b2c3d4e5f67890 (vpce- then lowercase letters, digits, -)`);
+    if (!Object.hasOwn(ENDPOINT_SIGNING_NAMES, endpoint.service)) throw new Error(`startLocalAws: VPC endpoint ${id}: service "${String(endpoint.service)}" is not one of ${Object.keys(ENDPOINT_SIGNING_NAMES).join(', ')}`);
+    vpcEndpoints.set(id, { service: endpoint.service, policy: endpoint.policy, vpcId: endpoint.vpcId, port: endpoint.port });
+  }
   const calls = new CallLog();
   const faults = new Faults();
   const store = options.dataDir === undefined ? undefined : new StateStore(options.dataDir);
@@ -140,7 +232,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
   mkdirSync(blobDir, { recursive: true });
 
   const iam = new IamStore(accounts, clock, options.credentials);
-  const authorizer = new PolicyAuthorizer(iam);
+  const authorizer = new PolicyAuthorizer(iam, explainAccess, (id) => vpcEndpoints.get(id));
   const kms = new KmsService({
     authorizer,
     clock,
@@ -184,7 +276,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
   persist();
 
   const jsonServices: JsonService[] = [kms, ...(ecr ? [ecr] : []), ...(options.services ?? [])];
-  const emulator = new EmulatorServer({
+  const serverDeps: ServerDeps = {
     iam,
     clock,
     regions,
@@ -195,8 +287,42 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     calls,
     afterCall: persist,
     onFaultStop: () => void emulator.stop(),
-  });
+  };
+  const emulator = new EmulatorServer(serverDeps);
   await emulator.start(options.port ?? 0);
+  // One more server per VPC endpoint, over the same services and state.
+  const endpointServers = new Map<string, EmulatorServer>();
+  try {
+    for (const [id, endpoint] of vpcEndpoints) {
+      const server: EmulatorServer = new EmulatorServer({
+        ...serverDeps,
+        onFaultStop: () => void server.stop(),
+        vpcEndpoint: { id, signingName: ENDPOINT_SIGNING_NAMES[endpoint.service] },
+      });
+      endpointServers.set(id, server);
+      await server.start(endpoint.port ?? 0);
+    }
+  } catch (error) {
+    await Promise.all([emulator.stop(), ...[...endpointServers.values()].map((s) => s.stop())]);
+    if (options.dataDir === undefined) rmSync(blobDir, { recursive: true, force: true });
+    throw error;
+  }
+  const known = (id: string): { readonly server: EmulatorServer; readonly endpoint: EndpointState } => {
+    const server = endpointServers.get(id);
+    const endpoint = vpcEndpoints.get(id);
+    if (server === undefined || endpoint === undefined) {
+      throw new Error(`no VPC endpoint ${id} (declared: ${[...vpcEndpoints.keys()].join(', ') || 'none'}); declare it in startLocalAws({ vpcEndpoints })`);
+    }
+    return { server, endpoint };
+  };
+  const network: Network = {
+    endpointFor: (id) => `http://127.0.0.1:${known(id).server.port}`,
+    setEndpointPolicy: (id, policy) => {
+      known(id).endpoint.policy = policy;
+    },
+    endpoints: () =>
+      [...vpcEndpoints].map(([id, e]) => ({ id, service: e.service, url: network.endpointFor(id), policy: e.policy, vpcId: e.vpcId })),
+  };
 
   /** Admin changes persist like HTTP calls do. */
   const mutate = <T>(change: () => T): T => {
@@ -245,7 +371,12 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
       ecr: ecr?.inspect,
     },
     faults,
-    clientConfig: (config = {}) => ({ endpoint, region: config.region ?? region, credentials: config.credentials ?? iam.defaultPrincipal().credentials }),
+    network,
+    clientConfig: (config = {}) => ({
+      endpoint: config.vpcEndpoint === undefined ? endpoint : network.endpointFor(config.vpcEndpoint),
+      region: config.region ?? region,
+      credentials: config.credentials ?? iam.defaultPrincipal().credentials,
+    }),
     get running() {
       return emulator.running;
     },
@@ -253,10 +384,14 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
       if (stopped) throw new Error('this emulator was stopped with stop(); start a new one');
       await emulator.stop();
       await emulator.start();
+      for (const server of endpointServers.values()) {
+        await server.stop();
+        await server.start();
+      }
     },
     stop: async () => {
       stopped = true;
-      await emulator.stop();
+      await Promise.all([emulator.stop(), ...[...endpointServers.values()].map((s) => s.stop())]);
       if (options.dataDir === undefined) rmSync(blobDir, { recursive: true, force: true });
     },
   };

@@ -28,6 +28,11 @@ export interface ServerDeps {
   readonly afterCall: () => void;
   /** Called when a `stopDuring` fault fires. */
   readonly onFaultStop: () => void;
+  /**
+   * Set for a server that stands for a VPC endpoint: it answers only calls signed for
+   * `signingName`, and marks them as coming through `id` (`CallContext.sourceVpce`).
+   */
+  readonly vpcEndpoint?: { readonly id: string; readonly signingName: string };
 }
 
 interface Answer {
@@ -194,8 +199,26 @@ export class EmulatorServer {
       region,
       status,
       ...(error !== undefined ? { error } : {}),
+      ...this.#through(),
       time: this.#deps.clock.now(),
     });
+  }
+
+  /** The VPC endpoint a call on this server comes through, as `CallContext` fields. */
+  #through(): { readonly sourceVpce?: string } {
+    const endpoint = this.#deps.vpcEndpoint;
+    return endpoint === undefined ? {} : { sourceVpce: endpoint.id };
+  }
+
+  /** A VPC endpoint serves one service: a call for another never reaches it in AWS (its DNS name is the service's). */
+  #wrongEndpoint(signingName: string): ApiError | undefined {
+    const endpoint = this.#deps.vpcEndpoint;
+    if (endpoint === undefined || endpoint.signingName === signingName) return undefined;
+    return new ApiError(
+      'UnknownOperationException',
+      `The local AWS emulator's VPC endpoint ${endpoint.id} serves ${endpoint.signingName}, not ${signingName}: send ${signingName} calls to aws.endpoint or to an endpoint of that service.`,
+      { status: 404 },
+    );
   }
 
   /** Authenticates a call: the principal, or the refusal. */
@@ -252,6 +275,11 @@ export class EmulatorServer {
       fail(new ApiError('InvalidSignatureException', `Credential should be scoped to correct service: '${service.signingName}'.`));
       return;
     }
+    const wrongEndpoint = this.#wrongEndpoint(service.signingName);
+    if (wrongEndpoint !== undefined) {
+      fail(wrongEndpoint);
+      return;
+    }
     if (!this.#deps.regions.includes(auth.region)) {
       fail(new ApiError('UnrecognizedClientException', `The local AWS emulator serves regions ${this.#deps.regions.join(', ')}, not ${auth.region}.`));
       return;
@@ -274,7 +302,7 @@ export class EmulatorServer {
       fail(decision.error);
       return;
     }
-    const ctx: CallContext = { region: auth.region, principal: auth.principal, requestId };
+    const ctx: CallContext = { region: auth.region, principal: auth.principal, requestId, ...this.#through() };
     let answer: Answer;
     let status = 200;
     let code: string | undefined;
@@ -321,6 +349,11 @@ export class EmulatorServer {
       fail(new ApiError('MissingAction', 'Missing Action'));
       return;
     }
+    const wrongEndpoint = this.#wrongEndpoint(service.signingName);
+    if (wrongEndpoint !== undefined) {
+      fail(wrongEndpoint);
+      return;
+    }
     const decision = this.#deps.faults.decide(service.signingName, action);
     if (!(await this.#withFaults(res, decision, 'before'))) {
       this.#log(service.signingName, action, auth.principal, auth.region, 0, 'ConnectionDropped');
@@ -330,7 +363,7 @@ export class EmulatorServer {
       fail(decision.error);
       return;
     }
-    const ctx: CallContext = { region: auth.region, principal: auth.principal, requestId };
+    const ctx: CallContext = { region: auth.region, principal: auth.principal, requestId, ...this.#through() };
     let answer: Answer;
     let status = 200;
     let code: string | undefined;

@@ -1,0 +1,83 @@
+/**
+ * The ECR calls only a migration makes: removing a repository policy, restoring archived images,
+ * and the registry-level reads that tell whether something could recreate a repository name.
+ */
+import {
+  DeleteRepositoryPolicyCommand,
+  DescribePullThroughCacheRulesCommand,
+  DescribeRegistryCommand,
+  DescribeRepositoryCreationTemplatesCommand,
+  type PullThroughCacheRule,
+  type ReplicationRule,
+  type RepositoryCreationTemplate,
+  UntagResourceCommand,
+  UpdateImageStorageClassCommand,
+} from '@aws-sdk/client-ecr';
+import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import type { GenericAwsError, RepositoryNotFound } from '../errors.js';
+import { awsCall, type ServiceException } from '../internal/aws.js';
+import type { RegistryContext } from '../internal/context.js';
+
+const notFound = (repositoryName: string) => (e: ServiceException): RepositoryNotFound | undefined =>
+  e.name === 'RepositoryNotFoundException' ? { kind: 'RepositoryNotFound', repositoryName, cause: e } : undefined;
+
+/** DeleteRepositoryPolicy; a repository without a policy is fine. */
+export const deleteRepositoryPolicy = (
+  ctx: RegistryContext,
+  repositoryName: string,
+): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
+  awsCall('ecr', 'DeleteRepositoryPolicy', () => ctx.ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName })), notFound(repositoryName))
+    .map(() => undefined)
+    .orElse((e) => (e.kind === 'AwsServiceError' && e.name === 'RepositoryPolicyNotFoundException' ? okAsync(undefined) : errAsync(e)));
+
+/** UntagResource. */
+export const untagRepository = (
+  ctx: RegistryContext,
+  repositoryArn: string,
+  repositoryName: string,
+  tagKeys: readonly string[],
+): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
+  awsCall('ecr', 'UntagResource', () => ctx.ecr.send(new UntagResourceCommand({ resourceArn: repositoryArn, tagKeys: [...tagKeys] })), notFound(repositoryName)).map(
+    () => undefined,
+  );
+
+/** UpdateImageStorageClass to `STANDARD`: starts restoring an archived image. */
+export const restoreImage = (
+  ctx: RegistryContext,
+  repositoryName: string,
+  imageDigest: string,
+): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
+  awsCall(
+    'ecr',
+    'UpdateImageStorageClass',
+    () => ctx.ecr.send(new UpdateImageStorageClassCommand({ repositoryName, imageId: { imageDigest }, targetStorageClass: 'STANDARD' })),
+    notFound(repositoryName),
+  ).map(() => undefined);
+
+/** DescribeRegistry's replication rules. */
+export const describeReplicationRules = (ctx: RegistryContext): ResultAsync<ReplicationRule[], GenericAwsError> =>
+  awsCall('ecr', 'DescribeRegistry', () => ctx.ecr.send(new DescribeRegistryCommand({}))).map((out) => out.replicationConfiguration?.rules ?? []);
+
+/** Every repository creation template, over every page. */
+export const describeCreationTemplates = (ctx: RegistryContext): ResultAsync<RepositoryCreationTemplate[], GenericAwsError> => {
+  const page = (acc: RepositoryCreationTemplate[], nextToken: string | undefined): ResultAsync<RepositoryCreationTemplate[], GenericAwsError> =>
+    awsCall('ecr', 'DescribeRepositoryCreationTemplates', () =>
+      ctx.ecr.send(new DescribeRepositoryCreationTemplatesCommand(nextToken ? { nextToken } : {})),
+    ).andThen((out) => {
+      acc.push(...(out.repositoryCreationTemplates ?? []));
+      return out.nextToken ? page(acc, out.nextToken) : okAsync(acc);
+    });
+  return page([], undefined);
+};
+
+/** Every pull-through cache rule, over every page. */
+export const describePullThroughCacheRules = (ctx: RegistryContext): ResultAsync<PullThroughCacheRule[], GenericAwsError> => {
+  const page = (acc: PullThroughCacheRule[], nextToken: string | undefined): ResultAsync<PullThroughCacheRule[], GenericAwsError> =>
+    awsCall('ecr', 'DescribePullThroughCacheRules', () =>
+      ctx.ecr.send(new DescribePullThroughCacheRulesCommand(nextToken ? { nextToken } : {})),
+    ).andThen((out) => {
+      acc.push(...(out.pullThroughCacheRules ?? []));
+      return out.nextToken ? page(acc, out.nextToken) : okAsync(acc);
+    });
+  return page([], undefined);
+};

@@ -1,0 +1,54 @@
+import {
+  DescribePullThroughCacheRulesCommand,
+  DescribeRegistryCommand,
+  DescribeRepositoryCreationTemplatesCommand,
+  ECRServiceException,
+} from '@aws-sdk/client-ecr';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { registryWarnings } from '../../../src/migrate/plan.js';
+import { ecr, fakeContext } from '../../helpers/create-fakes.js';
+
+const accessDenied = (): ECRServiceException =>
+  new ECRServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'denied' });
+
+describe('registryWarnings (what could recreate the name while it is free)', () => {
+  beforeEach(() => {
+    ecr.reset();
+    ecr.on(DescribeRegistryCommand).resolves({ replicationConfiguration: { rules: [] } });
+    ecr.on(DescribeRepositoryCreationTemplatesCommand).resolves({ repositoryCreationTemplates: [] });
+    ecr.on(DescribePullThroughCacheRulesCommand).resolves({ pullThroughCacheRules: [] });
+  });
+
+  it('warns about a CREATE_ON_PUSH template, a pull-through cache rule and a replication rule that cover the name', async () => {
+    // Prepare
+    ecr.on(DescribeRepositoryCreationTemplatesCommand).resolves({
+      repositoryCreationTemplates: [
+        { prefix: 'team', appliedFor: ['CREATE_ON_PUSH'], encryptionConfiguration: { encryptionType: 'AES256' } },
+        { prefix: 'other', appliedFor: ['CREATE_ON_PUSH'] },
+        { prefix: 'ROOT', appliedFor: ['REPLICATION'], encryptionConfiguration: { encryptionType: 'KMS', kmsKey: 'arn:aws:kms:eu-west-1:111122223333:key/x' } },
+      ],
+    });
+    ecr.on(DescribePullThroughCacheRulesCommand).resolves({ pullThroughCacheRules: [{ ecrRepositoryPrefix: 'team', upstreamRegistryUrl: 'public.ecr.aws' }, { ecrRepositoryPrefix: 'teams' }] });
+    ecr.on(DescribeRegistryCommand).resolves({
+      replicationConfiguration: { rules: [{ destinations: [{ region: 'us-east-1', registryId: '111122223333' }], repositoryFilters: [{ filter: 'team/', filterType: 'PREFIX_MATCH' }] }] },
+    });
+
+    // Act
+    const warnings = (await registryWarnings(fakeContext(), 'team/app'))._unsafeUnwrap();
+
+    // Assess
+    expect(warnings.map((w) => w.code).sort()).toEqual(['creationTemplate', 'creationTemplate', 'pullThroughCacheRule', 'replicationRule']);
+    expect(warnings.find((w) => w.message.includes('"team"') && w.code === 'creationTemplate')?.message).toMatch(/a push would create it with that encryption/);
+  });
+
+  it('turns a denied read into a warning instead of failing the plan', async () => {
+    // Prepare
+    ecr.on(DescribeRepositoryCreationTemplatesCommand).rejects(accessDenied());
+
+    // Act
+    const warnings = (await registryWarnings(fakeContext(), 'team/app'))._unsafeUnwrap();
+
+    // Assess
+    expect(warnings).toEqual([{ code: 'registryReadDenied', message: expect.stringContaining('AccessDenied') as string }]);
+  });
+});
