@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import type { CliIo } from './output.js';
 import { EXIT } from './exit-codes.js';
+import { interrupt } from './interrupt.js';
 import { runCli } from './program.js';
 
 const version = (): string => {
@@ -26,9 +27,11 @@ const io: CliIo = {
   env: process.env,
 };
 
-// `local` handles its own signals (it stops the emulator cleanly); everything else stops at once.
+// `local` handles its own signals (it stops the emulator cleanly). Otherwise Ctrl-C exits 130 at
+// once, unless a command took it to stop cleanly (migrate: the journal); a second Ctrl-C always exits.
 if (process.argv[2] !== 'local') {
-  process.once('SIGINT', () => {
+  process.on('SIGINT', () => {
+    if (interrupt()) return;
     if (io.stderrIsTty) io.errRaw('\r\x1b[2K');
     io.err('encrypted-ecr: interrupted');
     process.exit(EXIT.interrupted);

@@ -4,7 +4,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { runLocalAwsStandalone } from '../testing/standalone.js';
+import { runDemo } from '../testing/demo.js';
 import { registerAuditAndGrantCommands } from './commands/audit-grants.js';
+import { registerMigrateCommands } from './commands/migrate.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerRepositoryCommands } from './commands/repository.js';
 import { EXIT } from './exit-codes.js';
@@ -20,11 +22,11 @@ Exit codes:
   1    unexpected error
   2    usage or bad input (unknown flag, malformed name or key, missing region, no --yes off a terminal)
   3    not found (repository, key)
-  4    conflict (exists, not empty, other encryption, copy mismatch)
+  4    conflict (exists, not empty, other encryption, copy mismatch, migration in progress; migrate --plan: not ready)
   5    permissions or credentials (policy check: denied)
   6    KMS key problem (disabled, other region, grant quota, KMS refused)
   7    retryable (throttled, network, 5xx)
-  8    partly done (deleted but grants remain, rollback failed, some grants not retired)
+  8    partly done (deleted but grants remain, rollback failed, some grants not retired, a migration stopped: resume it)
   9    audit: a repository is not compliant
   130  interrupted`;
 
@@ -53,6 +55,7 @@ export const buildProgram = (io: CliIo, version: string, setExit: (code: number)
     });
   registerRepositoryCommands(program, io, setExit);
   registerAuditAndGrantCommands(program, io, setExit);
+  registerMigrateCommands(program, io, setExit);
   registerPolicyCommands(program, io, setExit);
   program
     .command('local')
@@ -60,6 +63,18 @@ export const buildProgram = (io: CliIo, version: string, setExit: (code: number)
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments();
+  program
+    .command('demo')
+    .description('the library end to end on a fresh local emulator (no AWS credentials, no network)')
+    .action(async () => {
+      try {
+        await runDemo({ out: io.out });
+        setExit(EXIT.ok);
+      } catch (error) {
+        io.err(`encrypted-ecr: the demo failed: ${error instanceof Error ? error.message : String(error)}`);
+        setExit(EXIT.unexpected);
+      }
+    });
   return program;
 };
 

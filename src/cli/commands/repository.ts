@@ -48,16 +48,21 @@ const readText = (file: string, flag: string): string | CliFailure => {
   }
 };
 
-/** The library input from the flags; only malformed flags fail here, the library checks the rest. */
-const createInput = (name: string, options: CreateOptions): CreateEncryptedRepositoryInput | CliFailure => {
+/** `--kms-key` and `--encryption` as an {@link EncryptionSpec}: the encryption is always explicit. */
+export const encryptionFromFlags = (options: { readonly kmsKey?: string; readonly encryption?: string }): EncryptionSpec | CliFailure => {
   const type = options.encryption?.toUpperCase() ?? (options.kmsKey !== undefined ? 'KMS' : undefined);
   if (type === undefined) return { kind: 'UsageError', message: 'choose the encryption: --kms-key <key>, or --encryption AES256|KMS|KMS_DSSE' };
   if (type !== 'AES256' && type !== 'KMS' && type !== 'KMS_DSSE') {
     return { kind: 'UsageError', message: `--encryption must be AES256, KMS or KMS_DSSE, not "${options.encryption ?? ''}"` };
   }
   if (type === 'AES256' && options.kmsKey !== undefined) return { kind: 'UsageError', message: '--kms-key does not go with --encryption AES256' };
-  const encryption: EncryptionSpec =
-    type === 'AES256' ? 'AES256' : options.kmsKey !== undefined ? { type, key: options.kmsKey } : { type };
+  return type === 'AES256' ? 'AES256' : options.kmsKey !== undefined ? { type, key: options.kmsKey } : { type };
+};
+
+/** The library input from the flags; only malformed flags fail here, the library checks the rest. */
+const createInput = (name: string, options: CreateOptions): CreateEncryptedRepositoryInput | CliFailure => {
+  const encryption = encryptionFromFlags(options);
+  if (isFailure(encryption)) return encryption;
   const tags: RepositoryTag[] = [];
   for (const tag of options.tag ?? []) {
     const at = tag.indexOf('=');
