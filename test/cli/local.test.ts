@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { assertBuilt, baseEnv, CLI, runCli } from './helpers.js';
 
-describe('encrypted-ecr local', () => {
+describe('encrypted-ecr local and demo', () => {
   it('starts the emulator, prints its environment, serves the CLI, and stops on SIGINT', async () => {
     assertBuilt();
     const child = spawn(process.execPath, [CLI, 'local', '--region', 'eu-west-1'], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -32,6 +32,13 @@ describe('encrypted-ecr local', () => {
       // Never leave the emulator running when an assertion failed first.
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+  });
+
+  it('demo: runs the library end to end on its own emulator and exits 0', async () => {
+    const run = await runCli(['demo'], baseEnv());
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('verified: true');
+    expect(run.stdout).toMatch(/Report/);
   });
 
   it('passes its own flags through: a bad one is exit 2 with its usage', async () => {
