@@ -293,32 +293,16 @@ export class EmulatorServer {
       fail(new ApiError('SerializationException', 'The request body is not a JSON object.'));
       return;
     }
-    const decision = this.#deps.faults.decide(service.signingName, action);
-    if (!(await this.#withFaults(res, decision, 'before'))) {
-      this.#log(service.signingName, action, auth.principal, auth.region, 0, 'ConnectionDropped');
-      return;
-    }
-    if (decision.error) {
-      fail(decision.error);
-      return;
-    }
-    const ctx: CallContext = { region: auth.region, principal: auth.principal, requestId, ...this.#through() };
-    let answer: Answer;
-    let status = 200;
-    let code: string | undefined;
-    try {
-      const output = service.handle(action, input, ctx) ?? {};
-      answer = { status: 200, headers: { 'content-type': JSON_TYPE, 'x-amzn-requestid': requestId }, body: JSON.stringify(output) };
-    } catch (error) {
-      const apiError = error instanceof ApiError ? error : internalError(error);
-      answer = jsonError(apiError, requestId);
-      status = apiError.status;
-      code = apiError.code;
-    }
-    this.#log(service.signingName, action, auth.principal, auth.region, status, code);
-    this.#deps.afterCall();
-    if (!(await this.#withFaults(res, decision, 'after'))) return;
-    this.#send(res, answer);
+    await this.#execute(
+      res,
+      { signingName: service.signingName, action, auth, requestId },
+      (ctx) => ({
+        status: 200,
+        headers: { 'content-type': JSON_TYPE, 'x-amzn-requestid': requestId },
+        body: JSON.stringify(service.handle(action, input, ctx) ?? {}),
+      }),
+      (error) => jsonError(error, requestId),
+    );
   }
 
   async #serveQuery(req: IncomingMessage, res: ServerResponse, body: Buffer, requestId: string): Promise<void> {
@@ -354,13 +338,37 @@ export class EmulatorServer {
       fail(wrongEndpoint);
       return;
     }
-    const decision = this.#deps.faults.decide(service.signingName, action);
+    await this.#execute(
+      res,
+      { signingName: service.signingName, action, auth, requestId },
+      (ctx) => ({
+        status: 200,
+        headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
+        body: queryResponse(action, xmlns, service.handle(action, params, ctx), requestId),
+      }),
+      (error) => queryErrorAnswer(error, requestId, xmlns),
+    );
+  }
+
+  /**
+   * Runs one authenticated call the same way for both protocols: the fault plan, the service, the
+   * call log and persistence, then the answer (or a dropped connection).
+   */
+  async #execute(
+    res: ServerResponse,
+    call: { readonly signingName: string; readonly action: string; readonly auth: { principal: Principal; region: string }; readonly requestId: string },
+    handle: (ctx: CallContext) => Answer,
+    renderError: (error: ApiError) => Answer,
+  ): Promise<void> {
+    const { signingName, action, auth, requestId } = call;
+    const decision = this.#deps.faults.decide(signingName, action);
     if (!(await this.#withFaults(res, decision, 'before'))) {
-      this.#log(service.signingName, action, auth.principal, auth.region, 0, 'ConnectionDropped');
+      this.#log(signingName, action, auth.principal, auth.region, 0, 'ConnectionDropped');
       return;
     }
     if (decision.error) {
-      fail(decision.error);
+      this.#log(signingName, action, auth.principal, auth.region, decision.error.status, decision.error.code);
+      this.#send(res, renderError(decision.error));
       return;
     }
     const ctx: CallContext = { region: auth.region, principal: auth.principal, requestId, ...this.#through() };
@@ -368,15 +376,14 @@ export class EmulatorServer {
     let status = 200;
     let code: string | undefined;
     try {
-      const result = service.handle(action, params, ctx);
-      answer = { status: 200, headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId }, body: queryResponse(action, xmlns, result, requestId) };
+      answer = handle(ctx);
     } catch (error) {
       const apiError = error instanceof ApiError ? error : internalError(error);
-      answer = queryErrorAnswer(apiError, requestId, xmlns);
+      answer = renderError(apiError);
       status = apiError.status;
       code = apiError.code;
     }
-    this.#log(service.signingName, action, auth.principal, auth.region, status, code);
+    this.#log(signingName, action, auth.principal, auth.region, status, code);
     this.#deps.afterCall();
     if (!(await this.#withFaults(res, decision, 'after'))) return;
     this.#send(res, answer);
