@@ -3,8 +3,8 @@
  *
  *   npx tsx examples/create-repository.ts team/app alias/ecr-app
  *
- * Uses your usual AWS credentials and region (AWS_REGION), or a local emulator when
- * ECR_ENDPOINT is set (plain http:// is accepted for loopback hosts only).
+ * Uses your usual AWS credentials and region (AWS_REGION). To try it on the local emulator, run
+ * `npx encrypted-ecr local` and paste the `export` lines it prints (AWS_ENDPOINT_URL, …).
  *
  * In your own code, import from 'encrypted-ecr'. This file imports the sources so that
  * `tsc --noEmit` can type-check it before the package is built.
@@ -12,10 +12,8 @@
 import { EncryptedRegistry, isRetryable } from '../src/index.js';
 
 const [repositoryName = 'team/app', key = 'alias/ecr-app'] = process.argv.slice(2);
-const endpoint = process.env.ECR_ENDPOINT;
 
 const registry = new EncryptedRegistry({
-  clientConfig: { ...(process.env.AWS_REGION ? { region: process.env.AWS_REGION } : {}), ...(endpoint ? { endpoint } : {}) },
   logger: { debug: () => undefined, info: (m) => console.log(m), warn: (m) => console.warn(m) },
 });
 

@@ -73,6 +73,17 @@ export interface EncryptedRegistryOptions {
 
 type Destroyable = { destroy(): void };
 
+/**
+ * The custom endpoints calls may go to: the configured one, and those the SDK reads from the
+ * environment (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`).
+ */
+const endpointsInUse = (clientConfig: RegistryClientConfig): string[] => {
+  const fromEnvironment = ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_ECR', 'AWS_ENDPOINT_URL_KMS', 'AWS_ENDPOINT_URL_IAM', 'AWS_ENDPOINT_URL_STS']
+    .map((name) => process.env[name])
+    .filter((url): url is string => url !== undefined && url !== '');
+  return clientConfig.endpoint === undefined ? fromEnvironment : [clientConfig.endpoint];
+};
+
 /** The part of a client config that every SDK client accepts alike. */
 type SharedClientConfig = Pick<ECRClientConfig, 'region' | 'credentials' | 'endpoint' | 'maxAttempts' | 'requestHandler'>;
 
@@ -151,7 +162,7 @@ export class EncryptedRegistry {
       sts,
       logger,
       region: resolveRegion,
-      transportError: clientConfig.endpoint === undefined ? undefined : checkTransport(clientConfig.endpoint),
+      transportError: endpointsInUse(clientConfig).map(checkTransport).find((e) => e !== undefined),
       poll: { ...DEFAULT_POLL, ...options.poll },
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       now: () => new Date(),

@@ -22,3 +22,20 @@ describe('backoffDelays', () => {
     expect(backoffDelays({ initialDelayMs: 100, maxDelayMs: 400, timeoutMs: 1500 })).toEqual([100, 200, 400, 400, 400]);
   });
 });
+
+describe('EncryptedRegistry transport', () => {
+  it('refuses an insecure endpoint from the environment before any AWS call', async () => {
+    const { EncryptedRegistry } = await import('../../src/index.js');
+    const saved = process.env.AWS_ENDPOINT_URL_KMS;
+    process.env.AWS_ENDPOINT_URL_KMS = 'http://kms.internal.example:8080';
+    try {
+      const registry = new EncryptedRegistry({ clientConfig: { region: 'eu-west-1' } });
+      const result = await registry.deleteRepository({ repositoryName: 'app' });
+      expect(result._unsafeUnwrapErr()).toEqual({ kind: 'InsecureEndpoint', endpoint: 'http://kms.internal.example:8080' });
+      registry.destroy();
+    } finally {
+      if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_KMS;
+      else process.env.AWS_ENDPOINT_URL_KMS = saved;
+    }
+  });
+});
