@@ -374,7 +374,9 @@ export class EncryptedRegistry {
    * requested one. Then, each step recorded in the `journal` before and after it runs:
    * 1. `freeze`: a repository-policy statement denies pushes, image deletes and settings changes
    *    to everyone but the calling principal (`aws:PrincipalArn`); the original policy is kept in
-   *    the journal;
+   *    the journal. Then the lifecycle policy is paused: ECR's expiry is not stopped by a
+   *    repository policy, so it is deleted (its text saved in the journal first) and restored last;
+   *    no image expires while the migration runs;
    * 2. `snapshot` of the image graph (after the freeze, so it stays true);
    * 3. `createStaging`: `<name>-migrating-<id>` with the target encryption, tagged with the migration id;
    * 4. `copyToStaging` (streamed, `concurrency` blobs at once) and 5. `verifyStaging` against the snapshot;
@@ -391,7 +393,7 @@ export class EncryptedRegistry {
    *
    * Needs, besides what creating and deleting need: `ecr:GetRepositoryPolicy`,
    * `ecr:SetRepositoryPolicy`, `ecr:DeleteRepositoryPolicy`, `ecr:GetLifecyclePolicy`,
-   * `ecr:PutLifecyclePolicy`, `ecr:ListTagsForResource`, `ecr:TagResource`, the image read and
+   * `ecr:PutLifecyclePolicy`, `ecr:DeleteLifecyclePolicy`, `ecr:ListTagsForResource`, `ecr:TagResource`, the image read and
    * push actions on both repositories, and `kms:ListGrants`/`kms:RetireGrant` on both keys.
    *
    * Errors (`error.kind`): before any change `InvalidRepositoryName`, `InvalidEncryption`,
