@@ -382,7 +382,11 @@ export class EncryptedRegistry {
    * 4. `copyToStaging` (streamed, `concurrency` blobs at once) and 5. `verifyStaging` against the snapshot;
    * 6. `deleteOriginal` (its grants verified retired), only once staging is verified in this process;
    * 7. `recreate` the name with the target encryption, its tags, scan-on-push, the freeze, and
-   *    mutable tags; 8. `copyBack` and 9. `verifyFinal`;
+   *    mutable tags. ECR cannot create a repository with a policy: the freeze follows
+   *    `CreateRepository` by one call, and a push by someone else in that moment would land. The
+   *    recreated repository is checked empty once frozen; if it is not, the migration stops with
+   *    `MigrationFailed` whose `cause` is `UnexpectedImages` (nothing is kept or dropped silently);
+   *    8. `copyBack` and 9. `verifyFinal`;
    * 10. `restoreSettings`: lifecycle policy and tag mutability last, tags and scanning again, then
    *    the original repository policy exactly (or none);
    * 11. `deleteStaging` (grants verified retired), only once the final repository is verified here.

@@ -266,7 +266,8 @@ export const estimateApiCalls = (graph: ImageGraph, settings: RepositorySettings
     copyToStaging: copy,
     verifyStaging: verify,
     deleteOriginal: remove(kmsSource) + Math.max(1, ceilDiv(graph.images.length, ECR_PAGE_LIMIT)),
-    recreate: create + 1,
+    // The freeze again, and DescribeImages: the frozen repository must still be empty.
+    recreate: create + 2,
     copyBack: copy,
     verifyFinal: verify,
     restoreSettings: 3 + (settings.lifecyclePolicy !== undefined ? 1 : 0) + (settings.tags.length > 0 ? 1 : 0),

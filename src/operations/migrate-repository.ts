@@ -27,6 +27,7 @@ import {
   type MigrationStep,
   type RegistryError,
   type ResumeMigrationError,
+  type UnexpectedImages,
 } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { backoffDelays } from '../internal/poll.js';
@@ -194,7 +195,7 @@ const lifecycleAt = (step: MigrationStep, s: JournalState): string => {
 };
 
 /** What the repositories hold when a step fails, in words. */
-const stateAt = (step: MigrationStep, s: JournalState): string => {
+const stateAt = (step: MigrationStep, s: JournalState, cause?: RegistryError): string => {
   const { repositoryName: name, stagingRepositoryName: staging } = s;
   const lifecycle = lifecycleAt(step, s);
   switch (step) {
@@ -208,7 +209,14 @@ const stateAt = (step: MigrationStep, s: JournalState): string => {
     case 'deleteOriginal':
       return `every image is verified in staging ${staging}; ${name} is intact or deleted${lifecycle}`;
     case 'recreate':
-      return `${name} is deleted; every image is in staging ${staging} (verified)${lifecycle}`;
+      if (cause?.kind === 'UnexpectedImages') {
+        return (
+          `${name} is recreated with ${describeEncryption(s.to)} and frozen, but holds ${cause.images.length} image(s) the migration did not copy ` +
+          `(pushed by someone else before the freeze took effect: ${cause.images.map((i) => i.imageDigest).join(', ')}); nothing was copied back. ` +
+          `Save what you need of them, delete them as the migrating principal, then resume${lifecycle}; every image of the snapshot is in staging ${staging} (verified)`
+        );
+      }
+      return `${name} is deleted, or recreated and not filled yet (a resume checks it holds nothing it did not copy); every image is in staging ${staging} (verified)${lifecycle}`;
     case 'copyBack':
     case 'verifyFinal':
       return `${name} is recreated with ${describeEncryption(s.to)} and partly filled${lifecycle}; every image is in staging ${staging} (verified)`;
@@ -312,7 +320,7 @@ class Migration {
       repositoryName: this.#state.repositoryName,
       stagingRepositoryName: this.#state.stagingRepositoryName,
       step,
-      state: stateAt(step, this.#state),
+      state: stateAt(step, this.#state, cause),
       resume: `registry.resumeMigration({ journal }) with the journal ${this.#journal.description}`,
       journal: this.#journal.description,
       cause,
@@ -671,7 +679,14 @@ class Migration {
     return this.#retireLeftoverGrants(keyArn, s.original.repositoryArn, new Date(s.original.createdAt), successor, `original ${s.repositoryName}`);
   }
 
-  /** 6b. The original name with the target encryption, its settings and the freeze; no lifecycle, no immutability yet. */
+  /**
+   * 6b. The original name with the target encryption, its settings and the freeze; no lifecycle,
+   * no immutability yet. ECR takes no repository policy in `CreateRepository`: the freeze is set
+   * right after it (by the creation, undone if that fails, and again here for a repository found
+   * existing), so a push by another principal can land in between. Nothing has been copied back
+   * yet, so the repository must be empty once frozen: any image in it stops the migration with
+   * `UnexpectedImages` rather than being kept or overwritten.
+   */
   #recreate(): StepResult {
     const s = this.#state;
     const settings = s.original.settings;
@@ -687,13 +702,28 @@ class Migration {
           ...(settings.tags.length > 0 ? { tags: settings.tags } : {}),
           repositoryPolicy: policy,
         }),
-      ).andThen((created) => {
-        s.final.repositoryArn = created.repository.arn;
-        s.final.createdAt = created.repository.createdAt.toISOString();
-        // Found existing (after a crash, between CreateRepository and SetRepositoryPolicy): freeze it now.
-        return this.#retrying('SetRepositoryPolicy', () => setRepositoryPolicy(this.#ctx, s.repositoryName, policy));
-      }),
+      )
+        .andThen((created) => {
+          s.final.repositoryArn = created.repository.arn;
+          s.final.createdAt = created.repository.createdAt.toISOString();
+          // Found existing (after a crash, between CreateRepository and SetRepositoryPolicy): freeze it now.
+          return this.#retrying('SetRepositoryPolicy', () => setRepositoryPolicy(this.#ctx, s.repositoryName, policy));
+        })
+        .andThen(() => this.#checkEmpty(s.repositoryName)),
     );
+  }
+
+  /** The frozen, recreated repository holds nothing yet: anything in it was pushed by someone else. */
+  #checkEmpty(repositoryName: string): StepResult {
+    return this.#retrying('DescribeImages', () => describeImages(this.#ctx, repositoryName)).andThen((details): StepResult => {
+      const images = details.flatMap((d) =>
+        d.imageDigest === undefined ? [] : [{ imageDigest: d.imageDigest, imageTags: [...(d.imageTags ?? [])], pushedAt: d.imagePushedAt?.toISOString() }],
+      );
+      if (images.length === 0) return okAsync(undefined);
+      const unexpected: UnexpectedImages = { kind: 'UnexpectedImages', repositoryName, images };
+      this.#ctx.logger.warn('the recreated repository holds images the migration did not copy', { migrationId: this.#state.migrationId, images });
+      return errAsync(unexpected);
+    });
   }
 
   /** 7. Lifecycle and tag mutability last, then tags and scanning again, and the original policy exactly (or none). */

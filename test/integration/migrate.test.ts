@@ -426,4 +426,61 @@ describe('migrateRepository on the local emulator', () => {
     expect(after.settings).toEqual({ ...before.settings, lifecyclePolicy: changed });
     await expectNoLeftovers(name);
   });
+
+  it('stops with UnexpectedImages when someone pushes into the recreated repository before its freeze, then resumes once they are removed', async () => {
+    // Prepare: another principal pushes right after CreateRepository answers, before the freeze is set.
+    const name = 'team/intruded';
+    await createFullRepository(ecr, aws.account, name, { seed: 29 });
+    const before = await pictureOf(ecr, name);
+    const intruder = aws.principals.createUser('intruder', {
+      policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] }],
+    });
+    const intruderEcr = new ECRClient(aws.clientConfig({ credentials: intruder.credentials }));
+    let sneaky: string | undefined;
+    const { registry: hooked, destroy } = hookedRegistry(async (command, input) => {
+      if (command === 'after:CreateRepositoryCommand' && input.repositoryName === name && sneaky === undefined) {
+        sneaky = (await pushImage(intruderEcr, name, { layers: [randomBytes(2048, 2929)], tags: ['sneaky'] })).digest;
+      }
+    });
+    const journal = fileJournal(join(dir, 'intruded.json'));
+
+    // Act
+    const failed = await hooked.migrateRepository({ repositoryName: name, encryption: { type: 'KMS' }, journal });
+    destroy();
+
+    // Assess: stopped before copying back; nothing kept or dropped silently.
+    const error = failed._unsafeUnwrapErr();
+    expect(sneaky).toBeDefined();
+    expect(error).toMatchObject({
+      kind: 'MigrationFailed',
+      step: 'recreate',
+      cause: { kind: 'UnexpectedImages', repositoryName: name, images: [{ imageDigest: sneaky, imageTags: ['sneaky'] }] },
+    });
+    if (error.kind !== 'MigrationFailed') throw new Error('unreachable');
+    expect(error.state).toContain('did not copy');
+    expect(error.state).toContain(sneaky);
+    expect(error.state).toContain('lifecycle policy is paused');
+    const stopped = await pictureOf(ecr, name);
+    expect(Object.keys(stopped.images)).toEqual([sneaky]);
+    expect(stopped.settings.lifecyclePolicy).toBeUndefined();
+    // Frozen now: the intruder can neither push nor delete any more.
+    const denied = await intruderEcr.send(new BatchDeleteImageCommand({ repositoryName: name, imageIds: [{ imageDigest: sneaky ?? '' }] })).then(
+      () => 'deleted',
+      (e: Error) => e.name,
+    );
+    expect(denied).toBe('AccessDeniedException');
+    // A resume alone stops again.
+    const again = await registry.resumeMigration({ journal });
+    expect(again._unsafeUnwrapErr()).toMatchObject({ kind: 'MigrationFailed', step: 'recreate', cause: { kind: 'UnexpectedImages' } });
+
+    // The migrating principal removes it, as the state says, and resumes.
+    await ecr.send(new BatchDeleteImageCommand({ repositoryName: name, imageIds: [{ imageDigest: sneaky ?? '' }] }));
+    const resumed = await registry.resumeMigration({ journal });
+    expect(resumed._unsafeUnwrap()).toMatchObject({ changed: true, resumed: true });
+    const after = await pictureOf(ecr, name);
+    expect(after.images).toEqual(before.images);
+    expect(after.settings).toEqual(before.settings);
+    await expectNoLeftovers(name);
+    intruderEcr.destroy();
+  });
 });
