@@ -349,6 +349,22 @@ export interface CopyVerificationFailed {
   readonly notCopied: readonly string[];
 }
 
+/**
+ * The repository a migration recreated holds images it did not copy. It exists for a moment
+ * before its freeze statement is in place (ECR takes a repository policy only after
+ * `CreateRepository`); a push by someone else in that moment lands (as would images in a
+ * repository someone else created under the name while it was free), and is found once the freeze
+ * is in place, before anything is copied back. The migration stops rather than keep the images
+ * (they are not in the snapshot) or drop them: save what you need, delete them as the migrating
+ * principal (the freeze denies it to everyone else), and resume.
+ */
+export interface UnexpectedImages {
+  readonly kind: 'UnexpectedImages';
+  readonly repositoryName: string;
+  /** Every image found, with its tags and push time. */
+  readonly images: readonly (ImageRef & { readonly pushedAt: string | undefined })[];
+}
+
 /** The caller aborted the operation (its `AbortSignal` fired). Re-running it resumes. */
 export interface Aborted {
   readonly kind: 'Aborted';
@@ -452,6 +468,7 @@ export type RegistryError =
   | LayerTransferFailed
   | ManifestRejected
   | CopyVerificationFailed
+  | UnexpectedImages
   | Aborted
   | JournalFailed
   | MigrationInProgress
@@ -594,6 +611,7 @@ const KINDS: ReadonlySet<string> = new Set<RegistryErrorKind>([
   'LayerTransferFailed',
   'ManifestRejected',
   'CopyVerificationFailed',
+  'UnexpectedImages',
   'Aborted',
   'JournalFailed',
   'MigrationInProgress',

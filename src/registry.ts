@@ -422,13 +422,19 @@ export class EncryptedRegistry {
    * requested one. Then, each step recorded in the `journal` before and after it runs:
    * 1. `freeze`: a repository-policy statement denies pushes, image deletes and settings changes
    *    to everyone but the calling principal (`aws:PrincipalArn`); the original policy is kept in
-   *    the journal;
+   *    the journal. Then the lifecycle policy is paused: ECR's expiry is not stopped by a
+   *    repository policy, so it is deleted (its text saved in the journal first) and restored last;
+   *    no image expires while the migration runs;
    * 2. `snapshot` of the image graph (after the freeze, so it stays true);
    * 3. `createStaging`: `<name>-migrating-<id>` with the target encryption, tagged with the migration id;
    * 4. `copyToStaging` (streamed, `concurrency` blobs at once) and 5. `verifyStaging` against the snapshot;
    * 6. `deleteOriginal` (its grants verified retired), only once staging is verified in this process;
    * 7. `recreate` the name with the target encryption, its tags, scan-on-push, the freeze, and
-   *    mutable tags; 8. `copyBack` and 9. `verifyFinal`;
+   *    mutable tags. ECR cannot create a repository with a policy: the freeze follows
+   *    `CreateRepository` by one call, and a push by someone else in that moment would land. The
+   *    recreated repository is checked empty once frozen; if it is not, the migration stops with
+   *    `MigrationFailed` whose `cause` is `UnexpectedImages` (nothing is kept or dropped silently);
+   *    8. `copyBack` and 9. `verifyFinal`;
    * 10. `restoreSettings`: lifecycle policy and tag mutability last, tags and scanning again, then
    *    the original repository policy exactly (or none);
    * 11. `deleteStaging` (grants verified retired), only once the final repository is verified here.
@@ -439,7 +445,7 @@ export class EncryptedRegistry {
    *
    * Needs, besides what creating and deleting need: `ecr:GetRepositoryPolicy`,
    * `ecr:SetRepositoryPolicy`, `ecr:DeleteRepositoryPolicy`, `ecr:GetLifecyclePolicy`,
-   * `ecr:PutLifecyclePolicy`, `ecr:ListTagsForResource`, `ecr:TagResource`, the image read and
+   * `ecr:PutLifecyclePolicy`, `ecr:DeleteLifecyclePolicy`, `ecr:ListTagsForResource`, `ecr:TagResource`, the image read and
    * push actions on both repositories, and `kms:ListGrants`/`kms:RetireGrant` on both keys.
    *
    * Errors (`error.kind`): before any change `InvalidRepositoryName`, `InvalidEncryption`,

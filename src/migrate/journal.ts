@@ -91,8 +91,17 @@ export interface JournalState {
     readonly repositoryArn: string;
     /** ISO creation time of the original incarnation. */
     readonly createdAt: string;
-    readonly settings: RepositorySettings;
+    /**
+     * The settings to restore. The lifecycle policy text is read again once the freeze is in
+     * place (nobody else can change it then) and saved before the policy is deleted.
+     */
+    settings: RepositorySettings;
   };
+  /**
+   * ISO time the original's lifecycle policy was deleted for the migration (ECR's expiry is not
+   * stopped by the freeze); `restoreSettings` puts `original.settings.lifecyclePolicy` back.
+   */
+  lifecyclePausedAt?: string;
   readonly steps: Partial<Record<MigrationStep, StepRecord>>;
   /** Taken after the freeze: what must be identical at the end. */
   snapshot?: ImageGraph;

@@ -259,13 +259,15 @@ export const estimateApiCalls = (graph: ImageGraph, settings: RepositorySettings
   // Describe, count images, key and grants before and after, DeleteRepository.
   const remove = (kms: boolean): number => 3 + Math.max(1, ceilDiv(n, ECR_PAGE_LIMIT)) + (kms ? 3 : 0);
   const byStep: Record<MigrationStep, number> = {
-    freeze: 2,
+    // The freeze, GetLifecyclePolicy, and DeleteLifecyclePolicy (the pause) when there is one.
+    freeze: 3 + (settings.lifecyclePolicy !== undefined ? 1 : 0),
     snapshot: Math.max(1, ceilDiv(graph.images.length, ECR_PAGE_LIMIT)) + ceilDiv(n, ECR_BATCH_LIMIT),
     createStaging: create,
     copyToStaging: copy,
     verifyStaging: verify,
     deleteOriginal: remove(kmsSource) + Math.max(1, ceilDiv(graph.images.length, ECR_PAGE_LIMIT)),
-    recreate: create + 1,
+    // The freeze again, and DescribeImages: the frozen repository must still be empty.
+    recreate: create + 2,
     copyBack: copy,
     verifyFinal: verify,
     restoreSettings: 3 + (settings.lifecyclePolicy !== undefined ? 1 : 0) + (settings.tags.length > 0 ? 1 : 0),
@@ -316,7 +318,13 @@ export const graphWarnings = (graph: ImageGraph, settings: RepositorySettings, r
   if (settings.scanOnPush) warnings.push({ code: 'rescanOnPush', message: 'scan on push is on: every image copied back is scanned again (the staging repository does not scan)' });
   if (settings.awsTagKeys.length > 0) warnings.push({ code: 'awsTags', message: `aws: tags cannot be copied: ${settings.awsTagKeys.join(', ')}` });
   if (settings.lifecyclePolicy !== undefined) {
-    warnings.push({ code: 'lifecyclePolicy', message: 'the lifecycle policy is applied last; images are copied in push order, so count-based rules keep the same images' });
+    warnings.push({
+      code: 'lifecyclePolicy',
+      message:
+        'the lifecycle policy is paused during the migration and restored at the end: it is deleted right after the freeze (ECR\'s expiry ' +
+        'is not stopped by a repository policy), its text kept in the journal, and applied last; images are copied in push order, ' +
+        'so count-based rules keep the same images',
+    });
   }
   if (graph.danglingReferences.length > 0) {
     warnings.push({ code: 'danglingReferences', message: `${graph.danglingReferences.length} reference(s) point to manifests that are not in the repository` });

@@ -1,10 +1,11 @@
 /**
  * `migrateRepository` and `resumeMigration`: change a repository's encryption by recreating it
- * under the same name, losing nothing. Freeze, snapshot, copy into a staging repository with the
- * target encryption, verify, delete the original, recreate it, copy back, verify, restore the
- * settings, delete the staging repository. Every step is recorded in a journal before and after it
- * runs, every step can be repeated, and nothing is deleted before what replaces it has been
- * verified in this process. A failure never rolls back: it stops, and `resumeMigration` goes on.
+ * under the same name, losing nothing. Freeze (and pause the lifecycle policy), snapshot, copy
+ * into a staging repository with the target encryption, verify, delete the original, recreate it,
+ * copy back, verify, restore the settings (the lifecycle policy last), delete the staging
+ * repository. Every step is recorded in a journal before and after it runs, every step can be
+ * repeated, and nothing is deleted before what replaces it has been verified in this process. A
+ * failure never rolls back: it stops, and `resumeMigration` goes on.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ import {
   type MigrationStep,
   type RegistryError,
   type ResumeMigrationError,
+  type UnexpectedImages,
 } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { backoffDelays } from '../internal/poll.js';
@@ -45,10 +47,11 @@ import {
 import { snapshotImages, type ImageGraph } from '../migrate/snapshot.js';
 import { verifyCopy } from '../migrate/verify.js';
 import { describeImages } from '../steps/ecr-images.js';
-import { deleteRepositoryPolicy, restoreImage } from '../steps/ecr-migration.js';
+import { deleteLifecyclePolicy, deleteRepositoryPolicy, restoreImage } from '../steps/ecr-migration.js';
 import {
   describeRepository,
   findRepository,
+  getLifecyclePolicy,
   listTags,
   putImageScanningConfiguration,
   putImageTagMutability,
@@ -174,26 +177,51 @@ const describeEncryption = (e: EncryptionDescription): string => (e.keyArn ? `${
 const withoutMismatch = (error: PreflightFindingError): Exclude<PreflightFindingError, EncryptionMismatch> | undefined =>
   error.kind === 'EncryptionMismatch' ? undefined : error;
 
-/** What the repositories hold when a step fails, in words. */
-const stateAt = (step: MigrationStep, s: JournalState): string => {
-  const { repositoryName: name, stagingRepositoryName: staging } = s;
+/** Where the original's lifecycle policy is when a step fails, in words ('' when there is none to speak of). */
+const lifecycleAt = (step: MigrationStep, s: JournalState): string => {
+  const paused = s.lifecyclePausedAt !== undefined;
+  if (s.original.settings.lifecyclePolicy === undefined && !paused) return '';
+  const kept = 'the journal keeps its text and puts it back last';
   switch (step) {
     case 'freeze':
-      return `nothing copied; ${name} is intact and may carry the freeze statement (pushes by others denied)`;
+      return paused ? `; its lifecycle policy is paused (deleted: ${kept})` : `; its lifecycle policy may already be paused (deleted: ${kept})`;
+    case 'restoreSettings':
+      return `; its lifecycle policy is paused or already restored (${kept})`;
+    case 'deleteStaging':
+      return '';
+    default:
+      return `; its lifecycle policy is paused (deleted: ${kept})`;
+  }
+};
+
+/** What the repositories hold when a step fails, in words. */
+const stateAt = (step: MigrationStep, s: JournalState, cause?: RegistryError): string => {
+  const { repositoryName: name, stagingRepositoryName: staging } = s;
+  const lifecycle = lifecycleAt(step, s);
+  switch (step) {
+    case 'freeze':
+      return `nothing copied; ${name} is intact and may carry the freeze statement (pushes by others denied)${lifecycle}`;
     case 'snapshot':
     case 'createStaging':
     case 'copyToStaging':
     case 'verifyStaging':
-      return `${name} is intact and frozen (pushes, deletes and settings changes by others denied); staging ${staging} holds a partial copy or does not exist yet`;
+      return `${name} is intact and frozen (pushes, deletes and settings changes by others denied)${lifecycle}; staging ${staging} holds a partial copy or does not exist yet`;
     case 'deleteOriginal':
-      return `every image is verified in staging ${staging}; ${name} is intact or deleted`;
+      return `every image is verified in staging ${staging}; ${name} is intact or deleted${lifecycle}`;
     case 'recreate':
-      return `${name} is deleted; every image is in staging ${staging} (verified)`;
+      if (cause?.kind === 'UnexpectedImages') {
+        return (
+          `${name} is recreated with ${describeEncryption(s.to)} and frozen, but holds ${cause.images.length} image(s) the migration did not copy ` +
+          `(pushed by someone else before the freeze took effect: ${cause.images.map((i) => i.imageDigest).join(', ')}); nothing was copied back. ` +
+          `Save what you need of them, delete them as the migrating principal, then resume${lifecycle}; every image of the snapshot is in staging ${staging} (verified)`
+        );
+      }
+      return `${name} is deleted, or recreated and not filled yet (a resume checks it holds nothing it did not copy); every image is in staging ${staging} (verified)${lifecycle}`;
     case 'copyBack':
     case 'verifyFinal':
-      return `${name} is recreated with ${describeEncryption(s.to)} and partly filled; every image is in staging ${staging} (verified)`;
+      return `${name} is recreated with ${describeEncryption(s.to)} and partly filled${lifecycle}; every image is in staging ${staging} (verified)`;
     case 'restoreSettings':
-      return `${name} holds every image (verified) and is still frozen; its settings are partly restored; staging ${staging} still exists`;
+      return `${name} holds every image (verified) and is still frozen; its settings are partly restored${lifecycle}; staging ${staging} still exists`;
     case 'deleteStaging':
       return `${name} is complete with its settings restored; staging ${staging} is left to delete`;
   }
@@ -292,7 +320,7 @@ class Migration {
       repositoryName: this.#state.repositoryName,
       stagingRepositoryName: this.#state.stagingRepositoryName,
       step,
-      state: stateAt(step, this.#state),
+      state: stateAt(step, this.#state, cause),
       resume: `registry.resumeMigration({ journal }) with the journal ${this.#journal.description}`,
       journal: this.#journal.description,
       cause,
@@ -387,10 +415,42 @@ class Migration {
     return graph === undefined ? errAsync(invalid('journal', 'the journal has no snapshot although the snapshot step is done')) : okAsync(graph);
   }
 
-  /** 1. Deny pushes, deletes and settings changes to everyone else; the original policy is in the journal. */
+  /**
+   * 1. Deny pushes, deletes and settings changes to everyone else (the original policy is in the
+   * journal), then pause the lifecycle policy. ECR's own expiry is no principal: the freeze does
+   * not stop it, and it could expire an image after the snapshot (the copy would then fail on
+   * every resume) or, counting by push time, expire copies. Its text, read again now that nobody
+   * else can change it, is saved in the journal before it is deleted; `restoreSettings` puts it
+   * back last. Repeatable: a policy already deleted is not found, and the journal keeps its text.
+   */
   #freeze(): StepResult {
-    const name = this.#state.repositoryName;
-    return this.#frozenPolicy().andThen((policy) => this.#retrying('SetRepositoryPolicy', () => setRepositoryPolicy(this.#ctx, name, policy)));
+    const s = this.#state;
+    const name = s.repositoryName;
+    const ctx = this.#ctx;
+    return safeTry(async function* (this: Migration) {
+      const policy = yield* this.#frozenPolicy();
+      yield* this.#retrying('SetRepositoryPolicy', () => setRepositoryPolicy(ctx, name, policy));
+      const live = yield* this.#retrying('GetLifecyclePolicy', () => getLifecyclePolicy(ctx, name));
+      if (live === undefined) {
+        // None, or deleted by this step before a crash: then the journal holds its text already.
+        if (s.original.settings.lifecyclePolicy !== undefined && s.lifecyclePausedAt === undefined) {
+          s.lifecyclePausedAt = ctx.now().toISOString();
+          yield* this.#save();
+        }
+        return ok(undefined);
+      }
+      if (live !== s.original.settings.lifecyclePolicy) {
+        // Changed between the first read and the freeze: what is live now is what to restore.
+        ctx.logger.warn('the lifecycle policy changed before the freeze: the journal records the current one', { migrationId: s.migrationId });
+        s.original.settings = { ...s.original.settings, lifecyclePolicy: live };
+      }
+      // Never delete what the journal does not hold durably.
+      yield* this.#save();
+      yield* this.#retrying('DeleteLifecyclePolicy', () => deleteLifecyclePolicy(ctx, name));
+      s.lifecyclePausedAt = ctx.now().toISOString();
+      yield* this.#save();
+      return ok(undefined);
+    }.bind(this));
   }
 
   /** 2. The image graph, taken after the freeze so it stays true. */
@@ -619,7 +679,14 @@ class Migration {
     return this.#retireLeftoverGrants(keyArn, s.original.repositoryArn, new Date(s.original.createdAt), successor, `original ${s.repositoryName}`);
   }
 
-  /** 6b. The original name with the target encryption, its settings and the freeze; no lifecycle, no immutability yet. */
+  /**
+   * 6b. The original name with the target encryption, its settings and the freeze; no lifecycle,
+   * no immutability yet. ECR takes no repository policy in `CreateRepository`: the freeze is set
+   * right after it (by the creation, undone if that fails, and again here for a repository found
+   * existing), so a push by another principal can land in between. Nothing has been copied back
+   * yet, so the repository must be empty once frozen: any image in it stops the migration with
+   * `UnexpectedImages` rather than being kept or overwritten.
+   */
   #recreate(): StepResult {
     const s = this.#state;
     const settings = s.original.settings;
@@ -635,13 +702,28 @@ class Migration {
           ...(settings.tags.length > 0 ? { tags: settings.tags } : {}),
           repositoryPolicy: policy,
         }),
-      ).andThen((created) => {
-        s.final.repositoryArn = created.repository.arn;
-        s.final.createdAt = created.repository.createdAt.toISOString();
-        // Found existing (after a crash, between CreateRepository and SetRepositoryPolicy): freeze it now.
-        return this.#retrying('SetRepositoryPolicy', () => setRepositoryPolicy(this.#ctx, s.repositoryName, policy));
-      }),
+      )
+        .andThen((created) => {
+          s.final.repositoryArn = created.repository.arn;
+          s.final.createdAt = created.repository.createdAt.toISOString();
+          // Found existing (after a crash, between CreateRepository and SetRepositoryPolicy): freeze it now.
+          return this.#retrying('SetRepositoryPolicy', () => setRepositoryPolicy(this.#ctx, s.repositoryName, policy));
+        })
+        .andThen(() => this.#checkEmpty(s.repositoryName)),
     );
+  }
+
+  /** The frozen, recreated repository holds nothing yet: anything in it was pushed by someone else. */
+  #checkEmpty(repositoryName: string): StepResult {
+    return this.#retrying('DescribeImages', () => describeImages(this.#ctx, repositoryName)).andThen((details): StepResult => {
+      const images = details.flatMap((d) =>
+        d.imageDigest === undefined ? [] : [{ imageDigest: d.imageDigest, imageTags: [...(d.imageTags ?? [])], pushedAt: d.imagePushedAt?.toISOString() }],
+      );
+      if (images.length === 0) return okAsync(undefined);
+      const unexpected: UnexpectedImages = { kind: 'UnexpectedImages', repositoryName, images };
+      this.#ctx.logger.warn('the recreated repository holds images the migration did not copy', { migrationId: this.#state.migrationId, images });
+      return errAsync(unexpected);
+    });
   }
 
   /** 7. Lifecycle and tag mutability last, then tags and scanning again, and the original policy exactly (or none). */

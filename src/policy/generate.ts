@@ -176,6 +176,9 @@ const MIGRATE_ACTIONS = [
   'ecr:PutImage',
   'ecr:GetRepositoryPolicy',
   'ecr:GetLifecyclePolicy',
+  // The lifecycle policy is paused (deleted) while migrating; a repository without a policy gets none back.
+  'ecr:DeleteLifecyclePolicy',
+  'ecr:DeleteRepositoryPolicy',
   'ecr:ListTagsForResource',
 ] as const;
 

@@ -1,8 +1,9 @@
 /**
- * The ECR calls only a migration makes: removing a repository policy, restoring archived images,
+ * The ECR calls only a migration makes: removing a repository or lifecycle policy, restoring archived images,
  * and the registry-level reads that tell whether something could recreate a repository name.
  */
 import {
+  DeleteLifecyclePolicyCommand,
   DeleteRepositoryPolicyCommand,
   DescribePullThroughCacheRulesCommand,
   DescribeRegistryCommand,
@@ -29,6 +30,15 @@ export const deleteRepositoryPolicy = (
   awsCall('ecr', 'DeleteRepositoryPolicy', () => ctx.ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName })), notFound(repositoryName))
     .map(() => undefined)
     .orElse((e) => (e.kind === 'AwsServiceError' && e.name === 'RepositoryPolicyNotFoundException' ? okAsync(undefined) : errAsync(e)));
+
+/** DeleteLifecyclePolicy; a repository without one is fine (already deleted, e.g. before a crash). */
+export const deleteLifecyclePolicy = (
+  ctx: RegistryContext,
+  repositoryName: string,
+): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
+  awsCall('ecr', 'DeleteLifecyclePolicy', () => ctx.ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName })), notFound(repositoryName))
+    .map(() => undefined)
+    .orElse((e) => (e.kind === 'AwsServiceError' && e.name === 'LifecyclePolicyNotFoundException' ? okAsync(undefined) : errAsync(e)));
 
 /** UntagResource. */
 export const untagRepository = (

@@ -10,7 +10,9 @@ import type { EncryptionSpec } from '../../src/index.js';
 /** Where to die: after the journal records a step's status, or a number of copied blobs or manifests. */
 export type KillPoint =
   | { readonly step: JournalState['steps'] extends Partial<Record<infer S, unknown>> ? S : never; readonly status: 'started' | 'done' }
-  | { readonly copied: 'blobs' | 'manifests'; readonly into: 'staging' | 'final'; readonly count: number };
+  | { readonly copied: 'blobs' | 'manifests'; readonly into: 'staging' | 'final'; readonly count: number }
+  /** Right after the journal records the original's lifecycle policy deleted (paused). */
+  | { readonly lifecyclePaused: true };
 
 export interface ChildConfig {
   readonly endpoint: string;
@@ -26,7 +28,9 @@ export interface ChildConfig {
 const reached = (state: JournalState, point: KillPoint): boolean =>
   'step' in point
     ? state.steps[point.step]?.status === point.status
-    : (point.into === 'staging' ? state.staging : state.final)[point.copied].length >= point.count;
+    : 'lifecyclePaused' in point
+      ? state.lifecyclePausedAt !== undefined
+      : (point.into === 'staging' ? state.staging : state.final)[point.copied].length >= point.count;
 
 const main = async (): Promise<void> => {
   const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;

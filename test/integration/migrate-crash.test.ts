@@ -1,8 +1,9 @@
 /**
  * Crash safety: the migrating process is SIGKILLed (in a child process) at the start and end of
- * every step, in the middle of both copies, and in the middle of AWS calls (the emulator stops
- * after applying a call and before answering, then restarts); each time a NEW process resumes
- * from the journal. The end state must be the same as an uninterrupted migration's.
+ * every step, right after the lifecycle pause, in the middle of both copies, and in the middle of
+ * AWS calls (the emulator stops after applying a call and before answering, then restarts); each
+ * time a NEW process resumes from the journal. The end state must be the same as an
+ * uninterrupted migration's.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -93,7 +94,7 @@ describe('migrateRepository survives SIGKILL at any point and resumes in a new p
     expect(existsSync(journalPath)).toBe(false);
   };
 
-  it('is killed right after the journal records the start and the end of every step, and mid-copy (28 points)', async () => {
+  it('is killed right after the journal records the start and the end of every step, after the lifecycle pause, and mid-copy (29 points)', async () => {
     // Prepare
     const name = 'crash/journal';
     await createFullRepository(ecr, aws.account, name, { seed: 7 });
@@ -102,6 +103,8 @@ describe('migrateRepository survives SIGKILL at any point and resumes in a new p
     const points: KillPoint[] = MIGRATION_STEPS.flatMap((step): KillPoint[] => {
       const start: KillPoint = { step, status: 'started' };
       const end: KillPoint = { step, status: 'done' };
+      // Right after the lifecycle policy is deleted: the resumed freeze finds it gone, and it still comes back at the end.
+      if (step === 'freeze') return [start, { lifecyclePaused: true }, end];
       if (step === 'copyToStaging' || step === 'copyBack') {
         const into = step === 'copyToStaging' ? 'staging' : 'final';
         return [
@@ -114,7 +117,7 @@ describe('migrateRepository survives SIGKILL at any point and resumes in a new p
       }
       return [start, end];
     });
-    expect(points).toHaveLength(28);
+    expect(points).toHaveLength(29);
 
     // Act: each point kills a new process; the next one resumes from the journal.
     for (const [i, killAt] of points.entries()) {
@@ -128,7 +131,7 @@ describe('migrateRepository survives SIGKILL at any point and resumes in a new p
     await expectMigrated(name, before, journalPath);
   }, 180_000);
 
-  it('is killed while AWS calls are in flight (applied, unanswered), with the emulator restarted each time (10 points)', async () => {
+  it('is killed while AWS calls are in flight (applied, unanswered), with the emulator restarted each time (11 points)', async () => {
     // Prepare
     const name = 'crash/calls';
     await createFullRepository(ecr, aws.account, name, { seed: 11 });
@@ -137,6 +140,7 @@ describe('migrateRepository survives SIGKILL at any point and resumes in a new p
     // Counted from when each fault is set, i.e. from where the previous process died.
     const stops: { readonly operation: string; readonly nth: number }[] = [
       { operation: 'SetRepositoryPolicy', nth: 1 }, // the freeze
+      { operation: 'DeleteLifecyclePolicy', nth: 1 }, // the lifecycle pause, deleted but unrecorded
       { operation: 'CreateRepository', nth: 1 }, // staging
       { operation: 'CompleteLayerUpload', nth: 2 }, // copy to staging
       { operation: 'PutImage', nth: 2 },

@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchDeleteImageCommand, ECRClient, UpdateImageStorageClassCommand } from '@aws-sdk/client-ecr';
+import { BatchDeleteImageCommand, ECRClient, GetLifecyclePolicyCommand, PutLifecyclePolicyCommand, UpdateImageStorageClassCommand } from '@aws-sdk/client-ecr';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errAsync, okAsync } from 'neverthrow';
 import { EncryptedRegistry, fileJournal, memoryJournal, type MigrationJournal, type MigrationProgress } from '../../src/index.js';
 import { ApiError, type LocalAws, pushImage, randomBytes, startLocalAws } from '../../src/testing/index.js';
-import { createFullRepository, pictureOf, type RepositoryPicture } from './migrate-helpers.js';
+import { createFullRepository, LIFECYCLE_POLICY, pictureOf, type RepositoryPicture } from './migrate-helpers.js';
 
 const POLL = { initialDelayMs: 5, maxDelayMs: 20, timeoutMs: 2000 };
 
@@ -270,6 +270,7 @@ describe('migrateRepository on the local emulator', () => {
     });
     if (error.kind !== 'MigrationFailed') throw new Error('unreachable');
     expect(error.state).toContain('intact and frozen');
+    expect(error.state).toContain('lifecycle policy is paused');
     expect(error.resume).toContain('resumeMigration');
     // A second migration of the same repository, or with the same journal, is refused.
     expect((await registry.migrateRepository({ repositoryName: name, encryption: 'AES256', journal: memoryJournal() }))._unsafeUnwrapErr()).toMatchObject({
@@ -325,5 +326,161 @@ describe('migrateRepository on the local emulator', () => {
     const after = await pictureOf(ecr, name);
     expect(after.images).toEqual(before.images);
     await expectNoLeftovers(name);
+  });
+  /** A registry whose ECR client runs `hook` around every call (after ECR answered, before the library sees the answer). */
+  const hookedRegistry = (
+    hook: (command: string, input: Record<string, unknown>) => Promise<void>,
+  ): { readonly registry: EncryptedRegistry; readonly destroy: () => void } => {
+    const client = new ECRClient(aws.clientConfig());
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const command = (context as { commandName?: string }).commandName ?? '';
+        const input = args.input as Record<string, unknown>;
+        await hook(`before:${command}`, input);
+        const output = await next(args);
+        await hook(`after:${command}`, input);
+        return output;
+      },
+      { step: 'initialize', name: 'testHook' },
+    );
+    const hooked = new EncryptedRegistry({ clients: { ecr: client }, clientConfig: aws.clientConfig(), poll: POLL });
+    return {
+      registry: hooked,
+      destroy: () => {
+        hooked.destroy();
+        client.destroy();
+      },
+    };
+  };
+
+  const lifecycleOf = (name: string): Promise<string | undefined> =>
+    ecr.send(new GetLifecyclePolicyCommand({ repositoryName: name })).then(
+      (out) => out.lifecyclePolicyText,
+      (e: Error) => {
+        if (e.name === 'LifecyclePolicyNotFoundException') return undefined;
+        throw e;
+      },
+    );
+
+  it('pauses the lifecycle policy from the freeze to the end (journal first), never gives staging one, and restores it byte-exact', async () => {
+    // Prepare: the lifecycle policy changes after the migration read it, before the freeze.
+    const name = 'team/lifecycle';
+    await createFullRepository(ecr, aws.account, name, { seed: 23 });
+    const changed = LIFECYCLE_POLICY.replace('"countNumber":50', '"countNumber":40');
+    expect(changed).not.toBe(LIFECYCLE_POLICY);
+    const before = await pictureOf(ecr, name);
+    const inner = memoryJournal();
+    const seen: { step: string; original: string | undefined; staging: string | undefined; final: string | undefined }[] = [];
+    const journal: MigrationJournal = {
+      ...inner,
+      save: (state) =>
+        inner.save(state).map(async () => {
+          if (state.steps.freeze?.status === 'started' && state.steps.freeze.attempts === 1 && seen.length === 0) {
+            seen.push({ step: 'before freeze', original: await lifecycleOf(name), staging: undefined, final: undefined });
+            await ecr.send(new PutLifecyclePolicyCommand({ repositoryName: name, lifecyclePolicyText: changed }));
+          }
+          for (const step of ['copyToStaging', 'copyBack', 'restoreSettings'] as const) {
+            if (state.steps[step]?.status === 'started' && !seen.some((x) => x.step === step)) {
+              const exists = (n: string) => (aws.inspect.ecr?.repositories() ?? []).some((r) => r.repositoryName === n);
+              seen.push({
+                step,
+                original: step === 'copyToStaging' ? await lifecycleOf(name) : undefined,
+                staging: exists(state.stagingRepositoryName) ? await lifecycleOf(state.stagingRepositoryName) : 'absent',
+                final: step === 'copyToStaging' ? undefined : await lifecycleOf(name),
+              });
+            }
+          }
+        }),
+    };
+    // What the journal holds at the moment the policy is deleted.
+    const atDelete: (string | undefined)[] = [];
+    const { registry: hooked, destroy } = hookedRegistry((command) => {
+      if (command === 'before:DeleteLifecyclePolicyCommand') atDelete.push(inner.snapshot()?.original.settings.lifecyclePolicy);
+      return Promise.resolve();
+    });
+    const mark = aws.inspect.calls().length;
+
+    // Act
+    const result = await hooked.migrateRepository({ repositoryName: name, encryption: { type: 'KMS' }, journal });
+    destroy();
+
+    // Assess
+    expect(result._unsafeUnwrap()).toMatchObject({ changed: true });
+    expect(atDelete).toEqual([changed]);
+    expect(seen).toEqual([
+      { step: 'before freeze', original: LIFECYCLE_POLICY, staging: undefined, final: undefined },
+      { step: 'copyToStaging', original: undefined, staging: undefined, final: undefined },
+      { step: 'copyBack', original: undefined, staging: undefined, final: undefined },
+      { step: 'restoreSettings', original: undefined, staging: undefined, final: undefined },
+    ]);
+    const calls = aws.inspect.calls().slice(mark).map((c) => c.operation);
+    const freeze = calls.indexOf('SetRepositoryPolicy');
+    const pause = calls.indexOf('DeleteLifecyclePolicy');
+    expect(freeze).toBeGreaterThanOrEqual(0);
+    expect(pause).toBeGreaterThan(freeze);
+    expect(pause, 'paused before the snapshot').toBeLessThan(calls.indexOf('DescribeImages', freeze));
+    expect(calls.filter((c) => c === 'DeleteLifecyclePolicy')).toHaveLength(1);
+    expect(calls.filter((c) => c === 'PutLifecyclePolicy'), 'the change above, and the restore').toHaveLength(2);
+    const after = await pictureOf(ecr, name);
+    expect(after.images).toEqual(before.images);
+    expect(after.settings).toEqual({ ...before.settings, lifecyclePolicy: changed });
+    await expectNoLeftovers(name);
+  });
+
+  it('stops with UnexpectedImages when someone pushes into the recreated repository before its freeze, then resumes once they are removed', async () => {
+    // Prepare: another principal pushes right after CreateRepository answers, before the freeze is set.
+    const name = 'team/intruded';
+    await createFullRepository(ecr, aws.account, name, { seed: 29 });
+    const before = await pictureOf(ecr, name);
+    const intruder = aws.principals.createUser('intruder', {
+      policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*' }] }],
+    });
+    const intruderEcr = new ECRClient(aws.clientConfig({ credentials: intruder.credentials }));
+    let sneaky: string | undefined;
+    const { registry: hooked, destroy } = hookedRegistry(async (command, input) => {
+      if (command === 'after:CreateRepositoryCommand' && input.repositoryName === name && sneaky === undefined) {
+        sneaky = (await pushImage(intruderEcr, name, { layers: [randomBytes(2048, 2929)], tags: ['sneaky'] })).digest;
+      }
+    });
+    const journal = fileJournal(join(dir, 'intruded.json'));
+
+    // Act
+    const failed = await hooked.migrateRepository({ repositoryName: name, encryption: { type: 'KMS' }, journal });
+    destroy();
+
+    // Assess: stopped before copying back; nothing kept or dropped silently.
+    const error = failed._unsafeUnwrapErr();
+    expect(sneaky).toBeDefined();
+    expect(error).toMatchObject({
+      kind: 'MigrationFailed',
+      step: 'recreate',
+      cause: { kind: 'UnexpectedImages', repositoryName: name, images: [{ imageDigest: sneaky, imageTags: ['sneaky'] }] },
+    });
+    if (error.kind !== 'MigrationFailed') throw new Error('unreachable');
+    expect(error.state).toContain('did not copy');
+    expect(error.state).toContain(sneaky);
+    expect(error.state).toContain('lifecycle policy is paused');
+    const stopped = await pictureOf(ecr, name);
+    expect(Object.keys(stopped.images)).toEqual([sneaky]);
+    expect(stopped.settings.lifecyclePolicy).toBeUndefined();
+    // Frozen now: the intruder can neither push nor delete any more.
+    const denied = await intruderEcr.send(new BatchDeleteImageCommand({ repositoryName: name, imageIds: [{ imageDigest: sneaky ?? '' }] })).then(
+      () => 'deleted',
+      (e: Error) => e.name,
+    );
+    expect(denied).toBe('AccessDeniedException');
+    // A resume alone stops again.
+    const again = await registry.resumeMigration({ journal });
+    expect(again._unsafeUnwrapErr()).toMatchObject({ kind: 'MigrationFailed', step: 'recreate', cause: { kind: 'UnexpectedImages' } });
+
+    // The migrating principal removes it, as the state says, and resumes.
+    await ecr.send(new BatchDeleteImageCommand({ repositoryName: name, imageIds: [{ imageDigest: sneaky ?? '' }] }));
+    const resumed = await registry.resumeMigration({ journal });
+    expect(resumed._unsafeUnwrap()).toMatchObject({ changed: true, resumed: true });
+    const after = await pictureOf(ecr, name);
+    expect(after.images).toEqual(before.images);
+    expect(after.settings).toEqual(before.settings);
+    await expectNoLeftovers(name);
+    intruderEcr.destroy();
   });
 });

@@ -65,6 +65,7 @@ test('the error union is closed: adding or removing a kind is a visible API chan
     | 'LayerTransferFailed'
     | 'ManifestRejected'
     | 'CopyVerificationFailed'
+    | 'UnexpectedImages'
     | 'Aborted'
     | 'JournalFailed'
     | 'MigrationInProgress'

@@ -115,6 +115,8 @@ describe('generateRepositoryAdminPolicy', () => {
       { name: 'InitiateLayerUpload', request: request(alice, 'ecr:InitiateLayerUpload', repoArn('team-a/app-tmp')), decision: 'allowed' },
       { name: 'PutImage', request: request(alice, 'ecr:PutImage', repoArn('team-a/app')), decision: 'allowed' },
       { name: 'GetLifecyclePolicy', request: request(alice, 'ecr:GetLifecyclePolicy', repoArn('team-a/app')), decision: 'allowed' },
+      { name: 'DeleteLifecyclePolicy (the pause)', request: request(alice, 'ecr:DeleteLifecyclePolicy', repoArn('team-a/app')), decision: 'allowed' },
+      { name: 'DeleteRepositoryPolicy (no policy to restore)', request: request(alice, 'ecr:DeleteRepositoryPolicy', repoArn('team-a/app')), decision: 'allowed' },
       { name: 'ListTagsForResource', request: request(alice, 'ecr:ListTagsForResource', repoArn('team-a/app')), decision: 'allowed' },
       { name: 'CreateRepository and DeleteRepository', request: request(alice, 'ecr:DeleteRepository', repoArn('team-a/app')), decision: 'allowed' },
       { name: 'CreateGrant through ECR', request: request(alice, 'kms:CreateGrant', KEY_ARN, VIA_ECR), decision: 'allowed' },
