@@ -63,6 +63,7 @@ export const EXIT_CODES: Readonly<Record<RegistryErrorKind, number>> = {
   Aborted: EXIT.interrupted,
   JournalFailed: EXIT.usage,
   MigrationInProgress: EXIT.conflict,
+  UnexpectedImages: EXIT.conflict,
   MigrationFailed: EXIT.partial,
 };
 

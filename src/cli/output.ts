@@ -139,6 +139,10 @@ export const describeError = (error: RegistryError): string => {
       return `cannot ${error.operation} the migration journal ${error.journal}: ${error.reason}`;
     case 'MigrationInProgress':
       return `a migration of ${error.repositoryName} is unfinished${error.migrationId ? ` (${error.migrationId})` : ''}${error.journal ? `: resume it with encrypted-ecr migrate resume --journal ${error.journal}` : ' (found in the repository policy): resume it from its journal'}`;
+    case 'UnexpectedImages':
+      return `${error.repositoryName} holds ${error.images.length} image(s) that are not part of the migration (${error.images
+        .map((i) => i.imageDigest)
+        .join(', ')}): someone pushed while it was not frozen yet; delete them as the migrating principal, then resume`;
     case 'MigrationFailed':
       return `migration of ${error.repositoryName} stopped at ${error.step}: ${describeError(error.cause)}. ${error.state}. Resume with: encrypted-ecr migrate resume --journal ${error.journal}`;
   }

@@ -13,7 +13,7 @@ const ALL_KINDS: Record<RegistryErrorKind, true> = {
   RepositoryNotEmpty: true, EncryptionMismatch: true, DeletedButGrantsRemain: true, RollbackFailed: true,
   ImagesArchived: true, ImagesUnavailable: true, DigestMismatch: true, LayerTransferFailed: true,
   ManifestRejected: true, CopyVerificationFailed: true, Aborted: true,
-  JournalFailed: true, MigrationInProgress: true, MigrationFailed: true,
+  JournalFailed: true, MigrationInProgress: true, MigrationFailed: true, UnexpectedImages: true,
 };
 
 const aws = { service: 'kms' as const, operation: 'DescribeKey', cause: new Error('socket details') };
