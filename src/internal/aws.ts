@@ -4,7 +4,7 @@
  * share exception names, so `instanceof` across services is wrong), and leaves the rest to
  * {@link toGenericAwsError}.
  */
-import { ResultAsync } from 'neverthrow';
+import { err, ok, type Result, ResultAsync } from 'neverthrow';
 import type { AwsService, AwsServiceError, GenericAwsError } from '../errors.js';
 
 /** The shape every modeled or unmodeled SDK v3 service exception has. */
@@ -137,3 +137,25 @@ export const awsCall = <T, E = never>(
     }
     return toGenericAwsError(service, operation, cause);
   })();
+
+/**
+ * Follows a paginated call until its last page, one page at a time (no recursion, so any number of
+ * pages), stopping at the first error. `page` gets the token of the previous page and returns the
+ * page's items and the next token (`undefined` or empty when there is none).
+ */
+export const allPages = <R, E>(
+  page: (nextToken: string | undefined) => ResultAsync<{ readonly items: readonly R[]; readonly nextToken: string | undefined }, E>,
+): ResultAsync<R[], E> =>
+  new ResultAsync(
+    (async (): Promise<Result<R[], E>> => {
+      const out: R[] = [];
+      let token: string | undefined;
+      do {
+        const result = await page(token);
+        if (result.isErr()) return err(result.error);
+        out.push(...result.value.items);
+        token = result.value.nextToken;
+      } while (token !== undefined && token !== '');
+      return ok(out);
+    })(),
+  );

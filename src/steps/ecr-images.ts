@@ -28,7 +28,7 @@ import type {
   ManifestRejectedReason,
   RepositoryNotFound,
 } from '../errors.js';
-import { awsCall, isServiceException, type ServiceException } from '../internal/aws.js';
+import { allPages, awsCall, isServiceException, type ServiceException } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 
 /** ECR's limit for ids in BatchGetImage, BatchCheckLayerAvailability and DescribeImages by id. */
@@ -94,24 +94,6 @@ const eachBatch = <T, R, E>(
         if (result.isErr()) return err(result.error);
         out.push(...result.value);
       }
-      return ok(out);
-    })(),
-  );
-
-/** Follows `nextToken` until the last page. */
-const allPages = <R, E>(
-  page: (nextToken: string | undefined) => ResultAsync<{ readonly items: readonly R[]; readonly nextToken: string | undefined }, E>,
-): ResultAsync<R[], E> =>
-  new ResultAsync(
-    (async (): Promise<Result<R[], E>> => {
-      const out: R[] = [];
-      let token: string | undefined;
-      do {
-        const result = await page(token);
-        if (result.isErr()) return err(result.error);
-        out.push(...result.value.items);
-        token = result.value.nextToken;
-      } while (token !== undefined && token !== '');
       return ok(out);
     })(),
   );

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import type { GenericAwsError, RepositoryNotFound } from '../errors.js';
-import { awsCall, type ServiceException } from '../internal/aws.js';
+import { allPages, awsCall, type ServiceException } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 
 const notFound = (repositoryName: string) => (e: ServiceException): RepositoryNotFound | undefined =>
@@ -69,25 +69,19 @@ export const describeReplicationRules = (ctx: RegistryContext): ResultAsync<Repl
   awsCall('ecr', 'DescribeRegistry', () => ctx.ecr.send(new DescribeRegistryCommand({}))).map((out) => out.replicationConfiguration?.rules ?? []);
 
 /** Every repository creation template, over every page. */
-export const describeCreationTemplates = (ctx: RegistryContext): ResultAsync<RepositoryCreationTemplate[], GenericAwsError> => {
-  const page = (acc: RepositoryCreationTemplate[], nextToken: string | undefined): ResultAsync<RepositoryCreationTemplate[], GenericAwsError> =>
-    awsCall('ecr', 'DescribeRepositoryCreationTemplates', () =>
-      ctx.ecr.send(new DescribeRepositoryCreationTemplatesCommand(nextToken ? { nextToken } : {})),
-    ).andThen((out) => {
-      acc.push(...(out.repositoryCreationTemplates ?? []));
-      return out.nextToken ? page(acc, out.nextToken) : okAsync(acc);
-    });
-  return page([], undefined);
-};
+export const describeCreationTemplates = (ctx: RegistryContext): ResultAsync<RepositoryCreationTemplate[], GenericAwsError> =>
+  allPages((nextToken) =>
+    awsCall('ecr', 'DescribeRepositoryCreationTemplates', () => ctx.ecr.send(new DescribeRepositoryCreationTemplatesCommand(nextToken ? { nextToken } : {}))).map((out) => ({
+      items: out.repositoryCreationTemplates ?? [],
+      nextToken: out.nextToken,
+    })),
+  );
 
 /** Every pull-through cache rule, over every page. */
-export const describePullThroughCacheRules = (ctx: RegistryContext): ResultAsync<PullThroughCacheRule[], GenericAwsError> => {
-  const page = (acc: PullThroughCacheRule[], nextToken: string | undefined): ResultAsync<PullThroughCacheRule[], GenericAwsError> =>
-    awsCall('ecr', 'DescribePullThroughCacheRules', () =>
-      ctx.ecr.send(new DescribePullThroughCacheRulesCommand(nextToken ? { nextToken } : {})),
-    ).andThen((out) => {
-      acc.push(...(out.pullThroughCacheRules ?? []));
-      return out.nextToken ? page(acc, out.nextToken) : okAsync(acc);
-    });
-  return page([], undefined);
-};
+export const describePullThroughCacheRules = (ctx: RegistryContext): ResultAsync<PullThroughCacheRule[], GenericAwsError> =>
+  allPages((nextToken) =>
+    awsCall('ecr', 'DescribePullThroughCacheRules', () => ctx.ecr.send(new DescribePullThroughCacheRulesCommand(nextToken ? { nextToken } : {}))).map((out) => ({
+      items: out.pullThroughCacheRules ?? [],
+      nextToken: out.nextToken,
+    })),
+  );

@@ -29,7 +29,7 @@ import type {
   RepositoryNotEmpty,
   RepositoryNotFound,
 } from '../errors.js';
-import { awsCall, type ServiceException, unexpectedResponse } from '../internal/aws.js';
+import { allPages, awsCall, type ServiceException, unexpectedResponse } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 
 const notFound = (repositoryName: string) => (e: ServiceException): RepositoryNotFound | undefined =>
@@ -80,16 +80,12 @@ export const findRepository = (
  * Every repository of the registry, paged 1,000 at a time (the API's maximum): the cheapest way to
  * check many names at once, since DescribeRepositories by names fails whole on one missing name.
  */
-export const listAllRepositories = (ctx: RegistryContext): ResultAsync<Repository[], GenericAwsError> => {
-  const page = (acc: Repository[], nextToken: string | undefined): ResultAsync<Repository[], GenericAwsError> =>
+export const listAllRepositories = (ctx: RegistryContext): ResultAsync<Repository[], GenericAwsError> =>
+  allPages((nextToken) =>
     awsCall('ecr', 'DescribeRepositories', () =>
-      ctx.ecr.send(new DescribeRepositoriesCommand(nextToken ? { maxResults: 1000, nextToken } : { maxResults: 1000 })),
-    ).andThen((out) => {
-      acc.push(...(out.repositories ?? []));
-      return out.nextToken ? page(acc, out.nextToken) : okAsync(acc);
-    });
-  return page([], undefined);
-};
+      ctx.ecr.send(new DescribeRepositoriesCommand({ maxResults: 1000, ...(nextToken ? { nextToken } : {}) })),
+    ).map((out) => ({ items: out.repositories ?? [], nextToken: out.nextToken })),
+  );
 
 /** CreateRepository. */
 export const createRepository = (
@@ -130,9 +126,8 @@ export const deleteRepository = (
 export const countImages = (
   ctx: RegistryContext,
   repositoryName: string,
-): ResultAsync<number, RepositoryNotFound | GenericAwsError> => {
-  const digests = new Set<string>();
-  const page = (nextToken: string | undefined): ResultAsync<number, RepositoryNotFound | GenericAwsError> =>
+): ResultAsync<number, RepositoryNotFound | GenericAwsError> =>
+  allPages((nextToken) =>
     awsCall(
       'ecr',
       'ListImages',
@@ -146,12 +141,8 @@ export const countImages = (
           }),
         ),
       notFound(repositoryName),
-    ).andThen((out) => {
-      for (const id of out.imageIds ?? []) if (id.imageDigest) digests.add(id.imageDigest);
-      return out.nextToken ? page(out.nextToken) : okAsync(digests.size);
-    });
-  return page(undefined);
-};
+    ).map((out) => ({ items: out.imageIds ?? [], nextToken: out.nextToken })),
+  ).map((ids) => new Set(ids.flatMap((id) => (id.imageDigest ? [id.imageDigest] : []))).size);
 
 /** GetRepositoryPolicy; `undefined` when the repository has none. */
 export const getRepositoryPolicy = (

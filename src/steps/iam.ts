@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import type { GenericAwsError } from '../errors.js';
-import { awsCall, unexpectedResponse } from '../internal/aws.js';
+import { allPages, awsCall, unexpectedResponse } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 
 /** Why IAM could not answer a question about a principal. */
@@ -39,8 +39,8 @@ export const simulatePrincipalPolicy = (
     readonly resourceArns: readonly string[];
     readonly contextEntries: readonly ContextEntry[];
   },
-): ResultAsync<EvaluationResult[], IamUnavailable | GenericAwsError> => {
-  const page = (acc: EvaluationResult[], marker: string | undefined): ResultAsync<EvaluationResult[], IamUnavailable | GenericAwsError> =>
+): ResultAsync<EvaluationResult[], IamUnavailable | GenericAwsError> =>
+  allPages((marker) =>
     awsCall(
       'iam',
       'SimulatePrincipalPolicy',
@@ -60,9 +60,5 @@ export const simulatePrincipalPolicy = (
         if (e.name === 'PolicyEvaluationException') return { reason: 'PolicyEvaluation', cause: e };
         return undefined;
       },
-    ).andThen((out) => {
-      acc.push(...(out.EvaluationResults ?? []));
-      return out.IsTruncated && out.Marker ? page(acc, out.Marker) : okAsync(acc);
-    });
-  return page([], undefined);
-};
+    ).map((out) => ({ items: out.EvaluationResults ?? [], nextToken: out.IsTruncated ? out.Marker : undefined })),
+  );

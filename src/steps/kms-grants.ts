@@ -5,7 +5,7 @@
 import { type GrantListEntry, ListGrantsCommand, RetireGrantCommand } from '@aws-sdk/client-kms';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import type { GenericAwsError, KeyNotFound } from '../errors.js';
-import { awsCall } from '../internal/aws.js';
+import { allPages, awsCall } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 
 /** KMS documents ListGrants' `Limit` as 1–100. */
@@ -27,20 +27,16 @@ const ECR_ARN_KEY = 'aws:ecr:arn';
 export const listAllGrants = (
   ctx: RegistryContext,
   keyArn: string,
-): ResultAsync<GrantListEntry[], KeyNotFound | GenericAwsError> => {
-  const page = (acc: GrantListEntry[], marker: string | undefined): ResultAsync<GrantListEntry[], KeyNotFound | GenericAwsError> =>
+): ResultAsync<GrantListEntry[], KeyNotFound | GenericAwsError> =>
+  allPages((marker) =>
     awsCall(
       'kms',
       'ListGrants',
       () => ctx.kms.send(new ListGrantsCommand({ KeyId: keyArn, Limit: LIST_GRANTS_PAGE, ...(marker ? { Marker: marker } : {}) })),
       (e): KeyNotFound | undefined =>
         e.name === 'NotFoundException' ? { kind: 'KeyNotFound', service: 'kms', operation: 'ListGrants', cause: e, key: keyArn } : undefined,
-    ).andThen((out) => {
-      acc.push(...(out.Grants ?? []));
-      return out.Truncated && out.NextMarker ? page(acc, out.NextMarker) : okAsync(acc);
-    });
-  return page([], undefined);
-};
+    ).map((out) => ({ items: out.Grants ?? [], nextToken: out.Truncated ? out.NextMarker : undefined })),
+  );
 
 /** The repository ARN a grant is constrained to, when it carries `aws:ecr:arn` (keys are case-insensitive). */
 export const ecrRepositoryArnOf = (grant: GrantListEntry): string | undefined => {

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-kms';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import type { GenericAwsError, InvalidEncryption, KeyNotFound } from '../errors.js';
-import { awsCall, unexpectedResponse } from '../internal/aws.js';
+import { allPages, awsCall, unexpectedResponse } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 
 /**
@@ -43,25 +43,19 @@ export const getKeyPolicy = (ctx: RegistryContext, keyArn: string): ResultAsync<
   );
 
 /** Every alias of the region, paged 100 at a time. */
-export const listAllAliases = (ctx: RegistryContext): ResultAsync<AliasListEntry[], GenericAwsError> => {
-  const page = (acc: AliasListEntry[], marker: string | undefined): ResultAsync<AliasListEntry[], GenericAwsError> =>
-    awsCall('kms', 'ListAliases', () => ctx.kms.send(new ListAliasesCommand({ Limit: 100, ...(marker ? { Marker: marker } : {}) }))).andThen(
-      (out) => {
-        acc.push(...(out.Aliases ?? []));
-        return out.Truncated && out.NextMarker ? page(acc, out.NextMarker) : okAsync(acc);
-      },
-    );
-  return page([], undefined);
-};
+export const listAllAliases = (ctx: RegistryContext): ResultAsync<AliasListEntry[], GenericAwsError> =>
+  allPages((marker) =>
+    awsCall('kms', 'ListAliases', () => ctx.kms.send(new ListAliasesCommand({ Limit: 100, ...(marker ? { Marker: marker } : {}) }))).map((out) => ({
+      items: out.Aliases ?? [],
+      nextToken: out.Truncated ? out.NextMarker : undefined,
+    })),
+  );
 
 /** Every key of the region, paged 1,000 at a time (ListKeys allows up to 1,000). */
-export const listAllKeys = (ctx: RegistryContext): ResultAsync<KeyListEntry[], GenericAwsError> => {
-  const page = (acc: KeyListEntry[], marker: string | undefined): ResultAsync<KeyListEntry[], GenericAwsError> =>
-    awsCall('kms', 'ListKeys', () => ctx.kms.send(new ListKeysCommand({ Limit: 1000, ...(marker ? { Marker: marker } : {}) }))).andThen(
-      (out) => {
-        acc.push(...(out.Keys ?? []));
-        return out.Truncated && out.NextMarker ? page(acc, out.NextMarker) : okAsync(acc);
-      },
-    );
-  return page([], undefined);
-};
+export const listAllKeys = (ctx: RegistryContext): ResultAsync<KeyListEntry[], GenericAwsError> =>
+  allPages((marker) =>
+    awsCall('kms', 'ListKeys', () => ctx.kms.send(new ListKeysCommand({ Limit: 1000, ...(marker ? { Marker: marker } : {}) }))).map((out) => ({
+      items: out.Keys ?? [],
+      nextToken: out.Truncated ? out.NextMarker : undefined,
+    })),
+  );

@@ -71,3 +71,27 @@ describe('toGenericAwsError', () => {
     expect(toGenericAwsError('ecr', 'ListImages', cause)).toMatchObject({ kind: 'NetworkError' });
   });
 });
+
+describe('allPages', () => {
+  it('follows tokens page by page and stops at the first error', async () => {
+    const { allPages } = await import('../../src/internal/aws.js');
+    const { errAsync, okAsync } = await import('neverthrow');
+    const pages: Record<string, { items: number[]; nextToken: string | undefined }> = {
+      start: { items: [1, 2], nextToken: 'b' },
+      b: { items: [3], nextToken: 'c' },
+      c: { items: [], nextToken: '' },
+    };
+    const seen: (string | undefined)[] = [];
+    const all = await allPages((token: string | undefined) => {
+      seen.push(token);
+      return okAsync(pages[token ?? 'start']!);
+    });
+    expect(all._unsafeUnwrap()).toEqual([1, 2, 3]);
+    expect(seen).toEqual([undefined, 'b', 'c']);
+
+    const failing = await allPages((token: string | undefined) =>
+      token === undefined ? okAsync({ items: [1], nextToken: 'x' }) : errAsync('boom' as const),
+    );
+    expect(failing._unsafeUnwrapErr()).toBe('boom');
+  });
+});
