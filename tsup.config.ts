@@ -13,4 +13,16 @@ export default defineConfig([
     splitting: false,
     treeshake: true,
   },
+  {
+    // The `encrypted-ecr` bin: ESM only, the library bundled in, commander and the SDK external.
+    entry: { cli: 'src/cli/index.ts' },
+    format: ['esm'],
+    dts: false,
+    sourcemap: true,
+    clean: false,
+    target: 'node20',
+    splitting: false,
+    treeshake: true,
+    banner: { js: '#!/usr/bin/env node' },
+  },
 ]);

@@ -528,6 +528,9 @@ export type CopyImagesError =
 /** Everything verifying a copy against its snapshot can return. */
 export type VerifyCopyError = InsecureEndpoint | RepositoryNotFound | CopyVerificationFailed | Aborted | GenericAwsError;
 
+/** Everything `audit` can return (a non-compliant repository is a finding of the report, not an error). */
+export type AuditError = InvalidInput | InsecureEndpoint | KeyNotFound | GenericAwsError;
+
 /** Everything `planMigration` can return (the findings themselves come back in the plan). */
 export type PlanMigrationError =
   | InvalidRepositoryName

@@ -68,6 +68,20 @@ export type {
   PreflightReport,
   RepositoryTag,
 } from './operations/preflight.js';
+export type {
+  AuditCost,
+  AuditedEncryption,
+  AuditedGrants,
+  AuditedKey,
+  AuditedRepository,
+  AuditInput,
+  AuditProgress,
+  AuditReport,
+  AuditRequirement,
+  AuditUsage,
+  AuditViolation,
+  AuditViolationCode,
+} from './operations/audit.js';
 export { fileJournal, memoryJournal, MIGRATION_STEPS } from './migrate/journal.js';
 export type { CopyRecord, JournalState, MigrationJournal, RepositorySettings, StepRecord } from './migrate/journal.js';
 export type {

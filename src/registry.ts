@@ -24,6 +24,8 @@ import {
 import { type CreatedRepository, createEncryptedRepository } from './operations/create-repository.js';
 import { type CreateEncryptedRepositoryInput, preflight, type PreflightInput, type PreflightReport } from './operations/preflight.js';
 import type { RegistryLogger } from './types.js';
+import type { AuditError } from './errors.js';
+import { audit, type AuditInput, type AuditReport } from './operations/audit.js';
 import type { MigrateRepositoryError, PlanMigrationError, ResumeMigrationError } from './errors.js';
 import { type MigrationPlan, planMigration, type PlanMigrationInput } from './migrate/plan.js';
 import {
@@ -333,6 +335,41 @@ export class EncryptedRegistry {
    */
   retireOrphanedGrants(input?: RetireOrphanedGrantsInput): ResultAsync<OrphanedGrantsRetirement, RetireOrphanedGrantsError> {
     return retireOrphanedGrants(this.context, input);
+  }
+
+  /**
+   * Audits every repository of the region: its encryption (type, canonical key ARN, AWS- or
+   * customer-managed, key state), whether it complies with `require` (`'cmk'`, `'kms'` or `'any'`,
+   * default `'any'`) and `allowedKeys`, the orphaned grants and grant headroom of each key in use,
+   * and the estimated monthly KMS cost ($1 per customer-managed key in use, $0.03 per 10,000
+   * requests for the `usage` given). Reads only.
+   *
+   * A repository whose key is disabled, pending deletion, deleted or cannot be described is never
+   * compliant, whatever the rule. Calls are batched: DescribeRepositories pages, one DescribeKey per
+   * distinct key (not per repository), and ListGrants pages per key; no STS call. Keys no repository
+   * uses are not swept: use {@link EncryptedRegistry.findOrphanedGrants} for the whole region.
+   *
+   * Cost model: a push makes one GenerateDataKey per blob plus one for the manifest (an upper
+   * bound: blobs already stored are not uploaded again), a pull one Decrypt per blob plus one for
+   * the manifest; `pushesPerMonth`/`pullsPerMonth` are per KMS-encrypted repository. The free tier
+   * (20,000 requests a month) is not deducted.
+   *
+   * Errors (`error.kind`): `InvalidInput`, `InsecureEndpoint`, `KeyNotFound` (a key of
+   * `allowedKeys`), and the generic AWS errors. A key in use that cannot be read is reported on
+   * the key and makes its repositories non-compliant; it is not an error.
+   *
+   * @example
+   * ```ts
+   * const report = await registry.audit({ require: 'cmk', usage: { pushesPerMonth: 100, pullsPerMonth: 5000 } });
+   * if (report.isOk()) {
+   *   for (const r of report.value.repositories.filter((r) => !r.compliant)) console.log(r.name, r.violations);
+   *   console.log(`about $${report.value.cost.total.toFixed(2)} a month`);
+   *   process.exitCode = report.value.compliant ? 0 : 1;
+   * }
+   * ```
+   */
+  audit(input?: AuditInput): ResultAsync<AuditReport, AuditError> {
+    return audit(this.context, input);
   }
 
   /**

@@ -4,6 +4,7 @@
  * is reusable and so is its ARN: only the creation times tell an old incarnation's grants from the
  * live repository's, and a live repository's grants are never retired (nor ever revoked).
  */
+import type { Repository } from '@aws-sdk/client-ecr';
 import type { GrantListEntry } from '@aws-sdk/client-kms';
 import { err, errAsync, ok, okAsync, type Result, ResultAsync, safeTry } from 'neverthrow';
 import type {
@@ -142,10 +143,7 @@ const MAX_RETIRE_CONCURRENCY = 30;
 const ECR_REPOSITORY_ARN = /^arn:[a-z0-9-]+:ecr:([a-z0-9-]+):(\d{12}):repository\/.+$/;
 const AWS_ECR_ALIAS_ARN = /^arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:alias\/aws\/ecr$/;
 
-interface SweptKey {
-  readonly keyArn: string;
-  readonly keyManager: 'AWS' | 'CUSTOMER';
-}
+type SweptKey = KeyToSweep;
 
 interface KeyGrants extends SweptKey {
   readonly grants: readonly GrantListEntry[];
@@ -310,22 +308,44 @@ const headroomOf = (keyManager: 'AWS' | 'CUSTOMER', used: number): GrantHeadroom
 // The sweep
 // ---------------------------------------------------------------------------------------------
 
-const sweep = (ctx: RegistryContext, keys: readonly string[] | undefined): ResultAsync<OrphanedGrantsReport, FindOrphanedGrantsError> =>
-  safeTry(async function* () {
-    const region = yield* ctx.region();
-    const { account } = yield* getCallerIdentity(ctx);
-    const { keys: swept, skipped } =
-      keys === undefined ? yield* discoverKeys(ctx) : { keys: yield* resolveNamedKeys(ctx, keys), skipped: [] as SkippedKey[] };
+/** The registry's repositories as a caller listed them, and when: shared so they are not listed twice. */
+export interface ListedRepositories {
+  readonly repositories: readonly Repository[];
+  /** When the listing started: a grant created after it (less the clock tolerance) may belong to a repository the listing missed. */
+  readonly listedAt: Date;
+}
 
+/** A key to sweep, already resolved to its canonical ARN. */
+export interface KeyToSweep {
+  readonly keyArn: string;
+  readonly keyManager: 'AWS' | 'CUSTOMER';
+}
+
+/**
+ * Lists the grants of each key and sorts them. With `strict`, a key whose grants cannot be listed
+ * fails the sweep; otherwise it is reported in `skipped`. Without `listed`, the registry is listed
+ * here, after the grants (and only when a grant names a repository of this registry).
+ *
+ * @internal
+ */
+export const sweepKeys = (
+  ctx: RegistryContext,
+  scope: { readonly region: string; readonly account: string; readonly strict: boolean; readonly listed?: ListedRepositories },
+  swept: readonly KeyToSweep[],
+): ResultAsync<{ keys: KeyGrantReport[]; skipped: SkippedKey[] }, FindOrphanedGrantsError> =>
+  safeTry(async function* () {
+    const { region, account, strict, listed } = scope;
+    const skipped: SkippedKey[] = [];
     // Grants first, repositories after: a grant listed before its repository was created cannot
-    // then be missing its repository, so a new repository is never taken for a deleted one.
-    const listed = await mapConcurrent(swept, KEY_CONCURRENCY, (key) =>
+    // then be missing its repository, so a new repository is never taken for a deleted one. With a
+    // listing shared by the caller, grants younger than that listing are `too-recent` instead.
+    const lists = await mapConcurrent(swept, KEY_CONCURRENCY, (key) =>
       listAllGrants(ctx, key.keyArn).map((grants): KeyGrants => ({ ...key, grants })),
     );
     const withGrants: KeyGrants[] = [];
-    for (const [i, result] of listed.entries()) {
+    for (const [i, result] of lists.entries()) {
       if (result.isOk()) withGrants.push(result.value);
-      else if (keys === undefined) skipped.push({ keyArn: swept[i]?.keyArn ?? '', error: result.error });
+      else if (!strict) skipped.push({ keyArn: swept[i]?.keyArn ?? '', error: result.error });
       else return err(result.error);
     }
 
@@ -335,12 +355,12 @@ const sweep = (ctx: RegistryContext, keys: readonly string[] | undefined): Resul
     );
     const repositories = new Map<string, Date | undefined>();
     if (needsRepositories) {
-      for (const repository of yield* listAllRepositories(ctx)) {
+      for (const repository of listed?.repositories ?? (yield* listAllRepositories(ctx))) {
         if (repository.repositoryArn) repositories.set(repository.repositoryArn, repository.createdAt);
       }
     }
 
-    const now = ctx.now();
+    const now = listed?.listedAt ?? ctx.now();
     const reports = withGrants.map((key): KeyGrantReport => ({
       keyArn: key.keyArn,
       keyManager: key.keyManager,
@@ -348,6 +368,18 @@ const sweep = (ctx: RegistryContext, keys: readonly string[] | undefined): Resul
       ...classify(key.grants, repositories, region, account, now),
       headroom: headroomOf(key.keyManager, key.grants.length),
     }));
+    return ok({ keys: reports, skipped });
+  });
+
+const sweep = (ctx: RegistryContext, keys: readonly string[] | undefined): ResultAsync<OrphanedGrantsReport, FindOrphanedGrantsError> =>
+  safeTry(async function* () {
+    const region = yield* ctx.region();
+    const { account } = yield* getCallerIdentity(ctx);
+    const { keys: swept, skipped } =
+      keys === undefined ? yield* discoverKeys(ctx) : { keys: yield* resolveNamedKeys(ctx, keys), skipped: [] as SkippedKey[] };
+    const result = yield* sweepKeys(ctx, { region, account, strict: keys !== undefined }, swept);
+    const reports = result.keys;
+    skipped.push(...result.skipped);
     ctx.logger.info('orphaned grant sweep', {
       keys: reports.length,
       orphans: reports.reduce((n, r) => n + r.orphans.length, 0),

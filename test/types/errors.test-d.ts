@@ -1,6 +1,9 @@
 import type { ResultAsync } from 'neverthrow';
 import { expectTypeOf, test } from 'vitest';
 import type {
+  AuditError,
+  AuditInput,
+  AuditReport,
   CopyImagesError,
   CreatedRepository,
   CreateEncryptedRepositoryError,
@@ -141,6 +144,13 @@ test('the create error union is closed', () => {
 test('every error a preflight finding carries is one create can return', () => {
   expectTypeOf<PreflightFindingError>().toExtend<CreateEncryptedRepositoryError>();
   expectTypeOf<PreflightError>().toExtend<CreateEncryptedRepositoryError>();
+});
+
+test('audit returns its own error union', () => {
+  expectTypeOf<ReturnType<EncryptedRegistry['audit']>>().toEqualTypeOf<ResultAsync<AuditReport, AuditError>>();
+  expectTypeOf<AuditError['kind']>().toEqualTypeOf<'InvalidInput' | 'InsecureEndpoint' | 'KeyNotFound' | GenericAwsError['kind']>();
+  expectTypeOf<EncryptedRegistry['audit']>().parameter(0).toEqualTypeOf<AuditInput | undefined>();
+  expectTypeOf<AuditError>().toExtend<RegistryError>();
 });
 
 test('the migration operations expose their result and error unions', () => {

@@ -1,0 +1,179 @@
+/**
+ * `migrate <repository>` (with `--plan`) and `migrate resume`: thin over `planMigration`,
+ * `migrateRepository` and `resumeMigration`. Ctrl-C stops the migration between AWS calls through
+ * its `AbortSignal`; the journal keeps where it stopped, and the CLI says how to resume.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { ResultAsync } from 'neverthrow';
+import type { MigrateRepositoryError } from '../../errors.js';
+import { fileJournal } from '../../migrate/journal.js';
+import type { MigrationPlan } from '../../migrate/plan.js';
+import { defaultJournalPath, type MigrationProgress, type MigrationResult } from '../../operations/migrate-repository.js';
+import type { EncryptionDescription } from '../../types.js';
+import { type AwsOptions, fail, finish, isFailure, type Run, withAwsOptions, withGrantWait, withRegistry } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { onInterrupt } from '../interrupt.js';
+import { type CliIo, renderFields } from '../output.js';
+import { confirm } from '../terminal.js';
+import { encryptionFromFlags } from './repository.js';
+
+interface MigrateOptions extends AwsOptions {
+  readonly kmsKey?: string;
+  readonly encryption?: string;
+  readonly plan?: boolean;
+  readonly journal?: string;
+  readonly concurrency?: string;
+  readonly restoreArchived?: boolean;
+  readonly yes?: boolean;
+}
+
+const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const encryptionText = (e: EncryptionDescription | undefined): string | undefined =>
+  e === undefined ? undefined : e.keyArn === undefined ? e.type : `${e.type} ${e.keyArn}${e.awsManagedKey ? ' (aws/ecr)' : ''}`;
+
+/** The bar: images while a copy runs, steps otherwise. */
+const showProgress =
+  (run: Run) =>
+  (p: MigrationProgress): void => {
+    const step = `step ${p.stepNumber}/${p.stepCount} ${p.step}`;
+    if ((p.step === 'copyToStaging' || p.step === 'copyBack') && p.bytesTotal > 0) {
+      // The rate is meaningless over the first few bytes: no estimate before 5% is copied.
+      const eta = p.etaSeconds === undefined || p.bytesDone < p.bytesTotal * 0.05 ? '' : `, ${Math.ceil(p.etaSeconds)}s left`;
+      run.progress.update(`${step} ${mib(p.bytesDone)}/${mib(p.bytesTotal)}${eta}`, p.imagesDone, p.imagesTotal);
+    } else {
+      run.progress.update(step, p.status === 'done' ? p.stepNumber : p.stepNumber - 1, p.stepCount);
+    }
+  };
+
+const planTable = (plan: MigrationPlan): string =>
+  [
+    renderFields([
+      ['repository', plan.repositoryName],
+      ['from', encryptionText(plan.from)],
+      ['to', encryptionText(plan.to)],
+      ['images', `${plan.counts.images} (${plan.counts.tagged} tagged, ${plan.counts.untagged} untagged, ${plan.counts.archived} archived)`],
+      ['tags', plan.counts.tags],
+      ['blobs', `${plan.blobs.count} (${mib(plan.blobs.totalBytes)})`],
+      ['estimated API calls', plan.estimatedApiCalls.total],
+      ['ready', plan.nothingToDo ? 'nothing to do: it already has this encryption' : plan.ready ? 'yes: migrate would go ahead' : 'no: see the blockers'],
+    ]),
+    ...plan.blockers.map((b) => `blocker: ${b}`),
+    ...plan.warnings.map((w) => `warning: ${w.code}: ${w.message}`),
+  ].join('\n');
+
+const resultTable = (r: MigrationResult): string =>
+  [
+    renderFields([
+      ['repository', r.repository.name],
+      ['status', r.changed ? (r.resumed ? 'migrated (resumed)' : 'migrated') : 'unchanged: it already had this encryption'],
+      ['from', encryptionText(r.from)],
+      ['to', encryptionText(r.to)],
+      ['images', r.images],
+      ['tags', r.tags],
+      ['blobs', `${r.blobs} (${mib(r.bytes)})`],
+    ]),
+    ...r.warnings.map((w) => `warning: ${w.code}: ${w.message}`),
+  ].join('\n');
+
+/**
+ * Runs a migration with Ctrl-C wired to its AbortSignal: the first Ctrl-C stops it after the call
+ * in flight (the library answers `MigrationFailed` caused by `Aborted`, or `Aborted` before any
+ * change: exit 130, with how to resume); a second Ctrl-C exits at once.
+ */
+const runMigration = async (
+  run: Run,
+  journalPath: string,
+  start: (signal: AbortSignal) => ResultAsync<MigrationResult, MigrateRepositoryError>,
+): Promise<number> => {
+  const controller = new AbortController();
+  const release = onInterrupt(() => {
+    run.progress.done();
+    run.io.err(`encrypted-ecr: stopping the migration after the call in flight; the journal ${journalPath} keeps where it is (Ctrl-C again exits at once)`);
+    controller.abort();
+  });
+  try {
+    return await finish(run, start(controller.signal), resultTable);
+  } finally {
+    release();
+  }
+};
+
+const concurrencyOf = (options: MigrateOptions): { concurrency?: number } =>
+  options.concurrency === undefined ? {} : { concurrency: Number(options.concurrency) };
+
+/** Registers `migrate` and `migrate resume`. */
+export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (code: number) => void): void => {
+  const migrate = program
+    .command('migrate')
+    .description('change a repository\'s encryption by recreating it under the same name, losing no image (journaled, resumable)');
+
+  withGrantWait(
+    withAwsOptions(
+      migrate
+        .command('start', { isDefault: true })
+        .description('plan (--plan) or run a migration: encrypted-ecr migrate <repository> --kms-key <key>')
+        .argument('<repository>', 'repository name')
+        .option('--kms-key <key>', 'target KMS key: key id, key ARN, alias name or alias ARN')
+        .option('--encryption <type>', 'target AES256, KMS or KMS_DSSE (default KMS with --kms-key)')
+        .option('--plan', 'show what would be migrated and the checks, change nothing')
+        .option('--journal <file>', 'where to record the migration (default ./.migration-journal-<name>.json)')
+        .option('--concurrency <n>', 'blobs copied at once, 1-64 (default 4)')
+        .option('--restore-archived', 'restore archived images first (they block the migration otherwise)')
+        .option('-y, --yes', 'do not ask for confirmation (required off a terminal)'),
+    ),
+  ).action(async (name: string, options: MigrateOptions) => {
+    setExit(
+      await withRegistry(io, options, async (run, registry) => {
+        const encryption = encryptionFromFlags(options);
+        if (isFailure(encryption)) return fail(run, encryption);
+        const restoreArchived = options.restoreArchived === true;
+        if (options.plan === true) {
+          return finish(run, registry.planMigration({ repositoryName: name, encryption, restoreArchived }), planTable, (plan) =>
+            plan.ready || plan.nothingToDo ? EXIT.ok : EXIT.conflict,
+          );
+        }
+        const journalPath = resolve(options.journal ?? defaultJournalPath(name));
+        const confirmed = await confirm(
+          io,
+          `Migrate ${name} (it is recreated under the same name; pushes are refused until it is done)?`,
+          options.yes === true,
+        );
+        if (confirmed !== true) return fail(run, confirmed);
+        return runMigration(run, journalPath, (signal) =>
+          registry.migrateRepository({
+            repositoryName: name,
+            encryption,
+            journal: fileJournal(journalPath),
+            restoreArchived,
+            signal,
+            onProgress: showProgress(run),
+            ...concurrencyOf(options),
+          }),
+        );
+      }),
+    );
+  });
+
+  withGrantWait(
+    withAwsOptions(
+      migrate
+        .command('resume')
+        .description('go on with an interrupted migration from its journal (as the principal that started it)')
+        .requiredOption('--journal <file>', 'the journal of the interrupted migration')
+        .option('--concurrency <n>', 'blobs copied at once, 1-64 (default 4)')
+        .option('-y, --yes', 'do not ask for confirmation (required off a terminal)'),
+    ),
+  ).action(async (options: MigrateOptions & { readonly journal: string }) => {
+    setExit(
+      await withRegistry(io, options, async (run, registry) => {
+        const journalPath = resolve(options.journal);
+        const confirmed = await confirm(io, `Resume the migration recorded in ${journalPath}?`, options.yes === true);
+        if (confirmed !== true) return fail(run, confirmed);
+        return runMigration(run, journalPath, (signal) =>
+          registry.resumeMigration({ journal: fileJournal(journalPath), signal, onProgress: showProgress(run), ...concurrencyOf(options) }),
+        );
+      }),
+    );
+  });
+};

@@ -1,0 +1,152 @@
+/**
+ * What every AWS command shares: the AWS CLI's conventions for region, profile and endpoint, the
+ * registry built from them, and how a command's outcome becomes output and an exit code.
+ */
+import { ECRClient } from '@aws-sdk/client-ecr';
+import type { Command } from 'commander';
+import type { ResultAsync } from 'neverthrow';
+import type { RegistryError } from '../errors.js';
+import { EncryptedRegistry } from '../registry.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { type CliFailure, type CliIo, type OutputFormat, outputFormat, reportError, toJson } from './output.js';
+import { createProgress, type Progress, progressEnabled } from './terminal.js';
+
+/** The options every AWS command takes. */
+export interface AwsOptions {
+  readonly region?: string;
+  readonly profile?: string;
+  readonly endpointUrl?: string;
+  readonly output?: string;
+  readonly progress?: boolean;
+  /** `--grant-wait <seconds>` of `create` and `delete`: how long to wait for KMS grants (the registry's `poll.timeoutMs`). */
+  readonly grantWait?: string;
+}
+
+/** Adds `--region`, `--profile`, `--endpoint-url`, `--output` and `--no-progress` to a command. */
+export const withAwsOptions = (command: Command): Command =>
+  withOutputOption(command)
+    .option('--region <region>', 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile)')
+    .option('--profile <name>', 'named profile from ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE)')
+    .option('--endpoint-url <url>', 'custom endpoint for every service, e.g. the local emulator (default: AWS_ENDPOINT_URL)')
+    .option('--no-progress', 'never draw a progress bar');
+
+/** Adds `--grant-wait` (create and delete wait for eventually consistent KMS grants). */
+export const withGrantWait = (command: Command): Command =>
+  command.option('--grant-wait <seconds>', 'how long to wait for KMS grants to appear or be retired (default 120)');
+
+/** Adds `--output`. */
+export const withOutputOption = (command: Command): Command =>
+  command.option('--output <format>', 'json or table (default: table on a terminal, json when piped)');
+
+/** A command's run: its output format, progress bar, and the registry once built. */
+export interface Run {
+  readonly io: CliIo;
+  readonly format: OutputFormat;
+  readonly progress: Progress;
+}
+
+/** Checks `--output` and picks the format. */
+export const startRun = (io: CliIo, options: AwsOptions): Run | CliFailure => {
+  if (options.output !== undefined && options.output !== 'json' && options.output !== 'table') {
+    return { kind: 'UsageError', message: `--output must be json or table, not "${options.output}"` };
+  }
+  return {
+    io,
+    format: outputFormat(options.output, io),
+    progress: createProgress(io, progressEnabled(io, options.progress !== false)),
+  };
+};
+
+const NO_REGION =
+  'no AWS region: pass --region, set AWS_REGION (or AWS_DEFAULT_REGION), or set a region in your profile';
+
+/**
+ * The registry for the options, resolving the region the AWS CLI way: `--region`, `AWS_REGION`,
+ * `AWS_DEFAULT_REGION`, then the SDK's chain (the profile's `region`). Credentials come from the
+ * SDK's default provider chain; `--profile` selects the profile by setting `AWS_PROFILE` before
+ * any client exists.
+ */
+export const createRegistry = async (io: CliIo, options: AwsOptions): Promise<EncryptedRegistry | CliFailure> => {
+  if (options.profile !== undefined) process.env.AWS_PROFILE = options.profile;
+  let region = options.region ?? nonEmpty(io.env.AWS_REGION) ?? nonEmpty(io.env.AWS_DEFAULT_REGION);
+  if (region === undefined) {
+    const probe = new ECRClient({});
+    try {
+      region = await probe.config.region();
+    } catch {
+      return { kind: 'UsageError', message: NO_REGION };
+    } finally {
+      probe.destroy();
+    }
+    if (!region) return { kind: 'UsageError', message: NO_REGION };
+  }
+  const endpoint = options.endpointUrl ?? nonEmpty(io.env.AWS_ENDPOINT_URL);
+  if (endpoint !== undefined && !URL.canParse(endpoint)) {
+    return { kind: 'UsageError', message: `--endpoint-url: not a URL: ${endpoint}` };
+  }
+  const wait = options.grantWait === undefined ? undefined : Number(options.grantWait);
+  if (wait !== undefined && !(Number.isFinite(wait) && wait >= 0)) {
+    return { kind: 'UsageError', message: `--grant-wait must be a number of seconds, not "${options.grantWait ?? ''}"` };
+  }
+  return new EncryptedRegistry({
+    clientConfig: { region, ...(endpoint !== undefined ? { endpoint } : {}) },
+    ...(wait !== undefined ? { poll: { timeoutMs: wait * 1000 } } : {}),
+  });
+};
+
+const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
+
+/** Whether a value is a CLI failure rather than what was asked for. */
+export const isFailure = (value: unknown): value is CliFailure =>
+  typeof value === 'object' &&
+  value !== null &&
+  'kind' in value &&
+  (value.kind === 'UsageError' || value.kind === 'ConfirmationRequired' || value.kind === 'Interrupted' || value.kind === 'Unexpected');
+
+/** The exit code of a CLI failure. */
+export const failureExitCode = (failure: CliFailure): number =>
+  failure.kind === 'Interrupted' ? EXIT.interrupted : failure.kind === 'Unexpected' ? EXIT.unexpected : EXIT.usage;
+
+/** Reports a CLI failure and answers its exit code. */
+export const fail = (run: Pick<Run, 'io' | 'format'>, failure: CliFailure): number => {
+  reportError(run.io, run.format, failure);
+  return failureExitCode(failure);
+};
+
+/**
+ * Runs a library operation and prints its value (JSON, or `table(value)`), or its error; answers
+ * the exit code (`exit(value)` for a value, default 0).
+ */
+export const finish = async <T>(
+  run: Run,
+  result: ResultAsync<T, RegistryError>,
+  table: (value: T) => string,
+  exit: (value: T) => number = () => EXIT.ok,
+): Promise<number> => {
+  const outcome = await result;
+  run.progress.done();
+  if (outcome.isErr()) {
+    reportError(run.io, run.format, outcome.error);
+    return exitCodeFor(outcome.error);
+  }
+  run.io.out(run.format === 'json' ? toJson(outcome.value) : table(outcome.value));
+  return exit(outcome.value);
+};
+
+/** Builds the run and the registry, runs `body`, and always destroys the registry. */
+export const withRegistry = async (
+  io: CliIo,
+  options: AwsOptions,
+  body: (run: Run, registry: EncryptedRegistry) => Promise<number>,
+): Promise<number> => {
+  const run = startRun(io, options);
+  if (isFailure(run)) return fail({ io, format: outputFormat(undefined, io) }, run);
+  const registry = await createRegistry(io, options);
+  if (isFailure(registry)) return fail(run, registry);
+  try {
+    return await body(run, registry);
+  } finally {
+    run.progress.done();
+    registry.destroy();
+  }
+};

@@ -1,0 +1,169 @@
+/**
+ * How the CLI writes: JSON (piped, or `--output json`) or tables (a terminal, or `--output table`);
+ * errors as one human line on stderr, or as `{ "error": { kind, message, …fields } }` on stdout
+ * under `--output json`. The SDK exceptions kept as `cause` are never printed.
+ */
+import type { RegistryError } from '../errors.js';
+
+/** The two output formats. */
+export type OutputFormat = 'json' | 'table';
+
+/** Where the CLI writes; the process's streams in the bin, buffers in tests. */
+export interface CliIo {
+  /** Writes a line to stdout. */
+  readonly out: (text: string) => void;
+  /** Writes a line to stderr. */
+  readonly err: (text: string) => void;
+  /** Writes to stderr as is (progress bars). */
+  readonly errRaw: (text: string) => void;
+  readonly stdoutIsTty: boolean;
+  readonly stderrIsTty: boolean;
+  readonly stdinIsTty: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** A failure of the CLI itself (not of an AWS operation): a usage error, a refused confirmation, an interruption. */
+export interface CliFailure {
+  readonly kind: 'UsageError' | 'ConfirmationRequired' | 'Interrupted' | 'Unexpected';
+  readonly message: string;
+}
+
+/** `--output` as given, else table on a terminal and JSON when piped. */
+export const outputFormat = (given: string | undefined, io: Pick<CliIo, 'stdoutIsTty'>): OutputFormat =>
+  given === 'json' || given === 'table' ? given : io.stdoutIsTty ? 'table' : 'json';
+
+/**
+ * A copy that JSON can carry: no `cause` (SDK exceptions with sockets and responses), dates as ISO
+ * strings, `Error`s as `{ name, message }`, sets and maps as arrays and objects.
+ */
+export const toPlain = (value: unknown): unknown => {
+  if (value === null || typeof value !== 'object') return typeof value === 'bigint' ? value.toString() : value;
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (value instanceof Set) return [...value].map(toPlain);
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), toPlain(v)]));
+  const plain: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (key === 'cause' || field === undefined || typeof field === 'function') continue;
+    plain[key] = toPlain(field);
+  }
+  return plain;
+};
+
+/** Pretty JSON of {@link toPlain}. */
+export const toJson = (value: unknown): string => JSON.stringify(toPlain(value), null, 2);
+
+/** A plain-text table: a header, a rule, and left-aligned columns. */
+export const renderTable = (headers: readonly string[], rows: readonly (readonly string[])[]): string => {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+};
+
+/** `key: value` lines, aligned. Undefined values are left out. */
+export const renderFields = (fields: readonly (readonly [string, string | number | boolean | undefined])[]): string => {
+  const shown = fields.filter((f): f is readonly [string, string | number | boolean] => f[1] !== undefined);
+  const width = Math.max(0, ...shown.map(([k]) => k.length));
+  return shown.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${String(v)}`).join('\n');
+};
+
+const list = (values: readonly string[]): string => values.join(', ');
+
+/** One sentence for a library error, with what to do next where there is something to do. */
+export const describeError = (error: RegistryError): string => {
+  switch (error.kind) {
+    case 'InvalidRepositoryName':
+      return `invalid repository name "${error.repositoryName}": ${error.reason}`;
+    case 'InvalidEncryption':
+      return `invalid encryption${error.key !== undefined ? ` (key "${error.key}")` : ''}: ${error.reason}`;
+    case 'InvalidInput':
+      return `invalid ${error.field}: ${error.reason}`;
+    case 'InsecureEndpoint':
+      return `refusing plain http:// to ${error.endpoint}: only loopback endpoints may skip TLS`;
+    case 'KeyNotFound':
+      return `KMS key not found: ${error.key}`;
+    case 'KeyNotUsable':
+      return `KMS key ${error.keyArn} cannot be used (${error.reason}): ${error.detail}`;
+    case 'KeyRegionMismatch':
+      return `KMS key ${error.keyArn} is in ${error.keyRegion}, the repository in ${error.repositoryRegion}: ECR needs a key of the same region`;
+    case 'KeyGrantQuotaExhausted':
+      return `KMS key ${error.keyArn} has ${error.grantCount} of ${error.quota} grants: no room for ECR's two grants (retire orphaned grants: encrypted-ecr grants retire)`;
+    case 'KmsRefused':
+      return `KMS refused ${error.operation}${error.kmsError ? ` (${error.kmsError})` : ''}: ${error.message}`;
+    case 'MissingPermissions':
+      return `${error.principalArn} lacks ${list(error.actions)} (found by ${error.source === 'iam-simulation' ? 'IAM policy simulation' : 'the key policy'}); see: encrypted-ecr policy generate identity`;
+    case 'AccessDenied':
+      return `access denied on ${error.service}:${error.operation}: ${error.message}`;
+    case 'Throttled':
+      return `throttled on ${error.service}:${error.operation} after retries: try again later`;
+    case 'CredentialsError':
+      return `credentials rejected on ${error.service}:${error.operation}: ${error.message}`;
+    case 'AwsServiceError':
+      return `${error.service}:${error.operation} failed with ${error.name} (${error.fault} fault${error.httpStatusCode !== undefined ? `, HTTP ${error.httpStatusCode}` : ''}): ${error.message}`;
+    case 'NetworkError':
+      return `no answer from ${error.service} (${error.operation}): ${error.message}`;
+    case 'SdkClientError':
+      return `${error.service}:${error.operation}: ${error.message}`;
+    case 'RepositoryAlreadyExists':
+      return `repository ${error.repositoryName} already exists`;
+    case 'RepositoryNotFound':
+      return `repository ${error.repositoryName} not found`;
+    case 'RepositoryNotEmpty':
+      return `repository ${error.repositoryName} holds ${error.imageCount} image(s): nothing was deleted (pass --force to delete them too)`;
+    case 'EncryptionMismatch':
+      return `repository ${error.repositoryName} exists with ${describeEncryption(error.existing)}, not ${describeEncryption(error.requested)}: ECR cannot change encryption in place; migrate it`;
+    case 'DeletedButGrantsRemain':
+      return `repository ${error.repositoryName} is deleted, but ${error.grantIds.length} grant(s) remain on ${error.keyArn}${error.missingPermission ? ` (the caller lacks ${error.missingPermission})` : ''}: retire them with encrypted-ecr grants retire`;
+    case 'RollbackFailed':
+      return `${describeError(error.original)}; undoing the earlier steps failed too: ${error.rollbackErrors.map(describeError).join('; ')}`;
+    case 'ImagesArchived':
+      return `repository ${error.repositoryName} holds ${error.images.length} archived image(s): restore them before copying`;
+    case 'ImagesUnavailable':
+      return `repository ${error.repositoryName}: ECR could not return ${error.failures.length} image(s)`;
+    case 'DigestMismatch':
+      return `${error.subject} in ${error.repositoryName} hashed to ${error.actual}, expected ${error.expected}`;
+    case 'LayerTransferFailed':
+      return `layer ${error.layerDigest} failed at ${error.stage} in ${error.repositoryName}: ${error.reason}: ${error.message}`;
+    case 'ManifestRejected':
+      return `ECR refused manifest ${error.imageDigest} in ${error.repositoryName} (${error.reason}): ${error.message}`;
+    case 'CopyVerificationFailed':
+      return `the copy in ${error.repositoryName} does not match: ${error.missingImages.length} missing image(s), ${error.manifestMismatches.length} manifest(s), ${error.tagMismatches.length} tag(s), ${error.missingBlobs.length} blob(s) differ`;
+    case 'Aborted':
+      return `${error.operation} was interrupted`;
+    case 'JournalFailed':
+      return `cannot ${error.operation} the migration journal ${error.journal}: ${error.reason}`;
+    case 'MigrationInProgress':
+      return `a migration of ${error.repositoryName} is unfinished${error.migrationId ? ` (${error.migrationId})` : ''}${error.journal ? `: resume it with encrypted-ecr migrate resume --journal ${error.journal}` : ' (found in the repository policy): resume it from its journal'}`;
+    case 'MigrationFailed':
+      return `migration of ${error.repositoryName} stopped at ${error.step}: ${describeError(error.cause)}. ${error.state}. Resume with: encrypted-ecr migrate resume --journal ${error.journal}`;
+  }
+};
+
+const describeEncryption = (e: { readonly type: string; readonly keyArn?: string }): string =>
+  e.keyArn !== undefined ? `${e.type} (${e.keyArn})` : e.type;
+
+/** The JSON error object: `{ error: { kind, message, …fields without cause } }`. */
+export const errorJson = (error: RegistryError | CliFailure): string => {
+  const message = isRegistryKind(error) ? describeError(error) : error.message;
+  const fields = toPlain(error) as Record<string, unknown>;
+  // A stopped migration's `cause` is the typed error of the failed step (not an SDK exception): keep it, as `stepError`.
+  if (error.kind === 'MigrationFailed') fields.stepError = toPlain(error.cause);
+  return JSON.stringify({ error: { ...fields, kind: error.kind, message } }, null, 2);
+};
+
+const CLI_KINDS: ReadonlySet<string> = new Set(['UsageError', 'ConfirmationRequired', 'Interrupted', 'Unexpected']);
+const isRegistryKind = (error: RegistryError | CliFailure): error is RegistryError => !CLI_KINDS.has(error.kind);
+
+/**
+ * Reports an error: always one human line on stderr (what a CI log shows), and with JSON output
+ * (`--output json`, or stdout piped) also the JSON error object on stdout, for the script reading it.
+ */
+export const reportError = (io: CliIo, format: OutputFormat, error: RegistryError | CliFailure): void => {
+  io.err(`encrypted-ecr: ${isRegistryKind(error) ? `${error.kind}: ${describeError(error)}` : error.message}`);
+  if (format === 'json') io.out(errorJson(error));
+};

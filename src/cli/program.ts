@@ -1,0 +1,111 @@
+/**
+ * The `encrypted-ecr` command line, on commander. Every command is thin over a library operation;
+ * {@link runCli} answers the exit code instead of exiting, so tests and the bin share it.
+ */
+import { Command, CommanderError } from 'commander';
+import { runLocalAwsStandalone } from '../testing/standalone.js';
+import { runDemo } from '../testing/demo.js';
+import { registerAuditAndGrantCommands } from './commands/audit-grants.js';
+import { registerMigrateCommands } from './commands/migrate.js';
+import { registerPolicyCommands } from './commands/policy.js';
+import { registerRepositoryCommands } from './commands/repository.js';
+import { EXIT } from './exit-codes.js';
+import { type CliIo, outputFormat, reportError } from './output.js';
+
+const DESCRIPTION =
+  'Safe Amazon ECR encryption at rest: create with a full KMS preflight, delete with verified grant retirement, ' +
+  'audit a region, find and retire orphaned grants, generate and check policies.';
+
+const EXIT_HELP = `
+Exit codes:
+  0    ok (audit: every repository compliant; policy check: allowed)
+  1    unexpected error
+  2    usage or bad input (unknown flag, malformed name or key, missing region, no --yes off a terminal)
+  3    not found (repository, key)
+  4    conflict (exists, not empty, other encryption, copy mismatch, migration in progress; migrate --plan: not ready)
+  5    permissions or credentials (policy check: denied)
+  6    KMS key problem (disabled, other region, grant quota, KMS refused)
+  7    retryable (throttled, network, 5xx)
+  8    partly done (deleted but grants remain, rollback failed, some grants not retired, a migration stopped: resume it)
+  9    audit: a repository is not compliant
+  130  interrupted`;
+
+/** The output format argv asks for (`--output x` or `--output=x`), for usage errors found before parsing ends. */
+const outputIn = (argv: readonly string[]): string | undefined => {
+  for (const [i, arg] of argv.entries()) {
+    if (arg.startsWith('--output=')) return arg.slice('--output='.length);
+    if (arg === '--output') return argv[i + 1];
+  }
+  return undefined;
+};
+
+/** The program with every command registered; `setExit` receives each command's exit code. */
+export const buildProgram = (io: CliIo, version: string, setExit: (code: number) => void): Command => {
+  const program = new Command('encrypted-ecr')
+    .description(DESCRIPTION)
+    .version(version, '-V, --version')
+    .addHelpText('after', EXIT_HELP)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.out(text.replace(/\n$/, '')),
+      writeErr: (text) => io.err(text.replace(/\n$/, '')),
+      // Usage errors are reported by runCli, in the requested format.
+      outputError: () => undefined,
+    });
+  registerRepositoryCommands(program, io, setExit);
+  registerAuditAndGrantCommands(program, io, setExit);
+  registerMigrateCommands(program, io, setExit);
+  registerPolicyCommands(program, io, setExit);
+  program
+    .command('local')
+    .description('start the local AWS emulator (ECR, KMS, IAM, STS) on 127.0.0.1; see: encrypted-ecr local --help')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments();
+  program
+    .command('demo')
+    .description('the library end to end on a fresh local emulator (no AWS credentials, no network)')
+    .action(async () => {
+      try {
+        await runDemo({ out: io.out });
+        setExit(EXIT.ok);
+      } catch (error) {
+        io.err(`encrypted-ecr: the demo failed: ${error instanceof Error ? error.message : String(error)}`);
+        setExit(EXIT.unexpected);
+      }
+    });
+  return program;
+};
+
+/**
+ * Runs the CLI on `argv` (without `node` and the script) and answers the exit code.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await runCli(process.argv.slice(2), nodeIo(), '0.1.0');
+ * ```
+ */
+export const runCli = async (argv: readonly string[], io: CliIo, version: string): Promise<number> => {
+  // `local` takes its own flags (its --region is the emulator's): hand them over untouched.
+  if (argv[0] === 'local') return runLocalAwsStandalone(argv.slice(1), { out: io.out, err: io.err });
+
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(io, version, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+    // A command group without its subcommand: commander printed its help.
+    if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync') return EXIT.usage;
+    reportError(io, outputFormat(outputIn(argv), io), {
+      kind: 'UsageError',
+      message: `${error.message.replace(/^error: /, '')} (see: encrypted-ecr --help)`,
+    });
+    return EXIT.usage;
+  }
+  return exitCode;
+};

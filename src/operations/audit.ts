@@ -1,0 +1,487 @@
+/**
+ * `audit`: every repository of the region with its encryption and whether it complies with a rule,
+ * the grants ECR left on the keys in use, and what the keys cost a month. Reads only.
+ *
+ * Calls, batched: DescribeRepositories pages (1,000 repositories a page), one DescribeKey per
+ * distinct key (never per repository), ListGrants pages per key; for `allowedKeys` given as
+ * aliases or key ids, one more DescribeKey each (ListAliases for `alias/aws/ecr`, which
+ * DescribeKey would create). No STS call: the account is the repositories' registry id.
+ */
+import type { Repository } from '@aws-sdk/client-ecr';
+import type { KeyState } from '@aws-sdk/client-kms';
+import { err, errAsync, ok, okAsync, type Result, ResultAsync, safeTry } from 'neverthrow';
+import { AWS_MANAGED_ECR_ALIAS, parseKeyReference } from '../encryption/spec.js';
+import type { AuditError, FindOrphanedGrantsError, GenericAwsError, InvalidInput, KeyNotFound } from '../errors.js';
+import { mapConcurrent } from '../internal/concurrency.js';
+import type { RegistryContext } from '../internal/context.js';
+import { listAllRepositories } from '../steps/ecr-repository.js';
+import { describeKey, listAllAliases } from '../steps/kms-keys.js';
+import type { EncryptionType } from '../types.js';
+import { type GrantHeadroom, type OrphanedGrant, sweepKeys, type UnverifiableGrant } from './orphaned-grants.js';
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The encryption a repository must have:
+ * - `'cmk'`: KMS (or KMS_DSSE) with a customer-managed key;
+ * - `'kms'`: KMS (or KMS_DSSE) with any key, the AWS-managed `aws/ecr` included;
+ * - `'any'`: any encryption (AES256 included); only `allowedKeys` and key health are checked.
+ */
+export type AuditRequirement = 'cmk' | 'kms' | 'any';
+
+/** How many KMS requests images cause, to estimate the monthly cost. */
+export interface AuditUsage {
+  /** Image pushes a month, per KMS-encrypted repository. Default 0. */
+  readonly pushesPerMonth?: number;
+  /** Image pulls a month, per KMS-encrypted repository. Default 0. */
+  readonly pullsPerMonth?: number;
+  /** Blobs per image (layers plus the config blob). Default 5. */
+  readonly layersPerImage?: number;
+}
+
+/** What {@link audit} takes. Everything is optional. */
+export interface AuditInput {
+  /** The rule every repository must meet. Default `'any'`. */
+  readonly require?: AuditRequirement;
+  /**
+   * When given, a KMS-encrypted repository must use one of these keys (key id, key ARN, alias name
+   * or alias ARN; resolved to key ARNs). AES256 repositories are not affected (use `require`).
+   */
+  readonly allowedKeys?: readonly string[];
+  readonly usage?: AuditUsage;
+  /** Called as the audit advances, for progress bars. */
+  readonly onProgress?: (progress: AuditProgress) => void;
+}
+
+/** One step of the audit: `total` is unknown (undefined) while repositories are being listed. */
+export interface AuditProgress {
+  readonly phase: 'repositories' | 'keys' | 'grants';
+  readonly completed: number;
+  readonly total: number | undefined;
+}
+
+/** Why a repository breaks the rule. */
+export type AuditViolationCode =
+  /** AES256 where the rule asks for KMS. */
+  | 'not-kms'
+  /** The AWS-managed `aws/ecr` key where the rule asks for a customer-managed key. */
+  | 'not-customer-managed'
+  /** A key that is not in `allowedKeys`. */
+  | 'key-not-allowed'
+  /** The key is disabled, pending deletion or otherwise not `Enabled`: images cannot be pushed or pulled. */
+  | 'key-not-usable'
+  /** The key no longer exists. */
+  | 'key-not-found'
+  /** DescribeKey failed (e.g. access denied): compliance cannot be verified, so it is not assumed. */
+  | 'key-unreadable';
+
+/** One reason a repository is not compliant. */
+export interface AuditViolation {
+  readonly code: AuditViolationCode;
+  readonly message: string;
+}
+
+/** A repository's encryption, as the audit found it. */
+export interface AuditedEncryption {
+  readonly type: EncryptionType;
+  /** The canonical key ARN (for KMS and KMS_DSSE). */
+  readonly keyArn?: string;
+  /** Who manages the key; absent for AES256 and when DescribeKey failed. */
+  readonly keyManager?: 'AWS' | 'CUSTOMER';
+  /** The key's state (`Enabled`, `Disabled`, `PendingDeletion`, …), `NotFound`, or absent when unknown. */
+  readonly keyState?: KeyState | 'NotFound';
+}
+
+/** One repository of the region. */
+export interface AuditedRepository {
+  readonly name: string;
+  readonly arn: string;
+  readonly uri: string | undefined;
+  readonly createdAt: Date | undefined;
+  readonly encryption: AuditedEncryption;
+  readonly compliant: boolean;
+  /** Empty when compliant. */
+  readonly violations: readonly AuditViolation[];
+}
+
+/** The ECR grants of a key in use. */
+export interface AuditedGrants {
+  /** Every grant on the key, whoever made it. */
+  readonly total: number;
+  /** Grants ECR made for repositories. */
+  readonly ecr: number;
+  readonly orphans: readonly OrphanedGrant[];
+  readonly unverifiable: readonly UnverifiableGrant[];
+  readonly headroom: GrantHeadroom;
+}
+
+/** A key used by at least one repository. */
+export interface AuditedKey {
+  readonly keyArn: string;
+  readonly keyManager: 'AWS' | 'CUSTOMER' | undefined;
+  readonly keyState: KeyState | 'NotFound' | undefined;
+  readonly description: string | undefined;
+  /** Names of the repositories encrypted with it. */
+  readonly repositories: readonly string[];
+  /** Absent when the grants could not be listed (see `error`). */
+  readonly grants?: AuditedGrants;
+  /** Why DescribeKey or ListGrants failed, when one did. */
+  readonly error?: FindOrphanedGrantsError | KeyNotFound;
+  /** This key's share of the estimated monthly cost, in USD. */
+  readonly estimatedMonthlyCost: number;
+  readonly estimatedMonthlyRequests: number;
+}
+
+/** The estimated monthly KMS cost of the region's repositories, in USD. */
+export interface AuditCost {
+  readonly currency: 'USD';
+  /** $1 per customer-managed key in use (keys pending deletion are not billed). */
+  readonly keys: number;
+  /** $0.03 per 10,000 requests, before the free tier (20,000 requests a month per account). */
+  readonly requests: number;
+  readonly total: number;
+  readonly requestsPerMonth: number;
+  /** The assumptions behind the numbers. */
+  readonly assumptions: {
+    readonly pushesPerMonth: number;
+    readonly pullsPerMonth: number;
+    readonly layersPerImage: number;
+    readonly requestsPerPush: number;
+    readonly requestsPerPull: number;
+    readonly pricePerKeyMonth: number;
+    readonly pricePer10kRequests: number;
+  };
+}
+
+/** The answer of {@link audit}. */
+export interface AuditReport {
+  readonly region: string;
+  /** The registry's account, when the region has repositories. */
+  readonly account: string | undefined;
+  readonly rule: { readonly require: AuditRequirement; readonly allowedKeys: readonly string[] | undefined };
+  /** Every repository complies. */
+  readonly compliant: boolean;
+  readonly repositories: readonly AuditedRepository[];
+  readonly keys: readonly AuditedKey[];
+  readonly cost: AuditCost;
+  readonly summary: {
+    readonly repositories: number;
+    readonly nonCompliant: number;
+    readonly keys: number;
+    readonly orphanedGrants: number;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prices and the request model
+// ---------------------------------------------------------------------------------------------
+
+/** KMS prices (seed 003): $1 per customer-managed key a month, $0.03 per 10,000 requests. */
+export const KMS_PRICE_PER_KEY_MONTH = 1;
+export const KMS_PRICE_PER_10K_REQUESTS = 0.03;
+const DEFAULT_LAYERS_PER_IMAGE = 5;
+
+/**
+ * The request model. ECR stores a KMS repository's layers and manifests in S3 with SSE-KMS through
+ * its grant, so each stored object costs one request to write and one to read:
+ * - a push: one `GenerateDataKey` per blob (layers and config) plus one for the manifest — an upper
+ *   bound, since blobs the repository already holds are not uploaded again;
+ * - a pull: one `Decrypt` per blob plus one for the manifest (no client-side cache assumed).
+ */
+const requestsPerImage = (layersPerImage: number): number => layersPerImage + 1;
+
+const round = (usd: number): number => Math.round(usd * 1e6) / 1e6;
+
+// ---------------------------------------------------------------------------------------------
+// Input
+// ---------------------------------------------------------------------------------------------
+
+interface AuditParams {
+  readonly require: AuditRequirement;
+  readonly allowedKeys: readonly string[] | undefined;
+  readonly pushesPerMonth: number;
+  readonly pullsPerMonth: number;
+  readonly layersPerImage: number;
+}
+
+const invalid = (field: string, reason: string): Result<never, InvalidInput> => err({ kind: 'InvalidInput', field, reason });
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+
+const validate = (input: AuditInput): Result<AuditParams, InvalidInput> => {
+  const { require = 'any', allowedKeys, usage = {} } = input;
+  if (require !== 'cmk' && require !== 'kms' && require !== 'any') return invalid('require', `must be cmk, kms or any, not ${JSON.stringify(require)}`);
+  if (allowedKeys !== undefined) {
+    if (!Array.isArray(allowedKeys) || allowedKeys.length === 0) return invalid('allowedKeys', 'must be a non-empty array of key references');
+    for (const [i, key] of (allowedKeys as unknown[]).entries()) {
+      if (typeof key !== 'string') return invalid(`allowedKeys[${i}]`, 'must be a string');
+      const parsed = parseKeyReference(key);
+      if (parsed.isErr()) return invalid(`allowedKeys[${i}]`, parsed.error.reason);
+    }
+  }
+  const { pushesPerMonth = 0, pullsPerMonth = 0, layersPerImage = DEFAULT_LAYERS_PER_IMAGE } = usage;
+  if (!isCount(pushesPerMonth)) return invalid('usage.pushesPerMonth', 'must be a number of 0 or more');
+  if (!isCount(pullsPerMonth)) return invalid('usage.pullsPerMonth', 'must be a number of 0 or more');
+  if (!isCount(layersPerImage) || !Number.isInteger(layersPerImage)) return invalid('usage.layersPerImage', 'must be an integer of 0 or more');
+  return ok({ require, allowedKeys, pushesPerMonth, pullsPerMonth, layersPerImage });
+};
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+// ---------------------------------------------------------------------------------------------
+
+/** Bounds DescribeKey and ListGrants calls in flight. */
+const KEY_CONCURRENCY = 4;
+
+interface DescribedKey {
+  readonly keyArn: string;
+  readonly keyManager: 'AWS' | 'CUSTOMER' | undefined;
+  readonly keyState: KeyState | 'NotFound' | undefined;
+  readonly description: string | undefined;
+  readonly error?: KeyNotFound | GenericAwsError;
+}
+
+const describeInUse = (ctx: RegistryContext, keyArn: string): Promise<DescribedKey> =>
+  describeKey(ctx, keyArn).match(
+    (meta): DescribedKey => ({
+      keyArn: meta.Arn,
+      keyManager: meta.KeyManager === 'AWS' ? 'AWS' : 'CUSTOMER',
+      keyState: meta.KeyState,
+      description: meta.Description,
+    }),
+    (error): DescribedKey => {
+      if (error.kind === 'KeyNotFound') return { keyArn, keyManager: undefined, keyState: 'NotFound', description: undefined, error };
+      // A key ARN ECR reported is well formed: InvalidEncryption here would be a service fault.
+      const generic: GenericAwsError =
+        error.kind === 'InvalidEncryption'
+          ? { kind: 'AwsServiceError', service: 'kms', operation: 'DescribeKey', cause: undefined, name: 'InvalidArnException', message: error.reason, fault: 'server', httpStatusCode: undefined, requestId: undefined }
+          : error;
+      return { keyArn, keyManager: undefined, keyState: undefined, description: undefined, error: generic };
+    },
+  );
+
+/** `allowedKeys` as key ARNs: key ARNs as given, `aws/ecr` through ListAliases, the rest through DescribeKey. */
+const resolveAllowedKeys = (
+  ctx: RegistryContext,
+  keys: readonly string[] | undefined,
+  known: ReadonlyMap<string, DescribedKey>,
+): ResultAsync<ReadonlySet<string> | undefined, InvalidInput | KeyNotFound | GenericAwsError> => {
+  if (keys === undefined) return okAsync(undefined);
+  return ResultAsync.combine(
+    keys.map((key, i): ResultAsync<string, InvalidInput | KeyNotFound | GenericAwsError> => {
+      const ref = parseKeyReference(key);
+      if (ref.isOk() && ref.value.form === 'key-arn') return okAsync(key);
+      if (key === AWS_MANAGED_ECR_ALIAS || key.endsWith(':alias/aws/ecr')) {
+        const awsManaged = [...known.values()].find((k) => k.keyManager === 'AWS');
+        if (awsManaged) return okAsync(awsManaged.keyArn);
+        return listAllAliases(ctx).andThen((aliases) => {
+          const alias = aliases.find((a) => a.AliasName === AWS_MANAGED_ECR_ALIAS && a.TargetKeyId && a.AliasArn);
+          return alias?.AliasArn && alias.TargetKeyId
+            ? okAsync(alias.AliasArn.replace(/:alias\/.*$/, `:key/${alias.TargetKeyId}`))
+            : errAsync<never, KeyNotFound>({ kind: 'KeyNotFound', service: 'kms', operation: 'ListAliases', cause: undefined, key });
+        });
+      }
+      return describeKey(ctx, key)
+        .map((meta) => meta.Arn)
+        .mapErr((e): InvalidInput | KeyNotFound | GenericAwsError =>
+          e.kind === 'InvalidEncryption' ? { kind: 'InvalidInput', field: `allowedKeys[${i}]`, reason: e.reason } : e,
+        );
+    }),
+  ).map((arns) => new Set(arns));
+};
+
+// ---------------------------------------------------------------------------------------------
+// Compliance
+// ---------------------------------------------------------------------------------------------
+
+const encryptionOf = (repository: Repository, keys: ReadonlyMap<string, DescribedKey>): AuditedEncryption => {
+  const config = repository.encryptionConfiguration;
+  const type: EncryptionType = config?.encryptionType === 'KMS' || config?.encryptionType === 'KMS_DSSE' ? config.encryptionType : 'AES256';
+  if (type === 'AES256') return { type };
+  // KMS without a key ARN in the answer: ECR's default, the AWS-managed `aws/ecr` key.
+  if (!config?.kmsKey) return { type, keyManager: 'AWS' };
+  const key = keys.get(config.kmsKey);
+  return {
+    type,
+    keyArn: key?.keyArn ?? config.kmsKey,
+    ...(key?.keyManager !== undefined ? { keyManager: key.keyManager } : {}),
+    ...(key?.keyState !== undefined ? { keyState: key.keyState } : {}),
+  };
+};
+
+const violationsOf = (
+  encryption: AuditedEncryption,
+  key: DescribedKey | undefined,
+  rule: AuditRequirement,
+  allowed: ReadonlySet<string> | undefined,
+): AuditViolation[] => {
+  const violations: AuditViolation[] = [];
+  if (encryption.type === 'AES256') {
+    if (rule !== 'any') violations.push({ code: 'not-kms', message: `encrypted with AES256; the rule requires ${rule === 'cmk' ? 'a customer-managed KMS key' : 'KMS'}` });
+    return violations;
+  }
+  if (encryption.keyArn === undefined) {
+    // ECR's default key (no key ARN reported): AWS-managed, and never one of `allowedKeys`' ARNs.
+    if (rule === 'cmk') violations.push({ code: 'not-customer-managed', message: 'encrypted with the AWS-managed key aws/ecr; the rule requires a customer-managed key' });
+    if (allowed !== undefined) violations.push({ code: 'key-not-allowed', message: 'encrypted with the AWS-managed key aws/ecr, which is not one of the allowed keys' });
+    return violations;
+  }
+  const keyArn = encryption.keyArn;
+  if (key?.keyState === 'NotFound') {
+    violations.push({ code: 'key-not-found', message: `the key ${keyArn} does not exist: images cannot be pushed or pulled` });
+  } else if (key === undefined || key.error !== undefined) {
+    const why = key?.error ? `${key.error.kind}${'message' in key.error ? `: ${key.error.message}` : ''}` : 'not described';
+    violations.push({ code: 'key-unreadable', message: `the key ${keyArn} cannot be described (${why}): compliance cannot be verified` });
+  } else {
+    if (rule === 'cmk' && key.keyManager === 'AWS') {
+      violations.push({ code: 'not-customer-managed', message: `encrypted with the AWS-managed key aws/ecr; the rule requires a customer-managed key` });
+    }
+    if (key.keyState !== 'Enabled') {
+      violations.push({ code: 'key-not-usable', message: `the key ${keyArn} is ${key.keyState ?? 'in an unknown state'}: images cannot be pushed or pulled` });
+    }
+  }
+  if (allowed !== undefined && !allowed.has(keyArn)) violations.push({ code: 'key-not-allowed', message: `the key ${keyArn} is not one of the allowed keys` });
+  return violations;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The audit
+// ---------------------------------------------------------------------------------------------
+
+const ACCOUNT_OF_ARN = /^arn:[a-z0-9-]+:ecr:[a-z0-9-]+:(\d{12}):/;
+
+/**
+ * Audits every repository of the region: encryption, compliance, grants of the keys in use, cost.
+ *
+ * @internal
+ */
+export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync<AuditReport, AuditError> => {
+  const params = validate(input);
+  if (params.isErr()) return errAsync(params.error);
+  if (ctx.transportError) return errAsync(ctx.transportError);
+  const { require, allowedKeys, pushesPerMonth, pullsPerMonth, layersPerImage } = params.value;
+  const progress = input.onProgress ?? (() => undefined);
+
+  return safeTry(async function* () {
+    const region = yield* ctx.region();
+
+    progress({ phase: 'repositories', completed: 0, total: undefined });
+    const listedAt = ctx.now();
+    const repositories = yield* listAllRepositories(ctx);
+    progress({ phase: 'repositories', completed: repositories.length, total: repositories.length });
+    const account =
+      repositories.find((r) => r.registryId)?.registryId ?? ACCOUNT_OF_ARN.exec(repositories[0]?.repositoryArn ?? '')?.[1];
+
+    // One DescribeKey per distinct key, whatever the number of repositories using it.
+    const keyArns = [
+      ...new Set(
+        repositories.flatMap((r) => {
+          const c = r.encryptionConfiguration;
+          return c && c.encryptionType !== 'AES256' && c.kmsKey ? [c.kmsKey] : [];
+        }),
+      ),
+    ];
+    let described = 0;
+    progress({ phase: 'keys', completed: 0, total: keyArns.length });
+    const keyList = await mapConcurrent(keyArns, KEY_CONCURRENCY, async (keyArn) => {
+      const key = await describeInUse(ctx, keyArn);
+      progress({ phase: 'keys', completed: ++described, total: keyArns.length });
+      return key;
+    });
+    // By the ARN ECR reported (a key ARN already): DescribeKey's canonical ARN is the same.
+    const keys = new Map(keyArns.map((arn, i) => [arn, keyList[i] as DescribedKey]));
+
+    const allowed = yield* resolveAllowedKeys(ctx, allowedKeys, keys);
+
+    // Orphaned grants and headroom of every key that could be described, sharing the listing above.
+    const sweepable = keyList.flatMap((k) => (k.error === undefined && k.keyManager !== undefined ? [{ keyArn: k.keyArn, keyManager: k.keyManager }] : []));
+    progress({ phase: 'grants', completed: 0, total: sweepable.length });
+    const swept =
+      account === undefined || sweepable.length === 0
+        ? { keys: [], skipped: [] }
+        : yield* sweepKeys(ctx, { region, account, strict: false, listed: { repositories, listedAt } }, sweepable);
+    progress({ phase: 'grants', completed: sweepable.length, total: sweepable.length });
+    const grantsByKey = new Map(swept.keys.map((k) => [k.keyArn, k]));
+    const sweepErrors = new Map(swept.skipped.map((s) => [s.keyArn, s.error]));
+
+    const audited = repositories.map((repository): AuditedRepository => {
+      const encryption = encryptionOf(repository, keys);
+      const key = encryption.keyArn === undefined ? undefined : keys.get(repository.encryptionConfiguration?.kmsKey ?? '');
+      const violations = violationsOf(encryption, key, require, allowed);
+      return {
+        name: repository.repositoryName ?? '',
+        arn: repository.repositoryArn ?? '',
+        uri: repository.repositoryUri,
+        createdAt: repository.createdAt,
+        encryption,
+        compliant: violations.length === 0,
+        violations,
+      };
+    });
+
+    const requestsPerPush = requestsPerImage(layersPerImage);
+    const requestsPerPull = requestsPerImage(layersPerImage);
+    const requestsPerRepository = pushesPerMonth * requestsPerPush + pullsPerMonth * requestsPerPull;
+    // Two references to one key (an alias ARN and its key ARN) make one key.
+    const distinct = [...new Map(keyList.map((k) => [k.keyArn, k])).values()];
+    const auditedKeys = distinct.map((key): AuditedKey => {
+      const users = audited.filter((r) => r.encryption.keyArn === key.keyArn).map((r) => r.name);
+      const requests = users.length * requestsPerRepository;
+      const billedKey = key.keyManager === 'CUSTOMER' && key.keyState !== 'PendingDeletion' ? KMS_PRICE_PER_KEY_MONTH : 0;
+      const grants = grantsByKey.get(key.keyArn);
+      const error = key.error ?? sweepErrors.get(key.keyArn);
+      return {
+        keyArn: key.keyArn,
+        keyManager: key.keyManager,
+        keyState: key.keyState,
+        description: key.description,
+        repositories: users,
+        ...(grants
+          ? { grants: { total: grants.totalGrants, ecr: grants.ecrGrants, orphans: grants.orphans, unverifiable: grants.unverifiable, headroom: grants.headroom } }
+          : {}),
+        ...(error !== undefined ? { error } : {}),
+        estimatedMonthlyRequests: requests,
+        estimatedMonthlyCost: round(billedKey + (requests / 10_000) * KMS_PRICE_PER_10K_REQUESTS),
+      };
+    });
+
+    const requestsPerMonth = auditedKeys.reduce((n, k) => n + k.estimatedMonthlyRequests, 0);
+    const keyCost = auditedKeys.filter((k) => k.keyManager === 'CUSTOMER' && k.keyState !== 'PendingDeletion').length * KMS_PRICE_PER_KEY_MONTH;
+    const requestCost = round((requestsPerMonth / 10_000) * KMS_PRICE_PER_10K_REQUESTS);
+    const nonCompliant = audited.filter((r) => !r.compliant).length;
+    const report: AuditReport = {
+      region,
+      account,
+      rule: { require, allowedKeys: allowed === undefined ? undefined : [...allowed] },
+      compliant: nonCompliant === 0,
+      repositories: audited,
+      keys: auditedKeys,
+      cost: {
+        currency: 'USD',
+        keys: keyCost,
+        requests: requestCost,
+        total: round(keyCost + requestCost),
+        requestsPerMonth,
+        assumptions: {
+          pushesPerMonth,
+          pullsPerMonth,
+          layersPerImage,
+          requestsPerPush,
+          requestsPerPull,
+          pricePerKeyMonth: KMS_PRICE_PER_KEY_MONTH,
+          pricePer10kRequests: KMS_PRICE_PER_10K_REQUESTS,
+        },
+      },
+      summary: {
+        repositories: audited.length,
+        nonCompliant,
+        keys: auditedKeys.length,
+        orphanedGrants: auditedKeys.reduce((n, k) => n + (k.grants?.orphans.length ?? 0), 0),
+      },
+    };
+    ctx.logger.info('audit', { ...report.summary, compliant: report.compliant });
+    return ok(report);
+  });
+};

@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { assertBuilt, baseEnv, CLI, runCli } from './helpers.js';
+
+describe('encrypted-ecr local and demo', () => {
+  it('starts the emulator, prints its environment, serves the CLI, and stops on SIGINT', async () => {
+    assertBuilt();
+    const child = spawn(process.execPath, [CLI, 'local', '--region', 'eu-west-1'], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let stdout = '';
+    const started = new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('AWS_SECRET_ACCESS_KEY=')) resolve();
+      });
+    });
+    try {
+      await started;
+      const env = Object.fromEntries(stdout.trim().split('\n').map((line) => {
+        const [name = '', value = ''] = line.replace(/^export /, '').split('=');
+        return [name, value.replace(/^'|'$/g, '')];
+      }));
+      expect(env).toMatchObject({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) as unknown });
+
+      const audit = await runCli(['audit'], baseEnv(env));
+      expect(audit.code).toBe(0);
+      expect(audit.json()).toMatchObject({ region: 'eu-west-1', repositories: [] });
+
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      // Never leave the emulator running when an assertion failed first.
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('demo: runs the library end to end on its own emulator and exits 0', async () => {
+    const run = await runCli(['demo'], baseEnv());
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('verified: true');
+    expect(run.stdout).toMatch(/Report/);
+  });
+
+  it('passes its own flags through: a bad one is exit 2 with its usage', async () => {
+    const run = await runCli(['local', '--port', 'x'], baseEnv());
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--port: not a port');
+  });
+});

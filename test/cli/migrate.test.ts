@@ -1,0 +1,130 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedRealisticRepository, startLocalAws, type LocalAws } from '../../src/testing/index.js';
+import { assertBuilt, at, CLI, emulatorEnv, runCli } from './helpers.js';
+
+let aws: LocalAws;
+let ecr: ECRClient;
+let env: Record<string, string>;
+let keyArn: string;
+const dir = mkdtempSync(join(tmpdir(), 'encrypted-ecr-cli-migrate-'));
+
+interface Plan {
+  readonly ready: boolean;
+  readonly nothingToDo: boolean;
+  readonly counts: { readonly images: number; readonly tags: number };
+  readonly to: { readonly type: string; readonly keyArn?: string };
+}
+interface Result {
+  readonly changed: boolean;
+  readonly resumed: boolean;
+  readonly images: number;
+  readonly tags: number;
+  readonly to: { readonly type: string; readonly keyArn?: string };
+}
+
+const encryptionOf = async (name: string) =>
+  (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] }))).repositories?.[0]?.encryptionConfiguration;
+
+const seed = async (name: string): Promise<number> => {
+  await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
+  const seeded = await seedRealisticRepository(ecr, name, { layerBytes: 64 * 1024 });
+  return seeded.images.length;
+};
+
+beforeAll(async () => {
+  assertBuilt();
+  aws = await startLocalAws({ regions: ['eu-west-1'] });
+  env = emulatorEnv(aws);
+  ecr = new ECRClient({ ...aws.clientConfig(), maxAttempts: 1 });
+  const kms = new KMSClient({ ...aws.clientConfig(), maxAttempts: 1 });
+  keyArn = (await kms.send(new CreateKeyCommand({ Description: 'migration target' }))).KeyMetadata!.Arn!;
+  await kms.send(new CreateAliasCommand({ AliasName: 'alias/target', TargetKeyId: keyArn }));
+  kms.destroy();
+});
+afterAll(async () => {
+  ecr.destroy();
+  await aws.stop();
+});
+
+describe('encrypted-ecr migrate', () => {
+  it('--plan reads only and says what would move; then the migration needs --yes off a terminal, and keeps every image', async () => {
+    const images = await seed('legacy/app');
+
+    const plan = await runCli(['migrate', 'legacy/app', '--kms-key', 'alias/target', '--plan', ...at(aws)], env);
+    expect(plan.code).toBe(0);
+    expect(plan.json<Plan>()).toMatchObject({ ready: true, nothingToDo: false, counts: { images }, to: { type: 'KMS', keyArn } });
+    expect(await encryptionOf('legacy/app')).toMatchObject({ encryptionType: 'AES256' });
+
+    const refused = await runCli(['migrate', 'legacy/app', '--kms-key', 'alias/target', ...at(aws)], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('pass --yes');
+
+    const journal = join(dir, 'app.json');
+    const run = await runCli(['migrate', 'legacy/app', '--kms-key', 'alias/target', '--yes', '--journal', journal, ...at(aws)], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const result = run.json<Result>();
+    expect(result).toMatchObject({ changed: true, resumed: false, images, to: { type: 'KMS', keyArn } });
+    expect(await encryptionOf('legacy/app')).toEqual({ encryptionType: 'KMS', kmsKey: keyArn });
+    expect(existsSync(journal)).toBe(false);
+
+    const again = await runCli(['migrate', 'legacy/app', '--kms-key', keyArn, '--plan', ...at(aws)], env);
+    expect(again.json<Plan>().nothingToDo).toBe(true);
+  });
+
+  it('Ctrl-C stops the migration with exit 130 and says how to resume; migrate resume finishes it', async () => {
+    const images = await seed('legacy/two');
+    const journal = join(dir, 'two.json');
+    // Slow layer uploads keep the copy in flight while the test interrupts it.
+    const slow = aws.faults.latency(300, { operation: 'UploadLayerPart' });
+    const uploadsBefore = aws.inspect.calls({ operation: 'UploadLayerPart' }).length;
+    const child = spawn(process.execPath, [CLI, 'migrate', 'legacy/two', '--kms-key', 'alias/target', '--yes', '--journal', journal, ...at(aws)], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    try {
+      // Interrupt once the copy has started: the migration's first layer part upload reached the emulator.
+      await new Promise<void>((done) => {
+        const check = (): void => {
+          if (aws.inspect.calls({ operation: 'UploadLayerPart' }).length > uploadsBefore || child.exitCode !== null) done();
+          else setTimeout(check, 20);
+        };
+        check();
+      });
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+    } finally {
+      slow.remove();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    expect(stderr).toContain(`encrypted-ecr migrate resume --journal ${journal}`);
+    expect(JSON.parse(stdout)).toMatchObject({ error: { kind: 'MigrationFailed', stepError: { kind: 'Aborted' } } });
+    expect(existsSync(journal)).toBe(true);
+
+    const resumed = await runCli(['migrate', 'resume', '--journal', journal, '--yes', ...at(aws)], env);
+    expect(resumed.code).toBe(0);
+    expect(resumed.json<Result>()).toMatchObject({ changed: true, resumed: true, images, to: { type: 'KMS', keyArn } });
+    expect(await encryptionOf('legacy/two')).toEqual({ encryptionType: 'KMS', kmsKey: keyArn });
+  });
+
+  it('an unknown repository is exit 3; a missing journal for resume is a usage error', async () => {
+    const missing = await runCli(['migrate', 'no-such-repo', '--kms-key', 'alias/target', '--plan', ...at(aws)], env);
+    expect(missing.code).toBe(3);
+    expect(missing.json<{ error: { kind: string } }>().error.kind).toBe('RepositoryNotFound');
+
+    const noJournal = await runCli(['migrate', 'resume', '--yes', ...at(aws)], env);
+    expect(noJournal.code).toBe(2);
+    expect(noJournal.stderr).toContain("required option '--journal <file>' not specified");
+  });
+});
