@@ -56,6 +56,8 @@ describe('npm run bench -- --quick', () => {
         'audit.setup',
         'audit.findOrphanedGrants.time',
         'audit.findOrphanedGrants.calls',
+        'audit.audit.time',
+        'audit.audit.calls',
         'policy.explainAccess',
         'policy.explainAccess.cold',
       ].sort(),
@@ -74,7 +76,7 @@ describe('npm run bench -- --quick', () => {
     };
     // The call counts are exact whatever the size: both copy passes make the fewest image, blob
     // and part calls the API allows, and every call above the minimum is a repository step.
-    for (const id of ['calls.perImage', 'calls.perBlob', 'calls.perPart', 'audit.findOrphanedGrants.calls']) {
+    for (const id of ['calls.perImage', 'calls.perBlob', 'calls.perPart', 'audit.findOrphanedGrants.calls', 'audit.audit.calls']) {
       expect(figure(id).pass, id).toBe(true);
     }
     const steps = figure('calls.repositorySteps');
