@@ -1,8 +1,9 @@
 /**
  * Audit scale: a registry of many KMS repositories spread over a few customer keys (ECR makes two
  * grants per repository), swept by `findOrphanedGrants()` with no keys named, so it discovers the
- * keys itself. Calls are counted from the emulator's log against the fewest the API's page limits
- * allow for the same answer.
+ * keys itself, and audited by `audit({ require: 'cmk' })` (every repository's encryption, the keys
+ * in use, their grants). Calls are counted from the emulator's log against the fewest the API's
+ * page limits allow for the same answer.
  *
  * Setup: the first repositories are created over HTTP (to measure that path), the rest through the
  * emulated ECR service's own `handle` in process: the same code path minus HTTP and SigV4, so
@@ -73,6 +74,26 @@ export const audit: Bench = async (sizes, log) => {
     const least = Object.values(minimum).reduce((a, b) => a + b, 0);
     const ratio = made.length / least;
     const detail = { repositories, keys: keyCount, grants, counts, minimum, orphans: report.keys.reduce((s, k) => s + k.orphans.length, 0) };
+
+    // audit(): the repositories (pages of 1000), each distinct key once, its grants (pages of 100).
+    const auditMark = env.aws.inspect.calls().length;
+    const auditStarted = performance.now();
+    const audited = unwrap(await env.registry.audit({ require: 'cmk' }), 'audit');
+    const auditWall = seconds(auditStarted);
+    const auditMade = env.aws.inspect.calls().slice(auditMark).filter((c) => c.principal === principal.arn && c.viaService === undefined);
+    const auditCounts: Record<string, number> = {};
+    for (const call of auditMade) auditCounts[`${call.service}:${call.operation}`] = (auditCounts[`${call.service}:${call.operation}`] ?? 0) + 1;
+    if (audited.summary.repositories !== repositories || audited.summary.keys !== keyCount || !audited.compliant) {
+      throw new Error(`the audit saw ${audited.summary.repositories} repositories and ${audited.summary.keys} keys (compliant: ${String(audited.compliant)}), expected ${repositories} and ${keyCount}`);
+    }
+    const auditMinimum: Record<string, number> = {
+      'ecr:DescribeRepositories': ceil(repositories, DESCRIBE_REPOSITORIES_PAGE),
+      'kms:DescribeKey': keyCount,
+      'kms:ListGrants': minimum['kms:ListGrants'] ?? 0,
+    };
+    const auditLeast = Object.values(auditMinimum).reduce((a, b) => a + b, 0);
+    const auditRatio = auditMade.length / auditLeast;
+    const auditDetail = { repositories, keys: keyCount, grants, counts: auditCounts, minimum: auditMinimum, orphanedGrants: audited.summary.orphanedGrants };
     return [
       {
         id: 'audit.setup',
@@ -100,6 +121,25 @@ export const audit: Bench = async (sizes, log) => {
         ratio,
         pass: ratio <= 1.1,
         detail,
+      },
+      {
+        id: 'audit.audit.time',
+        bench: 'audit',
+        label: `audit({ require: 'cmk' }) wall time, ${repositories} repos / ${keyCount} keys / ${grants} grants`,
+        value: auditWall,
+        unit: 's',
+        detail: auditDetail,
+      },
+      {
+        id: 'audit.audit.calls',
+        bench: 'audit',
+        label: 'audit() calls',
+        value: auditMade.length,
+        unit: 'calls',
+        target: `≤ 1.1× minimum (${auditLeast})`,
+        ratio: auditRatio,
+        pass: auditRatio <= 1.1,
+        detail: auditDetail,
       },
     ] satisfies Figure[];
   } finally {

@@ -1,20 +1,20 @@
 /**
  * The library side of the memory benchmark, in its own process so that the emulator's memory is
- * not counted: reads its job from argv (JSON), moves the repository (snapshot, copy, verify), and
- * prints one JSON line with its peak RSS. `mode: 'idle'` loads the same modules and makes one
+ * not counted: reads its job from argv (JSON), migrates the repository (`migrateRepository` to the
+ * KMS key `key`, in-memory journal), and prints one JSON line with its peak RSS. `mode: 'idle'` loads the same modules and makes one
  * call, for the baseline.
  */
 import { ECRClient, DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
 import { BenchRegistry } from './lib/env.js';
-import { libraryMove } from './lib/engine.js';
+import { libraryMigration } from './lib/engine.js';
 
 interface Job {
-  readonly mode: 'move' | 'idle';
+  readonly mode: 'migrate' | 'idle';
   readonly endpoint: string;
   readonly region: string;
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
-  readonly source: string;
-  readonly target: string;
+  readonly repositoryName: string;
+  readonly key: string;
   readonly concurrency: number;
 }
 
@@ -27,9 +27,9 @@ const sampler = setInterval(() => {
 const config = { endpoint: job.endpoint, region: job.region, credentials: job.credentials };
 const started = performance.now();
 let bytes = 0;
-if (job.mode === 'move') {
+if (job.mode === 'migrate') {
   const registry = new BenchRegistry({ clientConfig: config });
-  bytes = (await libraryMove(registry.ctx, job.source, job.target, job.concurrency)).bytes;
+  bytes = (await libraryMigration(registry, job.repositoryName, job.key, job.concurrency)).bytes;
   registry.destroy();
 } else {
   const ecr = new ECRClient(config);

@@ -1,7 +1,7 @@
 /**
  * Copies a snapshot's images into another repository of the same registry, by digest: every blob
- * the target lacks (streamed, bounded concurrency), then every manifest byte-exact in the
- * snapshot's order, each with its tags. Idempotent: what the target already holds is skipped, so
+ * the target lacks (streamed, bounded concurrency) and, as their blobs arrive, every manifest
+ * byte-exact in the snapshot's order, each with its tags. Idempotent: what the target already holds is skipped, so
  * re-running after a crash resumes.
  */
 import { ResultAsync, err, ok, okAsync, type Result } from 'neverthrow';
@@ -154,7 +154,9 @@ class Tracker {
  *    the upload is completed.
  * 2. Manifests, one at a time in the graph's order (children before indexes, subjects before
  *    referrers, otherwise push order): PutImage with the exact manifest string, its digest and
- *    media type, carrying the first tag; then one PutImage per further tag.
+ *    media type, carrying the first tag; then one PutImage per further tag. Each manifest starts
+ *    as soon as its own blobs are in the target (and the one before it is pushed), while later
+ *    blobs are still moving: the manifest phase overlaps the blob transfers.
  *
  * Transient failures (throttling, network, 5xx) are retried with bounded backoff; an expired
  * download URL is fetched anew. `ImageAlreadyExists` and `LayerAlreadyExists` count as success.
@@ -219,12 +221,26 @@ export const copyImages = <HE = never>(
       }
     }
 
-    // 2. Blobs, `concurrency` at a time.
+    // 2. Blobs, `concurrency` at a time, in the graph's order; 3. meanwhile manifests, one at a
+    // time in the graph's order (so push order follows the source's), each as soon as its own
+    // blobs are in the target (children and subjects are earlier in that order, so in already).
+    // The manifest chain overlaps the blob transfers instead of waiting for the last blob.
     tracker.phase = 'blobs';
     tracker.emit();
     const fallbackPartSize = input.partSize ?? DEFAULT_PART_SIZE;
-    const blobs = await runPool(missing, input.concurrency, (blob) =>
-      transferBlob(ctx, {
+    /** Settles with `true` once the blob (and its hook) is done, `false` if the blobs stopped first. */
+    const arrived = new Map<string, { readonly promise: Promise<boolean>; readonly settle: (done: boolean) => void }>();
+    for (const blob of missing) {
+      let settle: (done: boolean) => void = () => undefined;
+      const promise = new Promise<boolean>((resolve) => (settle = resolve));
+      arrived.set(blob.digest, { promise, settle });
+    }
+    /** Set when the manifest chain fails: no new blob starts. */
+    let manifestsFailed = false;
+    const blobs: PromiseLike<Result<void, CopyImagesError | HE>> = runPool<GraphBlob, CopyImagesError | HE>(missing, input.concurrency, (blob) => {
+      const entry = arrived.get(blob.digest);
+      if (manifestsFailed) return okAsync<void, CopyImagesError | HE>(undefined);
+      return transferBlob(ctx, {
         source,
         target,
         digest: blob.digest,
@@ -245,27 +261,47 @@ export const copyImages = <HE = never>(
           tracker.blobsDone++;
           tracker.emit();
           return blobHook({ digest: blob.digest, skipped: false });
-        }),
-    );
-    if (blobs.isErr()) return err(blobs.error);
-
-    // 3. Manifests in graph order, one at a time, so push order follows the source's.
-    tracker.phase = 'manifests';
-    tracker.emit();
-    for (const image of graph.images) {
-      if (signal?.aborted) return err(aborted('CopyImages'));
-      if (!doneManifests.has(image.digest)) {
-        const pushed = await pushImage(ctx, target, image, retry, signal);
-        if (pushed.isErr()) return err(pushed.error);
-        if (pushed.value.created) report.manifestsCreated++;
-        else report.manifestsExisting++;
-        report.tagsApplied += pushed.value.tagsApplied;
-        const hooked = await manifestHook({ digest: image.digest, tags: image.tags, created: pushed.value.created });
-        if (hooked.isErr()) return err(hooked.error);
+        })
+        .map(() => entry?.settle(true));
+    }).then((result): Result<void, CopyImagesError | HE> => {
+      // Whatever did not arrive never will: release the manifests waiting for it.
+      for (const entry of arrived.values()) entry.settle(false);
+      if (result.isOk()) {
+        tracker.phase = 'manifests';
+        tracker.emit();
       }
-      tracker.imagesDone++;
-      tracker.emit();
-    }
+      return result;
+    });
+
+    const manifests = async (): Promise<Result<void, CopyImagesError | HE>> => {
+      for (const image of graph.images) {
+        if (!doneManifests.has(image.digest)) {
+          for (const digest of image.blobs) {
+            const entry = arrived.get(digest);
+            // A blob that did not arrive: the blob pool's error is the one to report.
+            if (entry !== undefined && !(await entry.promise)) return ok(undefined);
+          }
+          if (signal?.aborted) return err(aborted('CopyImages'));
+          const pushed = await pushImage(ctx, target, image, retry, signal);
+          if (pushed.isErr()) return err(pushed.error);
+          if (pushed.value.created) report.manifestsCreated++;
+          else report.manifestsExisting++;
+          report.tagsApplied += pushed.value.tagsApplied;
+          const hooked = await manifestHook({ digest: image.digest, tags: image.tags, created: pushed.value.created });
+          if (hooked.isErr()) return err(hooked.error);
+        } else if (signal?.aborted) return err(aborted('CopyImages'));
+        tracker.imagesDone++;
+        tracker.emit();
+      }
+      return ok(undefined);
+    };
+    const pushed = await manifests();
+    if (pushed.isErr()) manifestsFailed = true;
+    const copied = await blobs;
+    // The first failure in time is not known; a blob failure stops the manifests that need it,
+    // so report it first, then the manifest chain's own failure.
+    if (copied.isErr()) return err(copied.error);
+    if (pushed.isErr()) return err(pushed.error);
 
     tracker.phase = 'done';
     tracker.emit();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchResults } from '../../bench/harness.js';
+import type { Figure } from '../../bench/lib/types.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'encrypted-ecr-bench-test-'));
@@ -50,10 +51,13 @@ describe('npm run bench -- --quick', () => {
         'calls.perImage',
         'calls.perBlob',
         'calls.perPart',
+        'calls.repositorySteps',
         'calls.total',
         'audit.setup',
         'audit.findOrphanedGrants.time',
         'audit.findOrphanedGrants.calls',
+        'audit.audit.time',
+        'audit.audit.calls',
         'policy.explainAccess',
         'policy.explainAccess.cold',
       ].sort(),
@@ -65,9 +69,30 @@ describe('npm run bench -- --quick', () => {
         expect(Number.isFinite(figure.ratio), figure.id).toBe(true);
       }
     }
-    // The call counts are exact whatever the size: the copy makes the fewest calls the API allows.
-    for (const id of ['calls.perImage', 'calls.perBlob', 'calls.perPart', 'calls.total', 'audit.findOrphanedGrants.calls']) {
-      expect(results.figures.find((f) => f.id === id)?.pass, id).toBe(true);
+    const figure = (id: string): Figure => {
+      const found = results.figures.find((f) => f.id === id);
+      if (found === undefined) throw new Error(`${id} is missing`);
+      return found;
+    };
+    // The call counts are exact whatever the size: both copy passes make the fewest image, blob
+    // and part calls the API allows, and every call above the minimum is a repository step.
+    for (const id of ['calls.perImage', 'calls.perBlob', 'calls.perPart', 'audit.findOrphanedGrants.calls', 'audit.audit.calls']) {
+      expect(figure(id).pass, id).toBe(true);
+    }
+    const steps = figure('calls.repositorySteps');
+    const stepsMinimum = Object.values((steps.detail?.minimum ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0);
+    const total = figure('calls.total');
+    const totalMinimum = Object.values((total.detail?.minimum ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0);
+    expect(stepsMinimum).toBeGreaterThan(0);
+    expect(total.value - totalMinimum).toBe(steps.value - stepsMinimum);
+    // A migration moves every byte twice: the library and the floor moved the same bytes.
+    expect(figure('throughput.library').detail?.bytesMoved).toBe(2 * Number(figure('throughput.library').detail?.repositoryBytes));
+    expect(figure('throughput.floor').detail?.bytesMoved).toBe(figure('throughput.library').detail?.bytesMoved);
+    for (const id of ['memory.peak.12MiB', 'memory.peak.24MiB']) {
+      const detail = figure(id).detail ?? {};
+      // The layer and the image's config, each into staging and back.
+      expect(Number(detail.bytesMoved), id).toBeGreaterThan(2 * Number(detail.layerBytes));
+      expect(Number(detail.bytesMoved), id).toBeLessThan(2 * Number(detail.layerBytes) + 64 * 1024);
     }
     for (const figure of results.figures) expect(run.stdout).toContain(figure.id);
   });

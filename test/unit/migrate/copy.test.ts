@@ -180,7 +180,28 @@ describe('copyImages', () => {
     expect(error.kind === 'DigestMismatch' && error.actual).toBe(sha256(bytesFor(999, 300_000)));
     const completed = ecr.commandCalls(CompleteLayerUploadCommand).map((c) => c.args[0].input.layerDigests?.[0]);
     expect(completed).not.toContain(app.sharedLayer);
-    expect(ecr).not.toHaveReceivedCommand(PutImageCommand);
+    // Manifests whose blobs were all in may have been pushed meanwhile, in order; none that needs the bad blob.
+    const pushed = [...new Set(fake.pushes.map((p) => p.digest))];
+    expect(pushed).toEqual(graph.images.slice(0, pushed.length).map((i) => i.digest));
+    for (const digest of pushed) {
+      const image = graph.images.find((i) => i.digest === digest);
+      expect(image?.blobs.every((b) => completed.includes(b))).toBe(true);
+    }
+    expect(graph.images.filter((i) => i.blobs.includes(app.sharedLayer)).map((i) => i.digest)).not.toContain(pushed.at(-1) ?? '');
+  });
+
+  it('pushes each manifest as soon as its own blobs are in, while later blobs still move', async () => {
+    const { graph } = await prepare();
+
+    (await copy(graph, { concurrency: 1 }))._unsafeUnwrap();
+
+    const names = ecr.calls().map((c) => (c.args[0] as { constructor: { name: string } }).constructor.name);
+    const firstPut = names.indexOf('PutImageCommand');
+    const lastComplete = names.lastIndexOf('CompleteLayerUploadCommand');
+    expect(firstPut).toBeGreaterThan(-1);
+    expect(firstPut).toBeLessThan(lastComplete);
+    // Still one at a time in the graph's order.
+    expect([...new Set(fake.pushes.map((p) => p.digest))]).toEqual(graph.images.map((i) => i.digest));
   });
 
   it('skips blobs the target already holds', async () => {
