@@ -233,7 +233,7 @@ export interface RollbackFailed {
 // Copying images (snapshot, copy, verify)
 // ---------------------------------------------------------------------------------------------
 
-/** An image as a copy reports it: its digest, and its tags when it has any. */
+/** An image as a copy reports it: its digest, and its tags, if it has some. */
 export interface ImageRef {
   readonly imageDigest: string;
   readonly imageTags: readonly string[];

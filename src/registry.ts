@@ -439,7 +439,7 @@ export class EncryptedRegistry {
    *    the original repository policy exactly (or none);
    * 11. `deleteStaging` (grants verified retired), only once the final repository is verified here.
    *
-   * It never rolls back: any failure after the first change stops with `MigrationFailed`, naming
+   * It never rolls back. Every failure after the first change stops with `MigrationFailed`, naming
    * the step, what holds the images now, and how to go on (`resumeMigration({ journal })`).
    * Throttling and transient errors are retried with bounded backoff first.
    *

@@ -27,7 +27,7 @@ import { type GrantHeadroom, type OrphanedGrant, sweepKeys, type UnverifiableGra
  * The encryption a repository must have:
  * - `'cmk'`: KMS (or KMS_DSSE) with a customer-managed key;
  * - `'kms'`: KMS (or KMS_DSSE) with any key, the AWS-managed `aws/ecr` included;
- * - `'any'`: any encryption (AES256 included); only `allowedKeys` and key health are checked.
+ * - `'any'`: every encryption passes (AES256 included); only `allowedKeys` and key health are checked.
  */
 export type AuditRequirement = 'cmk' | 'kms' | 'any';
 

@@ -684,7 +684,7 @@ class Migration {
    * no immutability yet. ECR takes no repository policy in `CreateRepository`: the freeze is set
    * right after it (by the creation, undone if that fails, and again here for a repository found
    * existing), so a push by another principal can land in between. Nothing has been copied back
-   * yet, so the repository must be empty once frozen: any image in it stops the migration with
+   * yet, so the repository must be empty once frozen, and an image in it stops the migration with
    * `UnexpectedImages` rather than being kept or overwritten.
    */
   #recreate(): StepResult {

@@ -68,7 +68,7 @@ export interface EcrKeyPolicyInput {
 export interface EcrEndpointPolicyInput {
   readonly service: 'ecr.api' | 'ecr.dkr';
   readonly region: string;
-  /** Only these accounts' registries are reachable through the endpoint. Absent: any registry. */
+  /** Only these accounts' registries are reachable through the endpoint. When absent, every registry is reachable. */
   readonly registryAccounts?: readonly string[];
   /** Only principals of this organization (`aws:PrincipalOrgID`) may use the endpoint. */
   readonly organizationId?: string;

@@ -168,7 +168,7 @@ export const decodeToken = (operation: string, token: string | undefined): numbe
       if (op === operation && typeof offset === 'number' && Number.isInteger(offset) && offset >= 0) return offset;
     }
   } catch {
-    // fall through: any undecodable token is invalid
+    // fall through, an undecodable token is invalid
   }
   throw new ApiError('InvalidParameterException', 'Invalid parameter at \'nextToken\': the token is not valid for this request');
 };
