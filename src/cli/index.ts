@@ -7,6 +7,10 @@ import { EXIT } from './exit-codes.js';
 import { interrupt } from './interrupt.js';
 import { runCli } from './program.js';
 
+// The SDK warns on every run that its releases after January 2027 need Node 22; this package
+// supports Node >= 20, and one warning per command is noise in pipelines. Users can set it to 'false'.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const version = (): string => {
   try {
     // dist/cli.js → the package's own package.json.
