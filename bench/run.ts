@@ -50,7 +50,12 @@ const main = async (argv: readonly string[]): Promise<number> => {
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwritten ${out}`);
   const failed = results.figures.filter((f) => f.pass === false);
-  // A missed target is a finding, not a crash: the exit code says so for scripts.
+  // A missed target is a finding, not a crash: the exit code says so for scripts. A quick run's
+  // sizes are too small for the targets to mean anything, so it only has to produce every figure.
+  if (quick) {
+    if (failed.length > 0) console.log(`(--quick: ${failed.length} target(s) missed at tiny sizes; targets are judged on full sizes only)`);
+    return 0;
+  }
   return failed.length > 0 ? 1 : 0;
 };
 

@@ -29,8 +29,8 @@ describe('npm run bench -- --quick', () => {
     // Act
     const run = await bench(['--quick', '--out', out]);
 
-    // Assess: 0 when every target is met, 1 when one is missed (tiny sizes may); never a crash.
-    expect([0, 1], run.stderr).toContain(run.code);
+    // Assess: a quick run exits 0 whatever its tiny figures (targets are judged on full sizes); never a crash.
+    expect(run.code, run.stderr).toBe(0);
     const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
     expect(results.quick).toBe(true);
     expect(results.benches).toEqual(['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy']);
