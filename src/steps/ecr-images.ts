@@ -30,6 +30,7 @@ import type {
 } from '../errors.js';
 import { allPages, awsCall, isServiceException, type ServiceException } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
+import { kmsRefused, repositoryNotFound } from './ecr-errors.js';
 
 /** ECR's limit for ids in BatchGetImage, BatchCheckLayerAvailability and DescribeImages by id. */
 export const ECR_BATCH_LIMIT = 100;
@@ -58,22 +59,6 @@ const sendOptions = (options: CallOptions | undefined): { abortSignal?: AbortSig
   options?.signal === undefined ? {} : { abortSignal: options.signal };
 
 type RepositoryScoped<E> = E | RepositoryNotFound | GenericAwsError;
-
-const repositoryNotFound = (repositoryName: string, e: ServiceException): RepositoryNotFound | undefined =>
-  e.name === 'RepositoryNotFoundException' ? { kind: 'RepositoryNotFound', repositoryName, cause: e } : undefined;
-
-const kmsRefused = (operation: string, e: ServiceException): KmsRefused | undefined => {
-  if (e.name !== 'KmsException') return undefined;
-  const kmsError = (e as { kmsError?: unknown }).kmsError;
-  return {
-    kind: 'KmsRefused',
-    service: 'ecr',
-    operation,
-    cause: e,
-    kmsError: typeof kmsError === 'string' ? kmsError : undefined,
-    message: e.message,
-  };
-};
 
 const chunk = <T>(items: readonly T[], size: number): T[][] => {
   const out: T[][] = [];
@@ -119,7 +104,7 @@ export const listImages = (
           new ListImagesCommand({ repositoryName, filter: EVERY_IMAGE, maxResults: ECR_PAGE_LIMIT, ...(nextToken ? { nextToken } : {}) }),
           sendOptions(options),
         ),
-      (e) => repositoryNotFound(repositoryName, e),
+      (e) => repositoryNotFound(repositoryName)(e),
     ).map((out) => ({ items: out.imageIds ?? [], nextToken: out.nextToken })),
   );
 
@@ -138,7 +123,7 @@ export const describeImages = (
           new DescribeImagesCommand({ repositoryName, filter: EVERY_IMAGE, maxResults: ECR_PAGE_LIMIT, ...(nextToken ? { nextToken } : {}) }),
           sendOptions(options),
         ),
-      (e) => repositoryNotFound(repositoryName, e),
+      (e) => repositoryNotFound(repositoryName)(e),
     ).map((out) => ({ items: out.imageDetails ?? [], nextToken: out.nextToken })),
   );
 
@@ -169,7 +154,7 @@ export const describeImagesByDigest = (
               failures: batch.map((imageDigest) => ({ imageDigest, imageTag: undefined, failureCode: 'ImageNotFound', failureReason: e.message })),
               cause: e,
             }
-          : repositoryNotFound(repositoryName, e),
+          : repositoryNotFound(repositoryName)(e),
     ).map((out) => out.imageDetails ?? []),
   );
 
@@ -200,7 +185,7 @@ export const batchGetImages = (
           new BatchGetImageCommand({ repositoryName, imageIds: batch, acceptedMediaTypes: [...acceptedMediaTypes] }),
           sendOptions(options),
         ),
-      (e) => repositoryNotFound(repositoryName, e),
+      (e) => repositoryNotFound(repositoryName)(e),
     ).map((out) => [
       {
         images: out.images ?? [],
@@ -231,7 +216,7 @@ export const checkLayerAvailability = (
       'ecr',
       'BatchCheckLayerAvailability',
       () => ctx.ecr.send(new BatchCheckLayerAvailabilityCommand({ repositoryName, layerDigests: batch }), sendOptions(options)),
-      (e) => repositoryNotFound(repositoryName, e),
+      (e) => repositoryNotFound(repositoryName)(e),
     ).map((out): [string, string][] => [
       ...(out.layers ?? []).flatMap((l): [string, string][] =>
         l.layerDigest === undefined ? [] : [[l.layerDigest, l.layerAvailability ?? 'UNAVAILABLE']],
@@ -263,7 +248,7 @@ export const getDownloadUrlForLayer = (
     'GetDownloadUrlForLayer',
     () => ctx.ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName, layerDigest }), sendOptions(options)),
     (e): RepositoryNotFound | LayerTransferFailed | undefined =>
-      LOCATE_FAILURES.has(e.name) ? layerFailure(repositoryName, layerDigest, 'locate', e) : repositoryNotFound(repositoryName, e),
+      LOCATE_FAILURES.has(e.name) ? layerFailure(repositoryName, layerDigest, 'locate', e) : repositoryNotFound(repositoryName)(e),
   ).andThen((out) =>
     out.downloadUrl
       ? ok(out.downloadUrl)
@@ -295,7 +280,7 @@ export const initiateLayerUpload = (
     'ecr',
     'InitiateLayerUpload',
     () => ctx.ecr.send(new InitiateLayerUploadCommand({ repositoryName }), sendOptions(options)),
-    (e) => kmsRefused('InitiateLayerUpload', e) ?? repositoryNotFound(repositoryName, e),
+    (e) => kmsRefused('InitiateLayerUpload', e) ?? repositoryNotFound(repositoryName)(e),
   ).andThen((out) =>
     out.uploadId
       ? ok({ uploadId: out.uploadId, partSize: out.partSize })
@@ -357,7 +342,7 @@ export const uploadLayerPart = (
     (e) =>
       UPLOAD_FAILURES.has(e.name)
         ? layerFailure(repositoryName, layerDigest, 'upload', e)
-        : (kmsRefused('UploadLayerPart', e) ?? repositoryNotFound(repositoryName, e)),
+        : (kmsRefused('UploadLayerPart', e) ?? repositoryNotFound(repositoryName)(e)),
   );
 };
 
@@ -390,7 +375,7 @@ export const completeLayerUpload = (
     (e) =>
       COMPLETE_FAILURES.has(e.name)
         ? layerFailure(repositoryName, layerDigest, 'complete', e)
-        : (kmsRefused('CompleteLayerUpload', e) ?? repositoryNotFound(repositoryName, e)),
+        : (kmsRefused('CompleteLayerUpload', e) ?? repositoryNotFound(repositoryName)(e)),
   );
 
 /** A manifest to store, byte-exact, under its digest. */
@@ -449,7 +434,7 @@ export const putImage = (
       if (reason !== undefined) {
         return { kind: 'ManifestRejected', service: 'ecr', operation: 'PutImage', cause: e, repositoryName, imageDigest, imageTag, reason, message: e.message };
       }
-      return kmsRefused('PutImage', e) ?? repositoryNotFound(repositoryName, e);
+      return kmsRefused('PutImage', e) ?? repositoryNotFound(repositoryName)(e);
     },
   );
 };

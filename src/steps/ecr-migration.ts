@@ -16,18 +16,16 @@ import {
 } from '@aws-sdk/client-ecr';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import type { GenericAwsError, RepositoryNotFound } from '../errors.js';
-import { allPages, awsCall, type ServiceException } from '../internal/aws.js';
+import { allPages, awsCall } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
-
-const notFound = (repositoryName: string) => (e: ServiceException): RepositoryNotFound | undefined =>
-  e.name === 'RepositoryNotFoundException' ? { kind: 'RepositoryNotFound', repositoryName, cause: e } : undefined;
+import { repositoryNotFound } from './ecr-errors.js';
 
 /** DeleteRepositoryPolicy; a repository without a policy is fine. */
 export const deleteRepositoryPolicy = (
   ctx: RegistryContext,
   repositoryName: string,
 ): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
-  awsCall('ecr', 'DeleteRepositoryPolicy', () => ctx.ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName })), notFound(repositoryName))
+  awsCall('ecr', 'DeleteRepositoryPolicy', () => ctx.ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName })), repositoryNotFound(repositoryName))
     .map(() => undefined)
     .orElse((e) => (e.kind === 'AwsServiceError' && e.name === 'RepositoryPolicyNotFoundException' ? okAsync(undefined) : errAsync(e)));
 
@@ -36,7 +34,7 @@ export const deleteLifecyclePolicy = (
   ctx: RegistryContext,
   repositoryName: string,
 ): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
-  awsCall('ecr', 'DeleteLifecyclePolicy', () => ctx.ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName })), notFound(repositoryName))
+  awsCall('ecr', 'DeleteLifecyclePolicy', () => ctx.ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName })), repositoryNotFound(repositoryName))
     .map(() => undefined)
     .orElse((e) => (e.kind === 'AwsServiceError' && e.name === 'LifecyclePolicyNotFoundException' ? okAsync(undefined) : errAsync(e)));
 
@@ -47,7 +45,7 @@ export const untagRepository = (
   repositoryName: string,
   tagKeys: readonly string[],
 ): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
-  awsCall('ecr', 'UntagResource', () => ctx.ecr.send(new UntagResourceCommand({ resourceArn: repositoryArn, tagKeys: [...tagKeys] })), notFound(repositoryName)).map(
+  awsCall('ecr', 'UntagResource', () => ctx.ecr.send(new UntagResourceCommand({ resourceArn: repositoryArn, tagKeys: [...tagKeys] })), repositoryNotFound(repositoryName)).map(
     () => undefined,
   );
 
@@ -61,7 +59,7 @@ export const restoreImage = (
     'ecr',
     'UpdateImageStorageClass',
     () => ctx.ecr.send(new UpdateImageStorageClassCommand({ repositoryName, imageId: { imageDigest }, targetStorageClass: 'STANDARD' })),
-    notFound(repositoryName),
+    repositoryNotFound(repositoryName),
   ).map(() => undefined);
 
 /** DescribeRegistry's replication rules. */

@@ -9,7 +9,6 @@ import {
   DescribeRepositoriesCommand,
   GetLifecyclePolicyCommand,
   GetRepositoryPolicyCommand,
-  ListImagesCommand,
   ListTagsForResourceCommand,
   PutImageScanningConfigurationCommand,
   PutImageTagMutabilityCommand,
@@ -31,25 +30,12 @@ import type {
 } from '../errors.js';
 import { allPages, awsCall, type ServiceException, unexpectedResponse } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
-
-const notFound = (repositoryName: string) => (e: ServiceException): RepositoryNotFound | undefined =>
-  e.name === 'RepositoryNotFoundException' ? { kind: 'RepositoryNotFound', repositoryName, cause: e } : undefined;
+import { kmsRefused, repositoryNotFound } from './ecr-errors.js';
+import { listImages } from './ecr-images.js';
 
 const invalidParameter = (field: string, e: ServiceException): InvalidInput | undefined =>
   e.name === 'InvalidParameterException' || e.name === 'InvalidTagParameterException' || e.name === 'TooManyTagsException'
     ? { kind: 'InvalidInput', field, reason: e.message }
-    : undefined;
-
-const kmsRefused = (operation: string, e: ServiceException): KmsRefused | undefined =>
-  e.name === 'KmsException'
-    ? {
-        kind: 'KmsRefused',
-        service: 'ecr',
-        operation,
-        cause: e,
-        kmsError: (e as ServiceException & { kmsError?: string }).kmsError,
-        message: e.message,
-      }
     : undefined;
 
 /** DescribeRepositories for one name. */
@@ -61,7 +47,7 @@ export const describeRepository = (
     'ecr',
     'DescribeRepositories',
     () => ctx.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repositoryName] })),
-    notFound(repositoryName),
+    repositoryNotFound(repositoryName),
   ).andThen((out) => {
     const repository = out.repositories?.[0];
     return repository ? okAsync(repository) : errAsync({ kind: 'RepositoryNotFound' as const, repositoryName });
@@ -119,7 +105,7 @@ export const deleteRepository = (
     (e): RepositoryNotFound | RepositoryNotEmpty | KmsRefused | undefined =>
       e.name === 'RepositoryNotEmptyException'
         ? { kind: 'RepositoryNotEmpty', repositoryName, imageCount: -1 }
-        : (notFound(repositoryName)(e) ?? kmsRefused('DeleteRepository', e)),
+        : (repositoryNotFound(repositoryName)(e) ?? kmsRefused('DeleteRepository', e)),
   ).map((out) => out.repository);
 
 /** How many distinct images (by digest, any tag status and any storage status) a repository holds. */
@@ -127,29 +113,14 @@ export const countImages = (
   ctx: RegistryContext,
   repositoryName: string,
 ): ResultAsync<number, RepositoryNotFound | GenericAwsError> =>
-  allPages((nextToken) =>
-    awsCall(
-      'ecr',
-      'ListImages',
-      () =>
-        ctx.ecr.send(
-          new ListImagesCommand({
-            repositoryName,
-            maxResults: 1000,
-            filter: { tagStatus: 'ANY', imageStatus: 'ANY' },
-            ...(nextToken ? { nextToken } : {}),
-          }),
-        ),
-      notFound(repositoryName),
-    ).map((out) => ({ items: out.imageIds ?? [], nextToken: out.nextToken })),
-  ).map((ids) => new Set(ids.flatMap((id) => (id.imageDigest ? [id.imageDigest] : []))).size);
+  listImages(ctx, repositoryName).map((ids) => new Set(ids.flatMap((id) => (id.imageDigest ? [id.imageDigest] : []))).size);
 
 /** GetRepositoryPolicy; `undefined` when the repository has none. */
 export const getRepositoryPolicy = (
   ctx: RegistryContext,
   repositoryName: string,
 ): ResultAsync<string | undefined, RepositoryNotFound | GenericAwsError> =>
-  awsCall('ecr', 'GetRepositoryPolicy', () => ctx.ecr.send(new GetRepositoryPolicyCommand({ repositoryName })), notFound(repositoryName))
+  awsCall('ecr', 'GetRepositoryPolicy', () => ctx.ecr.send(new GetRepositoryPolicyCommand({ repositoryName })), repositoryNotFound(repositoryName))
     .map((out) => out.policyText)
     .orElse((e) =>
       e.kind === 'AwsServiceError' && e.name === 'RepositoryPolicyNotFoundException' ? okAsync(undefined) : errAsync(e),
@@ -166,7 +137,7 @@ export const setRepositoryPolicy = (
     'ecr',
     'SetRepositoryPolicy',
     () => ctx.ecr.send(new SetRepositoryPolicyCommand({ repositoryName, policyText, force })),
-    (e) => notFound(repositoryName)(e) ?? invalidParameter('repositoryPolicy', e),
+    (e) => repositoryNotFound(repositoryName)(e) ?? invalidParameter('repositoryPolicy', e),
   ).map(() => undefined);
 
 /** GetLifecyclePolicy; `undefined` when the repository has none. */
@@ -174,7 +145,7 @@ export const getLifecyclePolicy = (
   ctx: RegistryContext,
   repositoryName: string,
 ): ResultAsync<string | undefined, RepositoryNotFound | GenericAwsError> =>
-  awsCall('ecr', 'GetLifecyclePolicy', () => ctx.ecr.send(new GetLifecyclePolicyCommand({ repositoryName })), notFound(repositoryName))
+  awsCall('ecr', 'GetLifecyclePolicy', () => ctx.ecr.send(new GetLifecyclePolicyCommand({ repositoryName })), repositoryNotFound(repositoryName))
     .map((out) => out.lifecyclePolicyText)
     .orElse((e) =>
       e.kind === 'AwsServiceError' && e.name === 'LifecyclePolicyNotFoundException' ? okAsync(undefined) : errAsync(e),
@@ -190,7 +161,7 @@ export const putLifecyclePolicy = (
     'ecr',
     'PutLifecyclePolicy',
     () => ctx.ecr.send(new PutLifecyclePolicyCommand({ repositoryName, lifecyclePolicyText })),
-    (e) => notFound(repositoryName)(e) ?? invalidParameter('lifecyclePolicy', e),
+    (e) => repositoryNotFound(repositoryName)(e) ?? invalidParameter('lifecyclePolicy', e),
   ).map(() => undefined);
 
 /** PutImageTagMutability, with exclusion filters when given. */
@@ -202,7 +173,7 @@ export const putImageTagMutability = (
     'ecr',
     'PutImageTagMutability',
     () => ctx.ecr.send(new PutImageTagMutabilityCommand(input)),
-    (e) => notFound(input.repositoryName)(e) ?? invalidParameter('imageTagMutability', e),
+    (e) => repositoryNotFound(input.repositoryName)(e) ?? invalidParameter('imageTagMutability', e),
   ).map(() => undefined);
 
 /** PutImageScanningConfiguration (deprecated by AWS in favour of registry-level scanning, still honoured). */
@@ -215,7 +186,7 @@ export const putImageScanningConfiguration = (
     'ecr',
     'PutImageScanningConfiguration',
     () => ctx.ecr.send(new PutImageScanningConfigurationCommand({ repositoryName, imageScanningConfiguration: { scanOnPush } })),
-    notFound(repositoryName),
+    repositoryNotFound(repositoryName),
   ).map(() => undefined);
 
 /** ListTagsForResource. */
@@ -224,7 +195,7 @@ export const listTags = (
   repositoryArn: string,
   repositoryName: string,
 ): ResultAsync<Tag[], RepositoryNotFound | GenericAwsError> =>
-  awsCall('ecr', 'ListTagsForResource', () => ctx.ecr.send(new ListTagsForResourceCommand({ resourceArn: repositoryArn })), notFound(repositoryName)).map(
+  awsCall('ecr', 'ListTagsForResource', () => ctx.ecr.send(new ListTagsForResourceCommand({ resourceArn: repositoryArn })), repositoryNotFound(repositoryName)).map(
     (out) => out.tags ?? [],
   );
 
@@ -239,5 +210,5 @@ export const tagRepository = (
     'ecr',
     'TagResource',
     () => ctx.ecr.send(new TagResourceCommand({ resourceArn: repositoryArn, tags: [...tags] })),
-    (e) => notFound(repositoryName)(e) ?? invalidParameter('tags', e),
+    (e) => repositoryNotFound(repositoryName)(e) ?? invalidParameter('tags', e),
   ).map(() => undefined);
