@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { compilePattern, type Pattern, type RequestContext } from './patterns.js';
+import type { PolicyAssumption } from './types.js';
 
 /** One `Operator: { key: values }` pair of a statement's `Condition` block, ready to evaluate. @internal */
 export interface CompiledCondition {
@@ -12,7 +13,8 @@ export interface CompiledCondition {
   readonly operator: string;
   /** The condition key, lower-cased. */
   readonly key: string;
-  evaluate(ctx: RequestContext): boolean;
+  /** Whether the condition holds; `assume` is told when the answer rests on an undocumented choice. */
+  evaluate(ctx: RequestContext, assume?: (assumption: PolicyAssumption) => void): boolean;
 }
 
 type ConditionValue = string | number | boolean;
@@ -258,7 +260,7 @@ export const compileCondition = (
   return {
     operator,
     key: lowerKey,
-    evaluate: (ctx) => {
+    evaluate: (ctx, assume) => {
       const entry = ctx.get(lowerKey);
       if (entry === undefined || entry.values.length === 0) {
         if (ifExists) return true;
@@ -271,6 +273,13 @@ export const compileCondition = (
       if (setOperator === 'forallvalues') return entry.values.every((v) => check(v, ctx));
       if (setOperator === 'foranyvalue') return entry.values.some((v) => check(v, ctx));
       // Without a set operator: a negated operator needs no value to match, a positive one any.
+      // AWS says to use a set operator with multivalued keys, not what happens without one.
+      if (entry.multi) {
+        assume?.({
+          id: 'multivalued-key-without-set-operator',
+          detail: `${operator} on the multivalued key ${key} has no ForAnyValue:/ForAllValues: prefix; read as ${negated ? 'no value may match' : 'any value matches'}`,
+        });
+      }
       return negated ? entry.values.every((v) => check(v, ctx)) : entry.values.some((v) => check(v, ctx));
     },
   };

@@ -21,6 +21,7 @@ import type {
   AccessExplanation,
   AccessRequest,
   MatchedStatement,
+  PolicyAssumption,
   PolicyDocument,
   PolicySet,
   PolicySource,
@@ -126,13 +127,45 @@ const describeStatement = (s: MatchedStatement, policies: PolicySet): string =>
   `${s.sid !== undefined && s.sid !== '' ? `statement "${s.sid}"` : `statement #${s.statementIndex}`} of ${policyName(s.source, s.policyIndex, policies)}`;
 
 // Statements naming these grant on their own within the account (not limited by a boundary or session policy).
-const DIRECT: ReadonlySet<PrincipalMatch | true> = new Set<PrincipalMatch | true>(['session', 'user', 'federated', 'service']);
+// `principalArn`: "Permissions boundaries and session policies do not limit permissions granted using the
+// aws:PrincipalArn condition key with a wildcard(*) in the Principal element, unless the identity-based
+// policies contain an explicit deny" (IAM User Guide, reference_policies_evaluation-logic_policy-eval-denyallow).
+const DIRECT: ReadonlySet<PrincipalMatch | true> = new Set<PrincipalMatch | true>(['session', 'user', 'federated', 'service', 'principalArn']);
 
-const explain = (decision: AccessDecision, hits: readonly Hit[], reason: string): AccessExplanation => ({
-  decision,
-  statements: hits.map((h) => h.statement),
-  reason,
-});
+/** Each assumption once, in the order met. */
+const unique = (assumptions: readonly PolicyAssumption[]): PolicyAssumption[] => {
+  const seen = new Set<string>();
+  return assumptions.filter((a) => {
+    const key = `${a.id}\u0000${a.detail}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+};
+
+const explainWith =
+  (assumptions: readonly PolicyAssumption[]) =>
+  (decision: AccessDecision, hits: readonly Hit[], reason: string): AccessExplanation => ({
+    decision,
+    statements: hits.map((h) => h.statement),
+    reason,
+    assumptions: unique(assumptions),
+  });
+
+/** Why AWS would refuse one of the given policies, or undefined when all are valid. */
+const invalidPolicies = (policies: PolicySet): string | undefined => {
+  const named: [string, PolicyDocument | undefined][] = [
+    ...(policies.identityPolicies ?? []).map((p, i): [string, PolicyDocument] => [(policies.identityPolicies?.length ?? 0) > 1 ? `identity-based policy #${i}` : 'the identity-based policy', p]),
+    ['the permissions boundary', policies.permissionsBoundary],
+    ...(policies.sessionPolicies ?? []).map((p, i): [string, PolicyDocument] => [(policies.sessionPolicies?.length ?? 0) > 1 ? `session policy #${i}` : 'the session policy', p]),
+    ['the key policy', policies.keyPolicy],
+    ['the trust policy', policies.trustPolicy],
+    ['the repository policy', policies.repositoryPolicy],
+    ['the VPC endpoint policy', policies.endpointPolicy],
+  ];
+  const problems = named.flatMap(([name, policy]) => (policy === undefined ? [] : compilePolicy(policy).problems.map((p) => `${name}: ${p}`)));
+  return problems.length === 0 ? undefined : `AWS would refuse this policy, so it decides nothing: ${problems.join('; ')}`;
+};
 
 /**
  * Decides whether a request is allowed by the policies that apply to it, and says why, following
@@ -149,6 +182,11 @@ const explain = (decision: AccessDecision, hits: readonly Hit[], reason: string)
  * - across accounts (the resource's account, from `resourceAccount` or the resource ARN, differs
  *   from the principal's), both the identity-based and the resource-based policy must allow;
  * - a given VPC endpoint policy must allow too.
+ *
+ * A `Principal: "*"` statement narrowed by a positive `aws:PrincipalArn` condition grants directly:
+ * boundaries and session policies do not limit it (documented). A policy AWS refuses to store
+ * (both `Resource` and `NotResource`, …) decides nothing: `invalidPolicy`, with the reason. Where
+ * the documentation is silent, `assumptions` lists the choice made (see `PolicyAssumptionId`).
  *
  * Global condition keys are derived from the principal (`aws:PrincipalArn`, `aws:PrincipalAccount`,
  * `aws:PrincipalOrgID`, `aws:userid`, `aws:username`, `aws:PrincipalType`, `aws:PrincipalTag/*`)
@@ -169,11 +207,15 @@ const explain = (decision: AccessDecision, hits: readonly Hit[], reason: string)
  * ```
  */
 export const explainAccess = (request: AccessRequest, policies: PolicySet): AccessExplanation => {
+  const invalid = invalidPolicies(policies);
+  if (invalid !== undefined) return { decision: 'invalidPolicy', statements: [], reason: invalid, assumptions: [] };
+  const assumptions: PolicyAssumption[] = [];
+  const explain = explainWith(assumptions);
   const { principal, action, resource } = request;
   const subject = describeSubject(principal);
   const resourceAccount = request.resourceAccount ?? ARN_ACCOUNT.exec(resource)?.[1];
   const ctx = buildContext(request, subject, resourceAccount);
-  const base = { action, resource, subject, ctx, hasBoundary: policies.permissionsBoundary !== undefined };
+  const base = { action, resource, subject, ctx, hasBoundary: policies.permissionsBoundary !== undefined, assume: (a: PolicyAssumption) => assumptions.push(a) };
 
   const isKms = action.toLowerCase().startsWith('kms:');
   const isAssumeRole = action.toLowerCase().startsWith('sts:assumerole');
@@ -223,11 +265,22 @@ export const explainAccess = (request: AccessRequest, policies: PolicySet): Acce
   const primaryName = `the ${primarySource} policy`;
   const resourceName = keyPolicy !== undefined ? primaryName : 'the repository policy';
   const resourceAllows = resourceScan.allows;
-  // Principal "*" is read as naming the role for a session (limited by boundary and session
-  // policies): AWS documents the role-ARN and session-ARN cases only, so we take the stricter.
+  // Principal "*" narrowed by aws:PrincipalArn grants directly (documented, see DIRECT). Narrowed
+  // otherwise (e.g. kms:CallerAccount, as AWS managed key policies are), AWS does not say: for a
+  // session it is read as naming the role (limited by boundary and session policies), the stricter
+  // choice, and the decision lists that assumption.
   const isSession = subject.kind === 'session';
   const direct = resourceAllows.filter((h) => DIRECT.has(h.match) || (h.match === 'any' && !isSession));
   const viaRole = resourceAllows.filter((h) => h.match === 'role' || (h.match === 'any' && isSession));
+  const limits = policies.permissionsBoundary !== undefined || (policies.sessionPolicies?.length ?? 0) > 0;
+  if (isSession && limits && direct.length === 0) {
+    for (const hit of viaRole.filter((h) => h.match === 'any')) {
+      assumptions.push({
+        id: 'wildcard-principal-limited',
+        detail: `${describeStatement(hit.statement, policies)} grants to Principal "*" without an aws:PrincipalArn condition; read as a grant to the role, limited by the permissions boundary and session policies`,
+      });
+    }
+  }
 
   let granted: readonly Hit[] | undefined;
   let failure: string;

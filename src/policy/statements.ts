@@ -7,7 +7,8 @@
  */
 import { compileCondition, type CompiledCondition } from './conditions.js';
 import { compilePattern, type Pattern, type RequestContext } from './patterns.js';
-import type { PolicyDocument, PolicyStatement, RequestPrincipal } from './types.js';
+import type { PolicyAssumption, PolicyDocument, PolicyStatement, RequestPrincipal } from './types.js';
+import { policyProblems } from './validate.js';
 
 // ---------------------------------------------------------------------------------------------
 // Principals
@@ -21,7 +22,7 @@ import type { PolicyDocument, PolicyStatement, RequestPrincipal } from './types.
  *
  * @internal
  */
-export type PrincipalMatch = 'session' | 'user' | 'federated' | 'service' | 'role' | 'any' | 'account';
+export type PrincipalMatch = 'session' | 'user' | 'federated' | 'service' | 'role' | 'principalArn' | 'any' | 'account';
 
 /** @internal */
 export type SubjectKind = 'account' | 'user' | 'role' | 'session' | 'federated' | 'service' | 'other';
@@ -178,12 +179,25 @@ export interface CompiledStatement {
   readonly resources: { readonly negated: boolean; readonly patterns: readonly Pattern[] } | undefined;
   readonly principal: { readonly negated: boolean; readonly value: CompiledPrincipal } | undefined;
   readonly conditions: readonly CompiledCondition[];
+  /**
+   * `Principal: "*"` narrowed by a positive `aws:PrincipalArn` condition: AWS documents that
+   * permissions boundaries and session policies do not limit such a grant (IAM User Guide, policy
+   * evaluation logic, "IAM role"; and the Principal element page, "IAM role principals").
+   */
+  readonly narrowedByPrincipalArn: boolean;
+  /** The resource patterns again, ignoring case: only to tell the user when case alone decided. */
+  readonly resourcesIgnoringCase: readonly Pattern[] | undefined;
 }
 
 /** @internal */
 export interface CompiledPolicy {
   readonly statements: readonly CompiledStatement[];
+  /** Why AWS would refuse the document (empty when valid); see `policyProblems`. */
+  readonly problems: readonly string[];
 }
+
+// Operators that GRANT to the principals they name when applied to aws:PrincipalArn.
+const POSITIVE_ARN_OPERATOR = /^(ForAnyValue:)?(ArnEquals|ArnLike|StringEquals|StringLike)$/i;
 
 function toList(value: unknown): string[] {
   if (typeof value === 'string') return [value];
@@ -199,10 +213,17 @@ const compileStatement = (statement: PolicyStatement, index: number, variables: 
   for (const [operator, block] of Object.entries(statement.Condition ?? {})) {
     for (const [key, value] of Object.entries(block)) conditions.push(compileCondition(operator, key, value, variables));
   }
+  const resourceList = toList(resourceElement);
   return {
     index,
     sid: statement.Sid,
     effect: statement.Effect,
+    narrowedByPrincipalArn:
+      statement.Principal !== undefined &&
+      compilePrincipal(statement.Principal).any &&
+      conditions.some((c) => c.key === 'aws:principalarn' && POSITIVE_ARN_OPERATOR.test(c.operator)),
+    resourcesIgnoringCase:
+      resourceElement === undefined ? undefined : resourceList.map((r) => compilePattern(r, { mode: 'resource', ignoreCase: true, variables })),
     // Actions never hold policy variables; they compare case-insensitively.
     actions:
       actionElement === undefined
@@ -216,7 +237,7 @@ const compileStatement = (statement: PolicyStatement, index: number, variables: 
         ? undefined
         : {
             negated: statement.Resource === undefined,
-            patterns: toList(resourceElement).map((r) => compilePattern(r, { mode: 'resource', ignoreCase: false, variables })),
+            patterns: resourceList.map((r) => compilePattern(r, { mode: 'resource', ignoreCase: false, variables })),
           },
     principal:
       principalElement === undefined
@@ -247,6 +268,7 @@ export const compilePolicy = (policy: PolicyDocument): CompiledPolicy => {
     ? (policy.Statement as readonly PolicyStatement[])
     : [policy.Statement as PolicyStatement];
   const compiled: CompiledPolicy = {
+    problems: policyProblems(policy),
     // Keep each statement's index in the document, even when a malformed one is skipped.
     statements: list.flatMap((s, i) =>
       typeof s === 'object' && (s.Effect === 'Allow' || s.Effect === 'Deny') ? [compileStatement(s, i, variables)] : [],
@@ -266,6 +288,8 @@ export interface StatementRequest {
   readonly resourceBased: boolean;
   /** Whether a permissions boundary applies to the caller (changes `Deny` + `NotPrincipal`). */
   readonly hasBoundary: boolean;
+  /** Told of every undocumented choice made while deciding (see `PolicyAssumptionId`). */
+  readonly assume?: (assumption: PolicyAssumption) => void;
 }
 
 /**
@@ -287,6 +311,13 @@ export const statementApplies = (statement: CompiledStatement, request: Statemen
   if (actionMatched === actions.negated) return false;
   if (resources !== undefined) {
     const resourceMatched = resources.patterns.some((p) => p.matches(request.resource, request.ctx));
+    const ignoringCase = !resourceMatched && request.assume !== undefined && (statement.resourcesIgnoringCase ?? []).some((p) => p.matches(request.resource, request.ctx));
+    if (ignoringCase) {
+      request.assume?.({
+        id: 'arn-case-sensitive',
+        detail: `statement ${statement.sid ?? `#${statement.index}`}: ${request.resource} matches its ${resources.negated ? 'NotResource' : 'Resource'} only ignoring case; ARNs were compared case-sensitively`,
+      });
+    }
     if (resourceMatched === resources.negated) return false;
   } else if (!request.resourceBased) {
     return false;
@@ -302,9 +333,9 @@ export const statementApplies = (statement: CompiledStatement, request: Statemen
     } else {
       const named = matchPrincipal(principal.value, request.subject);
       if (named === undefined) return false;
-      match = named;
+      match = named === 'any' && statement.narrowedByPrincipalArn ? 'principalArn' : named;
     }
   }
-  for (const condition of statement.conditions) if (!condition.evaluate(request.ctx)) return false;
+  for (const condition of statement.conditions) if (!condition.evaluate(request.ctx, request.assume)) return false;
   return match;
 };

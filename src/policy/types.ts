@@ -79,8 +79,36 @@ export interface PolicySet {
   readonly endpointPolicy?: PolicyDocument;
 }
 
-/** The outcome of an evaluation, as AWS's policy simulator names it. */
-export type AccessDecision = 'allowed' | 'explicitDeny' | 'implicitDeny';
+/**
+ * The outcome of an evaluation, as AWS's policy simulator names it, plus `invalidPolicy`: a given
+ * policy is one AWS refuses to store (e.g. a statement with both `Resource` and `NotResource`), so
+ * no request is ever evaluated against it.
+ */
+export type AccessDecision = 'allowed' | 'explicitDeny' | 'implicitDeny' | 'invalidPolicy';
+
+/**
+ * The places where AWS's documentation does not say what happens, and the evaluator had to choose.
+ * Each is an entry of `docs/aws-behaviour.md` (section "Policy evaluation").
+ */
+export type PolicyAssumptionId =
+  /**
+   * `Principal: "*"` narrowed by a condition other than `aws:PrincipalArn` (e.g. `kms:CallerAccount`,
+   * the shape of AWS managed key policies) granted to a role session that has a permissions boundary
+   * or session policy: we let them limit it, as for a grant to the role (AWS documents only the
+   * `aws:PrincipalArn` case, which they do not limit).
+   */
+  | 'wildcard-principal-limited'
+  /** A condition without `ForAnyValue:`/`ForAllValues:` on a multivalued key: a positive operator needs one value to match, a negated one all. */
+  | 'multivalued-key-without-set-operator'
+  /** Resource ARNs compared case-sensitively, the region segment included; this resource matched only ignoring case. */
+  | 'arn-case-sensitive';
+
+/** One choice the evaluator made where AWS's documentation is silent. */
+export interface PolicyAssumption {
+  readonly id: PolicyAssumptionId;
+  /** What was assumed for this request, naming the statement or key. */
+  readonly detail: string;
+}
 
 /** Where a statement that decided comes from. */
 export type PolicySource = 'identity' | 'permissionsBoundary' | 'session' | 'key' | 'trust' | 'repository' | 'endpoint';
@@ -102,4 +130,9 @@ export interface AccessExplanation {
   readonly statements: readonly MatchedStatement[];
   /** A sentence for humans, e.g. `no statement of the key policy allows kms:CreateGrant`. */
   readonly reason: string;
+  /**
+   * The undocumented choices this decision rests on (empty when it rests only on documented rules):
+   * where one is listed, AWS may decide otherwise.
+   */
+  readonly assumptions: readonly PolicyAssumption[];
 }

@@ -93,6 +93,19 @@ describe('encrypted-ecr policy check', () => {
     expect(run.json<{ decision: string; statements: { source: string }[] }>()).toMatchObject({ decision: 'explicitDeny', statements: [{ source: 'endpoint' }] });
   });
 
+  it('a policy AWS would refuse (Resource and NotResource) is refused with the reason: exit 2', async () => {
+    const both = join(dir, 'both.json');
+    writeFileSync(both, JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: 'ecr:*', Resource: '*', NotResource: 'arn:aws:ecr:eu-west-1:111122223333:repository/x' }] }));
+    const run = await runCli(
+      ['policy', 'check', '--action', 'ecr:PutImage', '--resource', 'arn:aws:ecr:eu-west-1:111122223333:repository/team/app', '--principal', USER,
+        '--policy-file', identityFile, '--repository-policy-file', both],
+      env,
+    );
+    expect(run.code).toBe(2);
+    expect(run.json<{ decision: string; reason: string }>()).toMatchObject({ decision: 'invalidPolicy' });
+    expect(run.json<{ reason: string }>().reason).toContain('both Resource and NotResource');
+  });
+
   it('a policy file that is not JSON is a usage error: exit 2', async () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, 'not json');

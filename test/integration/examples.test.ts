@@ -17,7 +17,8 @@ const EXAMPLES = join(ROOT, 'examples');
 // tsx's loader by absolute URL: the examples run from a scratch directory (the migration journal goes there).
 const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
-describe('examples/ on the local emulator', () => {
+// Each example is a tsx child process: allow for a loaded machine (2 cores running the whole suite).
+describe('examples/ on the local emulator', { timeout: 120_000 }, () => {
   let aws: LocalAws;
   let cwd: string;
   const run = (file: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>

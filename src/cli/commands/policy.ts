@@ -122,7 +122,13 @@ const checkTable = (e: AccessExplanation): string =>
     ...(e.statements.length > 0
       ? ['', renderTable(['SOURCE', 'POLICY', 'STATEMENT', 'SID', 'EFFECT'], e.statements.map((s) => [s.source, String(s.policyIndex), String(s.statementIndex), s.sid ?? '', s.effect]))]
       : []),
+    // Where the decision rests on a choice AWS's documentation does not make (docs/aws-behaviour.md).
+    ...(e.assumptions.length > 0 ? ['', renderTable(['ASSUMPTION', 'DETAIL'], e.assumptions.map((a) => [a.id, a.detail]))] : []),
   ].join('\n');
+
+/** allowed → 0; denied → 5; a policy AWS would refuse → 2 (bad input). */
+const checkExit = (e: AccessExplanation): number =>
+  e.decision === 'allowed' ? EXIT.ok : e.decision === 'invalidPolicy' ? EXIT.usage : EXIT.permissions;
 
 const check = (io: CliIo, options: CheckOptions): number => {
   const run = startRun(io, options);
@@ -158,7 +164,7 @@ const check = (io: CliIo, options: CheckOptions): number => {
     policies,
   );
   io.out(run.format === 'json' ? toJson(explanation) : checkTable(explanation));
-  return explanation.decision === 'allowed' ? EXIT.ok : EXIT.permissions;
+  return checkExit(explanation);
 };
 
 /** Registers `policy generate identity|key|endpoint` and `policy check`. */

@@ -45,7 +45,10 @@ const parsePolicyText = (text: string, code: string): PolicyDocument => {
   throw new ApiError(code, 'The policy is not valid JSON or has no Statement.');
 };
 
-const RESTRICTIVENESS: Readonly<Record<AccessDecision, number>> = { allowed: 0, implicitDeny: 1, explicitDeny: 2 };
+// An invalid policy could not have been stored in IAM; the simulator answers it as the strictest.
+const RESTRICTIVENESS: Readonly<Record<AccessDecision, number>> = { allowed: 0, implicitDeny: 1, explicitDeny: 2, invalidPolicy: 3 };
+/** The simulator's `EvalDecision` enum has no invalid policy (IAM never stores one): deny. */
+const awsDecision = (decision: AccessDecision): string => (decision === 'invalidPolicy' ? 'implicitDeny' : decision);
 
 /** IAM: GetRole, GetUser, SimulatePrincipalPolicy. */
 export class IamQueryService implements QueryService {
@@ -170,14 +173,14 @@ export class IamQueryService implements QueryService {
       return {
         EvalActionName: action,
         EvalResourceName: targets.length === 1 ? targets[0] : '*',
-        EvalDecision: worst.explanation.decision,
+        EvalDecision: awsDecision(worst.explanation.decision),
         MatchedStatements: matched(worst.explanation.statements),
         MissingContextValues: [],
         OrganizationsDecisionDetail: { AllowedByOrganizations: true },
         PermissionsBoundaryDecisionDetail: hasBoundary ? { AllowedByPermissionsBoundary: boundaryAllows } : undefined,
         ResourceSpecificResults: perResource.map((r) => ({
           EvalResourceName: r.resource,
-          EvalResourceDecision: r.explanation.decision,
+          EvalResourceDecision: awsDecision(r.explanation.decision),
           MatchedStatements: matched(r.explanation.statements),
           MissingContextValues: [],
           PermissionsBoundaryDecisionDetail: r.boundaryAllows === undefined ? undefined : { AllowedByPermissionsBoundary: r.boundaryAllows },

@@ -685,7 +685,7 @@ describe('explainAccess: global keys derived from the principal', () => {
 });
 
 describe('explainAccess: explanations', () => {
-  it('reports a statement by its index in the document, even after a malformed one', () => {
+  it('refuses to decide with a policy AWS would refuse (an Effect other than Allow or Deny)', () => {
     // Prepare
     const malformed = { Effect: 'Maybe', Action: '*', Resource: '*' } as unknown as PolicyStatement;
     const policies: PolicySet = { identityPolicies: [ecrAll, doc(malformed, deny('ecr:PutImage'))] };
@@ -695,9 +695,10 @@ describe('explainAccess: explanations', () => {
 
     // Assess
     expect(result).toEqual({
-      decision: 'explicitDeny',
-      statements: [{ source: 'identity', policyIndex: 1, statementIndex: 1, sid: undefined, effect: 'Deny' }],
-      reason: `ecr:PutImage on ${APP} is explicitly denied by statement #1 of identity-based policy #1`,
+      decision: 'invalidPolicy',
+      statements: [],
+      reason: 'AWS would refuse this policy, so it decides nothing: identity-based policy #1: statement #0 has Effect "Maybe": it must be "Allow" or "Deny"',
+      assumptions: [],
     });
   });
 });
