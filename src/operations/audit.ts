@@ -74,8 +74,28 @@ export type AuditViolationCode =
   | 'key-not-usable'
   /** The key no longer exists. */
   | 'key-not-found'
-  /** DescribeKey failed (e.g. access denied): compliance cannot be verified, so it is not assumed. */
+  /** DescribeKey failed (e.g. access denied): compliance is UNKNOWN (neither pass nor fail), never assumed. */
   | 'key-unreadable';
+
+/** Violation codes that make a repository's status `unknown` rather than `fail`. */
+const UNKNOWN_CODES: ReadonlySet<AuditViolationCode> = new Set(['key-unreadable']);
+
+/** A result that is not a violation but deserves attention. */
+export type AuditWarningCode =
+  /** The key belongs to another account: that account controls (and can withdraw) the key, and pays its monthly fee. */
+  'key-cross-account';
+
+/** One warning about a repository's encryption. */
+export interface AuditWarning {
+  readonly code: AuditWarningCode;
+  readonly message: string;
+}
+
+/**
+ * Three-state result: `pass` (every check passed), `fail` (a violation), `unknown` (a check could
+ * not be made, e.g. the key could not be described: not counted as compliant, nor as non-compliant).
+ */
+export type AuditStatus = 'pass' | 'fail' | 'unknown';
 
 /** One reason a repository is not compliant. */
 export interface AuditViolation {
@@ -92,6 +112,8 @@ export interface AuditedEncryption {
   readonly keyManager?: 'AWS' | 'CUSTOMER';
   /** The key's state (`Enabled`, `Disabled`, `PendingDeletion`, …), `NotFound`, or absent when unknown. */
   readonly keyState?: KeyState | 'NotFound';
+  /** The account that owns the key, when DescribeKey answered. */
+  readonly keyAccount?: string;
 }
 
 /** One repository of the region. */
@@ -101,9 +123,12 @@ export interface AuditedRepository {
   readonly uri: string | undefined;
   readonly createdAt: Date | undefined;
   readonly encryption: AuditedEncryption;
+  readonly status: AuditStatus;
+  /** `status === 'pass'`. */
   readonly compliant: boolean;
-  /** Empty when compliant. */
+  /** Empty when compliant; for `unknown`, the checks that could not be made. */
   readonly violations: readonly AuditViolation[];
+  readonly warnings: readonly AuditWarning[];
 }
 
 /** The ECR grants of a key in use. */
@@ -123,6 +148,13 @@ export interface AuditedKey {
   readonly keyManager: 'AWS' | 'CUSTOMER' | undefined;
   readonly keyState: KeyState | 'NotFound' | undefined;
   readonly description: string | undefined;
+  /** The account that owns the key (undefined when it could not be described). */
+  readonly keyAccount: string | undefined;
+  /**
+   * Who pays the key's $1/month: `this-account`, `owner` (a key of another account: billed there,
+   * so 0 here), or `none` (AWS managed keys, keys pending deletion).
+   */
+  readonly keyFeeBilledTo: 'this-account' | 'owner' | 'none';
   /** Names of the repositories encrypted with it. */
   readonly repositories: readonly string[];
   /** Absent when the grants could not be listed (see `error`). */
@@ -137,12 +169,19 @@ export interface AuditedKey {
 /** The estimated monthly KMS cost of the region's repositories, in USD. */
 export interface AuditCost {
   readonly currency: 'USD';
-  /** $1 per customer-managed key in use (keys pending deletion are not billed). */
+  /** $1 per customer-managed key of this account in use (keys pending deletion and other accounts' keys are not billed here). */
   readonly keys: number;
-  /** $0.03 per 10,000 requests, before the free tier (20,000 requests a month per account). */
+  /** $0.03 per 10,000 requests, before the free tier (20,000 requests a month per account). 0 when not estimated. */
   readonly requests: number;
   readonly total: number;
   readonly requestsPerMonth: number;
+  /**
+   * Whether request costs were estimated: only when usage (pushes or pulls a month) was given.
+   * When false, `requests` is 0 because it was NOT estimated, not because requests are free.
+   */
+  readonly requestsEstimated: boolean;
+  /** What the figures leave out: shown with them. */
+  readonly caveats: readonly string[];
   /** The assumptions behind the numbers. */
   readonly assumptions: {
     readonly pushesPerMonth: number;
@@ -161,14 +200,19 @@ export interface AuditReport {
   /** The registry's account, when the region has repositories. */
   readonly account: string | undefined;
   readonly rule: { readonly require: AuditRequirement; readonly allowedKeys: readonly string[] | undefined };
-  /** Every repository complies. */
+  /** Every repository passes (`status === 'pass'`). */
   readonly compliant: boolean;
+  /** `fail` when one repository fails, else `unknown` when one could not be checked, else `pass`. */
+  readonly status: AuditStatus;
   readonly repositories: readonly AuditedRepository[];
   readonly keys: readonly AuditedKey[];
   readonly cost: AuditCost;
   readonly summary: {
     readonly repositories: number;
+    /** Repositories whose status is `fail`. */
     readonly nonCompliant: number;
+    /** Repositories whose status is `unknown`. */
+    readonly unknown: number;
     readonly keys: number;
     readonly orphanedGrants: number;
   };
@@ -193,6 +237,12 @@ const DEFAULT_LAYERS_PER_IMAGE = 5;
 const requestsPerImage = (layersPerImage: number): number => layersPerImage + 1;
 
 const round = (usd: number): number => Math.round(usd * 1e6) / 1e6;
+
+/** Who pays a key's monthly fee, seen from the registry's account. */
+const keyFeeOf = (key: DescribedKey, account: string | undefined): AuditedKey['keyFeeBilledTo'] => {
+  if (key.keyManager !== 'CUSTOMER' || key.keyState === 'PendingDeletion') return 'none';
+  return key.keyAccount !== undefined && account !== undefined && key.keyAccount !== account ? 'owner' : 'this-account';
+};
 
 // ---------------------------------------------------------------------------------------------
 // Input
@@ -240,8 +290,16 @@ interface DescribedKey {
   readonly keyManager: 'AWS' | 'CUSTOMER' | undefined;
   readonly keyState: KeyState | 'NotFound' | undefined;
   readonly description: string | undefined;
+  readonly keyAccount: string | undefined;
   readonly error?: KeyNotFound | GenericAwsError;
 }
+
+/**
+ * Key states in which ECR can use the key. `Updating` (a multi-Region key whose primary Region is
+ * changing): "While the key state is Updating, you can use the keys in cryptographic operations"
+ * (KMS Developer Guide, multi-region-update.html).
+ */
+const USABLE_STATES: ReadonlySet<string> = new Set(['Enabled', 'Updating']);
 
 const describeInUse = (ctx: RegistryContext, keyArn: string): Promise<DescribedKey> =>
   describeKey(ctx, keyArn).match(
@@ -250,15 +308,16 @@ const describeInUse = (ctx: RegistryContext, keyArn: string): Promise<DescribedK
       keyManager: meta.KeyManager === 'AWS' ? 'AWS' : 'CUSTOMER',
       keyState: meta.KeyState,
       description: meta.Description,
+      keyAccount: meta.AWSAccountId ?? /^arn:[^:]+:kms:[^:]*:(\d{12}):/.exec(meta.Arn)?.[1],
     }),
     (error): DescribedKey => {
-      if (error.kind === 'KeyNotFound') return { keyArn, keyManager: undefined, keyState: 'NotFound', description: undefined, error };
+      if (error.kind === 'KeyNotFound') return { keyArn, keyManager: undefined, keyState: 'NotFound', description: undefined, keyAccount: undefined, error };
       // A key ARN ECR reported is well formed: InvalidEncryption here would be a service fault.
       const generic: GenericAwsError =
         error.kind === 'InvalidEncryption'
           ? { kind: 'AwsServiceError', service: 'kms', operation: 'DescribeKey', cause: undefined, name: 'InvalidArnException', message: error.reason, fault: 'server', httpStatusCode: undefined, requestId: undefined }
           : error;
-      return { keyArn, keyManager: undefined, keyState: undefined, description: undefined, error: generic };
+      return { keyArn, keyManager: undefined, keyState: undefined, description: undefined, keyAccount: undefined, error: generic };
     },
   );
 
@@ -308,8 +367,17 @@ const encryptionOf = (repository: Repository, keys: ReadonlyMap<string, Describe
     keyArn: key?.keyArn ?? config.kmsKey,
     ...(key?.keyManager !== undefined ? { keyManager: key.keyManager } : {}),
     ...(key?.keyState !== undefined ? { keyState: key.keyState } : {}),
+    ...(key?.keyAccount !== undefined ? { keyAccount: key.keyAccount } : {}),
   };
 };
+
+const warningsOf = (encryption: AuditedEncryption, account: string | undefined): AuditWarning[] =>
+  encryption.keyAccount !== undefined && account !== undefined && encryption.keyAccount !== account
+    ? [{ code: 'key-cross-account', message: `the key ${encryption.keyArn ?? ''} belongs to account ${encryption.keyAccount}, which controls it and can withdraw it` }]
+    : [];
+
+const statusOf = (violations: readonly AuditViolation[]): AuditStatus =>
+  violations.some((v) => !UNKNOWN_CODES.has(v.code)) ? 'fail' : violations.length > 0 ? 'unknown' : 'pass';
 
 const violationsOf = (
   encryption: AuditedEncryption,
@@ -338,7 +406,7 @@ const violationsOf = (
     if (rule === 'cmk' && key.keyManager === 'AWS') {
       violations.push({ code: 'not-customer-managed', message: `encrypted with the AWS-managed key aws/ecr; the rule requires a customer-managed key` });
     }
-    if (key.keyState !== 'Enabled') {
+    if (key.keyState === undefined || !USABLE_STATES.has(key.keyState)) {
       violations.push({ code: 'key-not-usable', message: `the key ${keyArn} is ${key.keyState ?? 'in an unknown state'}: images cannot be pushed or pulled` });
     }
   }
@@ -410,14 +478,17 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
       const encryption = encryptionOf(repository, keys);
       const key = encryption.keyArn === undefined ? undefined : keys.get(repository.encryptionConfiguration?.kmsKey ?? '');
       const violations = violationsOf(encryption, key, require, allowed);
+      const status = statusOf(violations);
       return {
         name: repository.repositoryName ?? '',
         arn: repository.repositoryArn ?? '',
         uri: repository.repositoryUri,
         createdAt: repository.createdAt,
         encryption,
-        compliant: violations.length === 0,
+        status,
+        compliant: status === 'pass',
         violations,
+        warnings: warningsOf(encryption, account),
       };
     });
 
@@ -429,7 +500,8 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
     const auditedKeys = distinct.map((key): AuditedKey => {
       const users = audited.filter((r) => r.encryption.keyArn === key.keyArn).map((r) => r.name);
       const requests = users.length * requestsPerRepository;
-      const billedKey = key.keyManager === 'CUSTOMER' && key.keyState !== 'PendingDeletion' ? KMS_PRICE_PER_KEY_MONTH : 0;
+      const keyFeeBilledTo = keyFeeOf(key, account);
+      const billedKey = keyFeeBilledTo === 'this-account' ? KMS_PRICE_PER_KEY_MONTH : 0;
       const grants = grantsByKey.get(key.keyArn);
       const error = key.error ?? sweepErrors.get(key.keyArn);
       return {
@@ -437,6 +509,8 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
         keyManager: key.keyManager,
         keyState: key.keyState,
         description: key.description,
+        keyAccount: key.keyAccount,
+        keyFeeBilledTo,
         repositories: users,
         ...(grants
           ? { grants: { total: grants.totalGrants, ecr: grants.ecrGrants, orphans: grants.orphans, unverifiable: grants.unverifiable, headroom: grants.headroom } }
@@ -448,14 +522,24 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
     });
 
     const requestsPerMonth = auditedKeys.reduce((n, k) => n + k.estimatedMonthlyRequests, 0);
-    const keyCost = auditedKeys.filter((k) => k.keyManager === 'CUSTOMER' && k.keyState !== 'PendingDeletion').length * KMS_PRICE_PER_KEY_MONTH;
+    const keyCost = auditedKeys.filter((k) => k.keyFeeBilledTo === 'this-account').length * KMS_PRICE_PER_KEY_MONTH;
     const requestCost = round((requestsPerMonth / 10_000) * KMS_PRICE_PER_10K_REQUESTS);
-    const nonCompliant = audited.filter((r) => !r.compliant).length;
+    const requestsEstimated = input.usage?.pushesPerMonth !== undefined || input.usage?.pullsPerMonth !== undefined;
+    const nonCompliant = audited.filter((r) => r.status === 'fail').length;
+    const unknown = audited.filter((r) => r.status === 'unknown').length;
+    const caveats = [
+      'before the KMS free tier (20,000 requests a month per account)',
+      ...(requestsEstimated ? [] : ['request cost not estimated: give usage (pushes and pulls a month) to estimate it']),
+      ...(audited.some((r) => r.encryption.type === 'KMS_DSSE') ? ['KMS_DSSE repositories are costed like KMS: DSSE-KMS pricing is not modelled'] : []),
+      ...(auditedKeys.some((k) => k.keyFeeBilledTo === 'owner') ? ["keys of other accounts are billed to their owners, not here"] : []),
+      'automatic key rotation adds $1 a month per rotation for the first two rotations: not included',
+    ];
     const report: AuditReport = {
       region,
       account,
       rule: { require, allowedKeys: allowed === undefined ? undefined : [...allowed] },
-      compliant: nonCompliant === 0,
+      compliant: nonCompliant === 0 && unknown === 0,
+      status: nonCompliant > 0 ? 'fail' : unknown > 0 ? 'unknown' : 'pass',
       repositories: audited,
       keys: auditedKeys,
       cost: {
@@ -464,6 +548,8 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
         requests: requestCost,
         total: round(keyCost + requestCost),
         requestsPerMonth,
+        requestsEstimated,
+        caveats,
         assumptions: {
           pushesPerMonth,
           pullsPerMonth,
@@ -477,6 +563,7 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
       summary: {
         repositories: audited.length,
         nonCompliant,
+        unknown,
         keys: auditedKeys.length,
         orphanedGrants: auditedKeys.reduce((n, k) => n + (k.grants?.orphans.length ?? 0), 0),
       },

@@ -50,7 +50,7 @@ describe('EncryptedRegistry.audit (edge cases)', () => {
     expect(ecr.commandCalls(DescribeRepositoriesCommand)).toHaveLength(2);
   });
 
-  it('a deleted key, an unreadable key and a key pending deletion make their repositories non-compliant, whatever the rule', async () => {
+  it('a deleted key and a key pending deletion fail, an unreadable key is unknown, whatever the rule', async () => {
     ecr.on(DescribeRepositoriesCommand).resolves({
       repositories: [
         repo('gone', { encryptionType: 'KMS', kmsKey: GONE }),
@@ -61,6 +61,7 @@ describe('EncryptedRegistry.audit (edge cases)', () => {
     const report = (await registry().audit({ require: 'any', usage: { pushesPerMonth: 0 } }))._unsafeUnwrap();
     const codes = Object.fromEntries(report.repositories.map((r) => [r.name, r.violations.map((v) => v.code)]));
     expect(codes).toEqual({ gone: ['key-not-found'], denied: ['key-unreadable'], pending: ['key-not-usable'] });
+    expect(report.repositories.map((r) => r.status)).toEqual(['fail', 'unknown', 'fail']);
     expect(report.keys.find((k) => k.keyArn === GONE)).toMatchObject({ keyState: 'NotFound', error: { kind: 'KeyNotFound' } });
     expect(report.keys.find((k) => k.keyArn === DENIED)).toMatchObject({ keyState: undefined, error: { kind: 'AccessDenied' } });
     // Keys pending deletion are not billed; keys that could not be described are not swept.

@@ -58,7 +58,7 @@ describe('EncryptedRegistry.audit', () => {
     const report = (await registry.audit())._unsafeUnwrap();
     expect(report.repositories.map((r) => r.name).sort()).toEqual(['app/a', 'app/b', 'app/c', 'broken', 'elsewhere', 'managed', 'plain']);
     expect(byName(report, 'plain').encryption).toEqual({ type: 'AES256' });
-    expect(byName(report, 'app/a').encryption).toEqual({ type: 'KMS', keyArn: cmk, keyManager: 'CUSTOMER', keyState: 'Enabled' });
+    expect(byName(report, 'app/a').encryption).toEqual({ type: 'KMS', keyArn: cmk, keyManager: 'CUSTOMER', keyState: 'Enabled', keyAccount: aws.account });
     expect(byName(report, 'managed').encryption).toMatchObject({ type: 'KMS', keyManager: 'AWS', keyState: 'Enabled' });
     expect(byName(report, 'broken').encryption).toMatchObject({ keyArn: disabled, keyState: 'Disabled' });
     expect(report.account).toBe(aws.account);

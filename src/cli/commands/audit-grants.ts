@@ -40,15 +40,15 @@ const PHASES: Readonly<Record<AuditProgress['phase'], string>> = {
 
 const auditTable = (report: AuditReport): string => {
   const repositories = renderTable(
-    ['REPOSITORY', 'ENCRYPTION', 'KEY', 'MANAGER', 'STATE', 'COMPLIANT', 'REASON'],
+    ['REPOSITORY', 'ENCRYPTION', 'KEY', 'MANAGER', 'STATE', 'STATUS', 'REASON'],
     report.repositories.map((r) => [
       r.name,
       r.encryption.type,
       short(r.encryption.keyArn),
       r.encryption.keyManager ?? '',
       r.encryption.keyState ?? '',
-      r.compliant ? 'yes' : 'NO',
-      r.violations.map((v) => v.message).join('; '),
+      r.status === 'fail' ? 'FAIL' : r.status,
+      [...r.violations, ...r.warnings.map((w) => ({ message: `warning: ${w.message}` }))].map((v) => v.message).join('; '),
     ]),
   );
   const keys = renderTable(
@@ -70,9 +70,12 @@ const auditTable = (report: AuditReport): string => {
     '',
     keys,
     '',
-    `estimated KMS cost: ${usd(c.total)}/month (${usd(c.keys)} for customer-managed keys, ${usd(c.requests)} for ${c.requestsPerMonth} requests; ` +
-      `${c.assumptions.pushesPerMonth} pushes and ${c.assumptions.pullsPerMonth} pulls a month per repository, ${c.assumptions.layersPerImage} blobs an image)`,
-    `${report.summary.repositories} repositories, ${report.summary.nonCompliant} non-compliant under require=${report.rule.require}` +
+    c.requestsEstimated
+      ? `estimated KMS cost: ${usd(c.total)}/month (${usd(c.keys)} for customer-managed keys, ${usd(c.requests)} for ${c.requestsPerMonth} requests; ` +
+        `${c.assumptions.pushesPerMonth} pushes and ${c.assumptions.pullsPerMonth} pulls a month per repository, ${c.assumptions.layersPerImage} blobs an image)`
+      : `estimated KMS cost: ${usd(c.keys)}/month for customer-managed keys; request cost not estimated (give --pushes-per-month / --pulls-per-month)`,
+    ...c.caveats.filter((caveat) => !caveat.startsWith('request cost not estimated')).map((caveat) => `  note: ${caveat}`),
+    `${report.summary.repositories} repositories, ${report.summary.nonCompliant} non-compliant, ${report.summary.unknown} unknown under require=${report.rule.require}` +
       `${report.rule.allowedKeys ? ` and ${report.rule.allowedKeys.length} allowed key(s)` : ''}; ${report.summary.orphanedGrants} orphaned grant(s)`,
   ].join('\n');
 };
