@@ -79,6 +79,46 @@ describe.runIf(available('aws-cli'))('AWS CLI v2 against the emulator', { timeou
     expect(grantsOf(after.Grants, arn)).toEqual([]);
   });
 
+  it('sets up the README scenario with IAM and STS over HTTP only: a user without kms:RetireGrant, a role assumed by session', async () => {
+    const admin = aws.credentials;
+    const created = json<{ User: { Arn: string; UserName: string } }>(await awsCli(aws, admin, 'iam', 'create-user', '--user-name', 'http-deployer'));
+    expect(created.User).toMatchObject({ UserName: 'http-deployer', Arn: `arn:aws:iam::${aws.account}:user/http-deployer` });
+    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ecr:*', 'kms:CreateGrant', 'kms:DescribeKey', 'kms:ListGrants'], Resource: '*' }] };
+    expect((await awsCli(aws, admin, 'iam', 'put-user-policy', '--user-name', 'http-deployer', '--policy-name', 'deploy', '--policy-document', JSON.stringify(policy))).code).toBe(0);
+    const key = json<{ AccessKey: { AccessKeyId: string; SecretAccessKey: string; Status: string } }>(await awsCli(aws, admin, 'iam', 'create-access-key', '--user-name', 'http-deployer'));
+    expect(key.AccessKey.Status).toBe('Active');
+    const deployer = { accessKeyId: key.AccessKey.AccessKeyId, secretAccessKey: key.AccessKey.SecretAccessKey };
+    const who = json<{ Arn: string }>(await awsCli(aws, deployer, 'sts', 'get-caller-identity'));
+    expect(who.Arn).toBe(created.User.Arn);
+    // The inline policy is in force: ECR yes, IAM no.
+    expect((await awsCli(aws, deployer, 'ecr', 'create-repository', '--repository-name', 'http-app')).code).toBe(0);
+    const denied = await awsCli(aws, deployer, 'iam', 'create-user', '--user-name', 'sneaky');
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('AccessDenied');
+
+    // A role with a managed policy, assumed by the admin: the session acts with the role's policy.
+    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${aws.account}:root` }, Action: 'sts:AssumeRole' }] };
+    const role = json<{ Role: { Arn: string } }>(await awsCli(aws, admin, 'iam', 'create-role', '--role-name', 'http-ci', '--path', '/ci/', '--assume-role-policy-document', JSON.stringify(trust)));
+    expect(role.Role.Arn).toBe(`arn:aws:iam::${aws.account}:role/ci/http-ci`);
+    const managed = json<{ Policy: { Arn: string } }>(await awsCli(aws, admin, 'iam', 'create-policy', '--policy-name', 'ecr-read', '--policy-document',
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ecr:DescribeRepositories'], Resource: '*' }] })));
+    expect((await awsCli(aws, admin, 'iam', 'attach-role-policy', '--role-name', 'http-ci', '--policy-arn', managed.Policy.Arn)).code).toBe(0);
+    const session = json<{ Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string }; AssumedRoleUser: { Arn: string } }>(
+      await awsCli(aws, admin, 'sts', 'assume-role', '--role-arn', role.Role.Arn, '--role-session-name', 'build-7'),
+    );
+    expect(session.AssumedRoleUser.Arn).toBe(`arn:aws:sts::${aws.account}:assumed-role/http-ci/build-7`);
+    const asRole = { accessKeyId: session.Credentials.AccessKeyId, secretAccessKey: session.Credentials.SecretAccessKey, sessionToken: session.Credentials.SessionToken };
+    expect((await awsCli(aws, asRole, 'ecr', 'describe-repositories')).code).toBe(0);
+    const cannot = await awsCli(aws, asRole, 'ecr', 'create-repository', '--repository-name', 'by-role');
+    expect(cannot.stderr).toContain('AccessDenied');
+
+    // IAM refuses what it would refuse: a policy with both Resource and NotResource, a taken name.
+    const malformed = await awsCli(aws, admin, 'iam', 'put-role-policy', '--role-name', 'http-ci', '--policy-name', 'bad', '--policy-document',
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ecr:*', Resource: '*', NotResource: 'x' }] }));
+    expect(malformed.stderr).toContain('MalformedPolicyDocument');
+    expect((await awsCli(aws, admin, 'iam', 'create-user', '--user-name', 'http-deployer')).stderr).toContain('EntityAlreadyExists');
+  });
+
   it('set-repository-policy refuses a statement with Resource, as ECR does', async () => {
     const admin = aws.credentials;
     expect((await awsCli(aws, admin, 'ecr', 'create-repository', '--repository-name', 'cli-policy')).code).toBe(0);

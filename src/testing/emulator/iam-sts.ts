@@ -7,6 +7,7 @@ import type { PolicyAuthorizer } from './authorizer.js';
 import type { IamStore } from './iam.js';
 import type { XmlValue } from './xml.js';
 import type { AccessDecision, ContextValue, MatchedStatement, PolicyDocument } from '../../policy/types.js';
+import { policyProblems } from '../../policy/validate.js';
 
 /** A service spoken over the Query protocol. */
 export interface QueryService {
@@ -50,7 +51,39 @@ const RESTRICTIVENESS: Readonly<Record<AccessDecision, number>> = { allowed: 0, 
 /** The simulator's `EvalDecision` enum has no invalid policy (IAM never stores one): deny. */
 const awsDecision = (decision: AccessDecision): string => (decision === 'invalidPolicy' ? 'implicitDeny' : decision);
 
-/** IAM: GetRole, GetUser, SimulatePrincipalPolicy. */
+/** A policy document IAM would store: valid JSON with a Statement, and valid by the IAM policy grammar. */
+const storablePolicy = (params: URLSearchParams, member: string): PolicyDocument => {
+  const document = parsePolicyText(required(params, member), 'MalformedPolicyDocument');
+  const problems = policyProblems(document);
+  if (problems.length > 0) throw new ApiError('MalformedPolicyDocument', `Syntax errors in policy: ${problems.join('; ')}`);
+  return document;
+};
+
+/** `Tags.member.N.Key` / `.Value`, as the Query protocol sends a list of tags. */
+const tagsParam = (params: URLSearchParams): Record<string, string> => {
+  const tags: Record<string, string> = {};
+  for (let i = 1; ; i += 1) {
+    const key = params.get(`Tags.member.${i}.Key`);
+    if (key === null) return tags;
+    tags[key] = params.get(`Tags.member.${i}.Value`) ?? '';
+  }
+};
+
+const NAME = /^[\w+=,.@-]{1,64}$/;
+const POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
+
+const checkName = (value: string, member: string, pattern: RegExp): string => {
+  if (!pattern.test(value)) {
+    throw new ApiError('ValidationError', `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern.source.slice(1, -1)}`);
+  }
+  return value;
+};
+
+/**
+ * IAM: GetRole, GetUser, SimulatePrincipalPolicy, and the writes a user of the AWS CLI needs to set
+ * up the README's scenarios: CreateUser, CreateAccessKey, PutUserPolicy, CreateRole, PutRolePolicy,
+ * CreatePolicy, AttachUserPolicy, AttachRolePolicy.
+ */
 export class IamQueryService implements QueryService {
   readonly signingName = 'iam';
   readonly version = '2010-05-08';
@@ -71,6 +104,22 @@ export class IamQueryService implements QueryService {
         return this.#getUser(params, ctx);
       case 'SimulatePrincipalPolicy':
         return this.#simulate(params, ctx);
+      case 'CreateUser':
+        return this.#createUser(params, ctx);
+      case 'CreateAccessKey':
+        return this.#createAccessKey(params, ctx);
+      case 'CreateRole':
+        return this.#createRole(params, ctx);
+      case 'PutUserPolicy':
+        return this.#putInlinePolicy(params, ctx, 'user');
+      case 'PutRolePolicy':
+        return this.#putInlinePolicy(params, ctx, 'role');
+      case 'CreatePolicy':
+        return this.#createPolicy(params, ctx);
+      case 'AttachUserPolicy':
+        return this.#attachPolicy(params, ctx, 'user');
+      case 'AttachRolePolicy':
+        return this.#attachPolicy(params, ctx, 'role');
       default:
         throw new ApiError('InvalidAction', `Could not find operation ${action} for version ${this.version}: the local AWS emulator does not support IAM ${action}.`);
     }
@@ -102,6 +151,110 @@ export class IamQueryService implements QueryService {
     };
   }
 
+  #userShape(user: { path: string; name: string; userId: string; arn: string; createdAt: string }): XmlValue {
+    return { Path: user.path, UserName: user.name, UserId: user.userId, Arn: user.arn, CreateDate: new Date(user.createdAt) };
+  }
+
+  #createUser(params: URLSearchParams, ctx: CallContext): XmlValue {
+    const name = checkName(required(params, 'UserName'), 'userName', NAME);
+    const path = params.get('Path') ?? undefined;
+    const account = ctx.principal.account;
+    this.#authorizer.authorize(ctx, 'iam:CreateUser', `arn:aws:iam::${account}:user${path ?? '/'}${name}`);
+    if (this.#iam.user(account, name) !== undefined) throw new ApiError('EntityAlreadyExists', `User with name ${name} already exists.`, { status: 409 });
+    const tags = tagsParam(params);
+    const user = this.#iam.addUser(name, { account, ...(path !== undefined ? { path } : {}), ...(Object.keys(tags).length > 0 ? { tags } : {}) });
+    return { User: this.#userShape(user) };
+  }
+
+  #createAccessKey(params: URLSearchParams, ctx: CallContext): XmlValue {
+    // Without UserName, IAM makes the key for the calling user.
+    const name = params.get('UserName') ?? (ctx.principal.type === 'user' ? ctx.principal.arn.split('/').pop() : undefined);
+    if (name === undefined || name === null) throw new ApiError('ValidationError', 'Must specify userName when calling with non-User credentials');
+    const user = this.#iam.user(ctx.principal.account, name);
+    this.#authorizer.authorize(ctx, 'iam:CreateAccessKey', user?.arn ?? `arn:aws:iam::${ctx.principal.account}:user/${name}`);
+    if (user === undefined) throw new ApiError('NoSuchEntity', `The user with name ${name} cannot be found.`, { status: 404 });
+    const key = this.#iam.createAccessKey(user.arn);
+    return { AccessKey: { UserName: user.name, AccessKeyId: key.accessKeyId, Status: 'Active', SecretAccessKey: key.secretAccessKey, CreateDate: new Date() } };
+  }
+
+  #createRole(params: URLSearchParams, ctx: CallContext): XmlValue {
+    const name = checkName(required(params, 'RoleName'), 'roleName', NAME);
+    const trust = storablePolicy(params, 'AssumeRolePolicyDocument');
+    const path = params.get('Path') ?? undefined;
+    const description = params.get('Description') ?? undefined;
+    const maxText = params.get('MaxSessionDuration');
+    const maxSessionDuration = maxText === null ? undefined : Number(maxText);
+    if (maxSessionDuration !== undefined && (!Number.isInteger(maxSessionDuration) || maxSessionDuration < 3600 || maxSessionDuration > 43200)) {
+      throw new ApiError('ValidationError', `1 validation error detected: Value '${maxText ?? ''}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200`);
+    }
+    const account = ctx.principal.account;
+    this.#authorizer.authorize(ctx, 'iam:CreateRole', `arn:aws:iam::${account}:role${path ?? '/'}${name}`);
+    if (this.#iam.role(account, name) !== undefined) throw new ApiError('EntityAlreadyExists', `Role with name ${name} already exists.`, { status: 409 });
+    const tags = tagsParam(params);
+    this.#iam.createRole(name, {
+      account,
+      trust,
+      ...(path !== undefined ? { path } : {}),
+      ...(description !== undefined ? { description } : {}),
+      ...(maxSessionDuration !== undefined ? { maxSessionDuration } : {}),
+      ...(Object.keys(tags).length > 0 ? { tags } : {}),
+    });
+    return this.#getRole(new URLSearchParams({ RoleName: name }), ctx);
+  }
+
+  /** The user or role named by `UserName` / `RoleName`, authorized for `action`. */
+  #entity(params: URLSearchParams, ctx: CallContext, kind: 'user' | 'role', action: string): string {
+    const name = required(params, kind === 'user' ? 'UserName' : 'RoleName');
+    const record = kind === 'user' ? this.#iam.user(ctx.principal.account, name) : this.#iam.role(ctx.principal.account, name);
+    this.#authorizer.authorize(ctx, action, record?.arn ?? `arn:aws:iam::${ctx.principal.account}:${kind}/${name}`);
+    if (record === undefined) throw new ApiError('NoSuchEntity', `The ${kind} with name ${name} cannot be found.`, { status: 404 });
+    return record.arn;
+  }
+
+  #putInlinePolicy(params: URLSearchParams, ctx: CallContext, kind: 'user' | 'role'): XmlValue {
+    const policyName = checkName(required(params, 'PolicyName'), 'policyName', POLICY_NAME);
+    const document = storablePolicy(params, 'PolicyDocument');
+    const arn = this.#entity(params, ctx, kind, kind === 'user' ? 'iam:PutUserPolicy' : 'iam:PutRolePolicy');
+    this.#iam.putInlinePolicy(arn, policyName, document);
+    return {};
+  }
+
+  #createPolicy(params: URLSearchParams, ctx: CallContext): XmlValue {
+    const name = checkName(required(params, 'PolicyName'), 'policyName', POLICY_NAME);
+    const document = storablePolicy(params, 'PolicyDocument');
+    const path = params.get('Path') ?? undefined;
+    const account = ctx.principal.account;
+    this.#authorizer.authorize(ctx, 'iam:CreatePolicy', `arn:aws:iam::${account}:policy${path ?? '/'}${name}`);
+    const policy = this.#iam.createManagedPolicy(account, name, path, document);
+    if (policy === undefined) throw new ApiError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`, { status: 409 });
+    const created = new Date(policy.createdAt);
+    return {
+      Policy: {
+        PolicyName: policy.name,
+        PolicyId: policy.policyId,
+        Arn: policy.arn,
+        Path: policy.path,
+        DefaultVersionId: 'v1',
+        AttachmentCount: 0,
+        PermissionsBoundaryUsageCount: 0,
+        IsAttachable: true,
+        CreateDate: created,
+        UpdateDate: created,
+      },
+    };
+  }
+
+  #attachPolicy(params: URLSearchParams, ctx: CallContext, kind: 'user' | 'role'): XmlValue {
+    const policyArn = required(params, 'PolicyArn');
+    const arn = this.#entity(params, ctx, kind, kind === 'user' ? 'iam:AttachUserPolicy' : 'iam:AttachRolePolicy');
+    // AWS managed policies (arn:aws:iam::aws:policy/…) are not modelled: say so rather than attach nothing.
+    if (this.#iam.managedPolicy(policyArn) === undefined) {
+      throw new ApiError('NoSuchEntity', `Policy ${policyArn} does not exist or is not attachable.${policyArn.includes(':aws:policy/') ? ' (The local emulator has no AWS managed policies: create one with CreatePolicy.)' : ''}`, { status: 404 });
+    }
+    this.#iam.attachPolicy(arn, policyArn);
+    return {};
+  }
+
   #getUser(params: URLSearchParams, ctx: CallContext): XmlValue {
     const name = params.get('UserName') ?? (ctx.principal.type === 'user' ? ctx.principal.arn.split('/').pop() : undefined);
     if (name === undefined || name === null) throw new ApiError('ValidationError', 'Must specify userName when calling with non-User credentials');
@@ -109,7 +262,7 @@ export class IamQueryService implements QueryService {
     const arn = user?.arn ?? `arn:aws:iam::${ctx.principal.account}:user/${name}`;
     this.#authorizer.authorize(ctx, 'iam:GetUser', arn);
     if (user === undefined) throw new ApiError('NoSuchEntity', `The user with name ${name} cannot be found.`, { status: 404 });
-    return { User: { Path: user.path, UserName: user.name, UserId: user.userId, Arn: user.arn, CreateDate: new Date(user.createdAt) } };
+    return { User: this.#userShape(user) };
   }
 
   #contextEntries(params: URLSearchParams): Record<string, ContextValue> {

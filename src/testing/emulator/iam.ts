@@ -32,7 +32,26 @@ export interface RoleHandle {
   readonly account: string;
 }
 
-interface UserRecord {
+/** What IAM's API adds to the test-side policies: named inline policies and attached managed ones. */
+interface ApiPolicies {
+  /** Inline policies by name (PutUserPolicy / PutRolePolicy). */
+  inline?: Record<string, PolicyDocument>;
+  /** ARNs of attached managed policies (AttachUserPolicy / AttachRolePolicy). */
+  attached?: string[];
+}
+
+/** A customer managed policy (CreatePolicy). */
+interface ManagedPolicyRecord {
+  readonly arn: string;
+  readonly name: string;
+  readonly path: string;
+  readonly policyId: string;
+  readonly account: string;
+  readonly document: PolicyDocument;
+  readonly createdAt: string;
+}
+
+interface UserRecord extends ApiPolicies {
   readonly name: string;
   readonly path: string;
   readonly arn: string;
@@ -44,7 +63,7 @@ interface UserRecord {
   readonly createdAt: string;
 }
 
-interface RoleRecord {
+interface RoleRecord extends ApiPolicies {
   readonly name: string;
   readonly path: string;
   readonly arn: string;
@@ -91,6 +110,8 @@ interface IamState {
   roles: RoleRecord[];
   keys: KeyRecord[];
   defaultKey: string;
+  /** Absent in state saved before IAM's write API existed. */
+  managed?: ManagedPolicyRecord[];
 }
 
 /** A resolved access key. */
@@ -193,6 +214,17 @@ export class IamStore implements Persistable {
     name: string,
     options: { readonly policies?: readonly PolicyDocument[]; readonly boundary?: PolicyDocument; readonly path?: string; readonly account?: string; readonly tags?: Readonly<Record<string, string>> } = {},
   ): PrincipalHandle {
+    const user = this.addUser(name, options);
+    const key: KeyRecord = { accessKeyId: awsId('AKIA', 16), secretAccessKey: secretKey(), owner: user.arn, kind: 'user' };
+    this.#state.keys.push(key);
+    return this.#handleFor(key);
+  }
+
+  /** A user without access keys, as IAM's CreateUser makes it. Throws Error on a bad or taken name. */
+  addUser(
+    name: string,
+    options: { readonly policies?: readonly PolicyDocument[]; readonly boundary?: PolicyDocument; readonly path?: string; readonly account?: string; readonly tags?: Readonly<Record<string, string>> } = {},
+  ): UserRecord {
     const account = this.#account(options.account ?? this.defaultAccount).id;
     if (!NAME.test(name)) throw new Error(`invalid user name ${name}`);
     if (this.#state.users.some((u) => u.account === account && u.name === name)) throw new Error(`user ${name} already exists`);
@@ -209,9 +241,54 @@ export class IamStore implements Persistable {
       createdAt: this.#clock.now().toISOString(),
     };
     this.#state.users.push(user);
-    const key: KeyRecord = { accessKeyId: awsId('AKIA', 16), secretAccessKey: secretKey(), owner: user.arn, kind: 'user' };
+    return user;
+  }
+
+  /** A new access key of a user (IAM's CreateAccessKey). */
+  createAccessKey(userArn: string): EmulatorCredentials {
+    const key: KeyRecord = { accessKeyId: awsId('AKIA', 16), secretAccessKey: secretKey(), owner: userArn, kind: 'user' };
     this.#state.keys.push(key);
-    return this.#handleFor(key);
+    return { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+  }
+
+  /** Sets a named inline policy of a user or role (PutUserPolicy / PutRolePolicy). */
+  putInlinePolicy(arn: string, name: string, document: PolicyDocument): void {
+    const entity = this.entityByArn(arn);
+    if (entity === undefined) throw new Error(`no user or role ${arn}`);
+    const record = entity.kind === 'user' ? entity.user : entity.role;
+    record.inline = { ...(record.inline ?? {}), [name]: document };
+  }
+
+  /** A customer managed policy (CreatePolicy); undefined when the name is taken. */
+  createManagedPolicy(account: string, name: string, path: string | undefined, document: PolicyDocument): ManagedPolicyRecord | undefined {
+    const normalized = normalizePath(path);
+    const arn = `arn:aws:iam::${account}:policy${normalized}${name}`;
+    const managed = (this.#state.managed ??= []);
+    if (managed.some((m) => m.account === account && m.name === name)) return undefined;
+    const record: ManagedPolicyRecord = { arn, name, path: normalized, policyId: awsId('ANPA', 17), account, document, createdAt: this.#clock.now().toISOString() };
+    managed.push(record);
+    return record;
+  }
+
+  managedPolicy(arn: string): ManagedPolicyRecord | undefined {
+    return this.#state.managed?.find((m) => m.arn === arn);
+  }
+
+  /** Attaches a managed policy to a user or role (AttachUserPolicy / AttachRolePolicy). */
+  attachPolicy(arn: string, policyArn: string): void {
+    const entity = this.entityByArn(arn);
+    if (entity === undefined) throw new Error(`no user or role ${arn}`);
+    const record = entity.kind === 'user' ? entity.user : entity.role;
+    if (!(record.attached ?? []).includes(policyArn)) record.attached = [...(record.attached ?? []), policyArn];
+  }
+
+  /** Every identity policy of a user or role: test-side, inline by name, attached managed. */
+  #identityPolicies(record: UserRecord | RoleRecord): PolicyDocument[] {
+    const attached = (record.attached ?? []).flatMap((arn) => {
+      const managed = this.managedPolicy(arn);
+      return managed === undefined ? [] : [managed.document];
+    });
+    return [...record.policies, ...Object.values(record.inline ?? {}), ...attached];
   }
 
   createRole(
@@ -224,6 +301,7 @@ export class IamStore implements Persistable {
       readonly account?: string;
       readonly description?: string;
       readonly tags?: Readonly<Record<string, string>>;
+      readonly maxSessionDuration?: number;
     } = {},
   ): RoleHandle {
     const account = this.#account(options.account ?? this.defaultAccount).id;
@@ -245,7 +323,7 @@ export class IamStore implements Persistable {
       },
       tags: { ...(options.tags ?? {}) },
       description: options.description,
-      maxSessionDuration: 3600,
+      maxSessionDuration: options.maxSessionDuration ?? 3600,
       createdAt: this.#clock.now().toISOString(),
     };
     this.#state.roles.push(role);
@@ -357,14 +435,14 @@ export class IamStore implements Persistable {
     if (principal.type === 'user') {
       const user = this.#state.users.find((u) => u.arn === principal.arn);
       if (user === undefined) return { identityPolicies: [] };
-      return { identityPolicies: user.policies, ...(user.boundary ? { permissionsBoundary: user.boundary } : {}) };
+      return { identityPolicies: this.#identityPolicies(user), ...(user.boundary ? { permissionsBoundary: user.boundary } : {}) };
     }
     const role = this.#state.roles.find((r) => r.arn === principal.roleArn);
     if (role === undefined) return { identityPolicies: [] };
     const key = this.#state.keys.find((k) => k.accessKeyId === principal.accessKeyId);
     const sessionPolicies = key?.session?.sessionPolicies;
     return {
-      identityPolicies: role.policies,
+      identityPolicies: this.#identityPolicies(role),
       ...(role.boundary ? { permissionsBoundary: role.boundary } : {}),
       ...(sessionPolicies ? { sessionPolicies } : {}),
     };
