@@ -388,16 +388,32 @@ describe('preflight: caller and permissions', () => {
       ActionNames: ['ecr:CreateRepository', 'ecr:TagResource', 'ecr:SetRepositoryPolicy', 'ecr:PutLifecyclePolicy'],
       ResourceArns: [repoArn('team/app')],
     });
+    const forwarded = [
+      { ContextKeyName: 'kms:ViaService', ContextKeyValues: [`ecr.${REGION}.amazonaws.com`], ContextKeyType: 'string' },
+      { ContextKeyName: 'kms:CallerAccount', ContextKeyValues: [ACCOUNT], ContextKeyType: 'string' },
+      { ContextKeyName: 'aws:ViaAWSService', ContextKeyValues: ['true'], ContextKeyType: 'boolean' },
+    ];
+    // ECR's CreateGrant, as AWS documents it (CloudTrail example in the ECR user guide).
     expect(iam).toHaveReceivedCommandWith(SimulatePrincipalPolicyCommand, {
       PolicySourceArn: USER_ARN,
-      ActionNames: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:RetireGrant'],
+      ActionNames: ['kms:CreateGrant'],
       ResourceArns: [KEY_ARN],
       ContextEntries: [
-        { ContextKeyName: 'kms:ViaService', ContextKeyValues: [`ecr.${REGION}.amazonaws.com`], ContextKeyType: 'string' },
-        { ContextKeyName: 'kms:CallerAccount', ContextKeyValues: [ACCOUNT], ContextKeyType: 'string' },
+        ...forwarded,
         { ContextKeyName: 'kms:GrantIsForAWSResource', ContextKeyValues: ['true'], ContextKeyType: 'boolean' },
-        { ContextKeyName: 'aws:ViaAWSService', ContextKeyValues: ['true'], ContextKeyType: 'boolean' },
+        { ContextKeyName: 'kms:GranteePrincipal', ContextKeyValues: [`ecr.${REGION}.amazonaws.com`], ContextKeyType: 'string' },
+        { ContextKeyName: 'kms:RetiringPrincipal', ContextKeyValues: [`ecr.${REGION}.amazonaws.com`], ContextKeyType: 'string' },
+        { ContextKeyName: 'kms:GrantOperations', ContextKeyValues: ['GenerateDataKey', 'Decrypt'], ContextKeyType: 'stringList' },
+        { ContextKeyName: 'kms:GrantConstraintType', ContextKeyValues: ['EncryptionContextSubset'], ContextKeyType: 'string' },
+        { ContextKeyName: 'kms:EncryptionContext:aws:ecr:arn', ContextKeyValues: [repoArn('team/app')], ContextKeyType: 'string' },
+        { ContextKeyName: 'kms:EncryptionContextKeys', ContextKeyValues: ['aws:ecr:arn'], ContextKeyType: 'stringList' },
       ],
+    });
+    expect(iam).toHaveReceivedCommandWith(SimulatePrincipalPolicyCommand, {
+      PolicySourceArn: USER_ARN,
+      ActionNames: ['kms:DescribeKey', 'kms:RetireGrant'],
+      ResourceArns: [KEY_ARN],
+      ContextEntries: forwarded,
     });
   });
 
