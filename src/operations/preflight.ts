@@ -681,6 +681,11 @@ export interface KeyPolicyEvaluation {
   /** Empty when the key policy could not be evaluated (no opinion: the IAM simulation stands). */
   readonly verdicts: ReadonlyMap<string, { readonly verdict: KeyPolicyVerdict; readonly reason: string }>;
   readonly findings: readonly Finding[];
+  /**
+   * The key is the caller's account's, but its policy could not be read: it may allow the caller
+   * directly, and KMS then needs no IAM policy, so IAM's implicit deny decides nothing.
+   */
+  readonly unread?: boolean;
 }
 
 /** Who asks, and what, of the key policy. */
@@ -740,7 +745,7 @@ export const keyPolicyVerdict = (
     : { verdict: 'notAllowed', reason: alone.reason };
 };
 
-const noOpinion = (finding: Finding): KeyPolicyEvaluation => ({ verdicts: new Map(), findings: [finding] });
+const noOpinion = (finding: Finding, unread = true): KeyPolicyEvaluation => ({ verdicts: new Map(), findings: [finding], unread });
 
 /**
  * The key policy's say on the caller using the key through ECR. The IAM simulator does not read
@@ -756,7 +761,8 @@ export const evaluateKeyPolicyForCaller = (ctx: RegistryContext, question: KeyPo
   const keyAccount = keyArn.split(':')[4];
   if (keyAccount !== undefined && keyAccount !== account) {
     return okAsync(
-      noOpinion(note('keyPolicy', 'info', `the key belongs to account ${keyAccount}: GetKeyPolicy works within the key's account only, so its key policy was not evaluated`)),
+      // Across accounts both the key policy and IAM policies must allow: IAM's answer stands.
+      noOpinion(note('keyPolicy', 'info', `the key belongs to account ${keyAccount}: GetKeyPolicy works within the key's account only, so its key policy was not evaluated`), false),
     );
   }
   return getKeyPolicy(ctx, keyArn)
@@ -818,10 +824,10 @@ const NEEDED_FOR_DELETION = new Set(['kms:RetireGrant']);
 
 type Decision = { readonly action: string } & SimulatedDecision;
 
-/** An action IAM could not decide: an implicit deny with condition keys the simulation lacked. */
+/** An action nothing decided: IAM's implicit deny with condition keys it lacked, or beside an unread key policy. */
 interface Undecided {
   readonly action: string;
-  readonly missing: readonly string[];
+  readonly why: string;
 }
 
 /**
@@ -847,8 +853,14 @@ const combineDecisions = (
     else if (decision === undefined || decision === 'allowed') continue;
     // KMS: a key policy that allows the principal is enough on its own, unless IAM denies explicitly.
     else if (verdict === 'allowed' && decision === 'implicitDeny') continue;
-    else if (decision === 'implicitDeny' && simulation !== undefined && simulation.missing.length > 0) undecided.push({ action, missing: simulation.missing });
-    else byIam.push(action);
+    else if (decision === 'implicitDeny' && simulation !== undefined && simulation.missing.length > 0) {
+      undecided.push({
+        action,
+        why: `its policies use ${simulation.missing.join(', ')}, which the simulation lacked (MissingContextValues)`,
+      });
+    } else if (decision === 'implicitDeny' && keyPolicy.unread === true && action.startsWith('kms:') && !NEEDED_FOR_DELETION.has(action)) {
+      undecided.push({ action, why: 'no IAM policy allows it, and the key policy, which can allow it on its own, could not be read' });
+    } else byIam.push(action);
   }
   return { byKeyPolicy, byIam, undecided };
 };
@@ -935,14 +947,9 @@ const simulate = (
     const decisions = 'decisions' in simulated ? simulated.decisions : undefined;
     const { byKeyPolicy, byIam, undecided } = combineDecisions(decisions, key);
     findings.push(...permissionFindings(principalArn, byIam, 'iam-simulation', key));
-    for (const { action, missing } of undecided) {
+    for (const { action, why } of undecided) {
       findings.push(
-        note(
-          'permissions',
-          'warning',
-          `the IAM simulation could not decide ${action} for ${principalArn}: its policies use ${missing.join(', ')}, which the simulation ` +
-            `lacked (MissingContextValues); not blocking: ECR's own request decides`,
-        ),
+        note('permissions', 'warning', `${action} for ${principalArn} could not be decided: ${why}; not blocking: ECR's own request decides`),
       );
     }
     if (decisions !== undefined && byIam.length === 0 && byKeyPolicy.length === 0 && undecided.length === 0) {
@@ -1124,11 +1131,15 @@ export const preflight = (
 /** The operations of the one grant AWS documents ECR creating (the second grant is undocumented). */
 export const ECR_DOCUMENTED_GRANT_OPERATIONS = ['GenerateDataKey', 'Decrypt'] as const;
 
+/** `aws:RequestedRegion`: every request carries it. */
+const requestedRegion = (region: string): ContextEntry => ({ ContextKeyName: 'aws:RequestedRegion', ContextKeyValues: [region], ContextKeyType: 'string' });
+
 /**
  * The context of a KMS request ECR makes with the caller's credentials (a forward access session):
- * `kms:ViaService`, `kms:CallerAccount`, `aws:ViaAWSService`.
+ * `aws:RequestedRegion`, `kms:ViaService`, `kms:CallerAccount`, `aws:ViaAWSService`.
  */
 export const ecrForwardedContext = (region: string, account: string): ContextEntry[] => [
+  requestedRegion(region),
   { ContextKeyName: 'kms:ViaService', ContextKeyValues: [`ecr.${region}.amazonaws.com`], ContextKeyType: 'string' },
   { ContextKeyName: 'kms:CallerAccount', ContextKeyValues: [account], ContextKeyType: 'string' },
   { ContextKeyName: 'aws:ViaAWSService', ContextKeyValues: ['true'], ContextKeyType: 'boolean' },
@@ -1170,7 +1181,7 @@ const simulationBatches = (
   if (input.tags !== undefined && input.tags.length > 0) ecrActions.push('ecr:TagResource');
   if (input.repositoryPolicy !== undefined) ecrActions.push('ecr:SetRepositoryPolicy');
   if (input.lifecyclePolicy !== undefined) ecrActions.push('ecr:PutLifecyclePolicy');
-  const batches: SimulationBatch[] = [{ actions: ecrActions, resource: repositoryArn, contextEntries: [] }];
+  const batches: SimulationBatch[] = [{ actions: ecrActions, resource: repositoryArn, contextEntries: [requestedRegion(region)] }];
   if (encryption !== undefined && encryption.type !== 'AES256' && key !== undefined) {
     // The AWS-managed key's policy allows CreateGrant and DescribeKey through ECR to the whole
     // account; only RetireGrant must come from IAM (AWS says so for aws/ecr too).
