@@ -297,10 +297,55 @@ export const checkInput = (input: PreflightInput): CheckedInput => {
   };
 };
 
-/** A key ARN or alias ARN names its region: compare it with the repository's before any call. */
+/**
+ * The partition of a region, as the AWS SDK's endpoint rules read region names
+ * (`@aws-sdk/core` `util-endpoints/lib/aws/partitions.json`, `regionRegex` of each partition).
+ * `undefined` for a name no partition claims (a local emulator's region, a region not yet known):
+ * then nothing is compared.
+ *
+ * @example
+ * ```ts
+ * partitionOfRegion('cn-north-1'); // 'aws-cn'
+ * partitionOfRegion('eu-west-1'); // 'aws'
+ * ```
+ */
+export const partitionOfRegion = (region: string): string | undefined => PARTITIONS.find(([pattern]) => pattern.test(region))?.[1];
+
+// The specific partitions first: `aws`'s pattern is the loosest.
+const PARTITIONS: readonly (readonly [RegExp, string])[] = [
+  [/^cn-\w+-\d+$/, 'aws-cn'],
+  [/^us-gov-\w+-\d+$/, 'aws-us-gov'],
+  [/^us-iso-\w+-\d+$/, 'aws-iso'],
+  [/^us-isob-\w+-\d+$/, 'aws-iso-b'],
+  [/^eu-isoe-\w+-\d+$/, 'aws-iso-e'],
+  [/^us-isof-\w+-\d+$/, 'aws-iso-f'],
+  [/^eusc-de-\w+-\d+$/, 'aws-eusc'],
+  [/^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$/, 'aws'],
+];
+
+/** A key ARN of another partition than the repository's region: no key there can be the repository's. */
+const partitionFinding = (keyArn: string, keyPartition: string, region: string): Finding[] => {
+  const expected = partitionOfRegion(region);
+  if (expected === undefined || expected === keyPartition) return [];
+  return [
+    errorFinding(
+      'keyRegion',
+      `the key ${keyArn} is in partition ${keyPartition}, the repository's region ${region} is in partition ${expected}: ECR needs a key of the same region`,
+      {
+        kind: 'InvalidEncryption',
+        reason: `the key ARN's partition ${keyPartition} is not the partition ${expected} of the region ${region}`,
+        key: keyArn,
+      },
+    ),
+  ];
+};
+
+/** A key ARN or alias ARN names its partition and region: compare them with the repository's before any call. */
 const checkKeyReferenceRegion = (encryption: ParsedEncryption | undefined, region: string): Finding[] => {
   const key = encryption?.key;
   if (key === undefined || (key.form !== 'key-arn' && key.form !== 'alias-arn')) return [];
+  const partition = partitionFinding(key.value, key.partition, region);
+  if (partition.length > 0) return partition;
   if (key.region === region) return [];
   return [
     errorFinding(
@@ -321,6 +366,8 @@ export interface ResolvedKey {
   readonly arn: string;
   readonly manager: 'AWS' | 'CUSTOMER';
   readonly usable: boolean;
+  /** `false` when DescribeKey was denied and the ARN comes from the reference itself (state, usage, spec unverified). */
+  readonly described?: boolean;
 }
 
 interface KeyOutcome {
@@ -376,6 +423,8 @@ const checkKeyMetadata = (metadata: KeyMetadata & { readonly Arn: string }, regi
   if (spec !== undefined && spec !== 'SYMMETRIC_DEFAULT') {
     notUsable('keySpec', 'WrongKeySpec', `key spec is ${spec}, ECR needs a symmetric encryption key (SYMMETRIC_DEFAULT)`);
   }
+  const keyPartition = metadata.Arn.split(':')[1];
+  if (keyPartition !== undefined) findings.push(...partitionFinding(metadata.Arn, keyPartition, region));
   const keyRegion = regionOfArn(metadata.Arn);
   if (keyRegion !== undefined && keyRegion !== region) {
     findings.push(
@@ -425,7 +474,42 @@ const checkGrantHeadroom = (ctx: RegistryContext, keyArn: string): ResultAsync<K
       }),
     );
 
-const checkKey = (ctx: RegistryContext, encryption: ParsedEncryption, region: string): ResultAsync<KeyOutcome, never> => {
+/**
+ * What can be said of a key the caller may not describe directly. A key policy may allow
+ * DescribeKey only through ECR (`kms:ViaService`, as `generateEcrKeyPolicy({ allowVerification:
+ * false })` writes it, and as the AWS-managed keys' policies do): ECR's own DescribeKey then
+ * succeeds, ours cannot. A key ARN is canonical already and names its partition and region (checked
+ * before any call); a key id names a key of the caller's account in this region. Its state, usage
+ * and spec stay unverified: ECR checks them itself when it creates the repository.
+ */
+const undescribedKey = (
+  ctx: RegistryContext,
+  keyArn: string,
+  reference: string,
+): ResultAsync<KeyOutcome, never> => {
+  const unverified = (check: PreflightCheck, what: string): Finding =>
+    note(check, 'warning', `the key's ${what} could not be verified (DescribeKey on ${reference} was denied to the caller directly); ECR checks it when it creates the repository`);
+  const findings: Finding[] = [
+    note(
+      'keyExists',
+      'warning',
+      `DescribeKey on ${reference} was denied to the caller directly; a key policy that allows it only through ECR (kms:ViaService) does this, ` +
+        `and ECR's own DescribeKey would then succeed: going on with ${keyArn}, unverified`,
+    ),
+    unverified('keyState', 'state (ECR needs Enabled)'),
+    unverified('keyUsage', 'usage (ECR needs ENCRYPT_DECRYPT)'),
+    unverified('keySpec', 'spec (ECR needs SYMMETRIC_DEFAULT)'),
+  ];
+  const key: ResolvedKey = { arn: keyArn, manager: 'CUSTOMER', usable: true, described: false };
+  return checkGrantHeadroom(ctx, keyArn).map((headroom) => ({ ...headroom, findings: [...findings, ...headroom.findings], key }));
+};
+
+const checkKey = (
+  ctx: RegistryContext,
+  encryption: ParsedEncryption,
+  region: string,
+  caller: ResultAsync<CallerOutcome, never>,
+): ResultAsync<KeyOutcome, never> => {
   const reference = encryption.key?.value ?? AWS_MANAGED_ECR_ALIAS;
   const startedAt = ctx.now();
   return describeKey(ctx, reference)
@@ -455,18 +539,41 @@ const checkKey = (ctx: RegistryContext, encryption: ParsedEncryption, region: st
         key,
       }));
     })
-    .orElse((error) =>
-      okAsync<KeyOutcome, never>({
+    .orElse((error): ResultAsync<KeyOutcome, never> => {
+      const given = encryption.key;
+      if (error.kind === 'AccessDenied' && given?.form === 'key-arn') return undescribedKey(ctx, given.value, reference);
+      if (error.kind === 'AccessDenied' && given?.form === 'key-id') {
+        // A bare key id names a key of the caller's account, in the region of the request.
+        return caller.andThen((c) => {
+          const partition = partitionOfRegion(region) ?? c.partition;
+          return c.account !== undefined && partition !== undefined
+            ? undescribedKey(ctx, `arn:${partition}:kms:${region}:${c.account}:key/${given.value}`, reference)
+            : okAsync<KeyOutcome, never>({ findings: [deniedKeyFinding(error, reference, region)] });
+        });
+      }
+      return okAsync<KeyOutcome, never>({
         findings: [
-          errorFinding(
-            error.kind === 'InvalidEncryption' ? 'encryption' : 'keyExists',
-            error.kind === 'KeyNotFound' ? `no KMS key ${reference} in ${region}` : `cannot describe the key ${reference}: ${error.kind}`,
-            error,
-          ),
+          error.kind === 'AccessDenied'
+            ? deniedKeyFinding(error, reference, region)
+            : errorFinding(
+                error.kind === 'InvalidEncryption' ? 'encryption' : 'keyExists',
+                error.kind === 'KeyNotFound' ? `no KMS key ${reference} in ${region}` : `cannot describe the key ${reference}: ${error.kind}`,
+                error,
+              ),
         ],
-      }),
-    );
+      });
+    });
 };
+
+/** An alias (or the AWS-managed key) the caller may not describe: it cannot be resolved to the key ARN `create` needs. */
+const deniedKeyFinding = (error: PreflightFindingError, reference: string, region: string): Finding =>
+  errorFinding(
+    'keyExists',
+    `DescribeKey on ${reference} in ${region} was denied to the caller directly, so the key could not be resolved to its ARN: its existence, ` +
+      'region, state, usage and spec are unchecked, and the repository cannot be created with the canonical key ARN. A key policy that ' +
+      'allows DescribeKey only through ECR (kms:ViaService) does this: give the key ARN (or key id) instead, which needs no DescribeKey',
+    error,
+  );
 
 // ---------------------------------------------------------------------------------------------
 // Caller checks
@@ -536,17 +643,28 @@ interface SimulationBatch {
   readonly contextEntries: readonly ContextEntry[];
 }
 
+/** IAM's decision on one action, and the condition keys its policies used that the simulation lacked. */
+interface SimulatedDecision {
+  readonly decision: AccessDecision;
+  /** `MissingContextValues`: with an `implicitDeny`, the answer is "unknown", not "denied". */
+  readonly missing: readonly string[];
+}
+
 /** The decision for one action on one resource; per-resource results first (IAM's 2026 answer shape). */
-const decisionFor = (results: readonly EvaluationResult[], action: string, resource: string): AccessDecision => {
+const decisionFor = (results: readonly EvaluationResult[], action: string, resource: string): SimulatedDecision => {
+  const missing = new Set<string>();
   const decisions = results
     .filter((r) => r.EvalActionName?.toLowerCase() === action.toLowerCase())
     .map((r): string | undefined => {
       const specific = r.ResourceSpecificResults?.find((s) => s.EvalResourceName === resource) ?? r.ResourceSpecificResults?.[0];
+      // IAM lists missing keys per resource when resources are given, at the top otherwise: read both.
+      for (const key of [...(r.MissingContextValues ?? []), ...(specific?.MissingContextValues ?? [])]) missing.add(key);
       return specific?.EvalResourceDecision ?? r.EvalDecision;
     });
-  if (decisions.length === 0) return 'implicitDeny';
-  if (decisions.includes('explicitDeny')) return 'explicitDeny';
-  return decisions.every((d) => d === 'allowed') ? 'allowed' : 'implicitDeny';
+  const keys = [...missing];
+  if (decisions.length === 0) return { decision: 'implicitDeny', missing: keys };
+  if (decisions.includes('explicitDeny')) return { decision: 'explicitDeny', missing: keys };
+  return { decision: decisions.every((d) => d === 'allowed') ? 'allowed' : 'implicitDeny', missing: keys };
 };
 
 /**
@@ -563,6 +681,11 @@ export interface KeyPolicyEvaluation {
   /** Empty when the key policy could not be evaluated (no opinion: the IAM simulation stands). */
   readonly verdicts: ReadonlyMap<string, { readonly verdict: KeyPolicyVerdict; readonly reason: string }>;
   readonly findings: readonly Finding[];
+  /**
+   * The key is the caller's account's, but its policy could not be read: it may allow the caller
+   * directly, and KMS then needs no IAM policy, so IAM's implicit deny decides nothing.
+   */
+  readonly unread?: boolean;
 }
 
 /** Who asks, and what, of the key policy. */
@@ -573,9 +696,11 @@ export interface KeyPolicyQuestion {
   readonly callerArn: string;
   readonly account: string;
   readonly keyArn: string;
-  readonly actions: readonly string[];
-  /** ECR's forwarded context (`kms:ViaService`, `kms:CallerAccount`, `kms:GrantIsForAWSResource`, …). */
-  readonly context: readonly ContextEntry[];
+  /**
+   * The actions, each with the context ECR's request carries: `kms:ViaService`, `kms:CallerAccount`,
+   * and for `kms:CreateGrant` the grant's own keys (`kms:GranteePrincipal`, `kms:GrantOperations`, …).
+   */
+  readonly requests: readonly { readonly actions: readonly string[]; readonly context: readonly ContextEntry[] }[];
 }
 
 /** An identity policy that allows everything: it tells "the key policy delegates to IAM" from "it does not allow". */
@@ -620,7 +745,7 @@ export const keyPolicyVerdict = (
     : { verdict: 'notAllowed', reason: alone.reason };
 };
 
-const noOpinion = (finding: Finding): KeyPolicyEvaluation => ({ verdicts: new Map(), findings: [finding] });
+const noOpinion = (finding: Finding, unread = true): KeyPolicyEvaluation => ({ verdicts: new Map(), findings: [finding], unread });
 
 /**
  * The key policy's say on the caller using the key through ECR. The IAM simulator does not read
@@ -636,7 +761,8 @@ export const evaluateKeyPolicyForCaller = (ctx: RegistryContext, question: KeyPo
   const keyAccount = keyArn.split(':')[4];
   if (keyAccount !== undefined && keyAccount !== account) {
     return okAsync(
-      noOpinion(note('keyPolicy', 'info', `the key belongs to account ${keyAccount}: GetKeyPolicy works within the key's account only, so its key policy was not evaluated`)),
+      // Across accounts both the key policy and IAM policies must allow: IAM's answer stands.
+      noOpinion(note('keyPolicy', 'info', `the key belongs to account ${keyAccount}: GetKeyPolicy works within the key's account only, so its key policy was not evaluated`), false),
     );
   }
   return getKeyPolicy(ctx, keyArn)
@@ -649,10 +775,12 @@ export const evaluateKeyPolicyForCaller = (ctx: RegistryContext, question: KeyPo
       const principal: RequestPrincipal = isSession
         ? { arn: question.callerArn, account, roleArn: question.principalArn }
         : { arn: question.principalArn, account };
-      const context = contextOfEntries(question.context);
       const verdicts = new Map<string, { readonly verdict: KeyPolicyVerdict; readonly reason: string }>();
       try {
-        for (const action of question.actions) verdicts.set(action, keyPolicyVerdict(policy, { principal, action, resource: keyArn, context }));
+        for (const request of question.requests) {
+          const context = contextOfEntries(request.context);
+          for (const action of request.actions) verdicts.set(action, keyPolicyVerdict(policy, { principal, action, resource: keyArn, context }));
+        }
       } catch (cause) {
         return noOpinion(
           note('keyPolicy', 'warning', `the key policy of ${keyArn} could not be evaluated (${cause instanceof Error ? cause.message : String(cause)})`),
@@ -664,6 +792,16 @@ export const evaluateKeyPolicyForCaller = (ctx: RegistryContext, question: KeyPo
         by('delegated').length > 0 ? `lets IAM policies decide ${by('delegated').join(', ')}` : '',
       ].filter((p) => p !== '');
       const findings = parts.length > 0 ? [note('keyPolicy', 'info', `through ECR, the key policy ${parts.join(' and ')}`)] : [];
+      if (/"kms:GrantOperations"/i.test(text ?? '') && verdicts.get('kms:CreateGrant')?.verdict !== 'explicitDeny') {
+        findings.push(
+          note(
+            'keyPolicy',
+            'warning',
+            'the key policy conditions on kms:GrantOperations: checked with the operations of the grant AWS documents (GenerateDataKey, Decrypt); ' +
+              "ECR's second grant is undocumented, so whether the policy lets it through cannot be known before creating",
+          ),
+        );
+      }
       return { verdicts, findings };
     })
     .orElse((error) =>
@@ -684,30 +822,47 @@ export const evaluateKeyPolicyForCaller = (ctx: RegistryContext, question: KeyPo
 /** Actions whose absence does not stop creation: only the later, clean deletion needs them. */
 const NEEDED_FOR_DELETION = new Set(['kms:RetireGrant']);
 
-type Decision = { readonly action: string; readonly decision: AccessDecision };
+type Decision = { readonly action: string } & SimulatedDecision;
+
+/** An action nothing decided: IAM's implicit deny with condition keys it lacked, or beside an unread key policy. */
+interface Undecided {
+  readonly action: string;
+  readonly why: string;
+}
 
 /**
  * Who is denied what, and by what: a key policy's explicit deny, or a key policy that neither names
  * the caller nor delegates to IAM, denies whatever IAM says; a key policy that allows the caller
  * directly clears an IAM implicit deny; one that delegates leaves the decision to the simulation.
+ * An implicit deny with missing context keys is undecided, not denied (IAM's `MissingContextValues`:
+ * a policy conditioned on a key the simulation could not supply), unless the key policy denies.
  */
 const combineDecisions = (
   simulated: readonly Decision[] | undefined,
   keyPolicy: KeyPolicyEvaluation,
-): { readonly byKeyPolicy: string[]; readonly byIam: string[] } => {
+): { readonly byKeyPolicy: string[]; readonly byIam: string[]; readonly undecided: Undecided[] } => {
   const byKeyPolicy: string[] = [];
   const byIam: string[] = [];
+  const undecided: Undecided[] = [];
   const actions = simulated?.map((d) => d.action) ?? [...keyPolicy.verdicts.keys()];
   for (const action of actions) {
     const verdict = keyPolicy.verdicts.get(action)?.verdict;
-    const decision = simulated?.find((d) => d.action === action)?.decision;
+    const simulation = simulated?.find((d) => d.action === action);
+    const decision = simulation?.decision;
     if (verdict === 'explicitDeny' || verdict === 'notAllowed') byKeyPolicy.push(action);
     else if (decision === undefined || decision === 'allowed') continue;
     // KMS: a key policy that allows the principal is enough on its own, unless IAM denies explicitly.
     else if (verdict === 'allowed' && decision === 'implicitDeny') continue;
-    else byIam.push(action);
+    else if (decision === 'implicitDeny' && simulation !== undefined && simulation.missing.length > 0) {
+      undecided.push({
+        action,
+        why: `its policies use ${simulation.missing.join(', ')}, which the simulation lacked (MissingContextValues)`,
+      });
+    } else if (decision === 'implicitDeny' && keyPolicy.unread === true && action.startsWith('kms:') && !NEEDED_FOR_DELETION.has(action)) {
+      undecided.push({ action, why: 'no IAM policy allows it, and the key policy, which can allow it on its own, could not be read' });
+    } else byIam.push(action);
   }
-  return { byKeyPolicy, byIam };
+  return { byKeyPolicy, byIam, undecided };
 };
 
 const permissionFindings = (
@@ -761,15 +916,21 @@ const simulate = (
         actionNames: batch.actions,
         resourceArns: [batch.resource],
         contextEntries: batch.contextEntries,
-      }).map((results) => batch.actions.map((action): Decision => ({ action, decision: decisionFor(results, action, batch.resource) }))),
+      }).map((results) => batch.actions.map((action): Decision => ({ action, ...decisionFor(results, action, batch.resource) }))),
     ),
   )
     .map((perBatch) => ({ decisions: perBatch.flat() }))
     .orElse((error) => okAsync({ error }));
-  const kmsBatch = batches.find((b) => b.resource === keyArn);
+  const kmsBatches = batches.filter((b) => b.resource === keyArn);
   const keyPolicy: ResultAsync<KeyPolicyEvaluation, never> =
-    keyArn !== undefined && kmsBatch !== undefined
-      ? evaluateKeyPolicyForCaller(ctx, { principalArn, callerArn, account, keyArn, actions: kmsBatch.actions, context: kmsBatch.contextEntries })
+    keyArn !== undefined && kmsBatches.length > 0
+      ? evaluateKeyPolicyForCaller(ctx, {
+          principalArn,
+          callerArn,
+          account,
+          keyArn,
+          requests: kmsBatches.map((b) => ({ actions: b.actions, context: b.contextEntries })),
+        })
       : okAsync({ verdicts: new Map(), findings: [] });
 
   return ResultAsync.combine([simulation, keyPolicy] as const).map(([simulated, key]): Finding[] => {
@@ -784,9 +945,14 @@ const simulate = (
       }
     }
     const decisions = 'decisions' in simulated ? simulated.decisions : undefined;
-    const { byKeyPolicy, byIam } = combineDecisions(decisions, key);
+    const { byKeyPolicy, byIam, undecided } = combineDecisions(decisions, key);
     findings.push(...permissionFindings(principalArn, byIam, 'iam-simulation', key));
-    if (decisions !== undefined && byIam.length === 0 && byKeyPolicy.length === 0) {
+    for (const { action, why } of undecided) {
+      findings.push(
+        note('permissions', 'warning', `${action} for ${principalArn} could not be decided: ${why}; not blocking: ECR's own request decides`),
+      );
+    }
+    if (decisions !== undefined && byIam.length === 0 && byKeyPolicy.length === 0 && undecided.length === 0) {
       // Actions IAM would not allow but the key policy grants directly: say where the permission comes from.
       const viaKeyPolicy = decisions.filter((d) => d.decision !== 'allowed').map((d) => d.action);
       findings.push(
@@ -899,9 +1065,11 @@ export const preflight = (
 
     const { encryption, repositoryName } = checked;
     const keyRegionWrong = findings.some((f) => f.check === 'keyRegion');
+    // One GetCallerIdentity, shared: a key id that cannot be described resolves in the caller's account.
+    const callerCheck = checkCaller(ctx);
     const keyCheck =
       encryption !== undefined && encryption.type !== 'AES256' && !keyRegionWrong
-        ? checkKey(ctx, encryption, region)
+        ? checkKey(ctx, encryption, region, callerCheck)
         : okAsync<KeyOutcome, never>({ findings: [] });
     const repositoryCheck =
       repositoryName !== undefined
@@ -915,10 +1083,10 @@ export const preflight = (
             )
         : okAsync({ repository: undefined, findings: [] as Finding[] });
 
-    return ResultAsync.combine([keyCheck, checkCaller(ctx), repositoryCheck] as const).andThen(([key, caller, repo]) => {
+    return ResultAsync.combine([keyCheck, callerCheck, repositoryCheck] as const).andThen(([key, caller, repo]) => {
       if (key.key) {
         facts.keyArn = key.key.arn;
-        facts.keyManager = key.key.manager;
+        if (key.key.described !== false) facts.keyManager = key.key.manager;
       }
       if (key.grantCount !== undefined) facts.grantCount = key.grantCount;
       if (key.ecrGrantCount !== undefined) facts.ecrGrantCount = key.ecrGrantCount;
@@ -960,7 +1128,47 @@ export const preflight = (
   });
 };
 
-/** What to ask IAM: ECR actions on the repository, KMS actions on the key in ECR's forwarded context. */
+/** The operations of the one grant AWS documents ECR creating (the second grant is undocumented). */
+export const ECR_DOCUMENTED_GRANT_OPERATIONS = ['GenerateDataKey', 'Decrypt'] as const;
+
+/** `aws:RequestedRegion`: every request carries it. */
+const requestedRegion = (region: string): ContextEntry => ({ ContextKeyName: 'aws:RequestedRegion', ContextKeyValues: [region], ContextKeyType: 'string' });
+
+/**
+ * The context of a KMS request ECR makes with the caller's credentials (a forward access session):
+ * `aws:RequestedRegion`, `kms:ViaService`, `kms:CallerAccount`, `aws:ViaAWSService`.
+ */
+export const ecrForwardedContext = (region: string, account: string): ContextEntry[] => [
+  requestedRegion(region),
+  { ContextKeyName: 'kms:ViaService', ContextKeyValues: [`ecr.${region}.amazonaws.com`], ContextKeyType: 'string' },
+  { ContextKeyName: 'kms:CallerAccount', ContextKeyValues: [account], ContextKeyType: 'string' },
+  { ContextKeyName: 'aws:ViaAWSService', ContextKeyValues: ['true'], ContextKeyType: 'boolean' },
+];
+
+/**
+ * The context of the CreateGrant ECR forwards for a repository, as AWS documents the request
+ * (ECR user guide, CloudTrail example): grantee and retiring principal `ecr.<region>.amazonaws.com`,
+ * operations GenerateDataKey and Decrypt, an `EncryptionContextSubset` constraint on `aws:ecr:arn`
+ * = the repository ARN; plus the forwarded-call keys and `kms:GrantIsForAWSResource`.
+ */
+export const ecrCreateGrantContext = (region: string, account: string, repositoryArn: string): ContextEntry[] => {
+  const ecr = `ecr.${region}.amazonaws.com`;
+  return [
+    ...ecrForwardedContext(region, account),
+    { ContextKeyName: 'kms:GrantIsForAWSResource', ContextKeyValues: ['true'], ContextKeyType: 'boolean' },
+    { ContextKeyName: 'kms:GranteePrincipal', ContextKeyValues: [ecr], ContextKeyType: 'string' },
+    { ContextKeyName: 'kms:RetiringPrincipal', ContextKeyValues: [ecr], ContextKeyType: 'string' },
+    { ContextKeyName: 'kms:GrantOperations', ContextKeyValues: [...ECR_DOCUMENTED_GRANT_OPERATIONS], ContextKeyType: 'stringList' },
+    { ContextKeyName: 'kms:GrantConstraintType', ContextKeyValues: ['EncryptionContextSubset'], ContextKeyType: 'string' },
+    { ContextKeyName: 'kms:EncryptionContext:aws:ecr:arn', ContextKeyValues: [repositoryArn], ContextKeyType: 'string' },
+    { ContextKeyName: 'kms:EncryptionContextKeys', ContextKeyValues: ['aws:ecr:arn'], ContextKeyType: 'stringList' },
+  ];
+};
+
+/**
+ * What to ask IAM: ECR actions on the repository; `kms:CreateGrant` on the key in the context of
+ * ECR's CreateGrant; `kms:DescribeKey` and `kms:RetireGrant` in ECR's forwarded context.
+ */
 const simulationBatches = (
   input: PreflightInput,
   region: string,
@@ -973,21 +1181,17 @@ const simulationBatches = (
   if (input.tags !== undefined && input.tags.length > 0) ecrActions.push('ecr:TagResource');
   if (input.repositoryPolicy !== undefined) ecrActions.push('ecr:SetRepositoryPolicy');
   if (input.lifecyclePolicy !== undefined) ecrActions.push('ecr:PutLifecyclePolicy');
-  const batches: SimulationBatch[] = [{ actions: ecrActions, resource: repositoryArn, contextEntries: [] }];
+  const batches: SimulationBatch[] = [{ actions: ecrActions, resource: repositoryArn, contextEntries: [requestedRegion(region)] }];
   if (encryption !== undefined && encryption.type !== 'AES256' && key !== undefined) {
     // The AWS-managed key's policy allows CreateGrant and DescribeKey through ECR to the whole
     // account; only RetireGrant must come from IAM (AWS says so for aws/ecr too).
-    const kmsActions = key.manager === 'AWS' ? ['kms:RetireGrant'] : ['kms:CreateGrant', 'kms:DescribeKey', 'kms:RetireGrant'];
+    if (key.manager !== 'AWS') {
+      batches.push({ actions: ['kms:CreateGrant'], resource: key.arn, contextEntries: ecrCreateGrantContext(region, account, repositoryArn) });
+    }
     batches.push({
-      actions: kmsActions,
+      actions: key.manager === 'AWS' ? ['kms:RetireGrant'] : ['kms:DescribeKey', 'kms:RetireGrant'],
       resource: key.arn,
-      // ECR calls KMS with the caller's credentials on its behalf (forward access session).
-      contextEntries: [
-        { ContextKeyName: 'kms:ViaService', ContextKeyValues: [`ecr.${region}.amazonaws.com`], ContextKeyType: 'string' },
-        { ContextKeyName: 'kms:CallerAccount', ContextKeyValues: [account], ContextKeyType: 'string' },
-        { ContextKeyName: 'kms:GrantIsForAWSResource', ContextKeyValues: ['true'], ContextKeyType: 'boolean' },
-        { ContextKeyName: 'aws:ViaAWSService', ContextKeyValues: ['true'], ContextKeyType: 'boolean' },
-      ],
+      contextEntries: ecrForwardedContext(region, account),
     });
   }
   return batches;

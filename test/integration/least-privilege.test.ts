@@ -49,7 +49,8 @@ describe('least-privilege policies from the policy toolkit', () => {
       const outside = await registry.createEncryptedRepository({ repositoryName: 'other/app', encryption: { type: 'KMS', key: key.arn } });
       expect(outside._unsafeUnwrapErr()).toMatchObject({ kind: 'MissingPermissions', actions: expect.arrayContaining(['ecr:CreateRepository']) as unknown });
       const otherKey = await registry.createEncryptedRepository({ repositoryName: 'lp/other-key', encryption: { type: 'KMS', key: other.arn } });
-      expect(otherKey._unsafeUnwrapErr()).toMatchObject({ kind: 'AccessDenied', service: 'kms', operation: 'DescribeKey' });
+      // Neither the key nor its policy is readable to the preflight, which then does not block; ECR refuses.
+      expect(otherKey._unsafeUnwrapErr()).toMatchObject({ kind: 'KmsRefused', service: 'ecr', operation: 'CreateRepository' });
       expect(aws.inspect.ecr?.repositories().map((r) => r.repositoryName)).toEqual([]);
     } finally {
       registry.destroy();

@@ -479,8 +479,9 @@ describe('generated identity and key policies, installed on the emulator, allow 
       const result = await registryOf(alice).createEncryptedRepository({ repositoryName: 'team-a/y', encryption: { type: 'KMS', key: otherKey } });
 
       // Assess
-      // The preflight's DescribeKey is the first call refused (KmsReadKeys names only the policy's keys).
-      expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'AccessDenied', operation: 'DescribeKey' });
+      // The preflight cannot read this key or its policy (KmsReadKeys names only the policy's keys), and a key
+      // policy can allow a caller on its own: it does not block on what it cannot see. ECR's DescribeKey refuses.
+      expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'KmsRefused', operation: 'CreateRepository' });
       expect(exists('team-a/y')).toBe(false);
       expect(aws.inspect.grants(otherKey).filter((g) => g.retiredAt === undefined)).toHaveLength(4); // team-b/x's and team-a/legacy's
     });

@@ -456,6 +456,7 @@ describe('EncryptedRegistry.createEncryptedRepository', () => {
   it('never simulates or describes the key more than once', async () => {
     await fakeRegistry().createEncryptedRepository(input);
     expect(kms).toHaveReceivedCommandTimes(DescribeKeyCommand, 1);
-    expect(iam).toHaveReceivedCommandTimes(SimulatePrincipalPolicyCommand, 2);
+    // ECR actions; kms:CreateGrant in the grant's context; DescribeKey and RetireGrant in the forwarded one.
+    expect(iam).toHaveReceivedCommandTimes(SimulatePrincipalPolicyCommand, 3);
   });
 });

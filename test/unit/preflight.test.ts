@@ -1,5 +1,6 @@
 import { DescribeRepositoriesCommand, ECRServiceException } from '@aws-sdk/client-ecr';
 import {
+  type ContextEntry,
   GetRoleCommand,
   IAMServiceException,
   InvalidInputException,
@@ -387,17 +388,35 @@ describe('preflight: caller and permissions', () => {
       PolicySourceArn: USER_ARN,
       ActionNames: ['ecr:CreateRepository', 'ecr:TagResource', 'ecr:SetRepositoryPolicy', 'ecr:PutLifecyclePolicy'],
       ResourceArns: [repoArn('team/app')],
+      ContextEntries: [{ ContextKeyName: 'aws:RequestedRegion', ContextKeyValues: [REGION], ContextKeyType: 'string' }],
+    });
+    const forwarded: ContextEntry[] = [
+      { ContextKeyName: 'aws:RequestedRegion', ContextKeyValues: [REGION], ContextKeyType: 'string' },
+      { ContextKeyName: 'kms:ViaService', ContextKeyValues: [`ecr.${REGION}.amazonaws.com`], ContextKeyType: 'string' },
+      { ContextKeyName: 'kms:CallerAccount', ContextKeyValues: [ACCOUNT], ContextKeyType: 'string' },
+      { ContextKeyName: 'aws:ViaAWSService', ContextKeyValues: ['true'], ContextKeyType: 'boolean' },
+    ];
+    // ECR's CreateGrant, as AWS documents it (CloudTrail example in the ECR user guide).
+    expect(iam).toHaveReceivedCommandWith(SimulatePrincipalPolicyCommand, {
+      PolicySourceArn: USER_ARN,
+      ActionNames: ['kms:CreateGrant'],
+      ResourceArns: [KEY_ARN],
+      ContextEntries: [
+        ...forwarded,
+        { ContextKeyName: 'kms:GrantIsForAWSResource', ContextKeyValues: ['true'], ContextKeyType: 'boolean' },
+        { ContextKeyName: 'kms:GranteePrincipal', ContextKeyValues: [`ecr.${REGION}.amazonaws.com`], ContextKeyType: 'string' },
+        { ContextKeyName: 'kms:RetiringPrincipal', ContextKeyValues: [`ecr.${REGION}.amazonaws.com`], ContextKeyType: 'string' },
+        { ContextKeyName: 'kms:GrantOperations', ContextKeyValues: ['GenerateDataKey', 'Decrypt'], ContextKeyType: 'stringList' },
+        { ContextKeyName: 'kms:GrantConstraintType', ContextKeyValues: ['EncryptionContextSubset'], ContextKeyType: 'string' },
+        { ContextKeyName: 'kms:EncryptionContext:aws:ecr:arn', ContextKeyValues: [repoArn('team/app')], ContextKeyType: 'string' },
+        { ContextKeyName: 'kms:EncryptionContextKeys', ContextKeyValues: ['aws:ecr:arn'], ContextKeyType: 'stringList' },
+      ],
     });
     expect(iam).toHaveReceivedCommandWith(SimulatePrincipalPolicyCommand, {
       PolicySourceArn: USER_ARN,
-      ActionNames: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:RetireGrant'],
+      ActionNames: ['kms:DescribeKey', 'kms:RetireGrant'],
       ResourceArns: [KEY_ARN],
-      ContextEntries: [
-        { ContextKeyName: 'kms:ViaService', ContextKeyValues: [`ecr.${REGION}.amazonaws.com`], ContextKeyType: 'string' },
-        { ContextKeyName: 'kms:CallerAccount', ContextKeyValues: [ACCOUNT], ContextKeyType: 'string' },
-        { ContextKeyName: 'kms:GrantIsForAWSResource', ContextKeyValues: ['true'], ContextKeyType: 'boolean' },
-        { ContextKeyName: 'aws:ViaAWSService', ContextKeyValues: ['true'], ContextKeyType: 'boolean' },
-      ],
+      ContextEntries: forwarded,
     });
   });
 
@@ -646,12 +665,27 @@ describe('preflight: the key policy', () => {
     expect(report.ok).toBe(true);
   });
 
-  it('only warns when GetKeyPolicy is denied, and leaves the decision to the simulation', async () => {
+  it('only warns when GetKeyPolicy is denied: an unread key policy may allow the caller directly, so IAM\'s implicit deny decides nothing', async () => {
     kms.on(GetKeyPolicyCommand).rejects(new KMSServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'no' }));
     state.decisions.set('kms:CreateGrant', 'implicitDeny');
     const report = await run();
     expect(find(report, 'keyPolicy', 'warning')?.message).toContain('kms:GetKeyPolicy denied');
-    expect(find(report, 'permissions', 'error')?.error).toMatchObject({ actions: ['kms:CreateGrant'], source: 'iam-simulation' });
+    expect(errorsOf(report)).toEqual([]);
+    expect(report.findings.some((f) => f.check === 'permissions' && f.severity === 'warning' && f.message.includes('kms:CreateGrant') && f.message.includes('could not be read'))).toBe(true);
+  });
+
+  it('still blocks an IAM explicit deny when GetKeyPolicy is denied', async () => {
+    kms.on(GetKeyPolicyCommand).rejects(new KMSServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'no' }));
+    state.decisions.set('kms:CreateGrant', 'explicitDeny');
+    expect(find(await run(), 'permissions', 'error')?.error).toMatchObject({ actions: ['kms:CreateGrant'], source: 'iam-simulation' });
+  });
+
+  it('still blocks an IAM implicit deny for a key of another account: both the key policy and IAM must allow', async () => {
+    const foreign = `arn:aws:kms:${REGION}:444455556666:key/${KEY_ID}`;
+    state.keys.set('alias/app', enabledKey({ Arn: foreign, AWSAccountId: '444455556666' }));
+    state.grants.set(foreign, []);
+    state.decisions.set('kms:CreateGrant', 'implicitDeny');
+    expect(find(await run(), 'permissions', 'error')?.error).toMatchObject({ actions: ['kms:CreateGrant'], source: 'iam-simulation' });
   });
 
   it('warns about a key policy it cannot parse', async () => {

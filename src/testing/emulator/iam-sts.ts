@@ -6,8 +6,10 @@ import { ApiError, type CallContext, type Principal } from './core.js';
 import type { PolicyAuthorizer } from './authorizer.js';
 import type { IamStore } from './iam.js';
 import type { XmlValue } from './xml.js';
-import type { AccessDecision, ContextValue, MatchedStatement, PolicyDocument } from '../../policy/types.js';
+import type { AccessDecision, ContextValue, MatchedStatement, PolicyDocument, PolicyStatement } from '../../policy/types.js';
+import { compilePolicy } from '../../policy/statements.js';
 import { policyProblems } from '../../policy/validate.js';
+import type { SimulateMissingContextVariant } from './variants.js';
 
 /** A service spoken over the Query protocol. */
 export interface QueryService {
@@ -80,6 +82,47 @@ const checkName = (value: string, member: string, pattern: RegExp): string => {
 };
 
 /**
+ * Keys the evaluator derives from the principal and the action (`explainAccess`): the simulation
+ * has them without a context entry. GUESS: AWS documents no such list; its simulator may report
+ * some of these as missing too.
+ */
+const DERIVED_KEYS = /^(aws:principal(isawsservice|servicename|arn|account|orgid|type|tag\/.+)|aws:userid|aws:username|aws:resourceaccount)$/;
+
+/**
+ * The condition keys that statements applying to `action` on `resource` use and the simulation was
+ * not given, as the policy writes them (IAM's `MissingContextValues`: "context keys that are
+ * required by the included input policies but that were not provided by one of the input
+ * parameters", API_EvaluationResult). GUESS: which statements count (here: those whose action and
+ * resource match, whatever their effect) is not documented.
+ */
+export const missingContextKeys = (
+  policies: readonly PolicyDocument[],
+  action: string,
+  resource: string,
+  context: Readonly<Record<string, ContextValue>>,
+): string[] => {
+  const given = new Set(Object.keys(context).map((k) => k.toLowerCase()));
+  if (action.toLowerCase().startsWith('kms:')) given.add('kms:calleraccount');
+  const none = new Map();
+  const missing = new Map<string, string>();
+  for (const policy of policies) {
+    const raw: readonly PolicyStatement[] = Array.isArray(policy.Statement) ? (policy.Statement as readonly PolicyStatement[]) : [policy.Statement as PolicyStatement];
+    for (const statement of compilePolicy(policy).statements) {
+      const { actions, resources } = statement;
+      if (actions === undefined || actions.patterns.some((p) => p.matches(action, none)) === actions.negated) continue;
+      if (resources !== undefined && resources.patterns.some((p) => p.matches(resource, none)) === resources.negated) continue;
+      for (const block of Object.values(raw[statement.index]?.Condition ?? {})) {
+        for (const key of Object.keys(block)) {
+          const lower = key.toLowerCase();
+          if (!given.has(lower) && !DERIVED_KEYS.test(lower) && !missing.has(lower)) missing.set(lower, key);
+        }
+      }
+    }
+  }
+  return [...missing.values()];
+};
+
+/**
  * IAM: GetRole, GetUser, SimulatePrincipalPolicy, and the writes a user of the AWS CLI needs to set
  * up the README's scenarios: CreateUser, CreateAccessKey, PutUserPolicy, CreateRole, PutRolePolicy,
  * CreatePolicy, AttachUserPolicy, AttachRolePolicy.
@@ -90,10 +133,17 @@ export class IamQueryService implements QueryService {
   readonly xmlns = 'https://iam.amazonaws.com/doc/2010-05-08/';
   readonly #iam: IamStore;
   readonly #authorizer: PolicyAuthorizer;
+  readonly #missingContext: SimulateMissingContextVariant;
 
-  constructor(iam: IamStore, authorizer: PolicyAuthorizer) {
+  /**
+   * `simulateMissingContext` (`awsVariants`): `report` (default, as AWS documents) lists in
+   * `MissingContextValues` the condition keys the policies used and the simulation lacked; `none`
+   * always answers an empty list.
+   */
+  constructor(iam: IamStore, authorizer: PolicyAuthorizer, options: { readonly simulateMissingContext?: SimulateMissingContextVariant | undefined } = {}) {
     this.#iam = iam;
     this.#authorizer = authorizer;
+    this.#missingContext = options.simulateMissingContext ?? 'report';
   }
 
   handle(action: string, params: URLSearchParams, ctx: CallContext): XmlValue {
@@ -308,10 +358,17 @@ export class IamQueryService implements QueryService {
         SourcePolicyId: s.source === 'identity' ? (s.policyIndex >= (entity.kind === 'user' ? entity.user.policies.length : entity.role.policies.length) ? `PolicyInputList.${s.policyIndex + 1}` : `${entityName}-inline-${s.policyIndex + 1}`) : `${entityName}-${s.source}`,
         SourcePolicyType: s.source === 'identity' ? entity.kind : s.source === 'repository' ? 'resource' : 'user-managed',
       }));
+    const own = this.#iam.policiesFor(principal);
+    const simulated = [...own.identityPolicies, ...extra, ...(boundary ?? own.permissionsBoundary ? [boundary ?? own.permissionsBoundary] : []), ...(resourcePolicy ? [resourcePolicy] : [])].filter(
+      (p): p is PolicyDocument => p !== undefined,
+    );
+    const missingFor = (action: string, resource: string): string[] =>
+      this.#missingContext === 'report' ? missingContextKeys(simulated, action, resource, context) : [];
     const results = actions.map((action) => {
       const targets = resources.length > 0 ? resources : ['*'];
       const perResource = targets.map((resource) => ({
         resource,
+        missing: missingFor(action, resource),
         ...this.#authorizer.simulate(principal, action, resource, {
           context,
           extraIdentityPolicies: extra,
@@ -328,14 +385,15 @@ export class IamQueryService implements QueryService {
         EvalResourceName: targets.length === 1 ? targets[0] : '*',
         EvalDecision: awsDecision(worst.explanation.decision),
         MatchedStatements: matched(worst.explanation.statements),
-        MissingContextValues: [],
+        // AWS: listed here only when no resources are given; per resource otherwise.
+        MissingContextValues: resources.length > 0 ? [] : (perResource[0]?.missing ?? []),
         OrganizationsDecisionDetail: { AllowedByOrganizations: true },
         PermissionsBoundaryDecisionDetail: hasBoundary ? { AllowedByPermissionsBoundary: boundaryAllows } : undefined,
         ResourceSpecificResults: perResource.map((r) => ({
           EvalResourceName: r.resource,
           EvalResourceDecision: awsDecision(r.explanation.decision),
           MatchedStatements: matched(r.explanation.statements),
-          MissingContextValues: [],
+          MissingContextValues: r.missing,
           PermissionsBoundaryDecisionDetail: r.boundaryAllows === undefined ? undefined : { AllowedByPermissionsBoundary: r.boundaryAllows },
         })),
       };

@@ -137,6 +137,9 @@ interface KmsState {
 
 type Input = Readonly<Record<string, unknown>>;
 
+/** The partition of every ARN the emulator makes (`arn:aws:…`). */
+const EMULATOR_PARTITION = 'aws';
+
 const STATUS: Readonly<Record<string, number>> = {
   NotFoundException: 404,
   DisabledException: 409,
@@ -316,6 +319,11 @@ export class KmsService implements JsonService, Persistable, KmsForEcr {
     if (ref.startsWith('arn:')) {
       const parts = ref.split(':');
       if (parts.length < 6 || parts[2] !== 'kms') throw kmsError('InvalidArnException', `Invalid arn ${ref}`);
+      // The emulator's keys all live in the `aws` partition. A key ARN of another partition names no
+      // key this endpoint has. GUESS: AWS answers as for a key ARN of another region, which users
+      // report as `NotFoundException: Invalid arn` (kubernetes-retired/kube-aws#1041); it may answer
+      // InvalidArnException instead: the library treats both as "no such key here".
+      if (parts[1] !== EMULATOR_PARTITION) throw kmsError('NotFoundException', 'Invalid arn');
       keyRegion = parts[3] ?? '';
       keyAccount = parts[4] ?? '';
       name = parts.slice(5).join(':');

@@ -281,7 +281,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     clock,
     regions,
     jsonServices: () => jsonServices,
-    queryServices: [new IamQueryService(iam, authorizer), new StsQueryService(iam, authorizer)],
+    queryServices: [new IamQueryService(iam, authorizer, { simulateMissingContext: (options as { readonly awsVariants?: { readonly simulateMissingContext?: 'none' | 'report' } }).awsVariants?.simulateMissingContext }), new StsQueryService(iam, authorizer)],
     routes: () => ecr?.routes ?? [],
     faults,
     calls,
