@@ -414,6 +414,27 @@ export interface MigrationInProgress {
 }
 
 /**
+ * ECR refused to take back the repository policy saved before the migration, also without the
+ * principals of deleted users and roles. The repository is complete and verified but STILL FROZEN
+ * (its policy is the saved one plus the migration's Deny statement): only the migrating principal
+ * can change it. To finish: set the policy you want (for example `savedPolicy` corrected, or none)
+ * as the migrating principal, which removes the freeze, then resume: a resume keeps a policy that
+ * no longer carries the freeze.
+ */
+export interface RepositoryPolicyRefused {
+  readonly kind: 'RepositoryPolicyRefused';
+  readonly repositoryName: string;
+  /** The policy the repository had before the migration, exactly as saved in the journal. */
+  readonly savedPolicy: string;
+  /** The last text tried when it differs from `savedPolicy` (without deleted principals). */
+  readonly attemptedPolicy: string | undefined;
+  /** AWS's reason, e.g. `Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Principal not found'`. */
+  readonly reason: string;
+  /** Always true: the freeze statement is still in force. */
+  readonly stillFrozen: true;
+}
+
+/**
  * A migration stopped after it had changed something. Nothing is rolled back: the journal records
  * where it is, `state` says what holds the images now, and `resumeMigration({ journal })` goes on
  * from the failed step (repeating a step is harmless).
@@ -469,6 +490,7 @@ export type RegistryError =
   | ManifestRejected
   | CopyVerificationFailed
   | UnexpectedImages
+  | RepositoryPolicyRefused
   | Aborted
   | JournalFailed
   | MigrationInProgress
@@ -612,6 +634,7 @@ const KINDS: ReadonlySet<string> = new Set<RegistryErrorKind>([
   'ManifestRejected',
   'CopyVerificationFailed',
   'UnexpectedImages',
+  'RepositoryPolicyRefused',
   'Aborted',
   'JournalFailed',
   'MigrationInProgress',

@@ -64,6 +64,7 @@ export const EXIT_CODES: Readonly<Record<RegistryErrorKind, number>> = {
   JournalFailed: EXIT.usage,
   MigrationInProgress: EXIT.conflict,
   UnexpectedImages: EXIT.conflict,
+  RepositoryPolicyRefused: EXIT.partial,
   MigrationFailed: EXIT.partial,
 };
 

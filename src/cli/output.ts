@@ -143,6 +143,8 @@ export const describeError = (error: RegistryError): string => {
       return `${error.repositoryName} holds ${error.images.length} image(s) that are not part of the migration (${error.images
         .map((i) => i.imageDigest)
         .join(', ')}): someone pushed while it was not frozen yet; delete them as the migrating principal, then resume`;
+    case 'RepositoryPolicyRefused':
+      return `ECR refused to take back the repository policy of ${error.repositoryName} (${error.reason}); ${error.repositoryName} is complete but STILL FROZEN: as the migrating principal, set the policy you want (the saved one is in the journal), then resume`;
     case 'MigrationFailed':
       return `migration of ${error.repositoryName} stopped at ${error.step}: ${describeError(error.cause)}. ${error.state}. Resume with: encrypted-ecr migrate resume --journal ${error.journal}`;
   }

@@ -29,11 +29,52 @@ import {
 } from '../steps/ecr-images.js';
 import { digestAlgorithm } from './manifest.js';
 
-/** ECR's bounds for a layer part: at least 5 MiB (except the last), at most 20,971,520 bytes by the API. */
+/**
+ * ECR's bounds for a layer part uploaded through the API, from the service-quotas page
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html, "only applicable if
+ * you are using Amazon ECR API actions directly"): "Minimum layer part size" 5 MiB (except the
+ * last part), "Maximum layer part size" 10 MiB, "Layer parts" 4,200, none adjustable. The
+ * UploadLayerPart reference allows 20,971,520 bytes per request ({@link API_MAX_PART_SIZE}), but
+ * the quota is the narrower, documented limit for this very case, so parts never exceed 10 MiB;
+ * a layer over 4,200 × 10 MiB (42,000 MiB, below the 52,000 MiB layer maximum) cannot be uploaded
+ * through the API and is refused before any byte moves.
+ */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
-export const MAX_PART_SIZE = 20_971_520;
+export const MAX_PART_SIZE = 10 * 1024 * 1024;
+export const API_MAX_PART_SIZE = 20_971_520;
+export const MAX_PARTS = 4_200;
 /** When ECR does not say which part size it wants. */
 export const DEFAULT_PART_SIZE = 10 * 1024 * 1024;
+
+/**
+ * The part size for a blob: ECR's `partSize` from InitiateLayerUpload (or the fallback) kept within
+ * the quota's 5–10 MiB, and raised (within 10 MiB) when the blob's known size would need more than
+ * 4,200 parts. `undefined` when the blob cannot fit in 4,200 parts of 10 MiB.
+ *
+ * @example
+ * ```ts
+ * partSizeFor(1, undefined, DEFAULT_PART_SIZE); // 5 MiB: ECR's 1 byte is below the quota's floor
+ * ```
+ */
+export const partSizeFor = (asked: number | undefined, size: number | undefined, fallback: number): number | undefined => {
+  const wanted = asked !== undefined && Number.isFinite(asked) && asked > 0 ? asked : fallback;
+  const bounded = Math.min(MAX_PART_SIZE, Math.max(MIN_PART_SIZE, Number.isFinite(wanted) ? Math.floor(wanted) : DEFAULT_PART_SIZE));
+  if (size === undefined || size <= bounded * MAX_PARTS) return bounded;
+  const needed = Math.ceil(size / MAX_PARTS);
+  return needed <= MAX_PART_SIZE ? needed : undefined;
+};
+
+const tooManyParts = (t: { readonly target: string; readonly digest: string }, size: number, what: string): LayerTransferFailed => ({
+  kind: 'LayerTransferFailed',
+  repositoryName: t.target,
+  layerDigest: t.digest,
+  stage: 'upload',
+  reason: 'LayerTooLarge',
+  message:
+    `${what} ${size} bytes: more than ECR's ${MAX_PARTS} layer parts of at most ${MAX_PART_SIZE} bytes (service quotas "Layer parts" and ` +
+    '"Maximum layer part size", not adjustable) can hold through the API',
+  cause: undefined,
+});
 /** A download that sends nothing for this long is abandoned and restarted. */
 const DOWNLOAD_IDLE_TIMEOUT_MS = 120_000;
 /** S3 may redirect a download to another endpoint. */
@@ -109,6 +150,8 @@ const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'c
   if (algorithm === undefined) {
     return err(fatal({ ...downloadFailure(t, 'UnsupportedDigest', `cannot verify digest ${t.digest}`, undefined), stage: 'locate' }));
   }
+  // Before any call: a blob that cannot fit in 4,200 parts of the largest allowed size.
+  if (t.size !== undefined && partSizeFor(MAX_PART_SIZE, t.size, MAX_PART_SIZE) === undefined) return err(fatal(tooManyParts(t, t.size, 'the blob has')));
 
   const url = await withRetry(ctx, retry, 'GetDownloadUrlForLayer', () => getDownloadUrlForLayer(ctx, t.source, t.digest, callOptions), signal);
   if (url.isErr()) return err(fatal(url.error));
@@ -143,8 +186,8 @@ const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'c
     return err(fatal(error));
   }
   const { uploadId } = upload.value;
-  // Parts are as large as ECR asks, within what the API accepts.
-  const partSize = Math.min(MAX_PART_SIZE, Math.max(1, upload.value.partSize ?? t.fallbackPartSize));
+  // Parts are as large as ECR asks, within the quota (never trusted blindly: 0, 1 byte or 100 MiB are kept in 5–10 MiB).
+  const partSize = partSizeFor(upload.value.partSize, t.size, t.fallbackPartSize) ?? MAX_PART_SIZE;
 
   const hash = createHash(algorithm);
   let part = Buffer.allocUnsafe(t.size !== undefined && t.size > 0 && t.size < partSize ? t.size : partSize);
@@ -152,6 +195,8 @@ const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'c
   let sent = 0;
   const flush = async (): Promise<Result<void, Failure>> => {
     const bytes = part.subarray(0, filled);
+    // A blob larger than its descriptor said (or of unknown size) must still fit in 4,200 parts.
+    if (sent / partSize >= MAX_PARTS) return err(fatal(tooManyParts(t, sent + filled, 'the blob has at least')));
     const result = await withRetry(
       ctx,
       retry,

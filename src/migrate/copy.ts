@@ -52,8 +52,8 @@ export interface CopyImagesInput<HE = never> {
   /** Blobs in flight at once (1–64). */
   readonly concurrency: number;
   /**
-   * Part size used when InitiateLayerUpload does not return one (5 MiB – 20 MiB). ECR's own
-   * answer always wins: parts must have the size it expects.
+   * Part size used when InitiateLayerUpload does not return one (5 MiB – 10 MiB, ECR's layer-part
+   * quota). ECR's own answer wins within that quota (see `partSizeFor`).
    */
   readonly partSize?: number;
   readonly onProgress?: (progress: CopyProgress) => void;

@@ -54,13 +54,17 @@ export const exemptPrincipalsOf = (callerArn: string, roleArn?: string): string[
   return roleArn !== undefined && !patterns.includes(roleArn) ? [roleArn, ...patterns] : patterns;
 };
 
-/** The freeze statement for a migration. */
+/**
+ * The freeze statement for a migration. No `Resource`: in a repository policy the repository is
+ * the implicit resource, and ECR refuses any statement with `Resource` or `NotResource`
+ * (`InvalidParameterException: … 'Invalid repository policy provided'`; awsdocs/amazon-ecr-user-guide
+ * PR #20, aws/aws-cdk#3590, #24314).
+ */
 export const freezeStatement = (migrationId: string, exemptPrincipals: readonly string[]): Record<string, unknown> => ({
   Sid: `${FREEZE_SID}${migrationId}`,
   Effect: 'Deny',
   Principal: '*',
   Action: [...FREEZE_ACTIONS],
-  Resource: '*',
   Condition: { ArnNotLike: { 'aws:PrincipalArn': [...exemptPrincipals] } },
 });
 

@@ -4,7 +4,7 @@
  * API calls, and warnings (archived images, registry rules that could recreate the name with
  * other encryption while it is free, what cannot be kept).
  */
-import type { Repository } from '@aws-sdk/client-ecr';
+import type { ReplicationRule, Repository } from '@aws-sdk/client-ecr';
 import { ResultAsync, errAsync, okAsync } from 'neverthrow';
 import { parseEncryption } from '../encryption/spec.js';
 import type { GenericAwsError, PlanMigrationError, RepositoryNotFound } from '../errors.js';
@@ -24,6 +24,7 @@ import type { EncryptionDescription, EncryptionSpec } from '../types.js';
 import { validateRepositoryName } from '../validate/repository-name.js';
 import { DEFAULT_PART_SIZE } from './blob-transfer.js';
 import { MIGRATION_STEPS, type RepositorySettings } from './journal.js';
+import { deletedPrincipalsIn } from './policy-restore.js';
 import type { MigrationStep } from '../errors.js';
 import { type ImageGraph, type ImageStatus, snapshotImages } from './snapshot.js';
 
@@ -56,7 +57,15 @@ export type MigrationWarningCode =
   | 'externalBlobs'
   | 'freezeWindow'
   | 'grantsRemain'
-  | 'journalNotCleared';
+  | 'journalNotCleared'
+  /** A replication rule also covers the staging repository: its images are replicated to the rule's destinations and stay there. */
+  | 'stagingReplicated'
+  /** The repository policy names principals of deleted users or roles (IAM unique ids); ECR may refuse it back. */
+  | 'deletedPrincipals'
+  /** ECR refused the saved repository policy; it was restored without the principals of deleted users and roles. */
+  | 'repositoryPolicyCleaned'
+  /** ECR refused the saved repository policy, and the policy the migrating principal set since then was kept. */
+  | 'repositoryPolicyKept';
 
 /** Something worth knowing before migrating; it does not stop the migration. */
 export interface MigrationWarning {
@@ -123,6 +132,27 @@ export interface MigrationPlan {
   readonly estimatedApiCalls: ApiCallEstimate;
   readonly warnings: readonly MigrationWarning[];
 }
+
+const MAX_NAME = 256;
+
+/** The staging repository's name: a valid ECR name (≤ 256), deterministic from the migration id. */
+export const stagingNameOf = (repositoryName: string, migrationId: string): string => {
+  const name = `${repositoryName}-migrating-${migrationId}`;
+  return name.length <= MAX_NAME ? name : `encrypted-ecr-migrating-${migrationId}`;
+};
+
+/** Migration ids are this many hexadecimal digits (6 random bytes). */
+export const MIGRATION_ID_DIGITS = 12;
+
+/**
+ * Whether a replication rule's `PREFIX_MATCH` filter matches the staging repository: the one of
+ * this migration when its id is known, otherwise any a migration of `repositoryName` could use.
+ */
+const filterMatchesStaging = (filter: string, repositoryName: string, migrationId: string | undefined): boolean => {
+  if (migrationId !== undefined) return stagingNameOf(repositoryName, migrationId).startsWith(filter);
+  const base = stagingNameOf(repositoryName, '0'.repeat(MIGRATION_ID_DIGITS)).slice(0, -MIGRATION_ID_DIGITS);
+  return base.startsWith(filter) || (filter.startsWith(base) && /^[0-9a-f]*$/.test(filter.slice(base.length)) && filter.length - base.length <= MIGRATION_ID_DIGITS);
+};
 
 const MUTABILITIES = new Set<string>(['MUTABLE', 'IMMUTABLE', 'MUTABLE_WITH_EXCLUSION', 'IMMUTABLE_WITH_EXCLUSION']);
 
@@ -193,22 +223,39 @@ const prefixCovers = (prefix: string | undefined, name: string): boolean => {
  * Registry-level settings that interact with a migration. Best effort: a read that is denied or
  * fails becomes a warning.
  */
-export const registryWarnings = (ctx: RegistryContext, repositoryName: string): ResultAsync<MigrationWarning[], never> => {
+export const registryWarnings = (ctx: RegistryContext, repositoryName: string, migrationId?: string): ResultAsync<MigrationWarning[], never> => {
   const denied = (what: string) => (e: GenericAwsError): ResultAsync<MigrationWarning[], never> =>
     okAsync([{ code: 'registryReadDenied', message: `could not read the ${what} (${e.kind}${e.kind === 'AwsServiceError' ? ` ${e.name}` : ''}): check them yourself` }]);
+  const destinationsOf = (rule: ReplicationRule): string => (rule.destinations ?? []).map((d) => `${d.registryId ?? '?'}/${d.region ?? '?'}`).join(', ');
+  // A rule without filters replicates every repository (ECR User Guide, replication); filters are PREFIX_MATCH.
+  const matching = (rule: ReplicationRule, matches: (filter: string) => boolean): string[] | undefined => {
+    const filters = rule.repositoryFilters ?? [];
+    if (filters.length === 0) return [];
+    const hits = filters.flatMap((f) => (f.filterType === 'PREFIX_MATCH' && f.filter !== undefined && matches(f.filter) ? [f.filter] : []));
+    return hits.length > 0 ? hits : undefined;
+  };
+  const ruleName = (index: number, filters: readonly string[]): string =>
+    `replication rule #${index + 1} (${filters.length === 0 ? 'no repository filter: every repository' : `PREFIX_MATCH ${filters.map((f) => `"${f}"`).join(', ')}`})`;
+  const staging = migrationId === undefined ? `the staging repository (${stagingNameOf(repositoryName, '<id>')})` : `the staging repository ${stagingNameOf(repositoryName, migrationId)}`;
   const replication = describeReplicationRules(ctx)
     .map((rules) =>
-      rules
-        .filter((rule) => {
-          const filters = rule.repositoryFilters ?? [];
-          return filters.length === 0 || filters.some((f) => f.filterType === 'PREFIX_MATCH' && f.filter !== undefined && repositoryName.startsWith(f.filter));
-        })
-        .map((rule): MigrationWarning => ({
-          code: 'replicationRule',
-          message:
-            `a replication rule covers ${repositoryName}: every image copied back is replicated again to ` +
-            `${(rule.destinations ?? []).map((d) => `${d.registryId ?? '?'}/${d.region ?? '?'}`).join(', ')}`,
-        })),
+      rules.flatMap((rule, index): MigrationWarning[] => {
+        const original = matching(rule, (f) => repositoryName.startsWith(f));
+        const ofStaging = matching(rule, (f) => filterMatchesStaging(f, repositoryName, migrationId));
+        return [
+          ...(original === undefined
+            ? []
+            : [{ code: 'replicationRule' as const, message: `${ruleName(index, original)} covers ${repositoryName}: every image copied back is replicated again to ${destinationsOf(rule)}` }]),
+          ...(ofStaging === undefined
+            ? []
+            : [{
+                code: 'stagingReplicated' as const,
+                message:
+                  `${ruleName(index, ofStaging)} also covers ${staging}: ECR replicates every image copied into it to ${destinationsOf(rule)}, ` +
+                  'where copies stay after the migration deletes the staging repository (delete them there yourself, or exclude the staging name from the rule)',
+              }]),
+        ];
+      }),
     )
     .orElse(denied('replication configuration (DescribeRegistry)'));
   const templates = describeCreationTemplates(ctx)
@@ -316,6 +363,15 @@ export const graphWarnings = (graph: ImageGraph, settings: RepositorySettings, r
     });
   }
   if (settings.scanOnPush) warnings.push({ code: 'rescanOnPush', message: 'scan on push is on: every image copied back is scanned again (the staging repository does not scan)' });
+  const deleted = deletedPrincipalsIn(settings.repositoryPolicy);
+  if (deleted.length > 0) {
+    warnings.push({
+      code: 'deletedPrincipals',
+      message:
+        `the repository policy names deleted users or roles (${deleted.join(', ')}): if ECR refuses it back at the end, it is restored ` +
+        'without them (they can never match again); if ECR refuses that too, the migration stops with the repository still frozen',
+    });
+  }
   if (settings.awsTagKeys.length > 0) warnings.push({ code: 'awsTags', message: `aws: tags cannot be copied: ${settings.awsTagKeys.join(', ')}` });
   if (settings.lifecyclePolicy !== undefined) {
     warnings.push({

@@ -34,6 +34,7 @@ import { backoffDelays } from '../internal/poll.js';
 import { DEFAULT_RETRY, aborted, withRetry, type RetryPolicy } from '../internal/retry.js';
 import { copyImages, type CopyProgress } from '../migrate/copy.js';
 import { exemptPrincipalsOf, freezeOf, frozenPolicy } from '../migrate/freeze.js';
+import { freezeBaseOf, restoreRepositoryPolicy } from '../migrate/policy-restore.js';
 import { fileJournal, MIGRATION_STEPS, type CopyRecord, type JournalState, type MigrationJournal } from '../migrate/journal.js';
 import {
   graphWarnings,
@@ -42,6 +43,7 @@ import {
   preflightInputOf,
   readSettings,
   registryWarnings,
+  stagingNameOf,
   targetOf,
 } from '../migrate/plan.js';
 import { snapshotImages, type ImageGraph } from '../migrate/snapshot.js';
@@ -145,7 +147,6 @@ export interface MigrationResult {
 
 const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 64;
-const MAX_NAME = 256;
 const MIGRATION_TAG = 'encrypted-ecr:migration-id';
 const ROLE_TAG = 'encrypted-ecr:role';
 
@@ -155,11 +156,7 @@ const invalid = (field: string, reason: string): InvalidInput => ({ kind: 'Inval
 export const defaultJournalPath = (repositoryName: string): string =>
   join(process.cwd(), `.migration-journal-${repositoryName.replace(/[^a-z0-9._-]/g, '_')}.json`);
 
-/** A valid ECR name (≤ 256), deterministic from the migration id. */
-export const stagingNameOf = (repositoryName: string, migrationId: string): string => {
-  const name = `${repositoryName}-migrating-${migrationId}`;
-  return name.length <= MAX_NAME ? name : `encrypted-ecr-migrating-${migrationId}`;
-};
+export { stagingNameOf };
 
 /** The spec that recreates a described encryption: the key by its canonical ARN, `aws/ecr` as ECR's default. */
 const specOf = (to: EncryptionDescription): EncryptionSpec => {
@@ -405,7 +402,8 @@ class Migration {
 
   #frozenPolicy(): ResultAsync<string, InvalidInput> {
     const s = this.#state;
-    const policy = frozenPolicy(s.original.settings.repositoryPolicy, s.migrationId, s.exemptPrincipals);
+    // Built on the saved policy without principals of deleted users and roles, which ECR may refuse.
+    const policy = frozenPolicy(freezeBaseOf(s.original.settings.repositoryPolicy), s.migrationId, s.exemptPrincipals);
     return policy.isOk() ? okAsync(policy.value) : errAsync(policy.error);
   }
 
@@ -751,8 +749,11 @@ class Migration {
       yield* this.#retrying('PutImageScanningConfiguration', () => putImageScanningConfiguration(ctx, name, settings.scanOnPush));
       // Unfreezing is the very last change.
       const policy = settings.repositoryPolicy;
-      if (policy !== undefined) yield* this.#retrying('SetRepositoryPolicy', () => setRepositoryPolicy(ctx, name, policy, true));
-      else yield* this.#retrying('DeleteRepositoryPolicy', () => deleteRepositoryPolicy(ctx, name));
+      if (policy !== undefined) {
+        // A refused text (e.g. naming deleted principals) is retried without them, or ends typed and still frozen.
+        const warning = yield* restoreRepositoryPolicy(ctx, name, policy, s.migrationId, (op, attempt) => this.#retrying(op, attempt));
+        if (warning !== undefined) this.#warn(warning);
+      } else yield* this.#retrying('DeleteRepositoryPolicy', () => deleteRepositoryPolicy(ctx, name));
       return ok(undefined);
     }.bind(this));
   }
@@ -933,8 +934,8 @@ export const migrateRepository = (ctx: RegistryContext, input: MigrateRepository
     if (stillArchived !== undefined) return err<never, MigrateRepositoryError>(stillArchived);
     if (input.signal?.aborted) return err<never, MigrateRepositoryError>(aborted('MigrateRepository'));
 
-    const warnings = yield* registryWarnings(ctx, repositoryName);
     const migrationId = randomBytes(6).toString('hex');
+    const warnings = yield* registryWarnings(ctx, repositoryName, migrationId);
     const now = ctx.now().toISOString();
     const state: JournalState = {
       format: 'encrypted-ecr/migration',

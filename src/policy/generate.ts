@@ -180,12 +180,25 @@ const MIGRATE_ACTIONS = [
   'ecr:DeleteLifecyclePolicy',
   'ecr:DeleteRepositoryPolicy',
   'ecr:ListTagsForResource',
+  // `restoreArchived: true` restores archived images (to STANDARD) before copying.
+  'ecr:UpdateImageStorageClass',
 ] as const;
+/**
+ * Registry-level reads a migration (and its plan) makes to warn about replication rules, creation
+ * templates and pull-through cache rules. None of them has a resource type in the Service
+ * Authorization Reference (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html:
+ * DescribeRegistry, DescribeRepositoryCreationTemplates, DescribePullThroughCacheRules and
+ * GetAuthorizationToken list no resource type; every repository action lists `repository*`), so
+ * they must be allowed on `"*"`: scoped to repository ARNs they are never allowed.
+ */
+const MIGRATE_REGISTRY_ACTIONS = ['ecr:DescribePullThroughCacheRules', 'ecr:DescribeRegistry', 'ecr:DescribeRepositoryCreationTemplates'] as const;
 
 /**
  * The least-privilege identity policy for a principal that creates, deletes or migrates encrypted
  * repositories with this library: ECR actions scoped to the repository ARNs,
- * `ecr:GetAuthorizationToken` on `*` (it has no resource), `kms:CreateGrant` on the keys only when
+ * `ecr:GetAuthorizationToken` and, for `migrate`, the registry reads (`ecr:DescribeRegistry`,
+ * `ecr:DescribeRepositoryCreationTemplates`, `ecr:DescribePullThroughCacheRules`) on `*` (they
+ * have no resource type), `kms:CreateGrant` on the keys only when
  * ECR creates the grant for an AWS resource (`kms:ViaService = ecr.<region>.amazonaws.com`,
  * `kms:GrantIsForAWSResource`), `kms:RetireGrant` (which only an IAM policy can grant: ECR retires
  * its grants with the caller's identity on deletion), and the reads the preflight makes.
@@ -237,6 +250,7 @@ export const generateRepositoryAdminPolicy = (input: RepositoryAdminPolicyInput)
       // GetAuthorizationToken has no resource-level permissions; the token alone grants nothing.
       { Sid: 'EcrAuthorizationToken', Effect: 'Allow', Action: 'ecr:GetAuthorizationToken', Resource: '*' },
     ];
+    if (ops.has('migrate')) statements.push({ Sid: 'EcrRegistryReads', Effect: 'Allow', Action: [...MIGRATE_REGISTRY_ACTIONS], Resource: '*' });
     if (keyArns.length > 0) {
       const keys = [...new Set(keyArns)];
       statements.push({

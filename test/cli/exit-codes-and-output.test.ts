@@ -14,6 +14,7 @@ const ALL_KINDS: Record<RegistryErrorKind, true> = {
   ImagesArchived: true, ImagesUnavailable: true, DigestMismatch: true, LayerTransferFailed: true,
   ManifestRejected: true, CopyVerificationFailed: true, Aborted: true,
   JournalFailed: true, MigrationInProgress: true, MigrationFailed: true, UnexpectedImages: true,
+  RepositoryPolicyRefused: true,
 };
 
 const aws = { service: 'kms' as const, operation: 'DescribeKey', cause: new Error('socket details') };

@@ -66,6 +66,7 @@ test('the error union is closed: adding or removing a kind is a visible API chan
     | 'ManifestRejected'
     | 'CopyVerificationFailed'
     | 'UnexpectedImages'
+    | 'RepositoryPolicyRefused'
     | 'Aborted'
     | 'JournalFailed'
     | 'MigrationInProgress'

@@ -180,6 +180,11 @@ export interface EcrServiceDeps {
   readonly baseUrl: () => string;
   /** What DeleteRepository answers when retiring its grants as the caller fails: AWS's behaviour here is undocumented. */
   readonly onGrantRetireFailure?: 'kms-exception' | 'succeed';
+  /**
+   * Whether SetRepositoryPolicy refuses IAM unique ids (`AROA…`, `AIDA…`, what IAM shows for a
+   * deleted role or user) as principals, with `'Principal not found'`. GUESS either way; default `accept`.
+   */
+  readonly repositoryPolicyUniqueIds?: 'accept' | 'refuse';
 }
 
 /** One stored blob or manifest, as `inspect` shows it. */

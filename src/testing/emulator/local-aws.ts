@@ -32,7 +32,7 @@ export interface LocalAwsOptions {
   /** Fixed credentials for the default principal (otherwise random, or those saved in `dataDir`). */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** Options passed through to the ECR service. */
-  readonly ecr?: Pick<EcrServiceDeps, 'onGrantRetireFailure'>;
+  readonly ecr?: Pick<EcrServiceDeps, 'onGrantRetireFailure' | 'repositoryPolicyUniqueIds'>;
   /** Builds the ECR service (defaults to the package's own once wired). */
   readonly ecrFactory?: (deps: EcrServiceDeps) => EcrService;
   /** Extra AWS JSON 1.1 services to route (for tests of the emulator itself). */
@@ -261,6 +261,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     dataDir: blobDir,
     baseUrl,
     ...(options.ecr?.onGrantRetireFailure !== undefined ? { onGrantRetireFailure: options.ecr.onGrantRetireFailure } : {}),
+    ...(options.ecr?.repositoryPolicyUniqueIds !== undefined ? { repositoryPolicyUniqueIds: options.ecr.repositoryPolicyUniqueIds } : {}),
   });
 
   const saved = store?.load();

@@ -10,6 +10,7 @@ import {
 } from './context.js';
 import { epochSeconds, invalidParameter, page, REPOSITORY_NAME, repositoryName, type Input } from './input.js';
 import { registryKey, type ExclusionFilter, type RepositoryRecord, type Tag } from './state.js';
+import { validateRepositoryPolicy } from './repository-policy.js';
 import { toKmsException } from './storage.js';
 
 const MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
@@ -293,19 +294,14 @@ const policyNotFound = (repository: RepositoryRecord): ApiError =>
 
 const setRepositoryPolicy: Handler = (ecr, input, ctx) => {
   const repository = ecr.repositoryFor(input, ctx, 'SetRepositoryPolicy');
+  // RepositoryPolicyText: max 10240 in the model (botocore ecr service-2.json).
   const policyText = input.string('policyText', { min: 0, max: 10240 });
   const force = input.optionalBoolean('force') ?? false;
-  let document: unknown;
-  try {
-    document = JSON.parse(policyText);
-  } catch {
-    document = undefined;
-  }
-  if (typeof document !== 'object' || document === null || !('Statement' in document)) {
-    throw new ApiError('InvalidParameterException', 'Invalid parameter at \'PolicyText\' failed to satisfy constraint: \'Invalid repository policy provided\'');
-  }
-  // `force` exists for policies that would lock the caller out of setting the next one.
-  if (!force && !ecr.deps.authorizer.isAllowed(ctx, 'ecr:SetRepositoryPolicy', repository.arn, { resourcePolicy: document as PolicyDocument })) {
+  const document = validateRepositoryPolicy(policyText, ecr.deps.repositoryPolicyUniqueIds ?? 'accept');
+  // `force` (model doc): "If the policy you are attempting to set on a repository policy would
+  // prevent you from setting another policy in the future, you must force the SetRepositoryPolicy
+  // operation. This is intended to prevent accidental repository lock outs."
+  if (!force && !ecr.deps.authorizer.isAllowed(ctx, 'ecr:SetRepositoryPolicy', repository.arn, { resourcePolicy: document as unknown as PolicyDocument })) {
     throw new ApiError(
       'InvalidParameterException',
       'The repository policy would prevent you from setting another policy in the future. Use force to set it anyway',
