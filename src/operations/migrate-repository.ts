@@ -102,7 +102,7 @@ export interface MigrateRepositoryInput {
   /** The encryption the repository should have. */
   readonly encryption: EncryptionSpec;
   /**
-   * Where to record the migration. Default: `fileJournal('./.migration-journal-<name>.json')`
+   * Where to record the migration. Default: `fileJournal(defaultJournalPath(repositoryName))`, i.e. `./.encrypted-ecr-migration-<name, / as %2F>.json`
    * in the current directory. Keep it until the migration finishes: it is what `resumeMigration` needs.
    */
   readonly journal?: MigrationJournal;
@@ -165,16 +165,17 @@ const escapeName = (name: string): string =>
 /**
  * The journal used when none is given: a file in `directory` (default: the current directory),
  * named after the repository, `/` escaped as `%2F` (`team/app` and `team_app` get different files).
- * A journal under the name earlier versions used (`/` as `_`) is still found when it is this
- * repository's, so an interrupted migration resumes.
+ * A journal under the name earlier versions used (`.migration-journal-<name>.json`, `/` as `_`,
+ * so not one file per repository) is still found when it records this repository, so an
+ * interrupted migration resumes.
  *
  * @example
  * ```ts
- * defaultJournalPath('team/app', '/work'); // '/work/.migration-journal-team%2Fapp.json'
+ * defaultJournalPath('team/app', '/work'); // '/work/.encrypted-ecr-migration-team%2Fapp.json'
  * ```
  */
 export const defaultJournalPath = (repositoryName: string, directory: string = process.cwd()): string => {
-  const current = join(directory, `.migration-journal-${escapeName(repositoryName)}.json`);
+  const current = join(directory, `.encrypted-ecr-migration-${escapeName(repositoryName)}.json`);
   const legacy = join(directory, `.migration-journal-${repositoryName.replace(/[^a-z0-9._-]/g, '_')}.json`);
   if (legacy === current || existsSync(current) || !existsSync(legacy)) return current;
   try {
