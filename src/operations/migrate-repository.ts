@@ -609,10 +609,17 @@ class Migration {
       }
       for (const delay of [0, this.#claimSettleMs()]) {
         if (delay > 0) await ctx.sleep(delay);
-        const claim = claimOf(yield* read(), s.migrationId);
+        let claim = claimOf(yield* read(), s.migrationId);
+        // ASSUMED: AWS does not document read-after-write for repository policies; a read that
+        // does not show our write yet is polled (bounded) rather than taken as a removal.
+        for (const wait of backoffDelays(ctx.poll)) {
+          if (claim !== 'none') break;
+          await ctx.sleep(wait);
+          claim = claimOf(yield* read(), s.migrationId);
+        }
         if (typeof claim === 'object') return err(inProgress(claim.other));
         if (claim === 'none') {
-          return err(invalid('repositoryPolicy', `the freeze statement on ${name} was removed right after it was set: someone else is changing the repository policy`));
+          return err(invalid('repositoryPolicy', `the freeze statement on ${name} is not there right after it was set: someone else is changing the repository policy`));
         }
       }
       return ok(undefined);

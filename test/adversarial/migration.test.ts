@@ -253,15 +253,35 @@ describe('migration under attack (issue 12)', () => {
     expect(stagingLeftovers(name)).toEqual([]);
   });
 
-  it('D3: a journal whose save rejects or throws mid-copy settles with JournalFailed instead of hanging', { timeout: 20_000 }, async () => {
+  it('D3: a journal whose save rejects or throws mid-copy settles with JournalFailed instead of hanging', { timeout: 120_000 }, async () => {
+    /** When the broken save happened: the migration must settle within seconds of it, however loaded the machine is before. */
+    let brokeAt = 0;
+    const SETTLE_MS = 5000;
+    const settled = async <T>(run: PromiseLike<T>): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        const check = (): void => {
+          if (brokeAt > 0 && Date.now() - brokeAt > SETTLE_MS) reject(new Error(`not settled ${SETTLE_MS} ms after the journal broke`));
+          else timer = setTimeout(check, 100);
+        };
+        check();
+      });
+      try {
+        return await Promise.race([Promise.resolve(run), deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
     const failing = (nth: number, how: 'reject' | 'throw'): MigrationJournal => {
       const inner = memoryJournal();
       let calls = 0;
+      brokeAt = 0;
       return {
         ...inner,
         save: (state) => {
           calls++;
           if (calls !== nth) return inner.save(state);
+          brokeAt = Date.now();
           if (how === 'throw') throw new Error('the store is gone');
           return new ResultAsync(Promise.reject(new Error('the store is gone')));
         },
@@ -273,7 +293,7 @@ describe('migration under attack (issue 12)', () => {
       await smallRepository(name, 400 + index * 10);
 
       // Act
-      const result = await registry.migrateRepository({ repositoryName: name, encryption: { type: 'KMS' }, journal: failing(10, how) });
+      const result = await settled(registry.migrateRepository({ repositoryName: name, encryption: { type: 'KMS' }, journal: failing(10, how) }));
 
       // Assess
       const error = result._unsafeUnwrapErr();
@@ -283,7 +303,7 @@ describe('migration under attack (issue 12)', () => {
       const other = `${name}-first`;
       await smallRepository(other, 500 + index * 10);
       const before = await pictureOf(ecr, other);
-      expect((await registry.migrateRepository({ repositoryName: other, encryption: { type: 'KMS' }, journal: failing(1, how) }))._unsafeUnwrapErr()).toMatchObject({
+      expect((await settled(registry.migrateRepository({ repositoryName: other, encryption: { type: 'KMS' }, journal: failing(1, how) })))._unsafeUnwrapErr()).toMatchObject({
         kind: 'JournalFailed',
         operation: 'save',
       });
@@ -291,7 +311,7 @@ describe('migration under attack (issue 12)', () => {
     }
   });
 
-  it('D4: a journal that parses but has a wrong inner type anywhere is JournalFailed, never a throw or a hang', async () => {
+  it('D4: a journal that parses but has a wrong inner type anywhere is JournalFailed, never a throw or a hang', { timeout: 120_000 }, async () => {
     // Prepare: a real journal, and every field of it corrupted in turn with every other JSON type.
     const { state } = await stoppedMigration('adv/schema', 43);
     const valid = { ...state, completedAt: undefined, final: { ...state.final, createdAt: state.startedAt, verifiedAt: state.startedAt } } as unknown as JournalState;
