@@ -324,7 +324,8 @@ export interface ManifestDifference {
 /** A tag that is missing in the target, or points to another digest. */
 export interface TagDifference {
   readonly tag: string;
-  readonly expected: string;
+  /** The digest the snapshot has the tag on; `undefined` when the snapshot does not have the tag (it was added since). */
+  readonly expected: string | undefined;
   /** The digest the tag points to in the target, or `undefined` when the tag is absent. */
   readonly actual: string | undefined;
 }
@@ -392,12 +393,38 @@ export type MigrationStep =
 /** The migration journal could not be read, written or cleared (or holds something else). */
 export interface JournalFailed {
   readonly kind: 'JournalFailed';
-  readonly operation: 'load' | 'save' | 'clear';
+  /** `lock`: the journal's lock could not be taken (a lock held by another process is `MigrationInProgress`). */
+  readonly operation: 'load' | 'save' | 'clear' | 'lock';
   /** The journal, as it describes itself (e.g. its file path). */
   readonly journal: string;
   readonly reason: string;
+  /** Who holds the journal's lock, when that is why it failed. */
+  readonly owner?: JournalLockOwner;
   readonly cause?: unknown;
 }
+
+/** The process that holds a journal's lock (as its lock file records it). */
+export interface JournalLockOwner {
+  readonly pid: number;
+  readonly hostname: string;
+  /** ISO time the lock was taken. */
+  readonly startedAt: string;
+}
+
+/** What a repository looked like when a migration stopped (checked then, not remembered). */
+export type ObservedRepository =
+  /** It does not exist. */
+  | 'absent'
+  /** The incarnation the migration started from (same creation time). */
+  | 'original'
+  /** The incarnation the migration created (same creation time as the journal records). */
+  | 'recreated'
+  /** Another incarnation: someone else deleted and created the name. */
+  | 'other'
+  /** Exists (for staging: carries this migration's id). */
+  | 'present'
+  /** It could not be checked (the check failed too). */
+  | 'unknown';
 
 /**
  * A migration of this repository (or recorded in this journal) is unfinished: finish it with
@@ -408,9 +435,14 @@ export interface MigrationInProgress {
   readonly repositoryName: string;
   /** The unfinished migration's id, when known (from the journal or the freeze statement). */
   readonly migrationId: string | undefined;
-  /** Where it was found: a journal holding it, or the freeze statement on the repository. */
-  readonly foundIn: 'journal' | 'repositoryPolicy';
+  /**
+   * Where it was found: a journal holding it, the freeze statement on the repository, or the
+   * journal's lock, held by another live process (`owner`).
+   */
+  readonly foundIn: 'journal' | 'repositoryPolicy' | 'journalLock';
   readonly journal: string | undefined;
+  /** The process holding the journal's lock (`foundIn: 'journalLock'`). */
+  readonly owner?: JournalLockOwner;
 }
 
 /**
@@ -453,6 +485,16 @@ export interface MigrationFailed {
   readonly journal: string;
   /** Why the step failed. */
   readonly cause: RegistryError;
+  /**
+   * What the repositories were found to be when the step failed (checked then; `state` says the
+   * same in words). `originalFrozen`: whether the repository under the original name carries this
+   * migration's freeze statement (`undefined` when it could not be checked or does not exist).
+   */
+  readonly observed: {
+    readonly repository: ObservedRepository;
+    readonly originalFrozen: boolean | undefined;
+    readonly staging: ObservedRepository;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -602,7 +644,7 @@ export type MigrateRepositoryError =
   | GenericAwsError;
 
 /** Everything `resumeMigration` can return: once the journal is read, every failure is `MigrationFailed`. */
-export type ResumeMigrationError = InvalidInput | InsecureEndpoint | JournalFailed | MigrationFailed | Aborted | GenericAwsError;
+export type ResumeMigrationError = InvalidInput | InsecureEndpoint | JournalFailed | MigrationInProgress | MigrationFailed | Aborted | GenericAwsError;
 
 const KINDS: ReadonlySet<string> = new Set<RegistryErrorKind>([
   'InvalidRepositoryName',

@@ -138,6 +138,9 @@ export const describeError = (error: RegistryError): string => {
     case 'JournalFailed':
       return `cannot ${error.operation} the migration journal ${error.journal}: ${error.reason}`;
     case 'MigrationInProgress':
+      if (error.owner !== undefined) {
+        return `the migration of ${error.repositoryName}${error.migrationId ? ` (${error.migrationId})` : ''} is running: its journal ${error.journal ?? ''} is locked by process ${error.owner.pid} on ${error.owner.hostname} since ${error.owner.startedAt}`;
+      }
       return `a migration of ${error.repositoryName} is unfinished${error.migrationId ? ` (${error.migrationId})` : ''}${error.journal ? `: resume it with encrypted-ecr migrate resume --journal ${error.journal}` : ' (found in the repository policy): resume it from its journal'}`;
     case 'UnexpectedImages':
       return `${error.repositoryName} holds ${error.images.length} image(s) that are not part of the migration (${error.images

@@ -237,7 +237,11 @@ export const copyImages = <HE = never>(
     }
     /** Set when the manifest chain fails: no new blob starts. */
     let manifestsFailed = false;
-    const blobs: PromiseLike<Result<void, CopyImagesError | HE>> = runPool<GraphBlob, CopyImagesError | HE>(missing, input.concurrency, (blob) => {
+    /** Whatever did not arrive never will: release the manifests waiting for it (also when a hook threw). */
+    const releaseWaiting = (): void => {
+      for (const entry of arrived.values()) entry.settle(false);
+    };
+    const pool = runPool<GraphBlob, CopyImagesError | HE>(missing, input.concurrency, (blob) => {
       const entry = arrived.get(blob.digest);
       if (manifestsFailed) return okAsync<void, CopyImagesError | HE>(undefined);
       return transferBlob(ctx, {
@@ -263,15 +267,22 @@ export const copyImages = <HE = never>(
           return blobHook({ digest: blob.digest, skipped: false });
         })
         .map(() => entry?.settle(true));
-    }).then((result): Result<void, CopyImagesError | HE> => {
-      // Whatever did not arrive never will: release the manifests waiting for it.
-      for (const entry of arrived.values()) entry.settle(false);
-      if (result.isOk()) {
-        tracker.phase = 'manifests';
-        tracker.emit();
-      }
-      return result;
     });
+    const blobs: Promise<Result<void, CopyImagesError | HE>> = Promise.resolve(pool).then(
+      (result): Result<void, CopyImagesError | HE> => {
+        releaseWaiting();
+        if (result.isOk()) {
+          tracker.phase = 'manifests';
+          tracker.emit();
+        }
+        return result;
+      },
+      (error: unknown) => {
+        // A hook that threw or rejected (a bug in it): never leave the manifest chain waiting.
+        releaseWaiting();
+        throw error;
+      },
+    );
 
     const manifests = async (): Promise<Result<void, CopyImagesError | HE>> => {
       for (const image of graph.images) {
@@ -295,7 +306,15 @@ export const copyImages = <HE = never>(
       }
       return ok(undefined);
     };
-    const pushed = await manifests();
+    let pushed: Result<void, CopyImagesError | HE>;
+    try {
+      pushed = await manifests();
+    } catch (error) {
+      // The manifest hook threw: stop the blobs, let those in flight end, and pass the throw on.
+      manifestsFailed = true;
+      await blobs.catch(() => undefined);
+      throw error;
+    }
     if (pushed.isErr()) manifestsFailed = true;
     const copied = await blobs;
     // The first failure in time is not known; a blob failure stops the manifests that need it,

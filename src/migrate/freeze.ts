@@ -116,3 +116,20 @@ export const freezeOf = (policyText: string | undefined): { readonly migrationId
   const id = sid.slice(FREEZE_SID.length);
   return { migrationId: id.length > 0 ? id : undefined };
 };
+
+/**
+ * Who holds the claim a freeze statement makes on a repository: this migration (`ours`), nobody
+ * (`none`: no freeze statement), or another migration (its id, `undefined` when the Sid has none).
+ * The claim is last-writer-wins: a migration writes its freeze, reads the policy back and goes on
+ * only while the statement is its own; a loser never writes again (so never undoes the winner's).
+ *
+ * @example
+ * ```ts
+ * claimOf(policyText, '1a2b3c'); // 'ours' | 'none' | { other: 'ffee00' }
+ * ```
+ */
+export const claimOf = (policyText: string | undefined, migrationId: string): 'ours' | 'none' | { readonly other: string | undefined } => {
+  const freeze = freezeOf(policyText);
+  if (freeze === null) return 'none';
+  return freeze.migrationId === migrationId ? 'ours' : { other: freeze.migrationId };
+};

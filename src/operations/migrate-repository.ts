@@ -8,34 +8,40 @@
  * failure never rolls back: it stops, and `resumeMigration` goes on.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Repository } from '@aws-sdk/client-ecr';
+import type { ImageDetail, Repository } from '@aws-sdk/client-ecr';
 import type { GrantListEntry } from '@aws-sdk/client-kms';
 import { ResultAsync, err, errAsync, ok, okAsync, type Result, safeTry } from 'neverthrow';
 import { parseEncryption } from '../encryption/spec.js';
 import {
   type Aborted,
   type CopyVerificationFailed,
+  type GenericAwsError,
   type EncryptionMismatch,
   type ImagesArchived,
   type InvalidInput,
   isRetryable,
   type JournalFailed,
+  type JournalLockOwner,
   type MigrateRepositoryError,
   type MigrationFailed,
   type MigrationInProgress,
   type MigrationStep,
+  type ObservedRepository,
   type RegistryError,
+  type RepositoryNotFound,
   type ResumeMigrationError,
+  type TagDifference,
   type UnexpectedImages,
 } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { backoffDelays } from '../internal/poll.js';
 import { DEFAULT_RETRY, aborted, withRetry, type RetryPolicy } from '../internal/retry.js';
 import { copyImages, type CopyProgress } from '../migrate/copy.js';
-import { exemptPrincipalsOf, freezeOf, frozenPolicy } from '../migrate/freeze.js';
+import { claimOf, exemptPrincipalsOf, freezeOf, frozenPolicy } from '../migrate/freeze.js';
 import { freezeBaseOf, restoreRepositoryPolicy } from '../migrate/policy-restore.js';
-import { fileJournal, MIGRATION_STEPS, type CopyRecord, type JournalState, type MigrationJournal } from '../migrate/journal.js';
+import { fileJournal, guardJournal, MIGRATION_STEPS, type CopyRecord, type JournalState, type MigrationJournal } from '../migrate/journal.js';
 import {
   graphWarnings,
   type MigrationWarning,
@@ -54,6 +60,7 @@ import {
   describeRepository,
   findRepository,
   getLifecyclePolicy,
+  getRepositoryPolicy,
   listTags,
   putImageScanningConfiguration,
   putImageTagMutability,
@@ -97,7 +104,7 @@ export interface MigrateRepositoryInput {
   /** The encryption the repository should have. */
   readonly encryption: EncryptionSpec;
   /**
-   * Where to record the migration. Default: `fileJournal('./.migration-journal-<name>.json')`
+   * Where to record the migration. Default: `fileJournal(defaultJournalPath(repositoryName))`, i.e. `./.encrypted-ecr-migration-<name, / as %2F>.json`
    * in the current directory. Keep it until the migration finishes: it is what `resumeMigration` needs.
    */
   readonly journal?: MigrationJournal;
@@ -152,9 +159,34 @@ const ROLE_TAG = 'encrypted-ecr:role';
 
 const invalid = (field: string, reason: string): InvalidInput => ({ kind: 'InvalidInput', field, reason });
 
-/** The journal used when none is given: a file in the current directory, named after the repository. */
-export const defaultJournalPath = (repositoryName: string): string =>
-  join(process.cwd(), `.migration-journal-${repositoryName.replace(/[^a-z0-9._-]/g, '_')}.json`);
+/** Percent-escapes every character but `a-z 0-9 . _ -` (so `%` too): one name, one file name. */
+const escapeName = (name: string): string =>
+  name.replace(/[^a-z0-9._-]/g, (c) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+
+/**
+ * The journal used when none is given: a file in `directory` (default: the current directory),
+ * named after the repository, `/` escaped as `%2F` (`team/app` and `team_app` get different files).
+ * A journal under the name earlier versions used (`.migration-journal-<name>.json`, `/` as `_`,
+ * so not one file per repository) is still found when it records this repository, so an
+ * interrupted migration resumes.
+ *
+ * @example
+ * ```ts
+ * defaultJournalPath('team/app', '/work'); // '/work/.encrypted-ecr-migration-team%2Fapp.json'
+ * ```
+ */
+export const defaultJournalPath = (repositoryName: string, directory: string = process.cwd()): string => {
+  const current = join(directory, `.encrypted-ecr-migration-${escapeName(repositoryName)}.json`);
+  const legacy = join(directory, `.migration-journal-${repositoryName.replace(/[^a-z0-9._-]/g, '_')}.json`);
+  if (legacy === current || existsSync(current) || !existsSync(legacy)) return current;
+  try {
+    const recorded: unknown = JSON.parse(readFileSync(legacy, 'utf8'));
+    if (typeof recorded === 'object' && recorded !== null && (recorded as { repositoryName?: unknown }).repositoryName === repositoryName) return legacy;
+  } catch {
+    // Unreadable: not provably this repository's; the new name is used.
+  }
+  return current;
+};
 
 export { stagingNameOf };
 
@@ -191,37 +223,109 @@ const lifecycleAt = (step: MigrationStep, s: JournalState): string => {
   }
 };
 
-/** What the repositories hold when a step fails, in words. */
-const stateAt = (step: MigrationStep, s: JournalState, cause?: RegistryError): string => {
+/** What the repositories were found to be when a step failed. */
+type Observed = MigrationFailed['observed'];
+
+/**
+ * What the repositories hold when a step fails, in words: built from what was checked just now
+ * (`observed`) and from what the journal records as verified, never from the step alone.
+ */
+const stateAt = (step: MigrationStep, s: JournalState, observed: Observed, cause?: RegistryError): string => {
   const { repositoryName: name, stagingRepositoryName: staging } = s;
   const lifecycle = lifecycleAt(step, s);
+  const done = (x: MigrationStep): boolean => s.steps[x]?.status === 'done';
+  const frozen =
+    observed.originalFrozen === true
+      ? 'frozen (pushes, deletes and settings changes by others denied)'
+      : observed.originalFrozen === false
+        ? 'NOT frozen by this migration (its freeze statement is not there: others can push, delete and change settings)'
+        : 'of unknown freeze (its policy could not be read)';
+  const original = ((): string => {
+    switch (observed.repository) {
+      case 'original':
+        return observed.originalFrozen === true ? `${name} is intact and ${frozen}` : `${name} is intact (not deleted) but ${frozen}`;
+      case 'recreated':
+        return `${name} is recreated with ${describeEncryption(s.to)} and ${frozen}`;
+      case 'absent':
+        return done('deleteOriginal')
+          ? `${name} is deleted (by this migration, after staging was verified)`
+          : `${name} does not exist: it was deleted by someone other than this migration`;
+      case 'other':
+        return `${name} exists, but is neither the original nor the repository this migration created (someone else deleted and created it)`;
+      case 'present':
+      case 'unknown':
+        return `${name} could not be checked`;
+    }
+  })();
+  const verified = done('verifyStaging') ? ` (verified${s.staging.verifiedAt !== undefined ? ` at ${s.staging.verifiedAt}` : ''})` : '';
+  const stagingText = ((): string => {
+    switch (observed.staging) {
+      case 'present':
+        return verified !== '' ? `every image of the snapshot is in staging ${staging}${verified}` : `staging ${staging} holds a partial copy (not verified)`;
+      case 'absent':
+        if (!done('createStaging')) return `staging ${staging} does not exist yet`;
+        if (done('deleteStaging') || step === 'deleteStaging') return `staging ${staging} is deleted`;
+        return `staging ${staging} does not exist any more (deleted by someone other than this migration)`;
+      default:
+        return `staging ${staging} could not be checked`;
+    }
+  })();
+  const lost =
+    observed.repository !== 'original' && observed.repository !== 'unknown' && !done('verifyStaging') && !done('deleteOriginal')
+      ? '; images not copied to staging before the original disappeared may be lost'
+      : '';
   switch (step) {
     case 'freeze':
-      return `nothing copied; ${name} is intact and may carry the freeze statement (pushes by others denied)${lifecycle}`;
-    case 'snapshot':
-    case 'createStaging':
-    case 'copyToStaging':
-    case 'verifyStaging':
-      return `${name} is intact and frozen (pushes, deletes and settings changes by others denied)${lifecycle}; staging ${staging} holds a partial copy or does not exist yet`;
+      return `nothing copied; ${original}${lifecycle}; ${stagingText}`;
     case 'deleteOriginal':
-      return `every image is verified in staging ${staging}; ${name} is intact or deleted${lifecycle}`;
+      if (cause?.kind === 'CopyVerificationFailed' && cause.repositoryName === name) {
+        return (
+          `${original}${lifecycle}; ${stagingText}; but ${name} changed after the snapshot (images pushed or removed, or tags moved, by the migrating principal, ` +
+          `whom the freeze lets through), so it was not deleted: put it back as the snapshot has it (see the cause), then resume`
+        );
+      }
+      return `${original}${lifecycle}; ${stagingText}${lost}`;
     case 'recreate':
       if (cause?.kind === 'UnexpectedImages') {
         return (
-          `${name} is recreated with ${describeEncryption(s.to)} and frozen, but holds ${cause.images.length} image(s) the migration did not copy ` +
+          `${original}, but holds ${cause.images.length} image(s) the migration did not copy ` +
           `(pushed by someone else before the freeze took effect: ${cause.images.map((i) => i.imageDigest).join(', ')}); nothing was copied back. ` +
-          `Save what you need of them, delete them as the migrating principal, then resume${lifecycle}; every image of the snapshot is in staging ${staging} (verified)`
+          `Save what you need of them, delete them as the migrating principal, then resume${lifecycle}; ${stagingText}`
         );
       }
-      return `${name} is deleted, or recreated and not filled yet (a resume checks it holds nothing it did not copy); every image is in staging ${staging} (verified)${lifecycle}`;
+      return `${original}${observed.repository === 'recreated' ? ', not filled yet (a resume checks it holds nothing it did not copy)' : ''}; ${stagingText}${lifecycle}`;
     case 'copyBack':
     case 'verifyFinal':
-      return `${name} is recreated with ${describeEncryption(s.to)} and partly filled${lifecycle}; every image is in staging ${staging} (verified)`;
+      return `${original}${observed.repository === 'recreated' ? ' and partly filled' : ''}${lifecycle}; ${stagingText}`;
     case 'restoreSettings':
-      return `${name} holds every image (verified) and is still frozen; its settings are partly restored${lifecycle}; staging ${staging} still exists`;
+      return `${original}${done('verifyFinal') ? ' and holds every image (verified)' : ''}; its settings are partly restored${lifecycle}; ${stagingText}`;
     case 'deleteStaging':
-      return `${name} is complete with its settings restored; staging ${staging} is left to delete`;
+      return `${original}; its settings are restored; ${stagingText === `staging ${staging} is deleted` ? stagingText : `${stagingText}, left to delete`}`;
+    default:
+      return `${original}${lifecycle}; ${stagingText}${lost}`;
   }
+};
+
+/** Which incarnation of `name` a repository is, by its creation time. */
+const incarnationOf = (s: JournalState, repository: Repository | undefined): ObservedRepository => {
+  if (repository === undefined) return 'absent';
+  const created = repository.createdAt?.getTime();
+  if (created === Date.parse(s.original.createdAt)) return 'original';
+  if (s.final.createdAt !== undefined && created === Date.parse(s.final.createdAt)) return 'recreated';
+  return 'other';
+};
+
+/** Looks at both repositories now (no retries: a failed look is reported as `unknown`). */
+const observe = async (ctx: RegistryContext, s: JournalState): Promise<Observed> => {
+  const found = await findRepository(ctx, s.repositoryName);
+  const repository = found.isErr() ? 'unknown' : incarnationOf(s, found.value);
+  let originalFrozen: boolean | undefined;
+  if (repository !== 'absent' && repository !== 'unknown') {
+    const policy = await getRepositoryPolicy(ctx, s.repositoryName);
+    originalFrozen = policy.isErr() ? undefined : claimOf(policy.value, s.migrationId) === 'ours';
+  }
+  const staging = await findRepository(ctx, s.stagingRepositoryName);
+  return { repository, originalFrozen, staging: staging.isErr() ? 'unknown' : staging.value === undefined ? 'absent' : 'present' };
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -310,17 +414,20 @@ class Migration {
     }
   }
 
-  #failed(step: MigrationStep, cause: RegistryError): MigrationFailed {
+  /** The failure of a step, with the state of both repositories as found now. */
+  async #failed(step: MigrationStep, cause: RegistryError): Promise<MigrationFailed> {
+    const observed = await observe(this.#ctx, this.#state);
     return {
       kind: 'MigrationFailed',
       migrationId: this.#state.migrationId,
       repositoryName: this.#state.repositoryName,
       stagingRepositoryName: this.#state.stagingRepositoryName,
       step,
-      state: stateAt(step, this.#state, cause),
+      state: stateAt(step, this.#state, observed, cause),
       resume: `registry.resumeMigration({ journal }) with the journal ${this.#journal.description}`,
       journal: this.#journal.description,
       cause,
+      observed,
     };
   }
 
@@ -329,12 +436,17 @@ class Migration {
     if (!this.#state.warnings.some((w) => w.code === warning.code && w.message === warning.message)) this.#state.warnings.push(warning);
   }
 
-  async run(): Promise<Result<MigrationResult, MigrationFailed>> {
+  /**
+   * Runs every step not done yet. A fresh migration that loses the claim on the repository (another
+   * migration's freeze is there, or replaced ours) answers `MigrationInProgress`: it changed nothing
+   * that remains.
+   */
+  async run(): Promise<Result<MigrationResult, MigrationFailed | MigrationInProgress>> {
     const state = this.#state;
     for (const step of MIGRATION_STEPS) {
       const previous = state.steps[step];
       if (previous?.status === 'done') continue;
-      if (this.#options.signal?.aborted) return err(this.#failed(step, aborted('MigrateRepository')));
+      if (this.#options.signal?.aborted) return err(await this.#failed(step, aborted('MigrateRepository')));
       const startedAt = this.#ctx.now();
       state.steps[step] = {
         status: 'started',
@@ -343,12 +455,15 @@ class Migration {
         ...(previous?.durationMs !== undefined ? { durationMs: previous.durationMs } : {}),
       };
       const before = await this.#save();
-      if (before.isErr()) return err(this.#failed(step, before.error));
+      if (before.isErr()) return err(await this.#failed(step, before.error));
       this.#ctx.logger.info('migration step', { migrationId: state.migrationId, step, status: 'started' });
       this.#emit(step, 'started');
 
       const outcome = await this.#run(step);
-      if (outcome.isErr()) return err(this.#failed(step, outcome.error));
+      if (outcome.isErr()) {
+        const lostClaim = step === 'freeze' && previous === undefined && !this.#options.resumed && outcome.error.kind === 'MigrationInProgress';
+        return err(lostClaim ? outcome.error : await this.#failed(step, outcome.error));
+      }
 
       const finishedAt = this.#ctx.now();
       state.steps[step] = {
@@ -359,14 +474,14 @@ class Migration {
         durationMs: (previous?.durationMs ?? 0) + (finishedAt.getTime() - startedAt.getTime()),
       };
       const after = await this.#save();
-      if (after.isErr()) return err(this.#failed(step, after.error));
+      if (after.isErr()) return err(await this.#failed(step, after.error));
       this.#ctx.logger.info('migration step', { migrationId: state.migrationId, step, status: 'done' });
       this.#emit(step, 'done');
     }
     state.completedAt = this.#ctx.now().toISOString();
     const last = MIGRATION_STEPS[MIGRATION_STEPS.length - 1] ?? 'deleteStaging';
     const saved = await this.#save();
-    if (saved.isErr()) return err(this.#failed(last, saved.error));
+    if (saved.isErr()) return err(await this.#failed(last, saved.error));
     // The migration is complete either way; a journal that cannot be cleared only says so again.
     const cleared = await this.#journal.clear();
     if (cleared.isErr()) this.#warn({ code: 'journalNotCleared', message: `the finished journal could not be cleared: ${cleared.error.reason}` });
@@ -426,8 +541,7 @@ class Migration {
     const name = s.repositoryName;
     const ctx = this.#ctx;
     return safeTry(async function* (this: Migration) {
-      const policy = yield* this.#frozenPolicy();
-      yield* this.#retrying('SetRepositoryPolicy', () => setRepositoryPolicy(ctx, name, policy));
+      yield* this.#claim();
       const live = yield* this.#retrying('GetLifecyclePolicy', () => getLifecyclePolicy(ctx, name));
       if (live === undefined) {
         // None, or deleted by this step before a crash: then the journal holds its text already.
@@ -449,6 +563,70 @@ class Migration {
       yield* this.#save();
       return ok(undefined);
     }.bind(this));
+  }
+
+  /**
+   * The freeze is also the claim on the repository. ECR has no conditional write, so the claim is
+   * last-writer-wins: read the policy (another migration's freeze: stop, writing nothing); write
+   * ours; read it back, wait, and read it back again; go on only while the statement is ours. Two
+   * migrations that both passed the first check both write: the one whose write came last finds
+   * its own statement both times, the other finds the winner's at one of its reads back and stops
+   * with `MigrationInProgress`, never writing again (so never undoing the winner's freeze). The
+   * wait covers a rival's write that was already on its way when we read back; nothing else
+   * (lifecycle, staging) is touched before the claim is settled.
+   */
+  #claim(): StepResult {
+    const s = this.#state;
+    const name = s.repositoryName;
+    const ctx = this.#ctx;
+    const inProgress = (other: string | undefined): MigrationInProgress => ({
+      kind: 'MigrationInProgress',
+      repositoryName: name,
+      migrationId: other,
+      foundIn: 'repositoryPolicy',
+      journal: undefined,
+    });
+    const read = (): ResultAsync<string | undefined, RegistryError> => this.#retrying('GetRepositoryPolicy', () => getRepositoryPolicy(ctx, name));
+    return safeTry(async function* (this: Migration) {
+      const current = yield* read();
+      const before = claimOf(current, s.migrationId);
+      if (typeof before === 'object') return err(inProgress(before.other));
+      if (before === 'none' && current !== s.original.settings.repositoryPolicy) {
+        // Changed between the first read and now (nobody can once frozen): what is live is what to restore.
+        ctx.logger.warn('the repository policy changed before the freeze: the journal records the current one', { migrationId: s.migrationId });
+        s.original.settings = { ...s.original.settings, repositoryPolicy: current };
+        yield* this.#save();
+      }
+      const policy = yield* this.#frozenPolicy();
+      const written = await this.#retrying('SetRepositoryPolicy', () => setRepositoryPolicy(ctx, name, policy));
+      if (written.isErr()) {
+        // Refused, perhaps by a rival's freeze (it denies SetRepositoryPolicy to other principals).
+        const now = await getRepositoryPolicy(ctx, name);
+        const claim = now.isOk() ? claimOf(now.value, s.migrationId) : 'none';
+        return err(typeof claim === 'object' ? inProgress(claim.other) : written.error);
+      }
+      for (const delay of [0, this.#claimSettleMs()]) {
+        if (delay > 0) await ctx.sleep(delay);
+        let claim = claimOf(yield* read(), s.migrationId);
+        // ASSUMED: AWS does not document read-after-write for repository policies; a read that
+        // does not show our write yet is polled (bounded) rather than taken as a removal.
+        for (const wait of backoffDelays(ctx.poll)) {
+          if (claim !== 'none') break;
+          await ctx.sleep(wait);
+          claim = claimOf(yield* read(), s.migrationId);
+        }
+        if (typeof claim === 'object') return err(inProgress(claim.other));
+        if (claim === 'none') {
+          return err(invalid('repositoryPolicy', `the freeze statement on ${name} is not there right after it was set: someone else is changing the repository policy`));
+        }
+      }
+      return ok(undefined);
+    }.bind(this));
+  }
+
+  /** How long a claim is left to settle before it is read back the second time. */
+  #claimSettleMs(): number {
+    return Math.max(1, this.#ctx.poll.initialDelayMs * 2);
   }
 
   /** 2. The image graph, taken after the freeze so it stays true. */
@@ -648,23 +826,13 @@ class Migration {
           }
           return ok(yield* this.#leftoversOfOriginal(current.createdAt));
         }
-        // Frozen, so nothing should have changed; if something did, staging lacks it: stop.
+        // Frozen, but the migrating principal itself (any session of it) is let through: if the
+        // original no longer matches the snapshot (an image pushed or removed, a tag moved, added
+        // or removed), copying the snapshot back would silently revert that change: stop.
         const graph = yield* this.#graph();
-        const known = new Set(graph.images.map((i) => i.digest));
         const details = yield* this.#retrying('DescribeImages', () => describeImages(this.#ctx, name));
-        const unknown = [...new Set(details.flatMap((d) => (d.imageDigest && !known.has(d.imageDigest) ? [d.imageDigest] : [])))];
-        if (unknown.length > 0) {
-          const changed: CopyVerificationFailed = {
-            kind: 'CopyVerificationFailed',
-            repositoryName: s.stagingRepositoryName,
-            missingImages: unknown.map((imageDigest) => ({ imageDigest, failureCode: 'PushedAfterSnapshot' })),
-            manifestMismatches: [],
-            tagMismatches: [],
-            missingBlobs: [],
-            notCopied: [],
-          };
-          return err<never, RegistryError>(changed);
-        }
+        const changed = changesSinceSnapshot(graph, details, name);
+        if (changed !== undefined) return err<never, RegistryError>(changed);
         return ok(yield* this.#deleteVerified(name, original, s.from, `original ${name}`));
       }.bind(this)),
     );
@@ -776,6 +944,39 @@ class Migration {
   }
 }
 
+/**
+ * How a repository differs from the snapshot taken of it: images pushed since (by digest, with
+ * failure code `PushedAfterSnapshot`), images removed since (`RemovedAfterSnapshot`), and tags
+ * moved, removed or added (`tagMismatches`, `expected` from the snapshot, `actual` now).
+ */
+const changesSinceSnapshot = (graph: ImageGraph, details: readonly ImageDetail[], repositoryName: string): CopyVerificationFailed | undefined => {
+  const known = new Set(graph.images.map((i) => i.digest));
+  const present = new Set(details.flatMap((d) => (d.imageDigest ? [d.imageDigest] : [])));
+  const pushed = [...present].filter((digest) => !known.has(digest));
+  const removed = [...known].filter((digest) => !present.has(digest));
+  const tagsThen = new Map(graph.images.flatMap((i) => i.tags.map((tag) => [tag, i.digest] as const)));
+  const tagsNow = new Map(details.flatMap((d) => (d.imageDigest ? (d.imageTags ?? []).map((tag) => [tag, d.imageDigest ?? ''] as const) : [])));
+  const tagMismatches: TagDifference[] = [];
+  for (const [tag, expected] of tagsThen) {
+    const actual = tagsNow.get(tag);
+    if (actual !== expected) tagMismatches.push({ tag, expected, actual });
+  }
+  for (const [tag, actual] of tagsNow) if (!tagsThen.has(tag)) tagMismatches.push({ tag, expected: undefined, actual });
+  if (pushed.length + removed.length + tagMismatches.length === 0) return undefined;
+  return {
+    kind: 'CopyVerificationFailed',
+    repositoryName,
+    missingImages: [
+      ...pushed.map((imageDigest) => ({ imageDigest, failureCode: 'PushedAfterSnapshot' })),
+      ...removed.map((imageDigest) => ({ imageDigest, failureCode: 'RemovedAfterSnapshot' })),
+    ],
+    manifestMismatches: [],
+    tagMismatches,
+    missingBlobs: [],
+    notCopied: [],
+  };
+};
+
 const resultOf = (s: JournalState, resumed: boolean, journal: string): MigrationResult => {
   const graph = s.snapshot;
   const steps: Partial<Record<MigrationStep, number>> = {};
@@ -860,9 +1061,9 @@ export const migrateRepository = (ctx: RegistryContext, input: MigrateRepository
   const badConcurrency = checkConcurrency(input.concurrency);
   if (badConcurrency) return errAsync(badConcurrency);
   const repositoryName = name.value;
-  const journal = input.journal ?? fileJournal(defaultJournalPath(repositoryName));
+  const journal = guardJournal(input.journal ?? fileJournal(defaultJournalPath(repositoryName)));
 
-  return safeTry(async function* () {
+  const body = (): ResultAsync<MigrationResult, MigrateRepositoryError> => safeTry(async function* () {
     const recorded = yield* journal.load().mapErr((e): MigrateRepositoryError => e);
     if (recorded !== undefined && recorded.completedAt === undefined) {
       return err<never, MigrateRepositoryError>({
@@ -960,11 +1161,96 @@ export const migrateRepository = (ctx: RegistryContext, input: MigrateRepository
       final: { blobs: [], manifests: [] },
       warnings: [...graphWarningsWithoutGraph(settings), ...warnings],
     };
+    // The journal must hold the migration before anything changes: a journal that cannot be
+    // written fails here, with nothing to resume.
+    yield* journal.save(state).mapErr((e): MigrateRepositoryError => e);
     ctx.logger.info('migration starting', { migrationId, repositoryName, from, to, journal: journal.description });
     const result = await new Migration(ctx, journal, state, runOptions(input, false)).run();
+    if (result.isErr() && result.error.kind === 'MigrationInProgress') {
+      // Lost the claim: nothing of this migration remains on the repository; neither may its journal.
+      const cleared = await journal.clear();
+      if (cleared.isErr()) ctx.logger.warn('the journal of a migration that lost its claim could not be cleared', { migrationId, journal: journal.description, reason: cleared.error.reason });
+    }
     return result.mapErr((e): MigrateRepositoryError => e);
   });
+  return withJournalLock(ctx, journal, body).mapErr((e) => e);
 };
+
+/**
+ * Runs `body` holding the journal's lock (when the journal has one), and releases it however
+ * `body` ends. A lock held by another process is `MigrationInProgress` naming it.
+ */
+const withJournalLock = <T, E>(
+  ctx: RegistryContext,
+  journal: MigrationJournal,
+  body: () => ResultAsync<T, E>,
+): ResultAsync<T, E | JournalFailed | MigrationInProgress> => {
+  const run = async (): Promise<Result<T, E | JournalFailed | MigrationInProgress>> => {
+    if (journal.lock === undefined) return body();
+    const lock = await journal.lock();
+    if (lock.isErr()) {
+      const owner = lock.error.owner;
+      if (owner === undefined) return err(lock.error);
+      // Reading is safe while another process writes (writes are atomic): name what it runs.
+      const recorded = await journal.load();
+      if (recorded.isErr() || recorded.value === undefined) return err(lock.error);
+      return err(lockedBy(recorded.value, journal, owner));
+    }
+    try {
+      return await body();
+    } finally {
+      const released = await lock.value.release();
+      if (released.isErr()) ctx.logger.warn('the journal lock could not be released', { journal: journal.description, reason: released.error.reason });
+    }
+  };
+  return new ResultAsync(run());
+};
+
+const lockedBy = (state: JournalState, journal: MigrationJournal, owner: JournalLockOwner): MigrationInProgress => ({
+  kind: 'MigrationInProgress',
+  repositoryName: state.repositoryName,
+  migrationId: state.migrationId,
+  foundIn: 'journalLock',
+  journal: journal.description,
+  owner,
+});
+
+/**
+ * A journal that says the migration is over (every step done, or `completedAt`) is believed only
+ * once the repositories say so too: the repository exists with the target encryption, is the
+ * incarnation the migration created, carries no freeze statement and holds every image of the
+ * snapshot; the staging repository is gone. Otherwise `JournalFailed`, and the journal is kept.
+ */
+const checkCompleted = (ctx: RegistryContext, s: JournalState, journal: MigrationJournal): ResultAsync<void, JournalFailed | GenericAwsError> =>
+  safeTry(async function* () {
+    const name = s.repositoryName;
+    const problems: string[] = [];
+    // Gone between two reads: the check answers on what it has.
+    const orNone = <T>(call: ResultAsync<T, RepositoryNotFound | GenericAwsError>, none: T): ResultAsync<T, GenericAwsError> =>
+      call.orElse((e) => (e.kind === 'RepositoryNotFound' ? okAsync(none) : errAsync(e)));
+    const repository = yield* findRepository(ctx, name);
+    if (repository === undefined) problems.push(`${name} does not exist`);
+    else {
+      const actual = encryptionOfRepository(repository);
+      if (!sameEncryption(actual, s.to)) problems.push(`${name} has ${describeEncryption(actual)}, not ${describeEncryption(s.to)}`);
+      if (s.final.createdAt !== undefined && repository.createdAt?.getTime() !== Date.parse(s.final.createdAt)) {
+        problems.push(`${name} is not the repository the migration created (created ${repository.createdAt?.toISOString() ?? 'at an unknown time'})`);
+      }
+      if (freezeOf(yield* orNone(getRepositoryPolicy(ctx, name), undefined)) !== null) problems.push(`${name} still carries a migration freeze statement`);
+      const present = new Set((yield* orNone(describeImages(ctx, name), [])).flatMap((d) => (d.imageDigest ? [d.imageDigest] : [])));
+      const missing = (s.snapshot?.images ?? []).filter((i) => !present.has(i.digest)).map((i) => i.digest);
+      if (s.snapshot === undefined) problems.push('the journal has no snapshot');
+      else if (missing.length > 0) problems.push(`${name} lacks ${missing.length} image(s) of the snapshot (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
+    }
+    if ((yield* findRepository(ctx, s.stagingRepositoryName)) !== undefined) problems.push(`staging ${s.stagingRepositoryName} still exists`);
+    if (problems.length === 0) return ok(undefined);
+    return err<never, JournalFailed>({
+      kind: 'JournalFailed',
+      operation: 'load',
+      journal: journal.description,
+      reason: `the journal says migration ${s.migrationId} is complete, but ${problems.join('; ')}: it does not match the repositories and is kept`,
+    });
+  });
 
 /** The warnings known before the snapshot (the settings ones). */
 const graphWarningsWithoutGraph = (settings: JournalState['original']['settings']): MigrationWarning[] =>
@@ -985,19 +1271,22 @@ export const resumeMigration = (ctx: RegistryContext, input: ResumeMigrationInpu
   if (journal === undefined) return errAsync(invalid('journal', 'resumeMigration needs the journal of the migration to resume'));
   const badConcurrency = checkConcurrency(input.concurrency);
   if (badConcurrency) return errAsync(badConcurrency);
-  return safeTry(async function* () {
-    const state = yield* journal.load().mapErr((e): ResumeMigrationError => e);
-    if (state === undefined) return err<never, ResumeMigrationError>(invalid('journal', `${journal.description} holds no migration`));
+  const guarded = guardJournal(journal);
+  const body = (): ResultAsync<MigrationResult, ResumeMigrationError> => safeTry(async function* () {
+    const state = yield* guarded.load().mapErr((e): ResumeMigrationError => e);
+    if (state === undefined) return err<never, ResumeMigrationError>(invalid('journal', `${guarded.description} holds no migration`));
     const region = yield* ctx.region();
     if (region !== state.region) {
       return err<never, ResumeMigrationError>(invalid('journal', `the migration runs in ${state.region}, but this registry's clients use ${region}`));
     }
-    if (state.completedAt !== undefined) {
-      yield* journal.clear().mapErr((e): ResumeMigrationError => e);
-      return ok<MigrationResult, never>(resultOf(state, true, journal.description));
+    if (state.completedAt !== undefined || MIGRATION_STEPS.every((step) => state.steps[step]?.status === 'done')) {
+      yield* checkCompleted(ctx, state, guarded).mapErr((e): ResumeMigrationError => e);
+      yield* guarded.clear().mapErr((e): ResumeMigrationError => e);
+      return ok<MigrationResult, never>(resultOf(state, true, guarded.description));
     }
-    ctx.logger.info('migration resuming', { migrationId: state.migrationId, repositoryName: state.repositoryName, journal: journal.description });
-    const result = await new Migration(ctx, journal, state, runOptions(input, true)).run();
+    ctx.logger.info('migration resuming', { migrationId: state.migrationId, repositoryName: state.repositoryName, journal: guarded.description });
+    const result = await new Migration(ctx, guarded, state, runOptions(input, true)).run();
     return result.mapErr((e): ResumeMigrationError => e);
   });
+  return withJournalLock(ctx, guarded, body);
 };

@@ -195,7 +195,7 @@ test('the migration error unions are closed', () => {
     | GenericAwsError['kind']
   >();
   expectTypeOf<ResumeMigrationError['kind']>().toEqualTypeOf<
-    'InvalidInput' | 'InsecureEndpoint' | 'JournalFailed' | 'MigrationFailed' | 'Aborted' | GenericAwsError['kind']
+    'InvalidInput' | 'InsecureEndpoint' | 'JournalFailed' | 'MigrationInProgress' | 'MigrationFailed' | 'Aborted' | GenericAwsError['kind']
   >();
   expectTypeOf<MigrateRepositoryError>().toExtend<RegistryError>();
   expectTypeOf<ResumeMigrationError>().toExtend<MigrateRepositoryError>();

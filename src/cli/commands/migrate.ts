@@ -117,7 +117,7 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
         .option('--kms-key <key>', 'target KMS key: key id, key ARN, alias name or alias ARN')
         .option('--encryption <type>', 'target AES256, KMS or KMS_DSSE (default KMS with --kms-key)')
         .option('--plan', 'show what would be migrated and the checks, change nothing')
-        .option('--journal <file>', 'where to record the migration (default ./.migration-journal-<name>.json)')
+        .option('--journal <file>', 'where to record the migration (default ./.encrypted-ecr-migration-<name, / as %2F>.json)')
         .option('--concurrency <n>', 'blobs copied at once, 1-64 (default 4)')
         .option('--restore-archived', 'restore archived images first (they block the migration otherwise)')
         .option('-y, --yes', 'do not ask for confirmation (required off a terminal)'),

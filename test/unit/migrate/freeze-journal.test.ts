@@ -85,7 +85,7 @@ describe('staging names and journal paths', () => {
     expect(staging.length).toBeLessThanOrEqual(256);
     expect(validateRepositoryName(staging).isOk()).toBe(true);
     expect(validateRepositoryName(stagingNameOf('team/app', 'a1b2c3d4e5f6')).isOk()).toBe(true);
-    expect(defaultJournalPath('team/app')).toMatch(/\.migration-journal-team_app\.json$/);
+    expect(defaultJournalPath('team/app')).toMatch(/\.encrypted-ecr-migration-team%2Fapp\.json$/);
   });
 });
 
