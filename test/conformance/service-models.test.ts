@@ -383,6 +383,28 @@ describe('the emulator refuses what the models forbid', () => {
   };
   const VERSIONS = { iam: '2010-05-08', sts: '2011-06-15' } as const;
 
+  it("answers in each service's words: ECR's InvalidParameterException, KMS's ValidationException, IAM's ValidationError", async () => {
+    const refusal = (sent: Promise<unknown>): Promise<{ name?: string; message?: string } | undefined> =>
+      sent.then(
+        () => undefined,
+        (error: unknown) => error as { name?: string; message?: string },
+      );
+    expect(await refusal(ecr.send(new CreateRepositoryCommand({ repositoryName: 'a' })))).toMatchObject({
+      name: 'InvalidParameterException',
+      message: "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must have length greater than or equal to 2'",
+    });
+    const upper = await refusal(ecr.send(new CreateRepositoryCommand({ repositoryName: 'Upper/Case' })));
+    expect(upper?.name).toBe('InvalidParameterException');
+    expect(upper?.message).toContain("failed to satisfy constraint: 'must satisfy regular expression '[a-z0-9]+");
+    const long = await refusal(kms.send(new DescribeKeyCommand({ KeyId: 'k'.repeat(2049) })));
+    expect(long?.name).toBe('ValidationException');
+    expect(long?.message).toMatch(/^1 validation error detected: Value 'k+…' at 'keyId' failed to satisfy constraint: Member must have length less than or equal to 2048$/);
+    expect(await refusal(iam.send(new GetRoleCommand({ RoleName: 'has space' })))).toMatchObject({
+      name: 'ValidationError',
+      message: "1 validation error detected: Value 'has space' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+",
+    });
+  });
+
   it('for every operation it serves: each required member dropped, each enum or bound broken, is refused with the service validation error (never accepted, never a 500)', async () => {
     expect(scenario.length).toBeGreaterThan(0);
     const failures: string[] = [];

@@ -194,7 +194,10 @@ export const rejectInvalidRequest = (service: string, operation: string, input: 
   const first = problems[0];
   if (first === undefined) return;
   if (service === 'ecr') {
-    throw new ApiError('InvalidParameterException', `Invalid parameter at '${first.path}' failed to satisfy constraint: '${first.constraint}'`);
+    // ECR's words, e.g. "failed to satisfy constraint: 'must have length greater than or equal to 2'"
+    // (aws/aws-dotnet-deploy#549) and "'must satisfy regular expression '<pattern>''" (jenkins-x/jx#1344).
+    const words = first.constraint.replace(/^Member /, '').replace(/^must satisfy regular expression pattern: (.*)$/, "must satisfy regular expression '$1'");
+    throw new ApiError('InvalidParameterException', `Invalid parameter at '${first.path}' failed to satisfy constraint: '${words}'`);
   }
   const words = problems.map((p) => `${p.value === 'null' ? 'Value null' : `Value ${p.value}`} at '${p.path}' failed to satisfy constraint: ${p.constraint}`);
   const message = `${String(problems.length)} validation error${problems.length === 1 ? '' : 's'} detected: ${words.join('; ')}`;
