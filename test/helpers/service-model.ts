@@ -206,7 +206,7 @@ export class ServiceModel {
         return;
       case 'blob': {
         if (typeof value !== 'string' || !BASE64.test(value) || value.length % 4 !== 0) return typeError('blob (base64 text)');
-        bounds(Buffer.from(value, 'base64').length, 'bytes');
+        bounds((value.length / 4) * 3 - (value.endsWith('==') ? 2 : value.endsWith('=') ? 1 : 0), 'bytes');
         return;
       }
     }
