@@ -1,1 +1,2 @@
 import 'aws-sdk-client-mock-vitest/extend';
+import './helpers/model-check.js';

@@ -6,6 +6,8 @@ import { CreateAliasCommand, CreateKeyCommand, type CreateKeyCommandInput, KMSCl
 import { EncryptedRegistry } from '../../src/index.js';
 import type { PolicyDocument } from '../../src/policy/types.js';
 import type { LocalAws, PrincipalHandle } from '../../src/testing/index.js';
+// Checks every exchange with the emulator against AWS's service models (also on through test/setup.ts).
+import './model-check.js';
 
 /** Polls short enough for tests: the emulator's grants are consistent unless a delay is configured. */
 export const TEST_POLL = { initialDelayMs: 5, maxDelayMs: 20, timeoutMs: 2000 } as const;

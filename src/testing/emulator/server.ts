@@ -13,6 +13,7 @@ import type { QueryService } from './iam-sts.js';
 import { uuid } from './ids.js';
 import { verifySigV4, type SigV4Failure } from './sigv4.js';
 import { queryError, queryResponse } from './xml.js';
+import { rejectInvalidRequest } from './request-validation.js';
 
 /** What the server dispatches to. */
 export interface ServerDeps {
@@ -34,6 +35,30 @@ export interface ServerDeps {
    */
   readonly vpcEndpoint?: { readonly id: string; readonly signingName: string };
 }
+
+/** One call the emulator's services answered, in its wire form (test-only observer, below). */
+export interface Exchange {
+  readonly protocol: 'json' | 'query';
+  /** The signing name: `ecr`, `kms`, `iam`, `sts` (or an extra test service's). */
+  readonly service: string;
+  readonly operation: string;
+  /** The request body: JSON text, or the Query form's `a=b&…` text. */
+  readonly request: string;
+  readonly status: number;
+  /** The answer body: JSON text, or the Query XML. */
+  readonly response: string;
+}
+
+let exchangeObserver: ((exchange: Exchange) => void) | undefined;
+
+/**
+ * Test-only and internal (not exported by `encrypted-ecr/testing`): sees every call a service
+ * handled (not calls refused before it, nor injected faults), so that the test suite can check
+ * requests and answers against AWS's service models. One observer per process; `undefined` stops.
+ */
+export const observeExchanges = (observer: ((exchange: Exchange) => void) | undefined): void => {
+  exchangeObserver = observer;
+};
 
 interface Answer {
   readonly status: number;
@@ -295,12 +320,15 @@ export class EmulatorServer {
     }
     await this.#execute(
       res,
-      { signingName: service.signingName, action, auth, requestId },
-      (ctx) => ({
-        status: 200,
-        headers: { 'content-type': JSON_TYPE, 'x-amzn-requestid': requestId },
-        body: JSON.stringify(service.handle(action, input, ctx) ?? {}),
-      }),
+      { protocol: 'json', signingName: service.signingName, action, auth, requestId, request: body },
+      (ctx) => {
+        rejectInvalidRequest(service.signingName, action, input);
+        return {
+          status: 200,
+          headers: { 'content-type': JSON_TYPE, 'x-amzn-requestid': requestId },
+          body: JSON.stringify(service.handle(action, input, ctx) ?? {}),
+        };
+      },
       (error) => jsonError(error, requestId),
     );
   }
@@ -340,12 +368,15 @@ export class EmulatorServer {
     }
     await this.#execute(
       res,
-      { signingName: service.signingName, action, auth, requestId },
-      (ctx) => ({
-        status: 200,
-        headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
-        body: queryResponse(action, xmlns, service.handle(action, params, ctx), requestId),
-      }),
+      { protocol: 'query', signingName: service.signingName, action, auth, requestId, request: body },
+      (ctx) => {
+        rejectInvalidRequest(service.signingName, action, params);
+        return {
+          status: 200,
+          headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
+          body: queryResponse(action, xmlns, service.handle(action, params, ctx), requestId),
+        };
+      },
       (error) => queryErrorAnswer(error, requestId, xmlns),
     );
   }
@@ -356,7 +387,14 @@ export class EmulatorServer {
    */
   async #execute(
     res: ServerResponse,
-    call: { readonly signingName: string; readonly action: string; readonly auth: { principal: Principal; region: string }; readonly requestId: string },
+    call: {
+      readonly protocol: Exchange['protocol'];
+      readonly signingName: string;
+      readonly action: string;
+      readonly auth: { principal: Principal; region: string };
+      readonly requestId: string;
+      readonly request: Buffer;
+    },
     handle: (ctx: CallContext) => Answer,
     renderError: (error: ApiError) => Answer,
   ): Promise<void> {
@@ -384,6 +422,7 @@ export class EmulatorServer {
       code = apiError.code;
     }
     this.#log(signingName, action, auth.principal, auth.region, status, code);
+    exchangeObserver?.({ protocol: call.protocol, service: signingName, operation: action, request: call.request.toString('utf8'), status, response: answer.body });
     this.#deps.afterCall();
     if (!(await this.#withFaults(res, decision, 'after'))) return;
     this.#send(res, answer);
