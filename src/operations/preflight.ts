@@ -472,7 +472,7 @@ const checkKey = (ctx: RegistryContext, encryption: ParsedEncryption, region: st
 // Caller checks
 // ---------------------------------------------------------------------------------------------
 
-interface CallerOutcome {
+export interface CallerOutcome {
   readonly findings: Finding[];
   readonly account?: string;
   readonly partition?: string;
@@ -486,7 +486,7 @@ const ARN = /^arn:([^:]+):(iam|sts)::(\d{12}):(.+)$/;
 
 const iamUnavailableMessage = (e: IamUnavailable | GenericAwsError): string => ('kind' in e ? e.kind : e.reason);
 
-const checkCaller = (ctx: RegistryContext): ResultAsync<CallerOutcome, never> =>
+export const checkCaller = (ctx: RegistryContext): ResultAsync<CallerOutcome, never> =>
   getCallerIdentity(ctx)
     .andThen((identity): ResultAsync<CallerOutcome, never> => {
       const parsed = ARN.exec(identity.arn);
@@ -530,7 +530,7 @@ const checkCaller = (ctx: RegistryContext): ResultAsync<CallerOutcome, never> =>
     );
 
 /** A question the simulator answers: these actions, on this resource, in this context. */
-interface SimulationBatch {
+export interface SimulationBatch {
   readonly actions: readonly string[];
   readonly resource: string;
   readonly contextEntries: readonly ContextEntry[];
@@ -747,7 +747,7 @@ const permissionFindings = (
   return findings;
 };
 
-const simulate = (
+export const simulate = (
   ctx: RegistryContext,
   caller: { readonly principalArn: string; readonly callerArn: string; readonly account: string },
   batches: readonly SimulationBatch[],
@@ -961,7 +961,7 @@ export const preflight = (
 };
 
 /** What to ask IAM: ECR actions on the repository, KMS actions on the key in ECR's forwarded context. */
-const simulationBatches = (
+export const simulationBatches = (
   input: PreflightInput,
   region: string,
   account: string,
