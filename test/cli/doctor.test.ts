@@ -67,8 +67,12 @@ describe('encrypted-ecr doctor', () => {
     // Read-only: no key was created (DescribeKey on alias/aws/ecr would have), no repository either.
     expect(aws.inspect.keys().filter((k) => k.arn !== cmk)).toEqual([]);
     expect(aws.inspect.ecr?.repositories() ?? []).toEqual([]);
+    // Only reads were sent (the key above was made before the doctor ran, by this test file).
     const calls = aws.inspect.calls().countBy('operation');
-    for (const write of ['CreateRepository', 'DeleteRepository', 'CreateGrant', 'RetireGrant', 'CreateKey']) expect(calls[write] ?? 0).toBe(0);
+    expect(calls['sts:GetCallerIdentity']).toBeGreaterThan(0);
+    expect(calls['iam:SimulatePrincipalPolicy']).toBeGreaterThan(0);
+    for (const write of ['ecr:CreateRepository', 'ecr:DeleteRepository', 'kms:CreateGrant', 'kms:RetireGrant']) expect(calls[write] ?? 0).toBe(0);
+    expect(calls['kms:CreateKey']).toBe(1);
   });
 
   it('prints a checklist with ✓ ✗ ? in table output', async () => {
