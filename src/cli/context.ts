@@ -6,7 +6,7 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import type { Command } from 'commander';
 import type { ResultAsync } from 'neverthrow';
 import type { RegistryError } from '../errors.js';
-import { EncryptedRegistry } from '../registry.js';
+import { EncryptedRegistry, type EncryptedRegistryOptions } from '../registry.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { type CliFailure, type CliIo, type OutputFormat, outputFormat, reportError, toJson } from './output.js';
 import { createProgress, type Progress, progressEnabled } from './terminal.js';
@@ -66,7 +66,11 @@ const NO_REGION =
  * SDK's default provider chain; `--profile` selects the profile by setting `AWS_PROFILE` before
  * any client exists.
  */
-export const createRegistry = async (io: CliIo, options: AwsOptions): Promise<EncryptedRegistry | CliFailure> => {
+export const createRegistry = async (
+  io: CliIo,
+  options: AwsOptions,
+  make: (registryOptions: EncryptedRegistryOptions) => EncryptedRegistry = (o) => new EncryptedRegistry(o),
+): Promise<EncryptedRegistry | CliFailure> => {
   if (options.profile !== undefined) process.env.AWS_PROFILE = options.profile;
   let region = options.region ?? nonEmpty(io.env.AWS_REGION) ?? nonEmpty(io.env.AWS_DEFAULT_REGION);
   if (region === undefined) {
@@ -88,7 +92,7 @@ export const createRegistry = async (io: CliIo, options: AwsOptions): Promise<En
   if (wait !== undefined && !(Number.isFinite(wait) && wait >= 0)) {
     return { kind: 'UsageError', message: `--grant-wait must be a number of seconds, not "${options.grantWait ?? ''}"` };
   }
-  return new EncryptedRegistry({
+  return make({
     clientConfig: { region, ...(endpoint !== undefined ? { endpoint } : {}) },
     ...(wait !== undefined ? { poll: { timeoutMs: wait * 1000 } } : {}),
   });

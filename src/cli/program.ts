@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { runLocalAwsStandalone } from '../testing/standalone.js';
 import { runDemo } from '../testing/demo.js';
 import { registerAuditAndGrantCommands } from './commands/audit-grants.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { registerMigrateCommands } from './commands/migrate.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerRepositoryCommands } from './commands/repository.js';
@@ -57,6 +58,7 @@ export const buildProgram = (io: CliIo, version: string, setExit: (code: number)
   registerAuditAndGrantCommands(program, io, setExit);
   registerMigrateCommands(program, io, setExit);
   registerPolicyCommands(program, io, setExit);
+  registerDoctorCommand(program, io, setExit);
   program
     .command('local')
     .description('start the local AWS emulator (ECR, KMS, IAM, STS) on 127.0.0.1; see: encrypted-ecr local --help')

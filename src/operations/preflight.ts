@@ -579,7 +579,7 @@ const deniedKeyFinding = (error: PreflightFindingError, reference: string, regio
 // Caller checks
 // ---------------------------------------------------------------------------------------------
 
-interface CallerOutcome {
+export interface CallerOutcome {
   readonly findings: Finding[];
   readonly account?: string;
   readonly partition?: string;
@@ -593,7 +593,7 @@ const ARN = /^arn:([^:]+):(iam|sts)::(\d{12}):(.+)$/;
 
 const iamUnavailableMessage = (e: IamUnavailable | GenericAwsError): string => ('kind' in e ? e.kind : e.reason);
 
-const checkCaller = (ctx: RegistryContext): ResultAsync<CallerOutcome, never> =>
+export const checkCaller = (ctx: RegistryContext): ResultAsync<CallerOutcome, never> =>
   getCallerIdentity(ctx)
     .andThen((identity): ResultAsync<CallerOutcome, never> => {
       const parsed = ARN.exec(identity.arn);
@@ -637,7 +637,7 @@ const checkCaller = (ctx: RegistryContext): ResultAsync<CallerOutcome, never> =>
     );
 
 /** A question the simulator answers: these actions, on this resource, in this context. */
-interface SimulationBatch {
+export interface SimulationBatch {
   readonly actions: readonly string[];
   readonly resource: string;
   readonly contextEntries: readonly ContextEntry[];
@@ -902,7 +902,7 @@ const permissionFindings = (
   return findings;
 };
 
-const simulate = (
+export const simulate = (
   ctx: RegistryContext,
   caller: { readonly principalArn: string; readonly callerArn: string; readonly account: string },
   batches: readonly SimulationBatch[],
@@ -1169,7 +1169,7 @@ export const ecrCreateGrantContext = (region: string, account: string, repositor
  * What to ask IAM: ECR actions on the repository; `kms:CreateGrant` on the key in the context of
  * ECR's CreateGrant; `kms:DescribeKey` and `kms:RetireGrant` in ECR's forwarded context.
  */
-const simulationBatches = (
+export const simulationBatches = (
   input: PreflightInput,
   region: string,
   account: string,
