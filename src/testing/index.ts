@@ -26,6 +26,7 @@ export type { EmulatorCredentials, PrincipalHandle, RoleHandle } from './emulato
 export type { GrantInfo, KeyInfo } from './emulator/kms.js';
 export type { CallFilter, CallList, CallRecord } from './emulator/calls.js';
 export type { FaultHandle, FaultTarget, FaultTiming, Faults } from './emulator/faults.js';
+export type { PersistenceStatus } from './emulator/persistence.js';
 export { runLocalAwsStandalone } from './standalone.js';
 export {
   MEDIA_TYPES,

@@ -10,7 +10,7 @@ import { Faults } from './faults.js';
 import { IamStore, type EmulatorCredentials, type PrincipalHandle, type RoleHandle } from './iam.js';
 import { IamQueryService, StsQueryService } from './iam-sts.js';
 import { KmsService, type GrantInfo, type KeyInfo } from './kms.js';
-import { StateStore } from './persistence.js';
+import { DATA_DIR_MODE, StateStore, type PersistenceStatus } from './persistence.js';
 import { EmulatorServer, type ServerDeps } from './server.js';
 import { explainAccess } from '../../policy/evaluate.js';
 import type { PolicyDocument } from '../../policy/types.js';
@@ -27,6 +27,14 @@ export interface LocalAwsOptions {
   readonly dataDir?: string;
   /** The emulator's clock (grant creation dates, key deletion, session expiry). Default: system time. */
   readonly clock?: Clock;
+  /**
+   * The clock a request's `X-Amz-Date` must be within 15 minutes of (as AWS checks), also sent as
+   * the `Date` header of every answer (SDK clients correct their clock skew from it). Default:
+   * system time, whatever `clock` is: SDK clients sign with the machine's clock, and moving a
+   * {@link manualClock} stands for time passing for them too, so it must not void their
+   * signatures. Pass a manual clock here to test skewed or replayed requests without waiting.
+   */
+  readonly requestClock?: Clock;
   /** Retired grants keep showing in ListGrants for this long, and new ones appear only after it. Default 0. */
   readonly grantConsistencyDelayMs?: number;
   /** Fixed credentials for the default principal (otherwise random, or those saved in `dataDir`). */
@@ -133,6 +141,11 @@ export interface Inspect {
   calls(filter?: CallFilter): CallList;
   /** ECR's repositories and stored objects; undefined while no ECR service is wired. */
   readonly ecr: EcrInspection | undefined;
+  /**
+   * Whether state reaches `dataDir/state.json` (undefined without a `dataDir`). A failed save does
+   * not fail the call: it is reported once on stderr, shown here, and retried after every call.
+   */
+  persistence(): PersistenceStatus | undefined;
 }
 
 /** A running emulator. */
@@ -152,13 +165,17 @@ export interface LocalAws {
   /** Interface VPC endpoints and their policies. */
   readonly network: Network;
   /**
-   * `{ endpoint, region, credentials }` for an SDK client (optionally another region or principal,
-   * or with `vpcEndpoint` the URL of that VPC endpoint, so its calls go through it).
+   * `{ endpoint, region, credentials, systemClockOffset }` for an SDK client (optionally another
+   * region or principal, or with `vpcEndpoint` the URL of that VPC endpoint, so its calls go
+   * through it). `systemClockOffset` is `requestClock` minus the system clock now (0 unless a
+   * `requestClock` is given): the emulator refuses requests signed more than 15 minutes from that
+   * clock, as AWS does from its own.
    */
   clientConfig(options?: { readonly region?: string; readonly credentials?: EmulatorCredentials; readonly vpcEndpoint?: string }): {
     endpoint: string;
     region: string;
     credentials: EmulatorCredentials;
+    systemClockOffset: number;
   };
   /** Whether the server is listening (a `stopDuring` fault stops it). */
   readonly running: boolean;
@@ -218,6 +235,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
   const accounts = options.accounts && options.accounts.length > 0 ? [...options.accounts] : ['111122223333'];
   const region = regions[0] ?? 'us-east-1';
   const clock = options.clock ?? systemClock;
+  const requestClock = options.requestClock ?? systemClock;
   // Checked before anything is created.
   const vpcEndpoints = new Map<string, EndpointState>();
   for (const [id, endpoint] of Object.entries(options.vpcEndpoints ?? {})) {
@@ -227,9 +245,13 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
   }
   const calls = new CallLog();
   const faults = new Faults();
-  const store = options.dataDir === undefined ? undefined : new StateStore(options.dataDir);
+  for (const name of regions) {
+    // Regions name directories under the data directory.
+    if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) throw new Error(`startLocalAws: "${name}" is not a region name such as eu-west-1`);
+  }
+  const store = options.dataDir === undefined ? undefined : new StateStore(options.dataDir, { now: () => clock.now() });
   const blobDir = options.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'encrypted-ecr-emulator-')) : join(options.dataDir, 'ecr');
-  mkdirSync(blobDir, { recursive: true });
+  mkdirSync(blobDir, { recursive: true, mode: DATA_DIR_MODE });
 
   const iam = new IamStore(accounts, clock, options.credentials);
   const authorizer = new PolicyAuthorizer(iam, explainAccess, (id) => vpcEndpoints.get(id));
@@ -271,15 +293,16 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     if (saved.kms !== undefined) kms.restore(saved.kms);
     if (saved.ecr !== undefined && ecr !== undefined) ecr.restore(saved.ecr);
   }
-  const persist = (): void => {
-    store?.save({ iam: iam.snapshot(), kms: kms.snapshot(), ...(ecr ? { ecr: ecr.snapshot() } : {}) });
-  };
-  persist();
+  const parts = (): Record<string, unknown> => ({ iam: iam.snapshot(), kms: kms.snapshot(), ...(ecr ? { ecr: ecr.snapshot() } : {}) });
+  // At start a data directory that cannot be written fails the start; afterwards see StateStore.save.
+  store?.saveOrThrow(parts());
+  const persist = (): void => store?.save(parts());
 
   const jsonServices: JsonService[] = [kms, ...(ecr ? [ecr] : []), ...(options.services ?? [])];
   const serverDeps: ServerDeps = {
     iam,
     clock,
+    requestClock,
     regions,
     jsonServices: () => jsonServices,
     queryServices: [new IamQueryService(iam, authorizer, { simulateMissingContext: (options as { readonly awsVariants?: { readonly simulateMissingContext?: 'none' | 'report' } }).awsVariants?.simulateMissingContext }), new StsQueryService(iam, authorizer)],
@@ -370,6 +393,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
       keys: (keyRegion) => kms.keys(keyRegion),
       calls: (filter) => calls.list(filter),
       ecr: ecr?.inspect,
+      persistence: () => store?.status(),
     },
     faults,
     network,
@@ -377,6 +401,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
       endpoint: config.vpcEndpoint === undefined ? endpoint : network.endpointFor(config.vpcEndpoint),
       region: config.region ?? region,
       credentials: config.credentials ?? iam.defaultPrincipal().credentials,
+      systemClockOffset: requestClock === systemClock ? 0 : requestClock.now().getTime() - Date.now(),
     }),
     get running() {
       return emulator.running;

@@ -3,7 +3,7 @@
  * `Action`, and anything else to plain routes; verifies SigV4; applies faults; logs every call;
  * renders errors in each protocol's shape so the SDK raises the modeled exception.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ApiError, type CallContext, type Clock, type JsonService, type Principal, type RawRoute } from './core.js';
 import type { CallLog } from './calls.js';
@@ -11,7 +11,7 @@ import type { FaultDecision, Faults } from './faults.js';
 import type { IamStore } from './iam.js';
 import type { QueryService } from './iam-sts.js';
 import { uuid } from './ids.js';
-import { verifySigV4, type SigV4Failure } from './sigv4.js';
+import { checkSigV4Headers, parseAuthorization, verifySigV4Payload, type SigV4Failure, type SigV4HeaderCheck } from './sigv4.js';
 import { queryError, queryResponse } from './xml.js';
 import { rejectInvalidRequest } from './request-validation.js';
 
@@ -19,6 +19,8 @@ import { rejectInvalidRequest } from './request-validation.js';
 export interface ServerDeps {
   readonly iam: IamStore;
   readonly clock: Clock;
+  /** The clock `X-Amz-Date` is checked against, and the `Date` header of every answer. */
+  readonly requestClock: Clock;
   readonly regions: readonly string[];
   readonly jsonServices: () => readonly JsonService[];
   readonly queryServices: readonly QueryService[];
@@ -90,6 +92,10 @@ const jsonAuthError = (failure: SigV4Failure): ApiError => {
       return new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token', { status: 403 });
     case 'malformed':
       return new ApiError('IncompleteSignatureException', failure.detail);
+    case 'unsigned':
+    case 'skewed':
+      // ECR and KMS: InvalidSignatureException (400) "Signature expired: … is now earlier than …".
+      return new ApiError('InvalidSignatureException', failure.detail);
     case 'unknownKey':
     case 'badToken':
       return new ApiError('UnrecognizedClientException', 'The security token included in the request is invalid.');
@@ -110,6 +116,11 @@ const queryAuthError = (failure: SigV4Failure, service: string): ApiError => {
       return new ApiError('MissingAuthenticationToken', 'Request is missing Authentication Token', { status: 403 });
     case 'malformed':
       return new ApiError('IncompleteSignature', failure.detail, { status: 403 });
+    case 'unsigned':
+    case 'skewed':
+      // IAM and STS: SignatureDoesNotMatch (403) "Signature expired: … is now earlier than …".
+      // GUESS for 'unsigned' (an unsigned Host) on Query APIs: the same code.
+      return new ApiError('SignatureDoesNotMatch', failure.detail, { status: 403 });
     case 'unknownKey':
     case 'badToken':
       return new ApiError('InvalidClientTokenId', 'The security token included in the request is invalid.', { status: 403 });
@@ -124,13 +135,70 @@ const queryAuthError = (failure: SigV4Failure, service: string): ApiError => {
   }
 };
 
-const readBody = (req: IncomingMessage): Promise<Buffer> =>
+/**
+ * How far `X-Amz-Date` may be from the emulator's clock, either way. AWS answers "Signature expired:
+ * … (… - 15 min.)" for ECR, IAM and STS (public issue reports; AWS documents only that "in most
+ * cases" a request must arrive within five minutes). KMS has been reported with "- 5 min." too: the
+ * emulator uses 15 minutes for every service, so the stricter window is not modelled.
+ */
+export const SIGNATURE_WINDOW_MS = 15 * 60_000;
+
+const MIB = 1024 * 1024;
+/**
+ * The largest request body each call may send, checked against `content-length` before reading and
+ * while reading a chunked body. UploadLayerPart carries up to 20 MiB of layer (the model's
+ * `layerPartBlob` maximum) as base64 inside JSON; PutImage a manifest of up to 4 MiB as a JSON
+ * string (escaping can double it). Every other ECR, KMS, IAM and STS call fits in 1 MiB (policies
+ * are at most tens of KiB, KMS plaintexts 4 KiB).
+ */
+export const BODY_LIMITS: Readonly<Record<string, number>> = {
+  'ecr:UploadLayerPart': Math.ceil((20 * MIB * 4) / 3) + MIB,
+  'ecr:PutImage': 9 * MIB,
+};
+export const DEFAULT_BODY_LIMIT = MIB;
+
+const bodyLimit = (signingName: string, action: string): number => BODY_LIMITS[`${signingName}:${action}`] ?? DEFAULT_BODY_LIMIT;
+
+/**
+ * GUESS: AWS does not document its answer to an oversized request body; 413 with a
+ * `RequestEntityTooLargeException` (`RequestEntityTooLarge` on Query APIs) is what an HTTP front end answers.
+ */
+const tooLarge = (limit: number): ApiError =>
+  new ApiError('RequestEntityTooLargeException', `The request body exceeds the ${String(limit)} bytes this call accepts.`, { status: 413 });
+
+/** The declared `content-length`, when there is one. */
+const declaredLength = (headers: IncomingHttpHeaders): number | undefined => {
+  const value = headers['content-length'];
+  if (value === undefined) return undefined;
+  const length = Number(value);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+};
+
+/** Reads the body, or answers undefined as soon as it grows past `limit` (the rest is left unread). */
+const readBody = (req: IncomingMessage, limit: number): Promise<Buffer | undefined> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        chunks.length = 0;
+        req.pause();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => resolve(Buffer.concat(chunks, size));
+    req.on('data', onData);
+    req.on('end', onEnd);
     req.on('error', reject);
   });
+
+/** How long a refused request's unread body may still be discarded before the connection is cut. */
+const DISCARD_GRACE_MS = 2_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -192,13 +260,15 @@ export class EmulatorServer {
 
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = uuid();
+    // AWS's Date header is its clock: SDK clients correct their clock skew from it.
+    res.setHeader('date', this.#deps.requestClock.now().toUTCString());
     try {
       const target = req.headers['x-amz-target'];
       const contentType = String(req.headers['content-type'] ?? '');
       if (typeof target === 'string' && target !== '') {
-        await this.#serveJson(req, res, await readBody(req), target, requestId);
+        await this.#serveJson(req, res, target, requestId);
       } else if (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')) {
-        await this.#serveQuery(req, res, await readBody(req), requestId);
+        await this.#serveQuery(req, res, requestId);
       } else {
         // Plain routes read (or stream) the request body themselves.
         await this.#serveRaw(req, res, requestId);
@@ -214,6 +284,23 @@ export class EmulatorServer {
     if (res.destroyed) return;
     res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
     res.end(answer.body);
+  }
+
+  /**
+   * Answers a request whose body was not (wholly) read, and closes the connection: the rest of the
+   * body is discarded as it comes (never kept), and the connection is cut if it keeps coming.
+   */
+  #sendAndClose(req: IncomingMessage, res: ServerResponse, answer: Answer): void {
+    if (req.complete) {
+      this.#send(res, answer);
+      return;
+    }
+    this.#send(res, { ...answer, headers: { ...answer.headers, connection: 'close' } });
+    req.resume();
+    const socket = req.socket;
+    const timer = setTimeout(() => socket.destroy(), DISCARD_GRACE_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
   }
 
   #log(service: string, operation: string, principal: Principal | undefined, region: string | undefined, status: number, error?: string): void {
@@ -246,17 +333,33 @@ export class EmulatorServer {
     );
   }
 
-  /** Authenticates a call: the principal, or the refusal. */
-  #authenticate(req: IncomingMessage, body: Buffer): { principal: Principal; region: string; service: string } | SigV4Failure {
-    const result = verifySigV4(
-      { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
-      (accessKeyId) => this.#deps.iam.resolveAccessKey(accessKeyId),
-      this.#deps.clock.now(),
-    );
-    if (!result.ok) return result.failure;
-    const resolved = this.#deps.iam.resolveAccessKey(result.auth.accessKeyId);
-    if (resolved === undefined) return { kind: 'unknownKey', accessKeyId: result.auth.accessKeyId };
-    return { principal: resolved.principal, region: result.auth.region, service: result.auth.service };
+  /** The header stage of authentication (nothing of the body is read yet). */
+  #checkHeaders(req: IncomingMessage, requiredSignedHeaders: readonly string[]): SigV4HeaderCheck {
+    return checkSigV4Headers(req.headers, (accessKeyId) => this.#deps.iam.resolveAccessKey(accessKeyId), this.#deps.requestClock.now(), {
+      requiredSignedHeaders,
+      maxSkewMs: SIGNATURE_WINDOW_MS,
+    });
+  }
+
+  /**
+   * Reads a body of at most `limit` bytes (refusing a larger `content-length` before reading any of
+   * it), then finishes authentication: the body's hash in the signature. Answers the caller, or the
+   * refusal to send (`undefined` body: too large).
+   */
+  async #readAndVerify(
+    req: IncomingMessage,
+    checked: Extract<SigV4HeaderCheck, { ok: true }>,
+    limit: number,
+  ): Promise<{ readonly body: Buffer; readonly principal: Principal; readonly region: string; readonly service: string } | SigV4Failure | 'tooLarge'> {
+    const length = declaredLength(req.headers);
+    if (length !== undefined && length > limit) return 'tooLarge';
+    const body = await readBody(req, limit);
+    if (body === undefined) return 'tooLarge';
+    const failure = verifySigV4Payload({ method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body }, checked, this.#deps.clock.now());
+    if (failure !== undefined) return failure;
+    const resolved = this.#deps.iam.resolveAccessKey(checked.auth.accessKeyId);
+    if (resolved === undefined) return { kind: 'unknownKey', accessKeyId: checked.auth.accessKeyId };
+    return { body, principal: resolved.principal, region: checked.auth.region, service: checked.auth.service };
   }
 
   /** Applies a fault's delay and drop/stop timing around `run`; answers false when the call was cut. */
@@ -274,7 +377,7 @@ export class EmulatorServer {
     return true;
   }
 
-  async #serveJson(req: IncomingMessage, res: ServerResponse, body: Buffer, target: string, requestId: string): Promise<void> {
+  async #serveJson(req: IncomingMessage, res: ServerResponse, target: string, requestId: string): Promise<void> {
     const dot = target.lastIndexOf('.');
     const prefix = dot < 0 ? target : target.slice(0, dot);
     const action = dot < 0 ? '' : target.slice(dot + 1);
@@ -282,16 +385,30 @@ export class EmulatorServer {
     if (service === undefined || action === '') {
       const error = new ApiError('UnknownOperationException', `The local AWS emulator has no service for X-Amz-Target ${target} (known: ${this.#deps.jsonServices().map((s) => s.targetPrefix).join(', ')}).`);
       this.#log('unknown', target, undefined, undefined, error.status, error.code);
-      this.#send(res, jsonError(error, requestId));
+      this.#sendAndClose(req, res, jsonError(error, requestId));
       return;
     }
-    const auth = this.#authenticate(req, body);
-    if ('kind' in auth) {
-      const error = jsonAuthError(auth);
+    const refuse = (error: ApiError): void => {
       this.#log(service.signingName, action, undefined, undefined, error.status, error.code);
-      this.#send(res, jsonError(error, requestId));
+      this.#sendAndClose(req, res, jsonError(error, requestId));
+    };
+    // JSON protocols name the action in a header: it must be signed too.
+    const checked = this.#checkHeaders(req, ['x-amz-target']);
+    if (!checked.ok) {
+      refuse(jsonAuthError(checked.failure));
       return;
     }
+    const limit = bodyLimit(service.signingName, action);
+    const auth = await this.#readAndVerify(req, checked, limit);
+    if (auth === 'tooLarge') {
+      refuse(tooLarge(limit));
+      return;
+    }
+    if ('kind' in auth) {
+      refuse(jsonAuthError(auth));
+      return;
+    }
+    const { body } = auth;
     const fail = (error: ApiError): void => {
       this.#log(service.signingName, action, auth.principal, auth.region, error.status, error.code);
       this.#send(res, jsonError(error, requestId));
@@ -333,23 +450,40 @@ export class EmulatorServer {
     );
   }
 
-  async #serveQuery(req: IncomingMessage, res: ServerResponse, body: Buffer, requestId: string): Promise<void> {
-    const params = new URLSearchParams(body.toString('utf8'));
+  async #serveQuery(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    // The action is in the body, which is read only once the headers authenticate: until then the
+    // service is the one the credential scope names (IAM's error shape when it names none).
+    const scope = parseAuthorization(String(req.headers.authorization ?? ''))?.service;
+    const scoped = this.#deps.queryServices.find((s) => s.signingName === scope);
+    const signingName = scoped?.signingName ?? 'iam';
+    const scopedXmlns = scoped?.xmlns ?? 'https://iam.amazonaws.com/doc/2010-05-08/';
+    const refuse = (error: ApiError, xmlns: string, action: string): void => {
+      this.#log(signingName, action, undefined, undefined, error.status, error.code);
+      this.#sendAndClose(req, res, queryErrorAnswer(error, requestId, xmlns));
+    };
+    const checked = this.#checkHeaders(req, []);
+    if (!checked.ok) {
+      refuse(queryAuthError(checked.failure, signingName), scopedXmlns, '');
+      return;
+    }
+    const limit = bodyLimit(signingName, '');
+    const auth = await this.#readAndVerify(req, checked, limit);
+    if (auth === 'tooLarge') {
+      refuse(new ApiError('RequestEntityTooLarge', tooLarge(limit).message, { status: 413 }), scopedXmlns, '');
+      return;
+    }
+    const params = new URLSearchParams('kind' in auth ? '' : auth.body.toString('utf8'));
     const action = params.get('Action') ?? '';
     const version = params.get('Version') ?? '';
-    const auth = this.#authenticate(req, body);
-    const scoped = 'kind' in auth ? undefined : auth.service;
-    const service = this.#deps.queryServices.find((s) => s.signingName === scoped) ?? this.#deps.queryServices.find((s) => s.version === version);
-    const xmlns = service?.xmlns ?? 'https://iam.amazonaws.com/doc/2010-05-08/';
+    if ('kind' in auth) {
+      refuse(queryAuthError(auth, signingName), scopedXmlns, action);
+      return;
+    }
+    const service = scoped ?? this.#deps.queryServices.find((s) => s.version === version);
+    const xmlns = service?.xmlns ?? scopedXmlns;
     if (service === undefined) {
       const error = new ApiError('InvalidAction', `The local AWS emulator has no Query service for Action=${action} Version=${version} (it speaks IAM 2010-05-08 and STS 2011-06-15).`);
       this.#log('unknown', action, undefined, undefined, error.status, error.code);
-      this.#send(res, queryErrorAnswer(error, requestId, xmlns));
-      return;
-    }
-    if ('kind' in auth) {
-      const error = queryAuthError(auth, service.signingName);
-      this.#log(service.signingName, action, undefined, undefined, error.status, error.code);
       this.#send(res, queryErrorAnswer(error, requestId, xmlns));
       return;
     }
@@ -357,6 +491,10 @@ export class EmulatorServer {
       this.#log(service.signingName, action, auth.principal, auth.region, error.status, error.code);
       this.#send(res, queryErrorAnswer(error, requestId, xmlns));
     };
+    if (auth.service !== service.signingName) {
+      fail(new ApiError('SignatureDoesNotMatch', `Credential should be scoped to correct service: '${service.signingName}'.`, { status: 403 }));
+      return;
+    }
     if (action === '') {
       fail(new ApiError('MissingAction', 'Missing Action'));
       return;

@@ -1,7 +1,17 @@
 /**
  * AWS Signature Version 4 verification, as the SDK signs (`@smithy/signature-v4`): canonical URI
- * normalized and URI-encoded twice, sorted query, the signed headers trimmed, the payload hash from
- * `x-amz-content-sha256` or the body.
+ * normalized and URI-encoded twice, sorted query, the signed headers trimmed, the payload hash
+ * computed from the body (never taken on trust from `x-amz-content-sha256`).
+ *
+ * Verification runs in two stages so that an unauthenticated caller cannot make the emulator read
+ * a large body: {@link checkSigV4Headers} checks everything the headers alone can prove (the
+ * `Authorization` parts, the signed headers AWS requires, the request time against the clock, the
+ * access key and session token), then {@link verifySigV4Payload} hashes the body and compares the
+ * signature.
+ *
+ * Replays: SigV4 has no nonce, so AWS accepts the same signed request again while its
+ * `X-Amz-Date` is inside the service's window (15 minutes reported for ECR, IAM and STS), and
+ * refuses it as expired afterwards. The emulator does exactly that.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -13,6 +23,10 @@ export type SigV4Failure =
   | { readonly kind: 'unknownKey'; readonly accessKeyId: string }
   | { readonly kind: 'badToken' }
   | { readonly kind: 'expired' }
+  /** A header AWS requires to be signed is not in `SignedHeaders`. */
+  | { readonly kind: 'unsigned'; readonly detail: string }
+  /** `X-Amz-Date` outside the window around the emulator's clock ("Signature expired" / "not yet current"). */
+  | { readonly kind: 'skewed'; readonly detail: string }
   | { readonly kind: 'mismatch'; readonly canonicalRequest: string };
 
 /** The parts of the `Authorization` header. */
@@ -108,7 +122,9 @@ export const canonicalRequest = (request: WireRequest, signedHeaders: readonly s
   const headers = signedHeaders
     .map((name) => `${name}:${(headerValue(request.headers, name) ?? '').replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '')}`)
     .join('\n');
-  const payloadHash = headerValue(request.headers, 'x-amz-content-sha256') ?? sha256Hex(request.body);
+  // The body's own hash: a client-sent x-amz-content-sha256 (or UNSIGNED-PAYLOAD) that differs
+  // from it makes the signature fail, as on AWS's JSON and Query APIs.
+  const payloadHash = sha256Hex(request.body);
   return `${request.method}\n${canonicalPath(rawPath)}\n${canonicalQuery(rawQuery)}\n${headers}\n\n${signedHeaders.join(';')}\n${payloadHash}`;
 };
 
@@ -123,33 +139,109 @@ export const signCanonical = (secretAccessKey: string, amzDate: string, auth: Pi
   return hmac(kSigning, stringToSign).toString('hex');
 };
 
-/** Verifies a request's SigV4 signature; answers the parsed header, or why it was refused. */
-export const verifySigV4 = (
-  request: WireRequest,
+/** What a request must have signed, and how far its time may be from the clock. */
+export interface SigV4Rules {
+  /** Headers that must appear in `SignedHeaders` besides `host` (e.g. `x-amz-target` for JSON protocols). */
+  readonly requiredSignedHeaders?: readonly string[];
+  /** How far `X-Amz-Date` may be from the clock, either way. */
+  readonly maxSkewMs: number;
+}
+
+/** The verdict of the header stage: the parsed header and the key to check the signature with. */
+export type SigV4HeaderCheck =
+  | { readonly ok: true; readonly auth: ParsedAuthorization; readonly amzDate: string; readonly key: KeyLookup }
+  | { readonly ok: false; readonly failure: SigV4Failure };
+
+const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+
+const parseAmzDate = (value: string): number | undefined => {
+  const match = AMZ_DATE.exec(value);
+  if (!match) return undefined;
+  const [, y = '', mo = '', d = '', h = '', mi = '', s = ''] = match;
+  const time = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  return Number.isNaN(time) ? undefined : time;
+};
+
+/** `20260101T000000Z`, as AWS prints times in its SigV4 messages. */
+export const formatAmzDate = (time: number): string => new Date(time).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+
+/**
+ * The header stage of SigV4 verification: everything that can be checked without reading the body.
+ * Order: the `Authorization` header, the required signed headers, the request time, the key, the
+ * session token (AWS does not document its order; each check refuses on its own).
+ */
+export const checkSigV4Headers = (
+  headers: IncomingHttpHeaders,
   lookup: (accessKeyId: string) => KeyLookup | undefined,
   now: Date,
-): { readonly ok: true; readonly auth: ParsedAuthorization } | { readonly ok: false; readonly failure: SigV4Failure } => {
-  const header = headerValue(request.headers, 'authorization');
+  rules: SigV4Rules,
+): SigV4HeaderCheck => {
+  const header = headerValue(headers, 'authorization');
   if (header === undefined || header === '') return { ok: false, failure: { kind: 'missing' } };
   const auth = parseAuthorization(header);
   if (auth === undefined) return { ok: false, failure: { kind: 'malformed', detail: 'Authorization header requires Credential, SignedHeaders and Signature parameters' } };
-  const amzDate = headerValue(request.headers, 'x-amz-date');
+  const amzDate = headerValue(headers, 'x-amz-date');
   if (amzDate === undefined || !amzDate.startsWith(auth.date)) {
     return { ok: false, failure: { kind: 'malformed', detail: 'x-amz-date is missing or does not match the credential scope date' } };
   }
+  // AWS (a JSON service, aws/aws-sdk-php#2469): InvalidSignatureException "'Host' or ':authority'
+  // must be a 'SignedHeader' in the AWS Authorization."
+  if (!auth.signedHeaders.includes('host')) {
+    return { ok: false, failure: { kind: 'unsigned', detail: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization." } };
+  }
+  // GUESS: AWS does not document that x-amz-target must be signed; unsigned, a captured signature
+  // would let anyone change the action. Refused in the host header's words.
+  for (const required of rules.requiredSignedHeaders ?? []) {
+    if (!auth.signedHeaders.includes(required)) {
+      return { ok: false, failure: { kind: 'unsigned', detail: `'${required}' must be a 'SignedHeader' in the AWS Authorization.` } };
+    }
+  }
+  const signedAt = parseAmzDate(amzDate);
+  if (signedAt === undefined) return { ok: false, failure: { kind: 'malformed', detail: `x-amz-date ${amzDate} is not a date such as 20260101T000000Z` } };
+  const current = now.getTime();
+  const minutes = `${String(Math.round(rules.maxSkewMs / 60_000))} min.`;
+  if (signedAt < current - rules.maxSkewMs) {
+    return {
+      ok: false,
+      failure: { kind: 'skewed', detail: `Signature expired: ${amzDate} is now earlier than ${formatAmzDate(current - rules.maxSkewMs)} (${formatAmzDate(current)} - ${minutes})` },
+    };
+  }
+  if (signedAt > current + rules.maxSkewMs) {
+    return {
+      ok: false,
+      failure: { kind: 'skewed', detail: `Signature not yet current: ${amzDate} is still later than ${formatAmzDate(current + rules.maxSkewMs)} (${formatAmzDate(current)} + ${minutes})` },
+    };
+  }
   const key = lookup(auth.accessKeyId);
   if (key === undefined) return { ok: false, failure: { kind: 'unknownKey', accessKeyId: auth.accessKeyId } };
-  const token = headerValue(request.headers, 'x-amz-security-token');
+  const token = headerValue(headers, 'x-amz-security-token');
   if (key.sessionToken !== undefined || token !== undefined) {
     if (token !== key.sessionToken) return { ok: false, failure: { kind: 'badToken' } };
     if (!auth.signedHeaders.includes('x-amz-security-token')) return { ok: false, failure: { kind: 'malformed', detail: 'x-amz-security-token must be signed' } };
   }
+  return { ok: true, auth, amzDate, key };
+};
+
+/** The body stage: the signature over the canonical request, with the body's own sha256; then session expiry. */
+export const verifySigV4Payload = (request: WireRequest, checked: Extract<SigV4HeaderCheck, { ok: true }>, now: Date): SigV4Failure | undefined => {
+  const { auth, amzDate, key } = checked;
   const canonical = canonicalRequest(request, auth.signedHeaders);
   const expected = Buffer.from(signCanonical(key.secretAccessKey, amzDate, auth, canonical), 'hex');
   const given = Buffer.from(auth.signature, 'hex');
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-    return { ok: false, failure: { kind: 'mismatch', canonicalRequest: canonical } };
-  }
-  if (key.expiresAt !== undefined && key.expiresAt.getTime() <= now.getTime()) return { ok: false, failure: { kind: 'expired' } };
-  return { ok: true, auth };
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { kind: 'mismatch', canonicalRequest: canonical };
+  if (key.expiresAt !== undefined && key.expiresAt.getTime() <= now.getTime()) return { kind: 'expired' };
+  return undefined;
+};
+
+/** Both stages at once, for a request whose body is already read. */
+export const verifySigV4 = (
+  request: WireRequest,
+  lookup: (accessKeyId: string) => KeyLookup | undefined,
+  now: Date,
+  rules: SigV4Rules,
+): { readonly ok: true; readonly auth: ParsedAuthorization } | { readonly ok: false; readonly failure: SigV4Failure } => {
+  const checked = checkSigV4Headers(request.headers, lookup, now, rules);
+  if (!checked.ok) return checked;
+  const failure = verifySigV4Payload(request, checked, now);
+  return failure === undefined ? { ok: true, auth: checked.auth } : { ok: false, failure };
 };

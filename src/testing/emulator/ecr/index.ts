@@ -8,6 +8,7 @@ import { imageHandlers } from './images.js';
 import { Input } from './input.js';
 import { downloadRoute, layerHandlers } from './layers.js';
 import { repositoryHandlers } from './repositories.js';
+import { assertSafeEcrState } from './storage.js';
 import { cloneState, own, SNAPSHOT_VERSION, type EcrState, type RepositoryRecord } from './state.js';
 
 export type { EcrServiceOptions } from './context.js';
@@ -87,6 +88,7 @@ export const createEcrService = (deps: EcrServiceDeps, options: EcrServiceOption
     snapshot: (): EcrSnapshot => ({ version: SNAPSHOT_VERSION, state: cloneState(ecr.state) }),
     restore(snapshot: unknown): void {
       if (!isSnapshot(snapshot)) throw new Error(`Not an ECR snapshot (version ${String(SNAPSHOT_VERSION)} expected)`);
+      assertSafeEcrState(snapshot.state);
       ecr.state = cloneState(snapshot.state);
       // Running upload hashes cannot be persisted; CompleteLayerUpload rehashes the part file.
       ecr.uploadHashes.clear();

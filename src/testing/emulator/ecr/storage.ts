@@ -6,9 +6,10 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, type DecipherGCM, type Hash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ApiError, type KmsForEcr } from '../core.js';
+import type { EcrState } from './state.js';
 
 /** `encryptedWith` of objects in AES256 repositories. */
 export const EMULATOR_KEY = 'AES256';
@@ -45,6 +46,55 @@ export const toKmsException = (error: unknown): never => {
   throw error;
 };
 
+/**
+ * The one way to turn a stored relative path into a file path: refuses (throws, as a bug or a
+ * crafted state file would be) an absolute path, or one that leaves `root` or names `root` itself,
+ * so no `rm -r` can reach outside the data directory.
+ */
+export const pathInside = (root: string, relative: string): string => {
+  const base = resolve(root);
+  const full = resolve(base, relative);
+  if (relative === '' || isAbsolute(relative) || !full.startsWith(`${base}${sep}`)) {
+    throw new Error(`The local AWS emulator refuses the path "${relative}": it is not inside its data directory ${base}`);
+  }
+  return full;
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ACCOUNT = /^\d{12}$/;
+const REGION = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+/**
+ * Checks the ids and paths of an ECR state read from `state.json` before anything uses them: a
+ * crafted file (a repository `uuid` of `../../victim`, a blob `file` of `/etc`) must not make
+ * the emulator read, write or delete outside its data directory. Throws an Error naming the field.
+ */
+export const assertSafeEcrState = (state: EcrState): void => {
+  const refuse = (what: string, value: unknown): never => {
+    throw new Error(`emulator state: ${what} ${JSON.stringify(value)} is not valid; refusing to load it`);
+  };
+  if (typeof state.registries !== 'object' || state.registries === null) refuse('registries', state.registries);
+  for (const [key, registry] of Object.entries(state.registries)) {
+    for (const [name, repository] of Object.entries(registry)) {
+      if (!ACCOUNT.test(String(repository.account))) refuse(`repository ${name}: account`, repository.account);
+      if (!REGION.test(String(repository.region))) refuse(`repository ${name}: region`, repository.region);
+      if (key !== `${repository.account}/${repository.region}`) refuse(`repository ${name}: registry`, key);
+      if (!UUID.test(String(repository.uuid))) refuse(`repository ${name}: uuid`, repository.uuid);
+      const directory = `ecr/${repository.account}/${repository.region}/${repository.uuid}/`;
+      const files = [
+        ...Object.values(repository.blobs ?? {}).map((blob) => blob.sealed.file),
+        ...Object.values(repository.images ?? {}).map((image) => image.sealed.file),
+        ...Object.values(repository.uploads ?? {}).map((upload) => upload.tempFile),
+      ];
+      for (const file of files) {
+        const inside = typeof file === 'string' && file.startsWith(directory) ? file.slice(directory.length).split('/') : [];
+        if (inside.length === 0 || !inside.every((segment) => SEGMENT.test(segment))) refuse(`repository ${name}: file`, file);
+      }
+    }
+  }
+};
+
 export class ObjectStore {
   #emulatorKey: Buffer | undefined;
 
@@ -53,14 +103,15 @@ export class ObjectStore {
     private readonly kms: KmsForEcr,
   ) {}
 
+  /** The file path of a stored object; refuses anything outside the data directory ({@link pathInside}). */
   path(file: string): string {
-    return join(this.dataDir, file);
+    return pathInside(this.dataDir, file);
   }
 
   /** The emulator-held key for AES256 repositories, created on first use. */
   private emulatorKey(): Buffer {
     if (this.#emulatorKey !== undefined) return this.#emulatorKey;
-    const file = join(this.dataDir, 'ecr', 'aes256-emulator.key');
+    const file = this.path('ecr/aes256-emulator.key');
     if (existsSync(file)) {
       this.#emulatorKey = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
     } else {
