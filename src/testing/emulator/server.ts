@@ -506,7 +506,7 @@ export class EmulatorServer {
     }
     await this.#execute(
       res,
-      { protocol: 'query', signingName: service.signingName, action, auth, requestId, request: body },
+      { protocol: 'query', signingName: service.signingName, action, auth, requestId, request: auth.body },
       (ctx) => {
         rejectInvalidRequest(service.signingName, action, params);
         return {
