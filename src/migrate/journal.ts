@@ -140,6 +140,12 @@ const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.me
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** A journal that cannot be used: every operation answers JournalFailed with `reason`. */
+const unusableJournal = (reason: string): MigrationJournal => {
+  const fail = (operation: JournalFailed['operation']) => () => errAsync<never, JournalFailed>({ kind: 'JournalFailed', operation, journal: '(invalid journal path)', reason });
+  return { description: '(invalid journal path)', load: fail('load'), save: fail('save'), clear: fail('clear') };
+};
+
 /** Checks that a value read back is a journal state this version understands. */
 export const parseJournalState = (value: unknown, journal: string): ResultAsync<JournalState, JournalFailed> => {
   const fail = (reason: string) => errAsync<never, JournalFailed>({ kind: 'JournalFailed', operation: 'load', journal, reason });
@@ -169,6 +175,9 @@ export const parseJournalState = (value: unknown, journal: string): ResultAsync<
  * ```
  */
 export const fileJournal = (path: string): MigrationJournal => {
+  // No error channel here: a path that is not a non-empty string makes every use of the journal
+  // answer JournalFailed, and the migration stops before any AWS call changes anything.
+  if (typeof path !== 'string' || path === '') return unusableJournal('the journal path must be a non-empty string');
   const journal = path;
   const failed = (operation: JournalFailed['operation']) => (cause: unknown): JournalFailed => ({
     kind: 'JournalFailed',
@@ -241,11 +250,26 @@ export const fileJournal = (path: string): MigrationJournal => {
  * ```
  */
 export const memoryJournal = (initial?: JournalState): MigrationJournal & { snapshot(): JournalState | undefined } => {
-  let text = initial === undefined ? undefined : JSON.stringify(initial);
+  let text: string | undefined;
+  let unreadable: string | undefined;
+  try {
+    // JSON.stringify answers undefined (no text) for a function or a symbol.
+    const json: string | undefined = initial === undefined ? undefined : JSON.stringify(initial);
+    text = json;
+    if (initial !== undefined && text === undefined) unreadable = 'the initial state is not a journal state';
+  } catch (cause) {
+    unreadable = `the initial state cannot be copied: ${messageOf(cause)}`;
+  }
   const copy = (): JournalState | undefined => (text === undefined ? undefined : (JSON.parse(text) as JournalState));
   return {
     description: 'memory journal',
-    load: () => okAsync(copy()),
+    // The initial state came from the caller: it is checked like a file's content.
+    load: () =>
+      unreadable !== undefined
+        ? errAsync({ kind: 'JournalFailed', operation: 'load', journal: 'memory journal', reason: unreadable })
+        : text === undefined
+          ? okAsync(undefined)
+          : parseJournalState(copy(), 'memory journal'),
     save: (state) => {
       text = JSON.stringify(state);
       return okAsync(undefined);

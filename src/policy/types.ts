@@ -3,6 +3,8 @@
  * them: `explainAccess` (policy toolkit), which the local emulator also authorizes with.
  */
 
+import type { InvalidInput } from '../errors.js';
+
 /** A value of a condition key in the request context. */
 export type ContextValue = string | number | boolean | readonly string[];
 
@@ -102,4 +104,9 @@ export interface AccessExplanation {
   readonly statements: readonly MatchedStatement[];
   /** A sentence for humans, e.g. `no statement of the key policy allows kms:CreateGrant`. */
   readonly reason: string;
+  /**
+   * Set when the request or a policy is not what the types describe (a `null`, a statement whose
+   * `Action` is a number): nothing was evaluated, and the decision is `implicitDeny` (fail closed).
+   */
+  readonly invalidInput?: InvalidInput;
 }
