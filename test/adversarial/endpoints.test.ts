@@ -64,7 +64,10 @@ function configFile(text: string): string {
 
 /** Past the endpoint check the mocks answer every call with an empty response. */
 const answerEverything = (): void => {
-  for (const mock of [ecr, kms, iam, sts]) mock.onAnyCommand().resolves({});
+  ecr.onAnyCommand().resolves({});
+  kms.onAnyCommand().resolves({});
+  iam.onAnyCommand().resolves({});
+  sts.onAnyCommand().resolves({});
 };
 
 /** Runs a read-only operation and answers its error (or undefined when it got past the endpoint check). */
