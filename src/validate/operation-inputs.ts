@@ -17,6 +17,7 @@ import type { AuditProgress, AuditRequirement } from '../operations/audit.js';
 import type { MigrationProgress } from '../operations/migrate-repository.js';
 import type { ImageTagMutability } from '../operations/preflight.js';
 import type { PolicyDocument } from '../policy/types.js';
+import type { EncryptedRegistryOptions } from '../registry.js';
 import type { EncryptionSpec, RegistryLogger } from '../types.js';
 import {
   array,
@@ -186,7 +187,7 @@ const nonNegative: Schema<number> = {
     number.read(value, field).andThen((n) => (n >= 0 ? ok(n) : err<never, InvalidInput>({ kind: 'InvalidInput', field, reason: 'must be 0 or more' }))),
 };
 
-export const registryOptions = record({
+export const registryOptions: Schema<EncryptedRegistryOptions> = record({
   clients: optional(
     record({
       ecr: optional(client<ECRClient>('ECR')),
