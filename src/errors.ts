@@ -577,6 +577,7 @@ export type PreflightError = InvalidInput | InsecureEndpoint | GenericAwsError;
 /** Everything `deleteRepository` can return. */
 export type DeleteRepositoryError =
   | InvalidRepositoryName
+  | InvalidInput
   | InsecureEndpoint
   | RepositoryNotFound
   | RepositoryNotEmpty
@@ -692,12 +693,14 @@ const KINDS: ReadonlySet<string> = new Set<RegistryErrorKind>([
  * if (result.isErr() && isRegistryError(result.error)) console.error(result.error.kind);
  * ```
  */
-export const isRegistryError = (value: unknown): value is RegistryError =>
-  typeof value === 'object' &&
-  value !== null &&
-  'kind' in value &&
-  typeof value.kind === 'string' &&
-  KINDS.has(value.kind);
+export const isRegistryError = (value: unknown): value is RegistryError => {
+  try {
+    return typeof value === 'object' && value !== null && 'kind' in value && typeof value.kind === 'string' && KINDS.has(value.kind);
+  } catch {
+    // A Proxy or getter that throws is not one of ours.
+    return false;
+  }
+};
 
 /** Kinds that may succeed when retried unchanged, after a pause. */
 const RETRYABLE: ReadonlySet<RegistryErrorKind> = new Set<RegistryErrorKind>(['Throttled', 'NetworkError']);
@@ -711,4 +714,5 @@ const RETRYABLE: ReadonlySet<RegistryErrorKind> = new Set<RegistryErrorKind>(['T
  * ```
  */
 export const isRetryable = (error: RegistryError): boolean =>
-  RETRYABLE.has(error.kind) || (error.kind === 'AwsServiceError' && error.fault === 'server');
+  // Anything that is not one of this library's errors (a `null` from plain JavaScript) is not retryable.
+  isRegistryError(error) && (RETRYABLE.has(error.kind) || (error.kind === 'AwsServiceError' && error.fault === 'server'));

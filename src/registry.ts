@@ -3,10 +3,12 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { STSClient } from '@aws-sdk/client-sts';
 import { errAsync, ResultAsync } from 'neverthrow';
-import type { CreateEncryptedRepositoryError, PreflightError, SdkClientError } from './errors.js';
+import type { CreateEncryptedRepositoryError, InsecureEndpoint, InvalidInput, PreflightError, SdkClientError } from './errors.js';
 import { type PollSettings, type RegistryContext, silentLogger } from './internal/context.js';
 import { DEFAULT_POLL } from './internal/poll.js';
-import { checkTransport } from './internal/transport.js';
+import { checkClientEndpoints, checkTransport } from './internal/transport.js';
+import { readOptionalInput, type Schema } from './validate/input.js';
+import * as inputs from './validate/operation-inputs.js';
 import type { DeleteRepositoryError, FindOrphanedGrantsError, RetireOrphanedGrantsError } from './errors.js';
 import {
   deleteRepository,
@@ -122,9 +124,17 @@ export class EncryptedRegistry {
   /** @internal */
   protected readonly context: RegistryContext;
   readonly #owned: Destroyable[] = [];
+  /** What is wrong with the constructor's options: every operation answers it, before any call. */
+  readonly #optionsError: InvalidInput | undefined;
+  /** The endpoints the four clients will really use, checked once, before the first call. */
+  #endpoints: ResultAsync<void, InsecureEndpoint> | undefined;
 
   /**
    * Creates a registry over the given clients, or over clients it makes from `clientConfig`.
+   *
+   * Never throws: options that are not what {@link EncryptedRegistryOptions} describes (a `null`,
+   * a region that is not a string, a client without `send`) make every operation answer
+   * `InvalidInput` naming the option, before any AWS call.
    *
    * @example
    * ```ts
@@ -132,7 +142,10 @@ export class EncryptedRegistry {
    * ```
    */
   constructor(options: EncryptedRegistryOptions = {}) {
-    const { clients = {}, clientConfig = {}, logger = silentLogger } = options;
+    const read = readOptionalInput(inputs.registryOptions, options);
+    this.#optionsError = read.isErr() ? { ...read.error, field: `options.${read.error.field}`.replace(/^options\.input$/, 'options') } : undefined;
+    const valid: EncryptedRegistryOptions = read.isOk() ? read.value : {};
+    const { clients = {}, clientConfig = {}, logger = silentLogger } = valid;
     const config = clientConfigFor(clientConfig);
     const ecr = clients.ecr ?? this.#own(new ECRClient(config));
     const kms = clients.kms ?? this.#own(new KMSClient(config));
@@ -163,7 +176,7 @@ export class EncryptedRegistry {
       logger,
       region: resolveRegion,
       transportError: endpointsInUse(clientConfig).map(checkTransport).find((e) => e !== undefined),
-      poll: { ...DEFAULT_POLL, ...options.poll },
+      poll: { ...DEFAULT_POLL, ...valid.poll },
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       now: () => new Date(),
     };
@@ -213,8 +226,7 @@ export class EncryptedRegistry {
    * ```
    */
   createEncryptedRepository(input: CreateEncryptedRepositoryInput): ResultAsync<CreatedRepository, CreateEncryptedRepositoryError> {
-    if (this.context.transportError) return errAsync(this.context.transportError);
-    return createEncryptedRepository(this.context, input);
+    return this.#run(inputs.createRepositoryInput, input, createEncryptedRepository);
   }
 
   /**
@@ -243,8 +255,7 @@ export class EncryptedRegistry {
    * ```
    */
   preflight(input: PreflightInput): ResultAsync<PreflightReport, PreflightError> {
-    if (this.context.transportError) return errAsync(this.context.transportError);
-    return preflight(this.context, input);
+    return this.#run(inputs.createRepositoryInput, input, preflight);
   }
 
   /**
@@ -258,6 +269,25 @@ export class EncryptedRegistry {
    */
   destroy(): void {
     for (const client of this.#owned.splice(0)) client.destroy();
+  }
+
+  /**
+   * The public boundary of every operation: the constructor's options, then the input (read with
+   * its schema into a copy, so any JavaScript value is a typed error and never a throw), then the
+   * endpoints, all before the operation makes its first call.
+   */
+  #run<I, T, E>(
+    schema: Schema<I>,
+    input: unknown,
+    operation: (ctx: RegistryContext, input: I) => ResultAsync<T, E>,
+  ): ResultAsync<T, E | InvalidInput | InsecureEndpoint> {
+    if (this.#optionsError !== undefined) return errAsync(this.#optionsError);
+    const read = readOptionalInput(schema, input);
+    if (read.isErr()) return errAsync(read.error);
+    if (this.context.transportError) return errAsync(this.context.transportError);
+    const { ecr, kms, iam, sts } = this.context;
+    this.#endpoints ??= checkClientEndpoints([ecr.config, kms.config, iam.config, sts.config]);
+    return this.#endpoints.andThen(() => operation(this.context, read.value));
   }
 
   #own<C extends Destroyable>(client: C): C {
@@ -296,7 +326,7 @@ export class EncryptedRegistry {
    * ```
    */
   deleteRepository(input: DeleteRepositoryInput): ResultAsync<DeletedRepository, DeleteRepositoryError> {
-    return deleteRepository(this.context, input);
+    return this.#run(inputs.deleteRepositoryInput, input, deleteRepository);
   }
 
   /**
@@ -321,7 +351,7 @@ export class EncryptedRegistry {
    * ```
    */
   findOrphanedGrants(input?: FindOrphanedGrantsInput): ResultAsync<OrphanedGrantsReport, FindOrphanedGrantsError> {
-    return findOrphanedGrants(this.context, input);
+    return this.#run(inputs.findOrphanedGrantsInput, input, findOrphanedGrants);
   }
 
   /**
@@ -345,7 +375,7 @@ export class EncryptedRegistry {
    * ```
    */
   retireOrphanedGrants(input?: RetireOrphanedGrantsInput): ResultAsync<OrphanedGrantsRetirement, RetireOrphanedGrantsError> {
-    return retireOrphanedGrants(this.context, input);
+    return this.#run(inputs.retireOrphanedGrantsInput, input, retireOrphanedGrants);
   }
 
   /**
@@ -380,7 +410,7 @@ export class EncryptedRegistry {
    * ```
    */
   audit(input?: AuditInput): ResultAsync<AuditReport, AuditError> {
-    return audit(this.context, input);
+    return this.#run(inputs.auditInput, input, audit);
   }
 
   /**
@@ -410,7 +440,7 @@ export class EncryptedRegistry {
    * ```
    */
   planMigration(input: PlanMigrationInput): ResultAsync<MigrationPlan, PlanMigrationError> {
-    return planMigration(this.context, input);
+    return this.#run(inputs.planMigrationInput, input, planMigration);
   }
 
   /**
@@ -475,7 +505,7 @@ export class EncryptedRegistry {
    * ```
    */
   migrateRepository(input: MigrateRepositoryInput): ResultAsync<MigrationResult, MigrateRepositoryError> {
-    return migrateRepository(this.context, input);
+    return this.#run(inputs.migrateRepositoryInput, input, migrateRepository);
   }
 
   /**
@@ -495,6 +525,6 @@ export class EncryptedRegistry {
    * ```
    */
   resumeMigration(input: ResumeMigrationInput): ResultAsync<MigrationResult, ResumeMigrationError> {
-    return resumeMigration(this.context, input);
+    return this.#run(inputs.resumeMigrationInput, input, resumeMigration);
   }
 }

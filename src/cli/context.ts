@@ -6,6 +6,7 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import type { Command } from 'commander';
 import type { ResultAsync } from 'neverthrow';
 import type { RegistryError } from '../errors.js';
+import { redactUrl } from '../internal/transport.js';
 import { EncryptedRegistry, type EncryptedRegistryOptions } from '../registry.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { type CliFailure, type CliIo, type OutputFormat, outputFormat, reportError, toJson } from './output.js';
@@ -86,7 +87,7 @@ export const createRegistry = async (
   }
   const endpoint = options.endpointUrl ?? nonEmpty(io.env.AWS_ENDPOINT_URL);
   if (endpoint !== undefined && !URL.canParse(endpoint)) {
-    return { kind: 'UsageError', message: `--endpoint-url: not a URL: ${endpoint}` };
+    return { kind: 'UsageError', message: `--endpoint-url: not a URL: ${redactUrl(endpoint)}` };
   }
   const wait = options.grantWait === undefined ? undefined : Number(options.grantWait);
   if (wait !== undefined && !(Number.isFinite(wait) && wait >= 0)) {

@@ -2,7 +2,7 @@
  * The `encrypted-ecr` bin. Wires the process's streams to {@link runCli}; Ctrl-C exits 130.
  */
 import { createRequire } from 'node:module';
-import type { CliIo } from './output.js';
+import { type CliIo, errorLine } from './output.js';
 import { EXIT } from './exit-codes.js';
 import { interrupt } from './interrupt.js';
 import { runCli } from './program.js';
@@ -37,7 +37,7 @@ if (process.argv[2] !== 'local') {
   process.on('SIGINT', () => {
     if (interrupt()) return;
     if (io.stderrIsTty) io.errRaw('\r\x1b[2K');
-    io.err('encrypted-ecr: interrupted');
+    io.err(errorLine('Interrupted', 'interrupted (Ctrl-C)'));
     process.exit(EXIT.interrupted);
   });
 }
@@ -47,7 +47,7 @@ runCli(process.argv.slice(2), io, version()).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    io.err(`encrypted-ecr: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    io.err(errorLine('Unexpected', `unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`));
     process.exitCode = EXIT.unexpected;
   },
 );

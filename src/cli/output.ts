@@ -169,10 +169,21 @@ const CLI_KINDS: ReadonlySet<string> = new Set(['UsageError', 'ConfirmationRequi
 const isRegistryKind = (error: RegistryError | CliFailure): error is RegistryError => !CLI_KINDS.has(error.kind);
 
 /**
+ * The one format of every error line the CLI prints on stderr: `encrypted-ecr: <kind>: <message>`
+ * (the README promises it; scripts and CI logs match on the kind).
+ *
+ * @example
+ * ```ts
+ * io.err(errorLine('Interrupted', 'stopped by Ctrl-C')); // encrypted-ecr: Interrupted: stopped by Ctrl-C
+ * ```
+ */
+export const errorLine = (kind: RegistryError['kind'] | CliFailure['kind'], message: string): string => `encrypted-ecr: ${kind}: ${message}`;
+
+/**
  * Reports an error: always one human line on stderr (what a CI log shows), and with JSON output
  * (`--output json`, or stdout piped) also the JSON error object on stdout, for the script reading it.
  */
 export const reportError = (io: CliIo, format: OutputFormat, error: RegistryError | CliFailure): void => {
-  io.err(`encrypted-ecr: ${isRegistryKind(error) ? `${error.kind}: ${describeError(error)}` : error.message}`);
+  io.err(errorLine(error.kind, isRegistryKind(error) ? describeError(error) : error.message));
   if (format === 'json') io.out(errorJson(error));
 };

@@ -11,7 +11,7 @@ import { registerMigrateCommands } from './commands/migrate.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerRepositoryCommands } from './commands/repository.js';
 import { EXIT } from './exit-codes.js';
-import { type CliIo, outputFormat, reportError } from './output.js';
+import { type CliIo, errorLine, outputFormat, reportError } from './output.js';
 
 const DESCRIPTION =
   'Safe Amazon ECR encryption at rest: create with a full KMS preflight, delete with verified grant retirement, ' +
@@ -73,7 +73,7 @@ export const buildProgram = (io: CliIo, version: string, setExit: (code: number)
         await runDemo({ out: io.out });
         setExit(EXIT.ok);
       } catch (error) {
-        io.err(`encrypted-ecr: the demo failed: ${error instanceof Error ? error.message : String(error)}`);
+        io.err(errorLine('Unexpected', `the demo failed: ${error instanceof Error ? error.message : String(error)}`));
         setExit(EXIT.unexpected);
       }
     });

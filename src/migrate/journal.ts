@@ -309,6 +309,12 @@ export const journalProblem = (value: unknown): string | undefined => {
   return undefined;
 };
 
+/** A journal that cannot be used: every operation answers JournalFailed with `reason`. */
+const unusableJournal = (reason: string): MigrationJournal => {
+  const fail = (operation: JournalFailed['operation']) => () => errAsync<never, JournalFailed>({ kind: 'JournalFailed', operation, journal: '(invalid journal path)', reason });
+  return { description: '(invalid journal path)', load: fail('load'), save: fail('save'), clear: fail('clear') };
+};
+
 /** Checks that a value read back is a journal state this version understands, field by field. */
 export const parseJournalState = (value: unknown, journal: string): ResultAsync<JournalState, JournalFailed> => {
   const problem = journalProblem(value);
@@ -331,6 +337,9 @@ export const parseJournalState = (value: unknown, journal: string): ResultAsync<
  * ```
  */
 export const fileJournal = (path: string): MigrationJournal => {
+  // No error channel here: a path that is not a non-empty string makes every use of the journal
+  // answer JournalFailed, and the migration stops before any AWS call changes anything.
+  if (typeof path !== 'string' || path === '') return unusableJournal('the journal path must be a non-empty string');
   const journal = path;
   const failed = (operation: JournalFailed['operation']) => (cause: unknown): JournalFailed => ({
     kind: 'JournalFailed',
@@ -575,11 +584,26 @@ export const guardJournal = (journal: MigrationJournal): MigrationJournal => {
  * ```
  */
 export const memoryJournal = (initial?: JournalState): MigrationJournal & { snapshot(): JournalState | undefined } => {
-  let text = initial === undefined ? undefined : JSON.stringify(initial);
+  let text: string | undefined;
+  let unreadable: string | undefined;
+  try {
+    // JSON.stringify answers undefined (no text) for a function or a symbol.
+    const json: string | undefined = initial === undefined ? undefined : JSON.stringify(initial);
+    text = json;
+    if (initial !== undefined && text === undefined) unreadable = 'the initial state is not a journal state';
+  } catch (cause) {
+    unreadable = `the initial state cannot be copied: ${messageOf(cause)}`;
+  }
   const copy = (): JournalState | undefined => (text === undefined ? undefined : (JSON.parse(text) as JournalState));
   return {
     description: 'memory journal',
-    load: () => okAsync(copy()),
+    // The initial state came from the caller: it is checked like a file's content.
+    load: () =>
+      unreadable !== undefined
+        ? errAsync({ kind: 'JournalFailed', operation: 'load', journal: 'memory journal', reason: unreadable })
+        : text === undefined
+          ? okAsync(undefined)
+          : parseJournalState(copy(), 'memory journal'),
     save: (state) => {
       text = JSON.stringify(state);
       return okAsync(undefined);

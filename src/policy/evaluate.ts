@@ -7,6 +7,8 @@
  * @packageDocumentation
  */
 import { toContextEntry, type ContextEntry } from './patterns.js';
+import { readInput } from '../validate/input.js';
+import { accessRequest, policySet } from '../validate/policy-inputs.js';
 import {
   compilePolicy,
   describeSubject,
@@ -192,6 +194,10 @@ const invalidPolicies = (policies: PolicySet): string | undefined => {
  * `aws:PrincipalOrgID`, `aws:userid`, `aws:username`, `aws:PrincipalType`, `aws:PrincipalTag/*`)
  * and `kms:CallerAccount` is set for KMS actions. Policies are compiled once per document object.
  *
+ * Never throws. A request or policy that is not what the types describe (`null`, a statement whose
+ * `Effect` is not `Allow`/`Deny`, an `Action` that is a number, an object whose getter throws)
+ * is not evaluated: the answer is `implicitDeny` (fail closed) with `invalidInput` naming the field.
+ *
  * @example
  * ```ts
  * const result = explainAccess(
@@ -207,6 +213,17 @@ const invalidPolicies = (policies: PolicySet): string | undefined => {
  * ```
  */
 export const explainAccess = (request: AccessRequest, policies: PolicySet): AccessExplanation => {
+  const checked = readInput(accessRequest, request, 'request').andThen((req) =>
+    readInput(policySet, policies === undefined ? {} : policies, 'policies').map((set) => [req, set] as const),
+  );
+  if (checked.isErr()) {
+    const invalidInput = checked.error;
+    return { decision: 'implicitDeny', statements: [], reason: `nothing evaluated: ${invalidInput.field} ${invalidInput.reason}`, assumptions: [], invalidInput };
+  }
+  return evaluate(...checked.value);
+};
+
+const evaluate = (request: AccessRequest, policies: PolicySet): AccessExplanation => {
   const invalid = invalidPolicies(policies);
   if (invalid !== undefined) return { decision: 'invalidPolicy', statements: [], reason: invalid, assumptions: [] };
   const assumptions: PolicyAssumption[] = [];

@@ -10,6 +10,13 @@
 import { err, ok, type Result } from 'neverthrow';
 import type { InvalidInput } from '../errors.js';
 import type { PolicyDocument, PolicyStatement } from './types.js';
+import { readInput, record, string } from '../validate/input.js';
+import {
+  ecrEndpointPolicyInput,
+  ecrKeyPolicyInput,
+  repositoryAdminPolicyInput,
+  s3EndpointPolicyInput,
+} from '../validate/policy-inputs.js';
 
 /** A generated policy: always version `2012-10-17`, `Statement` always an array (easy to merge). */
 export interface GeneratedPolicy extends PolicyDocument {
@@ -218,7 +225,10 @@ const MIGRATE_REGISTRY_ACTIONS = ['ecr:DescribePullThroughCacheRules', 'ecr:Desc
  * if (policy.isOk()) console.log(JSON.stringify(policy.value, null, 2));
  * ```
  */
-export const generateRepositoryAdminPolicy = (input: RepositoryAdminPolicyInput): Result<GeneratedPolicy, InvalidInput> => {
+export const generateRepositoryAdminPolicy = (given: RepositoryAdminPolicyInput): Result<GeneratedPolicy, InvalidInput> =>
+  readInput(repositoryAdminPolicyInput, given).andThen(adminPolicy);
+
+const adminPolicy = (input: RepositoryAdminPolicyInput): Result<GeneratedPolicy, InvalidInput> => {
   const { region, account, keyArns, operations } = input;
   const problem = firstError(
     () => checkRegion(region),
@@ -312,7 +322,10 @@ export const generateRepositoryAdminPolicy = (input: RepositoryAdminPolicyInput)
  * });
  * ```
  */
-export const generateEcrKeyPolicy = (input: EcrKeyPolicyInput): Result<GeneratedPolicy, InvalidInput> => {
+export const generateEcrKeyPolicy = (given: EcrKeyPolicyInput): Result<GeneratedPolicy, InvalidInput> =>
+  readInput(ecrKeyPolicyInput, given).andThen(keyPolicy);
+
+const keyPolicy = (input: EcrKeyPolicyInput): Result<GeneratedPolicy, InvalidInput> => {
   const { region, account, principals } = input;
   const problem = firstError(
     () => checkRegion(region),
@@ -446,8 +459,15 @@ const ecrEndpointPolicy = (input: EcrEndpointPolicyInput): Result<GeneratedPolic
  * const s3 = generateEndpointPolicy({ service: 's3', region: 'us-west-2' });
  * ```
  */
-export const generateEndpointPolicy = (input: EndpointPolicyInput): Result<GeneratedPolicy, InvalidInput> => {
-  if (input.service !== 's3') return ecrEndpointPolicy(input);
+export const generateEndpointPolicy = (given: EndpointPolicyInput): Result<GeneratedPolicy, InvalidInput> => {
+  // `service` first: it says which input this is.
+  const service = readInput(record({ service: string }), given);
+  if (service.isErr()) return err(service.error);
+  if (service.value.service !== 's3') return readInput(ecrEndpointPolicyInput, given).andThen(ecrEndpointPolicy);
+  return readInput(s3EndpointPolicyInput, given).andThen(s3EndpointPolicy);
+};
+
+const s3EndpointPolicy = (input: S3EndpointPolicyInput): Result<GeneratedPolicy, InvalidInput> => {
   const problem = checkRegion(input.region);
   if (problem !== undefined) return err(problem);
   return ok({

@@ -3,6 +3,8 @@
  * them: `explainAccess` (policy toolkit), which the local emulator also authorizes with.
  */
 
+import type { InvalidInput } from '../errors.js';
+
 /** A value of a condition key in the request context. */
 export type ContextValue = string | number | boolean | readonly string[];
 
@@ -135,4 +137,9 @@ export interface AccessExplanation {
    * where one is listed, AWS may decide otherwise.
    */
   readonly assumptions: readonly PolicyAssumption[];
+  /**
+   * Set when the request or a policy is not what the types describe (a `null`, a statement whose
+   * `Action` is a number): nothing was evaluated, and the decision is `implicitDeny` (fail closed).
+   */
+  readonly invalidInput?: InvalidInput;
 }

@@ -100,15 +100,17 @@ export const runLocalAwsStandalone = async (
   io: StandaloneIo = { out: (line) => console.log(line), err: (line) => console.error(line) },
 ): Promise<number> => {
   const parsed = parseArgs(argv);
+  // Error lines have the CLI's one format, `encrypted-ecr: <kind>: <message>`.
   if (typeof parsed === 'string') {
-    (parsed === USAGE ? io.out : io.err)(parsed);
+    if (parsed === USAGE) io.out(parsed);
+    else io.err(`encrypted-ecr: UsageError: local: ${parsed}`);
     return parsed === USAGE ? 0 : 2;
   }
   let aws: LocalAws;
   try {
     aws = await startLocalAws(parsed);
   } catch (error) {
-    io.err(`encrypted-ecr local: ${error instanceof Error ? error.message : String(error)}`);
+    io.err(`encrypted-ecr: Unexpected: local: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
   const env: [string, string][] = [

@@ -84,6 +84,7 @@ test('deleteRepository returns its own error union', () => {
   >();
   expectTypeOf<DeleteRepositoryError['kind']>().toEqualTypeOf<
     | 'InvalidRepositoryName'
+    | 'InvalidInput'
     | 'InsecureEndpoint'
     | 'RepositoryNotFound'
     | 'RepositoryNotEmpty'

@@ -85,7 +85,7 @@ describe('EncryptedRegistry.deleteRepository', () => {
 
       expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidRepositoryName', repositoryName: 'Team/App' });
       const nothing = await registry().deleteRepository(undefined as never);
-      expect(nothing._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidRepositoryName' });
+      expect(nothing._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field: 'repositoryName' });
       expect(ecr.calls()).toHaveLength(0);
     });
 

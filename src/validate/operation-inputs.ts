@@ -1,0 +1,223 @@
+/**
+ * The schemas every public operation reads its argument with (see `./input.ts`). The rule: a field
+ * of the wrong JavaScript type (a number for a name, `null` for a journal, a string where an
+ * array goes) is `InvalidInput` naming the field, before any AWS call, in every operation. The
+ * *values* of well-typed fields (a name's pattern, a key reference's form, a mutability, a
+ * concurrency's range) are the operation's to check, with its own kinds (`InvalidRepositoryName`,
+ * `InvalidEncryption`, preflight findings) as before.
+ */
+import type { ECRClient, ECRClientConfig } from '@aws-sdk/client-ecr';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { err, ok } from 'neverthrow';
+import type { InvalidInput } from '../errors.js';
+import type { MigrationJournal } from '../migrate/journal.js';
+import type { AuditProgress, AuditRequirement } from '../operations/audit.js';
+import type { MigrationProgress } from '../operations/migrate-repository.js';
+import type { ImageTagMutability } from '../operations/preflight.js';
+import type { PolicyDocument } from '../policy/types.js';
+import type { EncryptedRegistryOptions } from '../registry.js';
+import type { EncryptionSpec, RegistryLogger } from '../types.js';
+import {
+  array,
+  boolean,
+  describeValue,
+  either,
+  fn,
+  number,
+  optional,
+  record,
+  type Schema,
+  string,
+  withMethods,
+} from './input.js';
+import { policyDocument } from './policy-inputs.js';
+
+const MAX_DEPTH = 32;
+
+const copy = (value: unknown, field: string, depth: number): InvalidInput | { value: unknown } => {
+  if (typeof value === 'bigint') return { kind: 'InvalidInput', field, reason: 'must not be a bigint' };
+  if (typeof value !== 'object' || value === null) return { value };
+  if (depth > MAX_DEPTH) return { kind: 'InvalidInput', field, reason: `is nested deeper than ${MAX_DEPTH} levels` };
+  if (Array.isArray(value)) {
+    const items: unknown[] = [];
+    const length: number = value.length;
+    for (let i = 0; i < length; i += 1) {
+      const item = copy(value[i], `${field}[${i}]`, depth + 1);
+      if ('kind' in item) return item;
+      items.push(item.value);
+    }
+    return { value: items };
+  }
+  const prototype: unknown = Object.getPrototypeOf(value);
+  // Class instances (a Date, a Map) are not data the operations read field by field: the
+  // operation's own check rejects them. Only plain objects are copied.
+  if (prototype !== Object.prototype && prototype !== null) return { value };
+  const fields: Record<string, unknown> = {};
+  for (const [name, entry] of Object.entries(value)) {
+    const item = copy(entry, `${field}.${name}`, depth + 1);
+    if ('kind' in item) return item;
+    fields[name] = item.value;
+  }
+  return { value: fields };
+};
+
+/**
+ * Any value, deep-copied (plain objects and arrays; each property read once), for the operation to
+ * check itself. The type parameter is what the operation's own runtime check accepts: it takes
+ * any value and answers its own typed error for the wrong ones. Only a `bigint` (which
+ * `JSON.stringify` cannot print) and cycles are refused here.
+ */
+export const copied = <T>(): Schema<T> => ({
+  expected: 'a value the operation checks',
+  read: (value, field) => {
+    const result = copy(value, field, 0);
+    // The operation checks this value at run time, whatever it is (see the doc comment).
+    return 'kind' in result ? err(result) : ok(result.value as T);
+  },
+});
+
+const abortSignal = withMethods<AbortSignal>('an AbortSignal', ['addEventListener', 'removeEventListener'], ['aborted']);
+const journal = withMethods<MigrationJournal>('a MigrationJournal (e.g. fileJournal("./app.migration.json"))', ['load', 'save', 'clear'], ['description']);
+
+/**
+ * An encryption spec's JavaScript shape: a string (`'AES256'`) or `{ type, key? }` with strings.
+ * Which strings are right (`KMS`, a key reference's form) is `parseEncryption`'s to say.
+ */
+const encryption: Schema<EncryptionSpec> = {
+  expected: "'AES256' or { type, key? }",
+  read: (value, field) =>
+    // `parseEncryption` checks the values (type AES256, KMS or KMS_DSSE; the key's form).
+    either(string, record({ type: string, key: optional(string) }, '{ type, key? }'))
+      .read(value, field)
+      .map((spec) => spec as EncryptionSpec),
+};
+
+/**
+ * A policy document given as an object: deep-copied as given (the preflight sends that text), and
+ * the copy checked against the policy grammar's types.
+ */
+const policyDocumentObject: Schema<PolicyDocument> = {
+  expected: 'a policy document object',
+  read: (value, field) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? copied<PolicyDocument>()
+          .read(value, field)
+          .andThen((copy) => policyDocument.read(copy, field).map(() => copy))
+      : err({ kind: 'InvalidInput', field, reason: `must be JSON text or a policy document object, not ${describeValue(value)}` }),
+};
+
+/** `createEncryptedRepository` and `preflight`. */
+export const createRepositoryInput = record({
+  repositoryName: string,
+  encryption,
+  tags: optional(array(record({ Key: string, Value: string }, '{ Key, Value }'))),
+  // The preflight says which strings are mutabilities.
+  imageTagMutability: optional(string as Schema<ImageTagMutability>),
+  imageTagMutabilityExclusionFilters: optional(array(string)),
+  scanOnPush: optional(boolean),
+  repositoryPolicy: optional(either(string, policyDocumentObject)),
+  lifecyclePolicy: optional(string),
+});
+
+export const deleteRepositoryInput = record({
+  repositoryName: string,
+  force: optional(boolean),
+});
+
+export const findOrphanedGrantsInput = record({
+  keys: optional(array(string)),
+});
+
+export const retireOrphanedGrantsInput = record({
+  keys: optional(array(string)),
+  dryRun: optional(boolean),
+  concurrency: optional(number),
+});
+
+export const auditInput = record({
+  // The operation says which strings are rules (`cmk`, `kms`, `any`).
+  require: optional(string as Schema<AuditRequirement>),
+  allowedKeys: optional(array(string)),
+  usage: optional(
+    record({
+      pushesPerMonth: optional(number),
+      pullsPerMonth: optional(number),
+      layersPerImage: optional(number),
+    }),
+  ),
+  onProgress: optional(fn<(progress: AuditProgress) => void>()),
+});
+
+export const planMigrationInput = record({
+  repositoryName: string,
+  encryption,
+  restoreArchived: optional(boolean),
+  signal: optional(abortSignal),
+});
+
+export const migrateRepositoryInput = record({
+  repositoryName: string,
+  encryption,
+  journal: optional(journal),
+  concurrency: optional(number),
+  onProgress: optional(fn<(progress: MigrationProgress) => void>()),
+  signal: optional(abortSignal),
+  restoreArchived: optional(boolean),
+});
+
+export const resumeMigrationInput = record({
+  journal,
+  concurrency: optional(number),
+  onProgress: optional(fn<(progress: MigrationProgress) => void>()),
+  signal: optional(abortSignal),
+});
+
+// ---------------------------------------------------------------------------------------------
+// The EncryptedRegistry constructor
+// ---------------------------------------------------------------------------------------------
+
+/** An SDK client: something with `send` and `config`, kept by reference. */
+const client = <C>(service: string): Schema<C> => withMethods<C>(`an SDK ${service} client`, ['send', 'destroy'], ['config']);
+
+const nonNegative: Schema<number> = {
+  expected: 'a number of 0 or more',
+  read: (value, field) =>
+    number.read(value, field).andThen((n) => (n >= 0 ? ok(n) : err<never, InvalidInput>({ kind: 'InvalidInput', field, reason: 'must be 0 or more' }))),
+};
+
+export const registryOptions: Schema<EncryptedRegistryOptions> = record({
+  clients: optional(
+    record({
+      ecr: optional(client<ECRClient>('ECR')),
+      kms: optional(client<KMSClient>('KMS')),
+      iam: optional(client<IAMClient>('IAM')),
+      sts: optional(client<STSClient>('STS')),
+    }),
+  ),
+  clientConfig: optional(
+    record({
+      region: optional(string),
+      // Credentials: an object of keys, or a provider function; the SDK checks the rest.
+      credentials: optional(
+        either(
+          fn<ECRClientConfig['credentials']>(),
+          withMethods<ECRClientConfig['credentials']>('credentials { accessKeyId, secretAccessKey }', [], ['accessKeyId', 'secretAccessKey']),
+        ),
+      ),
+      endpoint: optional(string),
+      maxAttempts: optional(nonNegative),
+      // A handler instance or its options; kept by reference, the SDK reads it.
+      requestHandler: optional(withMethods<ECRClientConfig['requestHandler']>('a request handler or its options', [])),
+    }),
+  ),
+  logger: optional(withMethods<RegistryLogger>('a logger { debug, info, warn }', ['debug', 'info', 'warn'])),
+  poll: optional(
+    record({
+      initialDelayMs: optional(nonNegative),
+      maxDelayMs: optional(nonNegative),
+      timeoutMs: optional(nonNegative),
+    }),
+  ),
+});
