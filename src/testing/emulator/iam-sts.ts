@@ -6,6 +6,7 @@ import { ApiError, type CallContext, type Principal } from './core.js';
 import type { PolicyAuthorizer } from './authorizer.js';
 import type { IamStore } from './iam.js';
 import type { XmlValue } from './xml.js';
+import { type AwsVariants, DEFAULT_AWS_VARIANTS } from './variants.js';
 import type { AccessDecision, ContextValue, MatchedStatement, PolicyDocument } from '../../policy/types.js';
 
 /** A service spoken over the Query protocol. */
@@ -54,8 +55,11 @@ export class IamQueryService implements QueryService {
   readonly xmlns = 'https://iam.amazonaws.com/doc/2010-05-08/';
   readonly #iam: IamStore;
   readonly #authorizer: PolicyAuthorizer;
+  /** The AWS behaviour variants in force (`simulateMissingContext` is the simulator's). */
+  readonly variants: AwsVariants;
 
-  constructor(iam: IamStore, authorizer: PolicyAuthorizer) {
+  constructor(iam: IamStore, authorizer: PolicyAuthorizer, variants: AwsVariants = DEFAULT_AWS_VARIANTS) {
+    this.variants = variants;
     this.#iam = iam;
     this.#authorizer = authorizer;
   }
