@@ -574,7 +574,11 @@ export type CreateEncryptedRepositoryError =
 /** What stops `preflight` from running at all (the checks themselves come back as findings). */
 export type PreflightError = InvalidInput | InsecureEndpoint | GenericAwsError;
 
-/** Everything `deleteRepository` can return. */
+/**
+ * Everything `deleteRepository` can return. `MigrationInProgress` when the repository carries a
+ * migration's freeze statement (nothing deleted). A generic AWS error from DeleteRepository itself
+ * is returned only after DescribeRepositories still found the repository (or could not tell).
+ */
 export type DeleteRepositoryError =
   | InvalidRepositoryName
   | InvalidInput
@@ -583,6 +587,7 @@ export type DeleteRepositoryError =
   | RepositoryNotEmpty
   | KmsRefused
   | DeletedButGrantsRemain
+  | MigrationInProgress
   | GenericAwsError;
 
 /** Everything `findOrphanedGrants` can return. */

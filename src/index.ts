@@ -36,7 +36,15 @@ export type {
   RepositoryScope,
   S3EndpointPolicyInput,
 } from './policy/index.js';
-export type { DeleteRepositoryInput, DeletedRepository } from './operations/delete-repository.js';
+export type {
+  DeleteRepositoryInput,
+  DeletedRepository,
+  GrantsUnverifiable,
+  GrantsUnverifiableReason,
+  UnattributedGrant,
+  UnverifiedDeletion,
+  VerifiedDeletion,
+} from './operations/delete-repository.js';
 export type {
   FailedRetirement,
   FindOrphanedGrantsInput,

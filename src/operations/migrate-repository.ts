@@ -793,8 +793,13 @@ class Migration {
   #deleteVerified(repositoryName: string, incarnation: { readonly arn: string; readonly createdAt: Date }, encryption: EncryptionDescription, label: string): StepResult {
     const leftovers = (successor: Date | undefined): StepResult =>
       encryption.keyArn === undefined ? okAsync(undefined) : this.#retireLeftoverGrants(encryption.keyArn, incarnation.arn, incarnation.createdAt, successor, label);
-    return this.#retrying('DeleteRepository', () => deleteRepository(this.#ctx, { repositoryName, force: true }))
-      .map(() => undefined)
+    // The repository carries this migration's own freeze: deleteRepository refuses any other's.
+    return this.#retrying('DeleteRepository', () => deleteRepository(this.#ctx, { repositoryName, force: true }, { migrationId: this.#state.migrationId }))
+      .map((deleted) => {
+        if (!deleted.verified) {
+          this.#warn({ code: 'grantsRemain', message: `${label} deleted, but its grants could not be verified: ${deleted.grantsUnverifiable.detail}` });
+        }
+      })
       .orElse((e): StepResult => {
         if (e.kind === 'RepositoryNotFound') return leftovers(undefined);
         if (e.kind === 'DeletedButGrantsRemain') {

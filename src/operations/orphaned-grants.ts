@@ -17,12 +17,13 @@ import type {
 import { mapConcurrent } from '../internal/concurrency.js';
 import type { RegistryContext } from '../internal/context.js';
 import { AWS_MANAGED_ECR_ALIAS, parseKeyReference } from '../encryption/spec.js';
-import { listAllRepositories } from '../steps/ecr-repository.js';
+import { describeRepositoriesByName, listAllRepositories } from '../steps/ecr-repository.js';
 import {
   ecrRepositoryArnOf,
   GRANT_CLOCK_SKEW_MS,
   GRANTS_PER_KEY_QUOTA,
-  isEcrServiceGrant,
+  isEcrGrantee,
+  isEcrGrantFor,
   listAllGrants,
   retireGrant,
 } from '../steps/kms-grants.js';
@@ -62,9 +63,15 @@ export interface OrphanedGrant {
  * - `other-account` / `other-region`: the repository is not in this registry;
  * - `malformed-arn`: `aws:ecr:arn` is no repository ARN;
  * - `too-recent`: its repository is not listed, but the grant is younger than the clock tolerance
- *   (a repository being created right now).
+ *   (a repository being created right now); decidable after `decidableAfter`;
+ * - `ambiguous-incarnation`: its repository exists, and the grant was created before it, but
+ *   within the clock tolerance: the grant of an older incarnation of a name recreated within
+ *   60 s, or (if ECR stamps `createdAt` after creating its grants) the live repository's own. No
+ *   waiting tells them apart: it is decided once the live repository is deleted (its grants are
+ *   then orphans a sweep retires), so `decidableAfter` is `undefined`.
+ * - `no-creation-date`: ListGrants gave no `CreationDate`, so no lifetime can be checked.
  */
-export type UnverifiableReason = 'other-account' | 'other-region' | 'malformed-arn' | 'too-recent';
+export type UnverifiableReason = 'other-account' | 'other-region' | 'malformed-arn' | 'too-recent' | 'ambiguous-incarnation' | 'no-creation-date';
 
 /** An ECR grant whose repository cannot be checked from here. Never retired. */
 export interface UnverifiableGrant {
@@ -72,6 +79,8 @@ export interface UnverifiableGrant {
   readonly repositoryArn: string;
   readonly creationDate: Date | undefined;
   readonly reason: UnverifiableReason;
+  /** From when a sweep can decide this grant, when waiting is what it takes (`too-recent`). */
+  readonly decidableAfter: Date | undefined;
 }
 
 /** Room left for grants on a key. */
@@ -118,12 +127,26 @@ export interface FailedRetirement {
   readonly error: GenericAwsError;
 }
 
+/**
+ * An orphan the sweep found but did not retire, because the check made right before retiring did
+ * not confirm it: `repository-exists` (a repository of that name exists now, and the grant may be
+ * its), or `check-failed` (DescribeRepositories failed; `error` says why).
+ */
+export interface KeptOrphan {
+  readonly grantId: string;
+  readonly repositoryArn: string;
+  readonly reason: 'repository-exists' | 'check-failed';
+  readonly error?: GenericAwsError;
+}
+
 /** One key's report, with what became of its orphans. */
 export interface KeyRetirementReport extends KeyGrantReport {
   readonly retired: readonly string[];
   /** Listed as orphans, but KMS had already retired them (eventual consistency). */
   readonly alreadyRetired: readonly string[];
   readonly failed: readonly FailedRetirement[];
+  /** Orphans left alone because their repository's absence was not confirmed right before retiring. */
+  readonly kept: readonly KeptOrphan[];
 }
 
 /** The answer of {@link retireOrphanedGrants}. */
@@ -140,7 +163,14 @@ const KEY_CONCURRENCY = 4;
 const DEFAULT_RETIRE_CONCURRENCY = 4;
 const MAX_RETIRE_CONCURRENCY = 30;
 
-const ECR_REPOSITORY_ARN = /^arn:[a-z0-9-]+:ecr:([a-z0-9-]+):(\d{12}):repository\/.+$/;
+const ECR_REPOSITORY_ARN = /^arn:[a-z0-9-]+:ecr:([a-z0-9-]+):(\d{12}):repository\/(.+)$/;
+
+/**
+ * A grant created this much before its live repository's `createdAt` still counts as created with
+ * it: `createdAt` may be stamped at the start of CreateRepository or truncated to the second.
+ * GUESS: AWS does not document when ECR stamps `createdAt` relative to its CreateGrant calls.
+ */
+const SAME_CALL_MARGIN_MS = 1_000;
 const AWS_ECR_ALIAS_ARN = /^arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:alias\/aws\/ecr$/;
 
 type SweptKey = KeyToSweep;
@@ -254,13 +284,20 @@ const localityOf = (repositoryArn: string, region: string, account: string): Loc
   return { local: true };
 };
 
+/**
+ * ECR's grants: an `aws:ecr:arn` constraint and an ECR service principal as grantee (nothing else
+ * is documented). Only those whose grantee is ECR of the ARN's own region can be orphans.
+ */
 const ecrGrantsOf = (grants: readonly GrantListEntry[]): { grant: GrantListEntry & { GrantId: string }; repositoryArn: string }[] =>
   grants.flatMap((grant) => {
     const repositoryArn = ecrRepositoryArnOf(grant);
-    return repositoryArn !== undefined && grant.GrantId && isEcrServiceGrant(grant)
+    return repositoryArn !== undefined && grant.GrantId && isEcrGrantee(grant)
       ? [{ grant: { ...grant, GrantId: grant.GrantId }, repositoryArn }]
       : [];
   });
+
+/** The repository name in an ECR repository ARN. */
+const nameOfRepositoryArn = (repositoryArn: string): string | undefined => ECR_REPOSITORY_ARN.exec(repositoryArn)?.[3];
 
 /**
  * Sorts a key's ECR grants. `repositories` maps the ARN of every repository of this registry to
@@ -278,22 +315,33 @@ const classify = (
   const ecr = ecrGrantsOf(grants);
   for (const { grant, repositoryArn } of ecr) {
     const base = { grantId: grant.GrantId, repositoryArn, creationDate: grant.CreationDate };
-    const locality = localityOf(repositoryArn, region, account);
+    const matching = localityOf(repositoryArn, region, account);
+    // A grant to ECR of another region than its repository's is no grant ECR made for it here.
+    const locality: Locality = matching.local && !isEcrGrantFor(grant, repositoryArn) ? { local: false, reason: 'other-region' } : matching;
     if (!locality.local) {
-      unverifiable.push({ ...base, reason: locality.reason });
+      unverifiable.push({ ...base, reason: locality.reason, decidableAfter: undefined });
       continue;
     }
     const created = grant.CreationDate?.getTime();
-    if (!repositories.has(repositoryArn)) {
-      // A repository being created right now may have its grants before it is listed.
-      if (created !== undefined && created > now.getTime() - GRANT_CLOCK_SKEW_MS) unverifiable.push({ ...base, reason: 'too-recent' });
-      else orphans.push({ ...base, reason: 'repository-deleted' });
+    if (created === undefined) {
+      // Nothing places it in a lifetime: never an orphan.
+      unverifiable.push({ ...base, reason: 'no-creation-date', decidableAfter: undefined });
       continue;
     }
-    const repositoryCreatedAt = repositories.get(repositoryArn);
-    // Unknown times: assume the live repository's, never an orphan.
-    if (created !== undefined && repositoryCreatedAt !== undefined && created < repositoryCreatedAt.getTime() - GRANT_CLOCK_SKEW_MS) {
-      orphans.push({ ...base, reason: 'older-incarnation' });
+    if (!repositories.has(repositoryArn)) {
+      // A repository being created right now may have its grants before it is listed.
+      if (created > now.getTime() - GRANT_CLOCK_SKEW_MS) {
+        unverifiable.push({ ...base, reason: 'too-recent', decidableAfter: new Date(created + GRANT_CLOCK_SKEW_MS) });
+      } else orphans.push({ ...base, reason: 'repository-deleted' });
+      continue;
+    }
+    const repositoryCreatedAt = repositories.get(repositoryArn)?.getTime();
+    // An unknown creation time: assume the live repository's, never an orphan.
+    if (repositoryCreatedAt === undefined) continue;
+    if (created < repositoryCreatedAt - GRANT_CLOCK_SKEW_MS) orphans.push({ ...base, reason: 'older-incarnation' });
+    else if (created < repositoryCreatedAt - SAME_CALL_MARGIN_MS) {
+      // Before the live repository, within the tolerance: maybe an older incarnation's (D16).
+      unverifiable.push({ ...base, reason: 'ambiguous-incarnation', decidableAfter: undefined });
     }
   }
   return { ecrGrants: ecr.length, orphans, unverifiable };
@@ -389,6 +437,41 @@ const sweep = (ctx: RegistryContext, keys: readonly string[] | undefined): Resul
   });
 
 /**
+ * Right before retiring: DescribeRepositories by name (batched) for every orphan's repository, so
+ * that a listing taken earlier in the sweep is not the only proof. An orphan stays retirable when
+ * its repository is absent now, or exists but was created after the grant (less the clock
+ * tolerance): an older incarnation's. Anything else is kept, and so is every orphan whose check
+ * failed.
+ */
+const confirmOrphans = (
+  ctx: RegistryContext,
+  orphans: readonly OrphanedGrant[],
+): ResultAsync<{ confirmed: Set<string>; kept: Map<string, KeptOrphan> }, never> => {
+  const confirmed = new Set<string>();
+  const kept = new Map<string, KeptOrphan>();
+  if (orphans.length === 0) return okAsync({ confirmed, kept });
+  const names = orphans.flatMap((o) => nameOfRepositoryArn(o.repositoryArn) ?? []);
+  return describeRepositoriesByName(ctx, names)
+    .map((now) => {
+      for (const orphan of orphans) {
+        const name = nameOfRepositoryArn(orphan.repositoryArn);
+        const repository = name === undefined ? undefined : now.get(name);
+        const created = orphan.creationDate?.getTime();
+        const olderThanRepository =
+          repository?.createdAt !== undefined && created !== undefined && created < repository.createdAt.getTime() - GRANT_CLOCK_SKEW_MS;
+        if (name !== undefined && now.has(name) && (repository === undefined || olderThanRepository)) confirmed.add(orphan.grantId);
+        else kept.set(orphan.grantId, { grantId: orphan.grantId, repositoryArn: orphan.repositoryArn, reason: 'repository-exists' });
+      }
+      return { confirmed, kept };
+    })
+    .orElse((error) => {
+      ctx.logger.warn('could not confirm that the orphans\' repositories are gone: retiring none', { error: error.kind });
+      for (const orphan of orphans) kept.set(orphan.grantId, { grantId: orphan.grantId, repositoryArn: orphan.repositoryArn, reason: 'check-failed', error });
+      return okAsync<{ confirmed: Set<string>; kept: Map<string, KeptOrphan> }, never>({ confirmed, kept });
+    });
+};
+
+/**
  * Finds the KMS grants ECR made for repositories that no longer exist, or for an older incarnation
  * of a recreated name. Reads only: nothing is retired.
  *
@@ -422,27 +505,41 @@ export const retireOrphanedGrants = (
   const { dryRun, concurrency } = options.value;
 
   return sweep(ctx, keys.value).andThen((report) => {
-    const untouched = (key: KeyGrantReport): KeyRetirementReport => ({ ...key, retired: [], alreadyRetired: [], failed: [] });
+    const untouched = (key: KeyGrantReport): KeyRetirementReport => ({ ...key, retired: [], alreadyRetired: [], failed: [], kept: [] });
     if (dryRun) return okAsync({ ...report, dryRun, keys: report.keys.map(untouched) });
 
-    const work = report.keys.flatMap((key) => key.orphans.map((orphan) => ({ key, orphan })));
-    return ResultAsync.fromSafePromise(
-      mapConcurrent(work, concurrency, ({ key, orphan }) => retireGrant(ctx, key.keyArn, orphan.grantId)),
-    ).map((outcomes): OrphanedGrantsRetirement => {
-      const byKey = new Map(report.keys.map((key) => [key, { retired: [] as string[], alreadyRetired: [] as string[], failed: [] as FailedRetirement[] }]));
-      for (const [i, outcome] of outcomes.entries()) {
-        const item = work[i];
-        const entry = item && byKey.get(item.key);
-        if (!item || !entry) continue;
-        if (outcome.isErr()) entry.failed.push({ grantId: item.orphan.grantId, repositoryArn: item.orphan.repositoryArn, error: outcome.error });
-        else if (outcome.value === 'retired') entry.retired.push(item.orphan.grantId);
-        else entry.alreadyRetired.push(item.orphan.grantId);
-      }
-      ctx.logger.info('orphaned grants retired', {
-        retired: [...byKey.values()].reduce((n, e) => n + e.retired.length, 0),
-        failed: [...byKey.values()].reduce((n, e) => n + e.failed.length, 0),
+    const candidates = report.keys.flatMap((key) => key.orphans.map((orphan) => ({ key, orphan })));
+    return confirmOrphans(ctx, candidates.map((c) => c.orphan)).andThen((confirmation) => {
+      const work = candidates.filter(({ orphan }) => confirmation.confirmed.has(orphan.grantId));
+      return ResultAsync.fromSafePromise(
+        mapConcurrent(work, concurrency, ({ key, orphan }) => retireGrant(ctx, key.keyArn, orphan.grantId)),
+      ).map((outcomes): OrphanedGrantsRetirement => {
+        const byKey = new Map(
+          report.keys.map((key) => [
+            key,
+            {
+              retired: [] as string[],
+              alreadyRetired: [] as string[],
+              failed: [] as FailedRetirement[],
+              kept: key.orphans.flatMap((o) => confirmation.kept.get(o.grantId) ?? []),
+            },
+          ]),
+        );
+        for (const [i, outcome] of outcomes.entries()) {
+          const item = work[i];
+          const entry = item && byKey.get(item.key);
+          if (!item || !entry) continue;
+          if (outcome.isErr()) entry.failed.push({ grantId: item.orphan.grantId, repositoryArn: item.orphan.repositoryArn, error: outcome.error });
+          else if (outcome.value === 'retired') entry.retired.push(item.orphan.grantId);
+          else entry.alreadyRetired.push(item.orphan.grantId);
+        }
+        ctx.logger.info('orphaned grants retired', {
+          retired: [...byKey.values()].reduce((n, e) => n + e.retired.length, 0),
+          failed: [...byKey.values()].reduce((n, e) => n + e.failed.length, 0),
+          kept: [...byKey.values()].reduce((n, e) => n + e.kept.length, 0),
+        });
+        return { ...report, dryRun, keys: report.keys.map((key) => ({ ...key, ...(byKey.get(key) ?? untouched(key)) })) };
       });
-      return { ...report, dryRun, keys: report.keys.map((key) => ({ ...key, ...(byKey.get(key) ?? untouched(key)) })) };
     });
   });
 };

@@ -168,7 +168,8 @@ const CREATE_ACTIONS = [
   'ecr:PutImageTagMutability',
   'ecr:PutImageScanningConfiguration',
 ] as const;
-const DELETE_ACTIONS = ['ecr:DeleteRepository', 'ecr:DescribeRepositories', 'ecr:ListImages'] as const;
+// GetRepositoryPolicy: delete refuses a repository a migration has frozen.
+const DELETE_ACTIONS = ['ecr:DeleteRepository', 'ecr:DescribeRepositories', 'ecr:GetRepositoryPolicy', 'ecr:ListImages'] as const;
 // Copying images without docker, and carrying the repository's settings over.
 const MIGRATE_ACTIONS = [
   ...CREATE_ACTIONS,

@@ -62,6 +62,47 @@ export const findRepository = (
     e.kind === 'RepositoryNotFound' ? okAsync(undefined) : errAsync(e),
   );
 
+/** DescribeRepositories takes at most 100 names at once. */
+const DESCRIBE_NAMES_MAX = 100;
+
+/**
+ * The repositories of these names as they are now: name → repository, or `undefined` when absent.
+ * DescribeRepositories by names fails whole on one missing name, so a batch that fails that way is
+ * split in halves until each missing name is found alone (one call per 100 names when all exist).
+ */
+export const describeRepositoriesByName = (
+  ctx: RegistryContext,
+  names: readonly string[],
+): ResultAsync<Map<string, Repository | undefined>, GenericAwsError> => {
+  const found = new Map<string, Repository | undefined>();
+  const batch = (group: readonly string[]): ResultAsync<void, GenericAwsError> => {
+    if (group.length === 0) return okAsync(undefined);
+    return awsCall(
+      'ecr',
+      'DescribeRepositories',
+      () => ctx.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [...group] })),
+      repositoryNotFound(group[0] ?? ''),
+    )
+      .map((out) => {
+        const byName = new Map((out.repositories ?? []).map((r) => [r.repositoryName, r]));
+        for (const name of group) found.set(name, byName.get(name));
+      })
+      .orElse((e): ResultAsync<void, GenericAwsError> => {
+        if (e.kind !== 'RepositoryNotFound') return errAsync(e);
+        if (group.length === 1) {
+          found.set(group[0] ?? '', undefined);
+          return okAsync(undefined);
+        }
+        const half = Math.ceil(group.length / 2);
+        return batch(group.slice(0, half)).andThen(() => batch(group.slice(half)));
+      });
+  };
+  const unique = [...new Set(names)];
+  const groups: string[][] = [];
+  for (let i = 0; i < unique.length; i += DESCRIBE_NAMES_MAX) groups.push(unique.slice(i, i + DESCRIBE_NAMES_MAX));
+  return groups.reduce<ResultAsync<void, GenericAwsError>>((chain, group) => chain.andThen(() => batch(group)), okAsync(undefined)).map(() => found);
+};
+
 /**
  * Every repository of the registry, paged 1,000 at a time (the API's maximum): the cheapest way to
  * check many names at once, since DescribeRepositories by names fails whole on one missing name.

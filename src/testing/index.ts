@@ -22,6 +22,8 @@ export type {
 } from './emulator/core.js';
 export { startLocalAws, manualClock } from './emulator/local-aws.js';
 export type { Inspect, LocalAws, LocalAwsOptions, ManualClock, Principals } from './emulator/local-aws.js';
+export { AWS_VARIANT_VALUES, DEFAULT_AWS_VARIANTS, resolveAwsVariants } from './emulator/variants.js';
+export type { AwsVariants, DeleteWhenRetireFailsVariant, SecondGrantVariant, SimulateMissingContextVariant } from './emulator/variants.js';
 export type { EmulatorCredentials, PrincipalHandle, RoleHandle } from './emulator/iam.js';
 export type { GrantInfo, KeyInfo } from './emulator/kms.js';
 export type { CallFilter, CallList, CallRecord } from './emulator/calls.js';

@@ -1,5 +1,6 @@
 /** `encrypted-ecr local`: the emulator as a process, for users' own tests and manual tries. */
 import { startLocalAws, type LocalAws, type LocalAwsOptions } from './emulator/local-aws.js';
+import { AWS_VARIANT_VALUES, type AwsVariants, DEFAULT_AWS_VARIANTS, resolveAwsVariants } from './emulator/variants.js';
 
 /** Where the standalone emulator writes, and what stops it (for tests; defaults to the process's). */
 export interface StandaloneIo {
@@ -11,11 +12,38 @@ export interface StandaloneIo {
   readonly onStarted?: (aws: LocalAws) => void;
 }
 
+const VARIANT_HELP = [
+  ...Object.entries(AWS_VARIANT_VALUES).map(([name, values]) => `  ${name}=${values.join('|')} (default ${String(DEFAULT_AWS_VARIANTS[name as keyof typeof AWS_VARIANT_VALUES])})`),
+  '  grantConsistencyDelayMs=<0..300000> (default 0)',
+].join('\n');
+
 const USAGE = `Usage: encrypted-ecr local [--port <n>] [--region <r>]... [--account <id>]... [--data-dir <dir>]
           [--access-key-id <id> --secret-access-key <secret>] [--grant-consistency-delay-ms <n>]
+          [--aws-variant <name>=<value>]...
 
 Starts the local AWS emulator (ECR, KMS, IAM, STS) on 127.0.0.1 and prints the environment to use it.
-Runs until interrupted (Ctrl-C).`;
+Runs until interrupted (Ctrl-C).
+
+--aws-variant picks how the emulator plays a behaviour AWS does not document (repeatable):
+${VARIANT_HELP}`;
+
+/** `name=value` of `--aws-variant` into `variants`, or why not. */
+const addVariant = (variants: Record<string, string | number>, value: string): string | undefined => {
+  const eq = value.indexOf('=');
+  const name = eq < 0 ? value : value.slice(0, eq);
+  const setting = eq < 0 ? '' : value.slice(eq + 1);
+  if (name === 'grantConsistencyDelayMs') {
+    const delay = Number(setting);
+    if (setting === '' || !Number.isInteger(delay)) return `--aws-variant: grantConsistencyDelayMs needs a number of milliseconds: ${value}`;
+    variants[name] = delay;
+    return undefined;
+  }
+  if (!Object.hasOwn(AWS_VARIANT_VALUES, name)) {
+    return `--aws-variant: unknown variant "${name}" (known: ${[...Object.keys(AWS_VARIANT_VALUES), 'grantConsistencyDelayMs'].join(', ')})`;
+  }
+  variants[name] = setting;
+  return undefined;
+};
 
 const parseArgs = (argv: readonly string[]): LocalAwsOptions | string => {
   const regions: string[] = [];
@@ -25,6 +53,7 @@ const parseArgs = (argv: readonly string[]): LocalAwsOptions | string => {
   let accessKeyId: string | undefined;
   let secretAccessKey: string | undefined;
   let delay: number | undefined;
+  const variants: Record<string, string | number> = {};
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -52,6 +81,11 @@ const parseArgs = (argv: readonly string[]): LocalAwsOptions | string => {
       case '--secret-access-key':
         secretAccessKey = value;
         break;
+      case '--aws-variant': {
+        const problem = addVariant(variants, value);
+        if (problem !== undefined) return problem;
+        break;
+      }
       case '--grant-consistency-delay-ms':
         delay = Number(value);
         if (!Number.isInteger(delay) || delay < 0) return `--grant-consistency-delay-ms: not a duration: ${value}`;
@@ -61,7 +95,18 @@ const parseArgs = (argv: readonly string[]): LocalAwsOptions | string => {
     }
   }
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) return '--access-key-id and --secret-access-key go together';
+  let awsVariants: Partial<AwsVariants> | undefined;
+  if (Object.keys(variants).length > 0) {
+    try {
+      // Checked here, so a bad value is a usage error before anything starts.
+      resolveAwsVariants(variants);
+      awsVariants = variants;
+    } catch (error) {
+      return `--aws-variant: ${error instanceof Error ? error.message.replace(/^startLocalAws: awsVariants\./, '') : String(error)}`;
+    }
+  }
   return {
+    ...(awsVariants !== undefined ? { awsVariants } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(regions.length > 0 ? { regions } : {}),
     ...(accounts.length > 0 ? { accounts } : {}),
@@ -121,6 +166,7 @@ export const runLocalAwsStandalone = async (
   ];
   for (const [name, value] of env) io.out(`export ${name}=${shellQuote(value)}`);
   io.err(`# local AWS emulator on ${aws.endpoint} (regions ${aws.regions.join(', ')}, account ${aws.account}); Ctrl-C stops it`);
+  io.err(`# AWS variants: ${Object.entries(aws.variants).map(([name, value]) => `${name}=${String(value)}`).join(' ')}`);
   io.onStarted?.(aws);
   await (io.until ?? signalled());
   await aws.stop();

@@ -90,9 +90,15 @@ test('deleteRepository returns its own error union', () => {
     | 'RepositoryNotEmpty'
     | 'KmsRefused'
     | 'DeletedButGrantsRemain'
+    | 'MigrationInProgress'
     | GenericAwsError['kind']
   >();
-  expectTypeOf<DeletedRepository['verified']>().toEqualTypeOf<true>();
+  // `verified` discriminates: only an unverified deletion has (and must have) `grantsUnverifiable`.
+  expectTypeOf<DeletedRepository['verified']>().toEqualTypeOf<boolean>();
+  expectTypeOf<Extract<DeletedRepository, { verified: false }>['grantsUnverifiable']['reasons']>().toEqualTypeOf<
+    readonly ('fewer-grants-than-documented' | 'unattributed-grants-remain')[]
+  >();
+  expectTypeOf<Extract<DeletedRepository, { verified: true }>>().not.toHaveProperty('grantsUnverifiable');
 });
 
 test('the orphaned-grant sweep returns its own error unions', () => {

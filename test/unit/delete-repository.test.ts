@@ -2,17 +2,22 @@ import {
   DeleteRepositoryCommand,
   DescribeRepositoriesCommand,
   ECRClient,
+  ECRServiceException,
+  GetRepositoryPolicyCommand,
   KmsException,
   ListImagesCommand,
   type Repository,
   RepositoryNotEmptyException,
   RepositoryNotFoundException,
+  RepositoryPolicyNotFoundException,
 } from '@aws-sdk/client-ecr';
 import {
   DescribeKeyCommand,
+  type GrantListEntry,
   KMSClient,
   KMSServiceException,
   ListGrantsCommand,
+  type ListGrantsCommandInput,
   NotFoundException,
   RetireGrantCommand,
 } from '@aws-sdk/client-kms';
@@ -77,6 +82,7 @@ describe('EncryptedRegistry.deleteRepository', () => {
   beforeEach(() => {
     ecr.reset();
     kms.reset();
+    ecr.on(GetRepositoryPolicyCommand).rejects(new RepositoryPolicyNotFoundException({ $metadata: {}, message: 'Repository policy does not exist' }));
   });
 
   describe('before anything is deleted', () => {
@@ -143,8 +149,10 @@ describe('EncryptedRegistry.deleteRepository', () => {
       repository: { name: NAME, arn: ARN, createdAt: CREATED_AT },
       encryption: { type: 'AES256' },
       imageCount: 1,
+      grantsIdentified: [],
       grantsRetiredByEcr: [],
       grantsRetiredHere: [],
+      unattributedGrants: [],
       verified: true,
     });
     expect(ecr).toHaveReceivedCommandWith(DeleteRepositoryCommand, { repositoryName: NAME, force: true });
@@ -160,8 +168,10 @@ describe('EncryptedRegistry.deleteRepository', () => {
       repository: { name: NAME, arn: ARN, createdAt: CREATED_AT },
       encryption: { type: 'KMS', keyArn: KEY_ARN, awsManagedKey: false },
       imageCount: 0,
+      grantsIdentified: ['g1', 'g2'],
       grantsRetiredByEcr: ['g1', 'g2'],
       grantsRetiredHere: [],
+      unattributedGrants: [],
       verified: true,
     });
     expect(kms).not.toHaveReceivedCommand(RetireGrantCommand);
@@ -284,12 +294,20 @@ describe('EncryptedRegistry.deleteRepository', () => {
     expect(result._unsafeUnwrap()).toMatchObject({ grantsRetiredHere: ['g1', 'g2'], verified: true });
   });
 
-  it('leaves the grants of an older incarnation of the name alone', async () => {
+  it('leaves the grants of an older incarnation of the name alone, and does not call the key clean while they are on it', async () => {
     const grants = kmsScenario({ ecrRetires: false, extra: [ecrGrant('old-1', ARN, BEFORE), ecrGrant('old-2', ARN, BEFORE)] });
 
     const result = await registry().deleteRepository({ repositoryName: NAME });
 
-    expect(result._unsafeUnwrap()).toMatchObject({ grantsRetiredHere: ['g1', 'g2'], verified: true });
+    expect(result._unsafeUnwrap()).toMatchObject({
+      grantsRetiredHere: ['g1', 'g2'],
+      verified: false,
+      grantsUnverifiable: { reasons: ['unattributed-grants-remain'] },
+      unattributedGrants: [
+        { grantId: 'old-1', reason: 'other-incarnation', remaining: true },
+        { grantId: 'old-2', reason: 'other-incarnation', remaining: true },
+      ],
+    });
     expect(retireCalls()).toEqual(['g1', 'g2']);
     expect(grants.isActive('old-1') && grants.isActive('old-2')).toBe(true);
   });
@@ -378,5 +396,181 @@ describe('EncryptedRegistry.deleteRepository', () => {
 
     expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'DeletedButGrantsRemain', cause: { kind: 'Throttled', operation: 'ListGrants' } });
     expect(retireCalls()).toEqual([]);
+  });
+});
+
+describe('deleteRepository fails closed wherever a grant cannot be proven (issue 11)', () => {
+  beforeEach(() => {
+    ecr.reset();
+    kms.reset();
+    ecr.on(GetRepositoryPolicyCommand).rejects(new RepositoryPolicyNotFoundException({ $metadata: {}, message: 'Repository policy does not exist' }));
+  });
+
+  /** A grant to ECR with no encryption-context constraint (the `no-constraint` second-grant variant). */
+  const unconstrainedEcrGrant = (grantId: string, created: Date): GrantListEntry => {
+    const { Constraints: _dropped, ...rest } = ecrGrant(grantId, ARN, created);
+    return rest;
+  };
+
+  /** The repository on `grants`' key; ECR retires nothing (the `silent` variant), RetireGrant works. */
+  const wireSilentEcr = (grants: FakeGrants) => {
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [kmsRepository] });
+    ecr.on(ListImagesCommand).resolves({ imageIds: [] });
+    ecr.on(DeleteRepositoryCommand).resolves({ repository: kmsRepository });
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyManager: 'CUSTOMER' } });
+    kms.on(ListGrantsCommand).callsFake(grants.list);
+    kms.on(RetireGrantCommand).callsFake((input: { GrantId: string }) => {
+      grants.retire(input.GrantId);
+      return {};
+    });
+  };
+
+  it('never says verified when ECR\'s second grant has no aws:ecr:arn constraint: reports it, retires nothing it cannot attribute', async () => {
+    // Only g1 carries the documented constraint; ECR's other grant has none. ECR retires neither.
+    const grants = new FakeGrants([ecrGrant('g1', ARN, AFTER), unconstrainedEcrGrant('ecr-2', AFTER)]);
+    wireSilentEcr(grants);
+
+    const result = (await registry().deleteRepository({ repositoryName: NAME }))._unsafeUnwrap();
+
+    expect(result.verified).toBe(false);
+    expect(result).toMatchObject({
+      grantsIdentified: ['g1'],
+      grantsRetiredHere: ['g1'],
+      grantsUnverifiable: { reasons: ['fewer-grants-than-documented', 'unattributed-grants-remain'] },
+      unattributedGrants: [{ grantId: 'ecr-2', reason: 'no-repository-constraint', remaining: true }],
+    });
+    expect(retireCalls()).toEqual(['g1']);
+    expect(grants.isActive('ecr-2')).toBe(true);
+  });
+
+  it('reports fewer identified grants than ECR documents as not verifiable, even when the key ends up clean', async () => {
+    const grants = new FakeGrants([ecrGrant('g1', ARN, AFTER)]);
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [kmsRepository] });
+    ecr.on(ListImagesCommand).resolves({ imageIds: [] });
+    ecr.on(DeleteRepositoryCommand).callsFake(() => {
+      grants.retire('g1');
+      return { repository: kmsRepository };
+    });
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyManager: 'CUSTOMER' } });
+    kms.on(ListGrantsCommand).callsFake(grants.list);
+
+    const result = (await registry().deleteRepository({ repositoryName: NAME }))._unsafeUnwrap();
+
+    expect(result).toMatchObject({ verified: false, grantsIdentified: ['g1'], grantsRetiredByEcr: ['g1'] });
+    expect(result.verified === false && result.grantsUnverifiable.reasons).toEqual(['fewer-grants-than-documented']);
+  });
+
+  it('identifies grants by GranteeServicePrincipal and EncryptionContextEquals (key case-insensitive) too, and never by the retiring principal alone', async () => {
+    const { GranteePrincipal: _g, ...serviceGrant } = ecrGrant('g-service', ARN, AFTER);
+    const grants = new FakeGrants([
+      { ...serviceGrant, GranteeServicePrincipal: `ecr.${REGION}.amazonaws.com` },
+      { ...ecrGrant('g-equals', ARN, AFTER), Constraints: { EncryptionContextEquals: { 'AWS:ECR:ARN': ARN } } },
+      // Someone's own grant, naming ECR only as the retiring principal: not ECR's, never retired.
+      { ...ecrGrant('not-ecr', ARN, AFTER), GranteePrincipal: 'arn:aws:iam::111122223333:role/app' },
+    ]);
+    wireSilentEcr(grants);
+
+    const result = (await registry().deleteRepository({ repositoryName: NAME }))._unsafeUnwrap();
+
+    expect(new Set(retireCalls())).toEqual(new Set(['g-service', 'g-equals']));
+    expect(grants.isActive('not-ecr')).toBe(true);
+    // A grant constrained to the ARN is still on the key: not clean.
+    expect(result).toMatchObject({ verified: false, unattributedGrants: [{ grantId: 'not-ecr', reason: 'not-granted-to-ecr', remaining: true }] });
+  });
+
+  it('waits before deleting a young repository until its grants show, instead of finding none and calling that verified', async () => {
+    const createdAt = new Date(Date.now() - 1000);
+    const young = repository({ encryptionType: 'KMS', kmsKey: KEY_ARN }, createdAt);
+    const grants = new FakeGrants();
+    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [young] });
+    ecr.on(ListImagesCommand).resolves({ imageIds: [] });
+    let listingsBeforeDelete = -1;
+    ecr.on(DeleteRepositoryCommand).callsFake(() => {
+      listingsBeforeDelete = grants.listings;
+      return { repository: young };
+    });
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyManager: 'CUSTOMER' } });
+    // ECR's grants are eventually consistent: they show from the third listing on, and ECR (silently) retires nothing.
+    kms.on(ListGrantsCommand).callsFake((input: ListGrantsCommandInput) => {
+      if (grants.listings === 2) {
+        grants.add(ecrGrant('late-1', ARN, createdAt));
+        grants.add(ecrGrant('late-2', ARN, createdAt));
+      }
+      return grants.list(input);
+    });
+    kms.on(RetireGrantCommand).callsFake((input: { GrantId: string }) => {
+      grants.retire(input.GrantId);
+      return {};
+    });
+
+    const result = (await registry().deleteRepository({ repositoryName: NAME }))._unsafeUnwrap();
+
+    expect(result).toMatchObject({ verified: true, grantsIdentified: ['late-1', 'late-2'], grantsRetiredHere: ['late-1', 'late-2'] });
+    // Three listings before DeleteRepository was sent.
+    expect(listingsBeforeDelete).toBe(3);
+  });
+
+  it('checks with DescribeRepositories after DeleteRepository fails for another reason than KMS: gone means deleted, and its grants are verified', async () => {
+    const grants = kmsScenario({ ecrRetires: false });
+    ecr.on(DeleteRepositoryCommand).callsFake(() => {
+      // ECR deleted the repository, but the answer was lost (a 5xx on the way back).
+      ecr.on(DescribeRepositoriesCommand).rejects(notFound());
+      throw new ECRServiceException({ name: 'ServerException', $fault: 'server', $metadata: { httpStatusCode: 500 }, message: 'internal' });
+    });
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrap()).toMatchObject({ verified: true, grantsRetiredHere: ['g1', 'g2'] });
+    expect(grants.isActive('g1') || grants.isActive('g2')).toBe(false);
+  });
+
+  it('returns the DeleteRepository failure when DescribeRepositories still finds the same repository', async () => {
+    kmsScenario({ ecrRetires: false });
+    ecr.on(DeleteRepositoryCommand).rejects(new ECRServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'not authorized' }));
+
+    const result = await registry().deleteRepository({ repositoryName: NAME });
+
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'AccessDenied', operation: 'DeleteRepository' });
+    expect(ecr).toHaveReceivedCommandTimes(DescribeRepositoriesCommand, 2);
+    expect(kms).not.toHaveReceivedCommand(RetireGrantCommand);
+  });
+});
+
+describe('deleteRepository refuses a repository a migration has frozen (issue 12 D1)', () => {
+  const frozenPolicy = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'EncryptedEcrMigrationFreeze0a1b2c', Effect: 'Deny', Principal: '*', Action: ['ecr:DeleteRepository'], Resource: '*' }],
+  });
+
+  beforeEach(() => {
+    ecr.reset();
+    kms.reset();
+  });
+
+  it.each([false, true])('returns MigrationInProgress before deleting anything (force: %s)', async (force) => {
+    kmsScenario({ ecrRetires: true });
+    ecr.on(GetRepositoryPolicyCommand).resolves({ policyText: frozenPolicy, repositoryName: NAME });
+
+    const result = await registry().deleteRepository({ repositoryName: NAME, force });
+
+    expect(result._unsafeUnwrapErr()).toEqual({
+      kind: 'MigrationInProgress',
+      repositoryName: NAME,
+      migrationId: '0a1b2c',
+      foundIn: 'repositoryPolicy',
+      journal: undefined,
+    });
+    expect(ecr).not.toHaveReceivedCommand(DeleteRepositoryCommand);
+    expect(kms).not.toHaveReceivedCommand(RetireGrantCommand);
+  });
+
+  it('fails closed when the repository policy cannot be read', async () => {
+    kmsScenario({ ecrRetires: true });
+    ecr.on(GetRepositoryPolicyCommand).rejects(new ECRServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'denied' }));
+
+    const result = await registry().deleteRepository({ repositoryName: NAME, force: true });
+
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'AccessDenied', operation: 'GetRepositoryPolicy' });
+    expect(ecr).not.toHaveReceivedCommand(DeleteRepositoryCommand);
   });
 });

@@ -1,4 +1,11 @@
-import { DescribeRepositoriesCommand, ECRClient, type Repository } from '@aws-sdk/client-ecr';
+import {
+  DescribeRepositoriesCommand,
+  type DescribeRepositoriesCommandInput,
+  ECRClient,
+  ECRServiceException,
+  type Repository,
+  RepositoryNotFoundException,
+} from '@aws-sdk/client-ecr';
 import {
   DescribeKeyCommand,
   type DescribeKeyCommandInput,
@@ -269,5 +276,75 @@ describe('EncryptedRegistry.findOrphanedGrants / retireOrphanedGrants', () => {
     expect(badConcurrency._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field: 'concurrency' });
     expect(kms.calls()).toHaveLength(0);
     expect(sts.calls()).toHaveLength(0);
+  });
+});
+
+describe('retireOrphanedGrants confirms each repository is gone right before retiring (issue 11)', () => {
+  const notFound = (name: string) => new RepositoryNotFoundException({ $metadata: {}, message: `The repository with name '${name}' does not exist` });
+
+  /** DescribeRepositories as ECR answers it: a whole listing, or by names (failing whole on one missing name). */
+  const wireEcr = (listed: readonly Repository[], byName: readonly Repository[]) => {
+    ecr.on(DescribeRepositoriesCommand).callsFake((input: DescribeRepositoriesCommandInput) => {
+      if (input.repositoryNames === undefined) return { repositories: listed };
+      const found = input.repositoryNames.map((n) => byName.find((r) => r.repositoryName === n));
+      const missing = input.repositoryNames.find((_, i) => found[i] === undefined);
+      if (missing !== undefined) throw notFound(missing);
+      return { repositories: found };
+    });
+  };
+
+  beforeEach(() => {
+    ecr.reset();
+    kms.reset();
+    sts.reset();
+    sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/ops`, UserId: 'AIDA' });
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyManager: 'CUSTOMER' } });
+  });
+
+  it('keeps a "repository-deleted" orphan whose repository exists when checked by name (the listing missed it)', async () => {
+    const grants = mixedKey();
+    wireKeys({ [KEY_ARN]: grants });
+    // The registry listing does not show `gone`, but asked by name ECR has it, created with its grants.
+    wireEcr(LIVE, [...LIVE, repo('gone', JAN)]);
+
+    const result = await registry().retireOrphanedGrants({ keys: [KEY_ARN], dryRun: false });
+
+    const [key] = result._unsafeUnwrap().keys;
+    expect([...(key?.retired ?? [])].sort()).toEqual(['app-old-1', 'app-old-2']);
+    expect(key?.kept).toEqual([
+      { grantId: 'gone-1', repositoryArn: repositoryArn('gone'), reason: 'repository-exists' },
+      { grantId: 'gone-2', repositoryArn: repositoryArn('gone'), reason: 'repository-exists' },
+    ]);
+    expect(grants.isActive('gone-1') && grants.isActive('gone-2')).toBe(true);
+    // Asked in one batch first (failing on the missing name is how ECR answers), then narrowed down.
+    expect(ecr.commandCalls(DescribeRepositoriesCommand).some((c) => c.args[0].input.repositoryNames?.length === 2)).toBe(true);
+  });
+
+  it('retires nothing when the names cannot be checked', async () => {
+    const grants = mixedKey();
+    wireKeys({ [KEY_ARN]: grants });
+    ecr.on(DescribeRepositoriesCommand).callsFake((input: DescribeRepositoriesCommandInput) => {
+      if (input.repositoryNames === undefined) return { repositories: LIVE };
+      throw new ECRServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'denied' });
+    });
+
+    const result = await registry().retireOrphanedGrants({ keys: [KEY_ARN], dryRun: false });
+
+    const [key] = result._unsafeUnwrap().keys;
+    expect(key?.retired).toEqual([]);
+    expect(key?.kept.map((k) => [k.grantId, k.reason, k.error?.kind])).toEqual(ORPHANS.map((id) => [id, 'check-failed', 'AccessDenied']));
+    expect(kms).not.toHaveReceivedCommand(RetireGrantCommand);
+  });
+
+  it('still retires an older incarnation\u2019s grants when checked by name, and the grants of a name that is gone', async () => {
+    const grants = mixedKey();
+    wireKeys({ [KEY_ARN]: grants });
+    wireEcr(LIVE, LIVE);
+
+    const result = await registry().retireOrphanedGrants({ keys: [KEY_ARN], dryRun: false });
+
+    const [key] = result._unsafeUnwrap().keys;
+    expect([...(key?.retired ?? [])].sort()).toEqual([...ORPHANS].sort());
+    expect(key?.kept).toEqual([]);
   });
 });

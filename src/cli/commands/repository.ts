@@ -137,7 +137,14 @@ const deletedTable = (deleted: DeletedRepository): string =>
     ['images deleted', deleted.imageCount],
     ['grants retired by ECR', deleted.grantsRetiredByEcr.length],
     ['grants retired here', deleted.grantsRetiredHere.length],
-    ['verified', deleted.encryption.keyArn === undefined ? undefined : 'no grant of this repository is left on the key'],
+    [
+      'verified',
+      deleted.encryption.keyArn === undefined
+        ? undefined
+        : deleted.verified
+          ? 'no grant of this repository is left on the key'
+          : `NO: ${deleted.grantsUnverifiable.detail}`,
+    ],
   ]);
 
 /** Registers `preflight`, `create` and `delete`. */
@@ -178,7 +185,7 @@ export const registerRepositoryCommands = (program: Command, io: CliIo, setExit:
       await withRegistry(io, options, async (run, registry) => {
         const confirmed = await confirm(io, `Delete repository ${name}${options.force ? ' and every image in it' : ''}?`, options.yes === true);
         if (confirmed !== true) return fail(run, confirmed);
-        return finish(run, registry.deleteRepository({ repositoryName: name, force: options.force === true }), deletedTable);
+        return finish(run, registry.deleteRepository({ repositoryName: name, force: options.force === true }), deletedTable, (d) => (d.verified ? EXIT.ok : EXIT.partial));
       }),
     );
   });

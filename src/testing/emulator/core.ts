@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AccessExplanation, ContextValue, PolicyDocument } from '../../policy/types.js';
+import type { AwsVariants } from './variants.js';
 
 /**
  * An error answered by an emulated service. The server renders it in the protocol's error shape
@@ -110,7 +111,8 @@ export interface EcrGrantRequest {
   readonly granteePrincipal: string;
   readonly retiringPrincipal: string;
   readonly operations: readonly string[];
-  readonly encryptionContextSubset: Readonly<Record<string, string>>;
+  /** Absent: a grant with no constraint (the `no-constraint` second-grant variant). */
+  readonly encryptionContextSubset?: Readonly<Record<string, string>>;
 }
 
 /** A data key: the plaintext to encrypt with, and the blob to store beside the data. */
@@ -133,7 +135,7 @@ export interface KmsForEcr {
   /** CreateGrant as the caller. */
   createGrant(ctx: CallContext, request: EcrGrantRequest): { readonly grantId: string };
   /** RetireGrant as the caller (needs `kms:RetireGrant` in an IAM policy). */
-  retireGrant(ctx: CallContext, keyArn: string, grantId: string): void;
+  retireGrant(ctx: CallContext, keyArn: string, grantId: string, options?: { readonly dryRun?: boolean }): void;
   /** GenerateDataKey (AES_256) as ECR, through its grant. */
   generateDataKey(region: string, keyArn: string, encryptionContext: Readonly<Record<string, string>>): DataKey;
   /** Decrypt as ECR, through its grant. */
@@ -178,13 +180,18 @@ export interface EcrServiceDeps {
   readonly dataDir: string;
   /** The server's base URL (`http://127.0.0.1:<port>`), for pre-signed-style layer download URLs. */
   readonly baseUrl: () => string;
-  /** What DeleteRepository answers when retiring its grants as the caller fails: AWS's behaviour here is undocumented. */
+  /**
+   * What DeleteRepository answers when retiring its grants as the caller fails: AWS's behaviour
+   * here is undocumented. Deprecated alias of `awsVariants.deleteWhenRetireFails` (`'succeed'` is `'silent'`).
+   */
   readonly onGrantRetireFailure?: 'kms-exception' | 'succeed';
   /**
    * Whether SetRepositoryPolicy refuses IAM unique ids (`AROA…`, `AIDA…`, what IAM shows for a
    * deleted role or user) as principals, with `'Principal not found'`. GUESS either way; default `accept`.
    */
   readonly repositoryPolicyUniqueIds?: 'accept' | 'refuse';
+  /** The open AWS behaviours ECR plays (see `variants.ts`); defaults when absent. */
+  readonly awsVariants?: Pick<AwsVariants, 'secondGrant' | 'deleteWhenRetireFails'>;
 }
 
 /** One stored blob or manifest, as `inspect` shows it. */

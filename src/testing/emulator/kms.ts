@@ -1092,18 +1092,18 @@ export class KmsService implements JsonService, Persistable, KmsForEcr {
         granteePrincipal: request.granteePrincipal,
         retiringPrincipal: request.retiringPrincipal,
         operations: request.operations,
-        subset: { ...request.encryptionContextSubset },
+        subset: request.encryptionContextSubset === undefined ? undefined : { ...request.encryptionContextSubset },
       });
       return { grantId };
     });
   }
 
-  retireGrant(ctx: CallContext, keyArn: string, grantId: string): void {
+  retireGrant(ctx: CallContext, keyArn: string, grantId: string, options: { readonly dryRun?: boolean } = {}): void {
     this.#logged('RetireGrant', ctx.principal.arn, ctx.region, ctx.viaService, () => {
       const key = this.#resolve(ctx.region, ctx.principal.account, keyArn, { aliases: false });
       const grant = this.#liveGrants(key.arn).find((g) => g.grantId === grantId);
       if (grant === undefined) throw kmsError('NotFoundException', `Grant ID ${grantId} not found`);
-      this.#retire(ctx, grant, false);
+      this.#retire(ctx, grant, options.dryRun === true);
     });
   }
 

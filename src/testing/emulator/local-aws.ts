@@ -12,6 +12,7 @@ import { IamQueryService, StsQueryService } from './iam-sts.js';
 import { KmsService, type GrantInfo, type KeyInfo } from './kms.js';
 import { DATA_DIR_MODE, StateStore, type PersistenceStatus } from './persistence.js';
 import { EmulatorServer, type ServerDeps } from './server.js';
+import { type AwsVariants, resolveAwsVariants } from './variants.js';
 import { explainAccess } from '../../policy/evaluate.js';
 import type { PolicyDocument } from '../../policy/types.js';
 
@@ -35,11 +36,23 @@ export interface LocalAwsOptions {
    * signatures. Pass a manual clock here to test skewed or replayed requests without waiting.
    */
   readonly requestClock?: Clock;
-  /** Retired grants keep showing in ListGrants for this long, and new ones appear only after it. Default 0. */
+  /**
+   * Retired grants keep showing in ListGrants for this long, and new ones appear only after it.
+   * Default 0. Deprecated alias of `awsVariants.grantConsistencyDelayMs` (which wins when both are given).
+   */
   readonly grantConsistencyDelayMs?: number;
+  /**
+   * The AWS behaviours the documentation leaves open, each in one of its plausible variants
+   * (`AWS_VARIANT_VALUES` lists them; unknown values throw before anything starts). Defaults:
+   * `DEFAULT_AWS_VARIANTS`, each a GUESS.
+   */
+  readonly awsVariants?: Partial<AwsVariants>;
   /** Fixed credentials for the default principal (otherwise random, or those saved in `dataDir`). */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
-  /** Options passed through to the ECR service. */
+  /**
+   * Options passed through to the ECR service. `onGrantRetireFailure` is a deprecated alias of
+   * `awsVariants.deleteWhenRetireFails` (`'succeed'` is `'silent'`).
+   */
   readonly ecr?: Pick<EcrServiceDeps, 'onGrantRetireFailure' | 'repositoryPolicyUniqueIds'>;
   /** Builds the ECR service (defaults to the package's own once wired). */
   readonly ecrFactory?: (deps: EcrServiceDeps) => EcrService;
@@ -150,6 +163,8 @@ export interface Inspect {
 
 /** A running emulator. */
 export interface LocalAws {
+  /** The AWS behaviour variants in force (every field resolved). */
+  readonly variants: AwsVariants;
   /** `http://127.0.0.1:<port>`: pass as the SDK clients' `endpoint`. */
   readonly endpoint: string;
   /** The default region (the first of `regions`). */
@@ -236,7 +251,13 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
   const region = regions[0] ?? 'us-east-1';
   const clock = options.clock ?? systemClock;
   const requestClock = options.requestClock ?? systemClock;
-  // Checked before anything is created.
+  // Checked before anything is created. The deprecated options are aliases; `awsVariants` wins.
+  const onRetireFailure = options.ecr?.onGrantRetireFailure;
+  const variants = resolveAwsVariants({
+    ...(options.grantConsistencyDelayMs !== undefined ? { grantConsistencyDelayMs: options.grantConsistencyDelayMs } : {}),
+    ...(onRetireFailure !== undefined ? { deleteWhenRetireFails: onRetireFailure === 'succeed' ? 'silent' : onRetireFailure } : {}),
+    ...options.awsVariants,
+  });
   const vpcEndpoints = new Map<string, EndpointState>();
   for (const [id, endpoint] of Object.entries(options.vpcEndpoints ?? {})) {
     if (!VPC_ENDPOINT_ID.test(id)) throw new Error(`startLocalAws: "${id}" is not a VPC endpoint id such as vpce-0a1b2c3d4e5f67890 (vpce- then lowercase letters, digits, -)`);
@@ -259,7 +280,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     authorizer,
     clock,
     regions,
-    grantConsistencyDelayMs: options.grantConsistencyDelayMs ?? 0,
+    grantConsistencyDelayMs: variants.grantConsistencyDelayMs,
     onInternalCall: (call) =>
       calls.add({
         service: 'kms',
@@ -282,7 +303,9 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     clock,
     dataDir: blobDir,
     baseUrl,
-    ...(options.ecr?.onGrantRetireFailure !== undefined ? { onGrantRetireFailure: options.ecr.onGrantRetireFailure } : {}),
+    awsVariants: variants,
+    // Still passed for ECR factories that read the deprecated option.
+    ...(onRetireFailure !== undefined ? { onGrantRetireFailure: onRetireFailure } : {}),
     ...(options.ecr?.repositoryPolicyUniqueIds !== undefined ? { repositoryPolicyUniqueIds: options.ecr.repositoryPolicyUniqueIds } : {}),
   });
 
@@ -305,7 +328,8 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     requestClock,
     regions,
     jsonServices: () => jsonServices,
-    queryServices: [new IamQueryService(iam, authorizer, { simulateMissingContext: (options as { readonly awsVariants?: { readonly simulateMissingContext?: 'none' | 'report' } }).awsVariants?.simulateMissingContext }), new StsQueryService(iam, authorizer)],
+    // The variants reach the IAM simulator here (`simulateMissingContext`).
+    queryServices: [new IamQueryService(iam, authorizer, variants), new StsQueryService(iam, authorizer)],
     routes: () => ecr?.routes ?? [],
     faults,
     calls,
@@ -380,6 +404,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
   const endpoint = `http://127.0.0.1:${emulator.port}`;
   let stopped = false;
   return {
+    variants,
     endpoint,
     region,
     regions,
@@ -435,7 +460,7 @@ export interface ManualClock extends Clock {
  * @example
  * ```ts
  * const clock = manualClock();
- * const aws = await startLocalAws({ clock, grantConsistencyDelayMs: 60_000 });
+ * const aws = await startLocalAws({ clock, awsVariants: { grantConsistencyDelayMs: 60_000 } });
  * clock.advance(60_000); // retired grants now leave ListGrants
  * ```
  */

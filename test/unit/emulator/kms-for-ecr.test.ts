@@ -52,6 +52,9 @@ afterAll(() => aws.stop());
 describe('ECR wiring', () => {
   it('routes ECR JSON calls to the service built by the factory, with the deps it needs', async () => {
     expect(deps.onGrantRetireFailure).toBe('succeed');
+    // The deprecated option is an alias of the variant.
+    expect(deps.awsVariants?.deleteWhenRetireFails).toBe('silent');
+    expect(aws.variants.deleteWhenRetireFails).toBe('silent');
     expect(deps.baseUrl()).toBe(aws.endpoint);
     expect(aws.inspect.ecr).toBeDefined();
     const ecr = new ECRClient({ ...aws.clientConfig(), maxAttempts: 1 });

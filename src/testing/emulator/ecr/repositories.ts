@@ -12,6 +12,7 @@ import { epochSeconds, invalidParameter, page, REPOSITORY_NAME, repositoryName, 
 import { registryKey, type ExclusionFilter, type RepositoryRecord, type Tag } from './state.js';
 import { validateRepositoryPolicy } from './repository-policy.js';
 import { toKmsException } from './storage.js';
+import { type AwsVariants, DEFAULT_AWS_VARIANTS, type SecondGrantVariant } from '../variants.js';
 
 const MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
 const ENCRYPTION_TYPES = ['AES256', 'KMS', 'KMS_DSSE'] as const;
@@ -19,15 +20,31 @@ const MAX_TAGS = 50;
 const AWS_MANAGED_ECR_KEY = 'alias/aws/ecr';
 
 /**
- * The operations of ECR's two grants. The first is documented (CloudTrail example, aws-facts §2).
- * The second is not: the emulator gives it `DescribeKey` + `RetireGrant`, with the same
- * `aws:ecr:arn` constraint (which KMS does not apply to those two operations), so it is
- * visible in ListGrants and harmless.
+ * The operations of ECR's two grants. The first is documented (CloudTrail example, aws-facts §2:
+ * GenerateDataKey + Decrypt, constrained to `aws:ecr:arn`). The second is not: GUESS, per
+ * `awsVariants.secondGrant`. The default gives it `DescribeKey` + `RetireGrant` with the same
+ * `aws:ecr:arn` constraint (which KMS does not apply to those two operations), so it is visible in
+ * ListGrants and harmless.
  */
 export const ECR_GRANT_OPERATIONS: readonly (readonly string[])[] = [
   ['GenerateDataKey', 'Decrypt'],
   ['DescribeKey', 'RetireGrant'],
 ];
+
+/** ECR's two grants under a second-grant variant: operations, and whether the `aws:ecr:arn` constraint applies. */
+export const ecrGrantsFor = (variant: SecondGrantVariant): readonly { readonly operations: readonly string[]; readonly constrained: boolean }[] => {
+  const [first = [], second = []] = ECR_GRANT_OPERATIONS;
+  switch (variant) {
+    case 'describe-retire':
+      return [{ operations: first, constrained: true }, { operations: second, constrained: true }];
+    // GUESS: the second grant repeats the first.
+    case 'same-as-first':
+      return [{ operations: first, constrained: true }, { operations: first, constrained: true }];
+    // GUESS: the second grant carries no encryption-context constraint (no repository can be read off it).
+    case 'no-constraint':
+      return [{ operations: first, constrained: true }, { operations: second, constrained: false }];
+  }
+};
 
 /** The JSON of a `Repository`. */
 export const repositoryShape = (repository: RepositoryRecord): Record<string, unknown> => ({
@@ -119,6 +136,7 @@ const prepareKms = (
   ctx: CallContext,
   arn: string,
   kmsKey: string | undefined,
+  secondGrant: SecondGrantVariant,
 ): { readonly keyArn: string; readonly grantIds: string[] } => {
   const via: CallContext = { ...ctx, viaService: ecrServicePrincipal(ctx.region) };
   let key: KmsKeyInfo;
@@ -131,13 +149,13 @@ const prepareKms = (
   if (unusable !== undefined) throw unusable;
   const grantIds: string[] = [];
   try {
-    for (const operations of ECR_GRANT_OPERATIONS) {
+    for (const { operations, constrained } of ecrGrantsFor(secondGrant)) {
       const grant = kms.createGrant(via, {
         keyArn: key.arn,
         granteePrincipal: ecrServicePrincipal(ctx.region),
         retiringPrincipal: ecrServicePrincipal(ctx.region),
         operations,
-        encryptionContextSubset: { 'aws:ecr:arn': arn },
+        ...(constrained ? { encryptionContextSubset: { 'aws:ecr:arn': arn } } : {}),
       });
       grantIds.push(grant.grantId);
     }
@@ -182,7 +200,7 @@ const createRepository: Handler = (ecr, input, ctx) => {
     );
   }
 
-  const kms = encryptionType === 'AES256' ? undefined : prepareKms(ecr.deps.kms, ctx, arn, requestedKey);
+  const kms = encryptionType === 'AES256' ? undefined : prepareKms(ecr.deps.kms, ctx, arn, requestedKey, variantsOf(ecr).secondGrant);
   const repository: RepositoryRecord = {
     account: ref.account,
     region: ref.region,
@@ -236,7 +254,22 @@ const describeRepositories: Handler = (ecr, input, ctx) => {
   };
 };
 
-/** Removes a repository and its files; answers as `onGrantRetireFailure` says when its grants stay. */
+/** The variants ECR plays: `awsVariants`, else the deprecated `onGrantRetireFailure`, else the defaults. */
+const variantsOf = (ecr: EcrContext): Pick<AwsVariants, 'secondGrant' | 'deleteWhenRetireFails'> => ({
+  secondGrant: ecr.deps.awsVariants?.secondGrant ?? DEFAULT_AWS_VARIANTS.secondGrant,
+  deleteWhenRetireFails:
+    ecr.deps.awsVariants?.deleteWhenRetireFails ??
+    (ecr.deps.onGrantRetireFailure === 'succeed' ? 'silent' : ecr.deps.onGrantRetireFailure === 'kms-exception' ? 'kms-exception' : DEFAULT_AWS_VARIANTS.deleteWhenRetireFails),
+});
+
+/**
+ * Removes a repository and its files; retires its grants as the caller (aws-facts §3: the caller
+ * needs kms:RetireGrant). When that fails, the answer is `awsVariants.deleteWhenRetireFails`
+ * (AWS documents only the console's message, not the API's answer):
+ * - `kms-exception` (GUESS, default): deleted, then KmsException with the console's message;
+ * - `access-denied` (GUESS): checked first (RetireGrant with DryRun), nothing deleted, AccessDeniedException;
+ * - `silent` (GUESS): deleted, the grants stay, success.
+ */
 const deleteRepository: Handler = (ecr, input, ctx) => {
   const repository = ecr.repositoryFor(input, ctx, 'DeleteRepository');
   const force = input.optionalBoolean('force') ?? false;
@@ -246,22 +279,34 @@ const deleteRepository: Handler = (ecr, input, ctx) => {
       `The repository with name '${repository.name}' in registry with id '${repository.account}' cannot be deleted because it still contains images`,
     );
   }
-  removeRepository(ecr, repository);
-
-  let failure: ApiError | undefined;
-  if (repository.kmsKey !== undefined) {
-    // ECR retires its grants with the caller's identity (aws-facts §3): the caller needs kms:RetireGrant.
-    const via: CallContext = { ...ctx, viaService: ecrServicePrincipal(repository.region) };
-    for (const grantId of repository.grantIds) {
+  const { deleteWhenRetireFails } = variantsOf(ecr);
+  const via: CallContext = { ...ctx, viaService: ecrServicePrincipal(repository.region) };
+  const retireAll = (dryRun: boolean): ApiError | undefined => {
+    let failure: ApiError | undefined;
+    for (const grantId of repository.kmsKey === undefined ? [] : repository.grantIds) {
       try {
-        ecr.deps.kms.retireGrant(via, repository.kmsKey, grantId);
+        ecr.deps.kms.retireGrant(via, repository.kmsKey ?? '', grantId, { dryRun });
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
+        // Already retired by someone: nothing left to do for it.
+        if (error.code === 'NotFoundException' || error.code === 'DryRunOperationException') continue;
         failure ??= error;
       }
     }
+    return failure;
+  };
+  if (deleteWhenRetireFails === 'access-denied') {
+    const refusal = retireAll(true);
+    if (refusal !== undefined) {
+      throw new ApiError(
+        'AccessDeniedException',
+        `User: ${ctx.principal.arn} is not authorized to delete repository ${repository.arn}: the grants created by the kmsKey [${String(repository.kmsKey)}] cannot be retired (${refusal.code})`,
+      );
+    }
   }
-  if (failure !== undefined && (ecr.deps.onGrantRetireFailure ?? 'kms-exception') === 'kms-exception') {
+  removeRepository(ecr, repository);
+  const failure = retireAll(false);
+  if (failure !== undefined && deleteWhenRetireFails === 'kms-exception') {
     throw new ApiError(
       'KmsException',
       `The repository [${repository.name}] has been deleted successfully but the grants created by the kmsKey [${String(repository.kmsKey)}] failed to be retired`,

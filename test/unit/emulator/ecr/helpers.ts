@@ -138,11 +138,12 @@ export class FakeKms implements KmsForEcr {
     return { grantId: grant.grantId };
   }
 
-  retireGrant(ctx: CallContext, keyArn: string, grantId: string): void {
+  retireGrant(ctx: CallContext, keyArn: string, grantId: string, options: { readonly dryRun?: boolean } = {}): void {
     this.calls.push({ operation: 'retireGrant', ctx, args: [keyArn, grantId] });
     this.check('retireGrant');
     const grant = this.grants.find((g) => g.grantId === grantId && g.request.keyArn === keyArn && !g.retired);
     if (grant === undefined) throw new ApiError('NotFoundException', `Grant ${grantId} not found`);
+    if (options.dryRun === true) throw new ApiError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.');
     grant.retired = true;
   }
 
@@ -158,7 +159,7 @@ export class FakeKms implements KmsForEcr {
         grant.request.keyArn === keyArn &&
         grant.request.granteePrincipal === `ecr.${region}.amazonaws.com` &&
         grant.request.operations.includes(operation) &&
-        Object.entries(grant.request.encryptionContextSubset).every(([k, v]) => context[k] === v),
+        Object.entries(grant.request.encryptionContextSubset ?? {}).every(([k, v]) => context[k] === v),
     );
     if (!allowed) throw new ApiError('AccessDeniedException', `ECR has no grant for ${operation} on ${keyArn}`);
     return key;
