@@ -207,6 +207,10 @@ describe('migration under attack (issue 12)', () => {
       if (command === 'before:SetRepositoryPolicyCommand' && aWrites++ === 0) {
         bResult = b.registry.migrateRepository({ repositoryName: name, encryption: { type: 'KMS' }, journal: bJournal });
         await Promise.race([bHasReadBack, new Promise((resolve) => setTimeout(resolve, 3000))]);
+      } else if (command === 'after:SetRepositoryPolicyCommand' && aWrites === 1) {
+        // Keep A's freeze in place until B has looked again (else A may finish, and restore the
+        // original policy, before B's second read: a different interleaving, tested nowhere here).
+        await Promise.race([bResult, new Promise((resolve) => setTimeout(resolve, 5000))]);
       }
     });
 
