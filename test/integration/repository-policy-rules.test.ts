@@ -192,7 +192,7 @@ describe('migrations on an emulator that refuses what ECR refuses', () => {
         step: 'restoreSettings',
         cause: { kind: 'RepositoryPolicyRefused', repositoryName: 'fid/refused', savedPolicy: saved, stillFrozen: true, reason: expect.stringContaining('Principal not found') as string },
       });
-      expect(failed.kind === 'MigrationFailed' ? failed.state : '').toContain('still frozen');
+      expect(failed.kind === 'MigrationFailed' ? failed.state : '').toContain('and frozen (pushes, deletes and settings changes by others denied)');
       const live = (await ecr.send(new GetRepositoryPolicyCommand({ repositoryName: 'fid/refused' }))).policyText ?? '';
       expect(live).toContain(FREEZE_SID);
 
