@@ -295,12 +295,17 @@ export class EmulatorServer {
       this.#send(res, answer);
       return;
     }
-    this.#send(res, { ...answer, headers: { ...answer.headers, connection: 'close' } });
+    // No `connection: close`: Node would then close the socket as soon as the answer is written,
+    // and a client still sending gets EPIPE before it reads the answer. Keep the connection, drop
+    // what still comes, and cut it only if the body outlasts the grace period.
+    this.#send(res, answer);
     req.resume();
     const socket = req.socket;
     const timer = setTimeout(() => socket.destroy(), DISCARD_GRACE_MS);
     timer.unref();
-    socket.once('close', () => clearTimeout(timer));
+    const stop = (): void => clearTimeout(timer);
+    req.once('end', stop);
+    socket.once('close', stop);
   }
 
   #log(service: string, operation: string, principal: Principal | undefined, region: string | undefined, status: number, error?: string): void {
