@@ -12,7 +12,7 @@ const fakeEcr = (given: EcrServiceDeps): EcrService => {
     targetPrefix: 'AmazonEC2ContainerRegistry_V20150921',
     signingName: 'ecr',
     handle: (action, _input, ctx) => {
-      if (action === 'DescribeRepositories') return { repositories: [{ repositoryName: ctx.principal.arn }] };
+      if (action === 'DescribeRepositories') return { repositories: [{ repositoryName: 'routed', repositoryArn: ctx.principal.arn }] };
       if (action === 'CreateRepository') throw new ApiError('KmsException', 'KMS refused', { fields: { kmsError: 'DisabledException' } });
       throw new ApiError('UnknownOperationException', `no ${action}`);
     },
@@ -59,7 +59,7 @@ describe('ECR wiring', () => {
     expect(aws.inspect.ecr).toBeDefined();
     const ecr = new ECRClient({ ...aws.clientConfig(), maxAttempts: 1 });
     const { repositories } = await ecr.send(new DescribeRepositoriesCommand({}));
-    expect(repositories).toEqual([{ repositoryName: aws.principals.default.arn }]);
+    expect(repositories).toEqual([{ repositoryName: 'routed', repositoryArn: aws.principals.default.arn }]);
     // ApiError fields become the modeled exception's members.
     const error = await ecr.send(new CreateRepositoryCommand({ repositoryName: 'app' })).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KmsException);
