@@ -1,7 +1,8 @@
 /** `audit`, `grants orphans` and `grants retire`: thin over `audit`, `findOrphanedGrants` and `retireOrphanedGrants`. */
 import type { Command } from 'commander';
+import type { EncryptedRegistry } from '../../registry.js';
 import type { AuditProgress, AuditReport, AuditRequirement } from '../../operations/audit.js';
-import type { KeyGrantReport, OrphanedGrantsReport, OrphanedGrantsRetirement } from '../../operations/orphaned-grants.js';
+import type { KeyGrantReport, KeyRetirementReport, OrphanedGrantsReport, OrphanedGrantsRetirement } from '../../operations/orphaned-grants.js';
 import { type AwsOptions, fail, finish, withAwsOptions, withRegistry } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { type CliIo, renderTable } from '../output.js';
@@ -20,7 +21,13 @@ interface GrantOptions extends AwsOptions {
   readonly dryRun?: boolean;
   readonly concurrency?: string;
   readonly yes?: boolean;
+  readonly wait?: string;
 }
+
+/** The longest `--wait`: an hour. */
+const MAX_WAIT_SECONDS = 3_600;
+/** Slept past a grant's `decidableAfter`, for the clocks of KMS and of this machine. */
+const WAIT_MARGIN_MS = 1_000;
 
 /** Comma-separated and repeatable: `--allowed-keys a,b --allowed-keys c`. */
 const collectList = (value: string, previous: readonly string[] | undefined): string[] => [
@@ -92,7 +99,73 @@ const keyRows = (keys: readonly KeyGrantReport[]): string[][] =>
   ]);
 const KEY_HEADERS = ['KEY', 'MANAGER', 'GRANTS', 'ECR', 'ORPHANS', 'UNVERIFIABLE', 'HEADROOM'];
 
-const orphansTable = (report: OrphanedGrantsReport): string =>
+/** A grant the sweep could not decide: unverifiable, or an orphan kept because its repository's absence was not confirmed. */
+interface UndecidedGrant {
+  readonly keyArn: string;
+  readonly grantId: string;
+  readonly repositoryArn: string;
+  readonly reason: string;
+  readonly decidableAfter?: Date;
+}
+
+const undecidedOf = (keys: readonly (KeyGrantReport & { readonly kept?: KeyRetirementReport['kept'] })[]): UndecidedGrant[] =>
+  keys.flatMap((k) => [
+    ...k.unverifiable.map((u) => ({
+      keyArn: k.keyArn,
+      grantId: u.grantId,
+      repositoryArn: u.repositoryArn,
+      reason: u.reason,
+      ...(u.decidableAfter !== undefined ? { decidableAfter: u.decidableAfter } : {}),
+    })),
+    ...(k.kept ?? []).map((o) => ({ keyArn: k.keyArn, grantId: o.grantId, repositoryArn: o.repositoryArn, reason: `kept: ${o.reason}` })),
+  ]);
+
+/** When every undecided grant that waiting decides is decidable; `undefined` when none is. */
+const decidableAt = (undecided: readonly UndecidedGrant[]): Date | undefined => {
+  const times = undecided.flatMap((u) => (u.decidableAfter !== undefined ? [u.decidableAfter.getTime()] : []));
+  return times.length === 0 ? undefined : new Date(Math.max(...times));
+};
+
+/** The one line that says when to run the command again; `undefined` when everything was decided. */
+const rerunLine = (undecided: readonly UndecidedGrant[], command: string): string | undefined => {
+  if (undecided.length === 0) return undefined;
+  const at = decidableAt(undecided);
+  const waitable = undecided.filter((u) => u.decidableAfter !== undefined).length;
+  const rest = undecided.length - waitable;
+  return (
+    `${undecided.length} grant(s) not decided: ` +
+    [
+      ...(at !== undefined ? [`${waitable} decidable after ${at.toISOString()}: run \`encrypted-ecr ${command}\` again then (or add --wait <seconds>)`] : []),
+      ...(rest > 0 ? [`${rest} cannot be decided by waiting (see REASON; a kept or ambiguous grant is decided once its repository is deleted)`] : []),
+    ].join('; ')
+  );
+};
+
+const undecidedTable = (undecided: readonly UndecidedGrant[]): string[] =>
+  undecided.length === 0
+    ? []
+    : [
+        '',
+        'not decided (left alone):',
+        renderTable(
+          ['KEY', 'GRANT', 'REPOSITORY', 'REASON', 'DECIDABLE AFTER'],
+          undecided.map((u) => [short(u.keyArn), u.grantId, u.repositoryArn, u.reason, u.decidableAfter?.toISOString() ?? '']),
+        ),
+      ];
+
+/** The report with its undecided grants and the rerun hint, for JSON. */
+const withUndecided = <T extends { readonly keys: readonly KeyGrantReport[] }>(report: T, command: string) => {
+  const undecided = undecidedOf(report.keys);
+  const at = decidableAt(undecided);
+  const rerun = rerunLine(undecided, command);
+  return { ...report, undecided, ...(at !== undefined ? { decidableAfter: at } : {}), ...(rerun !== undefined ? { rerun } : {}) };
+};
+
+/** Exit 8 (`partial`) when a grant was not decided or a retirement failed. */
+const sweepExit = (report: ReturnType<typeof withUndecided<OrphanedGrantsReport | OrphanedGrantsRetirement>>): number =>
+  report.undecided.length > 0 || report.keys.some((k) => 'failed' in k && Array.isArray(k.failed) && k.failed.length > 0) ? EXIT.partial : EXIT.ok;
+
+const orphansTable = (report: ReturnType<typeof withUndecided<OrphanedGrantsReport>>): string =>
   [
     renderTable(KEY_HEADERS, keyRows(report.keys)),
     '',
@@ -102,21 +175,86 @@ const orphansTable = (report: OrphanedGrantsReport): string =>
           report.keys.flatMap((k) => k.orphans.map((o) => [short(k.keyArn), o.grantId, o.repositoryArn, o.reason])),
         )
       : 'no orphaned grants',
+    ...undecidedTable(report.undecided),
     ...report.skipped.map((s) => `skipped ${s.keyArn}: ${s.error.kind}`),
+    ...(report.rerun !== undefined ? [report.rerun] : []),
   ].join('\n');
 
-const retireTable = (report: OrphanedGrantsRetirement): string =>
+/** What became of one orphan. */
+const outcomeOf = (k: KeyRetirementReport, grantId: string, dryRun: boolean): string => {
+  if (dryRun) return 'would retire';
+  if (k.retired.includes(grantId)) return 'retired';
+  if (k.alreadyRetired.includes(grantId)) return 'already retired';
+  const failed = k.failed.find((f) => f.grantId === grantId);
+  if (failed) return `FAILED: ${failed.error.kind}`;
+  return 'kept';
+};
+
+const retireTable = (report: ReturnType<typeof withUndecided<OrphanedGrantsRetirement>>): string =>
   [
     renderTable(
-      ['KEY', 'ORPHANS', 'RETIRED', 'ALREADY RETIRED', 'FAILED'],
-      report.keys.map((k) => [k.keyArn, String(k.orphans.length), String(k.retired.length), String(k.alreadyRetired.length), String(k.failed.length)]),
+      ['KEY', 'ORPHANS', 'RETIRED', 'ALREADY RETIRED', 'FAILED', 'KEPT', 'UNVERIFIABLE'],
+      report.keys.map((k) => [
+        k.keyArn,
+        String(k.orphans.length),
+        String(k.retired.length),
+        String(k.alreadyRetired.length),
+        String(k.failed.length),
+        String(k.kept.length),
+        String(k.unverifiable.length),
+      ]),
     ),
+    ...(report.keys.some((k) => k.orphans.length > 0)
+      ? [
+          '',
+          renderTable(
+            ['KEY', 'GRANT', 'REPOSITORY', 'REASON', 'OUTCOME'],
+            report.keys.flatMap((k) => k.orphans.map((o) => [short(k.keyArn), o.grantId, o.repositoryArn, o.reason, outcomeOf(k, o.grantId, report.dryRun)])),
+          ),
+        ]
+      : []),
+    ...undecidedTable(report.undecided),
     ...report.keys.flatMap((k) => k.failed.map((f) => `failed ${f.grantId} on ${short(k.keyArn)}: ${f.error.kind}`)),
     ...report.skipped.map((s) => `skipped ${s.keyArn}: ${s.error.kind}`),
-    report.dryRun ? 'dry run: nothing was retired' : '',
-  ]
-    .filter((line) => line !== '')
-    .join('\n');
+    ...(report.dryRun ? ['dry run: nothing was retired'] : []),
+    ...(report.rerun !== undefined ? [report.rerun] : []),
+  ].join('\n');
+
+/** `--wait <seconds>`: a whole number from 0 to {@link MAX_WAIT_SECONDS}; `undefined` when malformed. */
+const parseWait = (value: string | undefined): number | undefined => {
+  const seconds = Number(value ?? '0');
+  return /^\d+$/.test((value ?? '0').trim()) && seconds <= MAX_WAIT_SECONDS ? seconds : undefined;
+};
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((done) => {
+    setTimeout(done, ms);
+  });
+
+/**
+ * Waits, up to `seconds` from now, for the too-recent grants a read-only sweep finds to become
+ * decidable: sweeps, sleeps until the last of them that the bound reaches is decidable, and again
+ * while new ones appear within the bound. Answers when the caller should make its real sweep.
+ */
+const waitForDecidable = async (
+  io: CliIo,
+  seconds: number,
+  find: () => ReturnType<EncryptedRegistry['findOrphanedGrants']>,
+): Promise<void> => {
+  const deadline = Date.now() + seconds * 1_000;
+  for (;;) {
+    const found = await find();
+    if (found.isErr()) return; // the real sweep reports it
+    const targets = undecidedOf(found.value.keys)
+      .flatMap((u) => (u.decidableAfter !== undefined ? [u.decidableAfter.getTime() + WAIT_MARGIN_MS] : []))
+      .filter((t) => t <= deadline);
+    const target = targets.length === 0 ? undefined : Math.max(...targets);
+    const ms = target === undefined ? 0 : target - Date.now();
+    if (ms <= 0) return;
+    io.err(`waiting ${Math.ceil(ms / 1_000)} s for ${targets.length} too-recent grant(s) to become decidable`);
+    await sleep(ms);
+  }
+};
 
 /** Registers `audit` and `grants orphans|retire`. */
 export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setExit: (code: number) => void): void => {
@@ -152,32 +290,55 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
   });
 
   const grants = program.command('grants').description('KMS grants ECR left behind');
+  const waitOption = [
+    '--wait <seconds>',
+    `wait up to this long (0-${MAX_WAIT_SECONDS}) for grants too recent to decide, then sweep again`,
+    '0',
+  ] as const;
+  const exitHelp =
+    '\nExit codes: 0 every ECR grant decided (and, for retire, every orphan retired); 8 a grant could not be decided ' +
+    '(too recent, ambiguous, other account or region, kept) or a retirement failed: the output lists them and says when to run again.';
   withAwsOptions(
     grants
       .command('orphans')
-      .description('find grants of deleted repositories (or older incarnations of a name); reads only')
-      .option('--key <key>', 'sweep only this key (repeatable; default: every customer-managed key and aws/ecr)', collect),
+      .description('find grants of deleted repositories (or older incarnations of a name); reads only; exit 8 when a grant could not be decided')
+      .option('--key <key>', 'sweep only this key (repeatable; default: every customer-managed key and aws/ecr)', collect)
+      .option(...waitOption)
+      .addHelpText('after', exitHelp),
   ).action(async (options: GrantOptions) => {
     setExit(
-      await withRegistry(io, options, (run, registry) =>
-        finish(run, registry.findOrphanedGrants(options.key !== undefined ? { keys: options.key } : {}), orphansTable),
-      ),
+      await withRegistry(io, options, async (run, registry) => {
+        const wait = parseWait(options.wait);
+        if (wait === undefined) return fail(run, { kind: 'UsageError', message: `--wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` });
+        const keys = options.key !== undefined ? { keys: options.key } : {};
+        if (wait > 0) await waitForDecidable(io, wait, () => registry.findOrphanedGrants(keys));
+        return finish(
+          run,
+          registry.findOrphanedGrants(keys).map((report) => withUndecided(report, 'grants orphans')),
+          orphansTable,
+          sweepExit,
+        );
+      }),
     );
   });
 
   withAwsOptions(
     grants
       .command('retire')
-      .description('retire the orphaned grants (never revokes, never touches a live repository)')
+      .description('retire the orphaned grants (never revokes, never touches a live repository); exit 8 when a grant could not be decided')
       .option('--key <key>', 'sweep only this key (repeatable)', collect)
-      .option('--dry-run', 'show what would be retired, retire nothing')
+      .option('--dry-run', 'list the grants that would be retired, retire nothing')
       .option('--concurrency <n>', 'RetireGrant calls in flight, 1-30', '4')
-      .option('-y, --yes', 'do not ask for confirmation (required off a terminal)'),
+      .option(...waitOption)
+      .option('-y, --yes', 'do not ask for confirmation (required off a terminal)')
+      .addHelpText('after', exitHelp),
   ).action(async (options: GrantOptions) => {
     setExit(
       await withRegistry(io, options, async (run, registry) => {
         const dryRun = options.dryRun === true;
         const keys = options.key !== undefined ? { keys: options.key } : {};
+        const wait = parseWait(options.wait);
+        if (wait === undefined) return fail(run, { kind: 'UsageError', message: `--wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` });
         if (!dryRun) {
           // Off a terminal, refuse before any call; on one, say how many grants before asking.
           if (options.yes !== true && (!io.stdinIsTty || !io.stderrIsTty)) {
@@ -190,11 +351,14 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
             if (confirmed !== true) return fail(run, confirmed);
           }
         }
+        if (wait > 0) await waitForDecidable(io, wait, () => registry.findOrphanedGrants(keys));
         return finish(
           run,
-          registry.retireOrphanedGrants({ ...keys, dryRun, concurrency: Number(options.concurrency ?? 4) }),
+          registry
+            .retireOrphanedGrants({ ...keys, dryRun, concurrency: Number(options.concurrency ?? 4) })
+            .map((report) => withUndecided(report, `grants retire${dryRun ? ' --dry-run' : ''}`)),
           retireTable,
-          (report) => (report.keys.some((k) => k.failed.length > 0) ? EXIT.partial : EXIT.ok),
+          sweepExit,
         );
       }),
     );
