@@ -2,6 +2,9 @@
  * What every AWS command shares: the AWS CLI's conventions for region, profile and endpoint, the
  * registry built from them, and how a command's outcome becomes output and an exit code.
  */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import type { Command } from 'commander';
 import type { ResultAsync } from 'neverthrow';
@@ -48,18 +51,68 @@ export interface Run {
 
 /** Checks `--output` and picks the format. */
 export const startRun = (io: CliIo, options: AwsOptions): Run | CliFailure => {
-  if (options.output !== undefined && options.output !== 'json' && options.output !== 'table') {
-    return { kind: 'UsageError', message: `--output must be json or table, not "${options.output}"` };
+  const output = options.output?.toLowerCase();
+  if (output !== undefined && output !== 'json' && output !== 'table') {
+    return { kind: 'UsageError', message: `--output must be json or table, not "${options.output ?? ''}"` };
   }
   return {
     io,
-    format: outputFormat(options.output, io),
+    format: outputFormat(output, io),
     progress: createProgress(io, progressEnabled(io, options.progress !== false)),
   };
 };
 
 const NO_REGION =
   'no AWS region: pass --region, set AWS_REGION (or AWS_DEFAULT_REGION), or set a region in your profile';
+
+/**
+ * The shared config files the SDK reads profiles from: `AWS_CONFIG_FILE` and
+ * `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config` and `~/.aws/credentials` (as
+ * `getConfigFilepath`/`getCredentialsFilepath` of the SDK's shared-ini-file-loader).
+ */
+const sharedConfigFiles = (env: Readonly<Record<string, string | undefined>>): { readonly config: string; readonly credentials: string } => {
+  const home = nonEmpty(env.HOME) ?? nonEmpty(env.USERPROFILE) ?? homedir();
+  return {
+    config: nonEmpty(env.AWS_CONFIG_FILE) ?? join(home, '.aws', 'config'),
+    credentials: nonEmpty(env.AWS_SHARED_CREDENTIALS_FILE) ?? join(home, '.aws', 'credentials'),
+  };
+};
+
+/**
+ * The profile names in one shared file, as the SDK's `loadSharedConfigFiles` finds them: in the
+ * config file `[default]` and `[profile name]` (`[name]` alone is not a profile there), in the
+ * credentials file `[name]`; a section counts only once it holds a `key = value` line (the SDK's
+ * `parseIni` keeps no empty section). An unreadable file holds no profile (the SDK swallows it too).
+ */
+const profilesIn = (file: string, kind: 'config' | 'credentials'): ReadonlySet<string> => {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return new Set();
+  }
+  const names = new Set<string>();
+  let section: string | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.split(/(^|\s)[;#]/)[0]?.trim() ?? '';
+    if (line.startsWith('[') && line.endsWith(']')) {
+      const name = line.slice(1, -1);
+      const prefixed = /^profile\s(["'])?([\w-@+.%:/]+)\1$/.exec(name);
+      section = kind === 'credentials' ? name : prefixed !== null ? prefixed[2] : name === 'default' ? 'default' : undefined;
+    } else if (section !== undefined) {
+      const at = line.indexOf('=');
+      if (at > 0 && line.slice(at + 1).trim() !== '') names.add(section);
+    }
+  }
+  return names;
+};
+
+/** A failure when `--profile` names a profile neither shared file defines (the SDK would fail later, or quietly find no region). */
+const unknownProfile = (io: CliIo, profile: string): CliFailure | undefined => {
+  const files = sharedConfigFiles(io.env);
+  if (profilesIn(files.config, 'config').has(profile) || profilesIn(files.credentials, 'credentials').has(profile)) return undefined;
+  return { kind: 'UsageError', message: `--profile: profile ${profile} not found in ${files.config} or ${files.credentials}` };
+};
 
 /**
  * The registry for the options, resolving the region the AWS CLI way: `--region`, `AWS_REGION`,
@@ -72,7 +125,11 @@ export const createRegistry = async (
   options: AwsOptions,
   make: (registryOptions: EncryptedRegistryOptions) => EncryptedRegistry = (o) => new EncryptedRegistry(o),
 ): Promise<EncryptedRegistry | CliFailure> => {
-  if (options.profile !== undefined) process.env.AWS_PROFILE = options.profile;
+  if (options.profile !== undefined) {
+    const missing = unknownProfile(io, options.profile);
+    if (missing !== undefined) return missing;
+    process.env.AWS_PROFILE = options.profile;
+  }
   let region = options.region ?? nonEmpty(io.env.AWS_REGION) ?? nonEmpty(io.env.AWS_DEFAULT_REGION);
   if (region === undefined) {
     const probe = new ECRClient({});

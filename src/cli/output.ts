@@ -30,7 +30,7 @@ export interface CliFailure {
 
 /** `--output` as given, else table on a terminal and JSON when piped. */
 export const outputFormat = (given: string | undefined, io: Pick<CliIo, 'stdoutIsTty'>): OutputFormat =>
-  given === 'json' || given === 'table' ? given : io.stdoutIsTty ? 'table' : 'json';
+  given?.toLowerCase() === 'json' ? 'json' : given?.toLowerCase() === 'table' ? 'table' : io.stdoutIsTty ? 'table' : 'json';
 
 /**
  * A copy that JSON can carry: no `cause` (SDK exceptions with sockets and responses), dates as ISO

@@ -2,7 +2,7 @@
  * The `encrypted-ecr` command line, on commander. Every command is thin over a library operation;
  * {@link runCli} answers the exit code instead of exiting, so tests and the bin share it.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { runLocalAwsStandalone } from '../testing/standalone.js';
 import { runDemo } from '../testing/demo.js';
 import { registerAuditAndGrantCommands } from './commands/audit-grants.js';
@@ -40,6 +40,22 @@ const outputIn = (argv: readonly string[]): string | undefined => {
   return undefined;
 };
 
+const plainHelp = new Help();
+
+/**
+ * `help [command [subcommand]]`: the command the names lead to (by name or alias), or the first
+ * name that leads nowhere.
+ */
+const commandFor = (program: Command, names: readonly string[]): Command | { readonly unknown: string } => {
+  let command = program;
+  for (const name of names) {
+    const next = command.commands.find((c) => c.name() === name || c.aliases().includes(name));
+    if (next === undefined) return { unknown: [command === program ? undefined : command.name(), name].filter(Boolean).join(' ') };
+    command = next;
+  }
+  return command;
+};
+
 /** The program with every command registered; `setExit` receives each command's exit code. */
 export const buildProgram = (io: CliIo, version: string, setExit: (code: number) => void): Command => {
   const program = new Command('encrypted-ecr')
@@ -47,6 +63,11 @@ export const buildProgram = (io: CliIo, version: string, setExit: (code: number)
     .version(version, '-V, --version')
     .addHelpText('after', EXIT_HELP)
     .showSuggestionAfterError(true)
+    // Options belong to the command they follow: `migrate resume --journal j` leaves --journal to
+    // `resume`, though `migrate <repository>` takes a --journal of its own.
+    .enablePositionalOptions()
+    // Inherited by every command registered below: a required option says so in its help.
+    .configureHelp({ optionDescription: (option) => `${plainHelp.optionDescription(option)}${option.mandatory ? ' (required)' : ''}` })
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.out(text.replace(/\n$/, '')),
@@ -93,6 +114,17 @@ export const runCli = async (argv: readonly string[], io: CliIo, version: string
   if (argv[0] === 'local') return runLocalAwsStandalone(argv.slice(1), { out: io.out, err: io.err });
 
   let exitCode: number = EXIT.ok;
+  // `help`, `help <command>`, `help <command> <subcommand>`: print that help and exit 0.
+  if (argv[0] === 'help') {
+    if (argv[1] === 'local') return runLocalAwsStandalone(['--help'], { out: io.out, err: io.err });
+    const target = commandFor(buildProgram(io, version, () => undefined), argv.slice(1));
+    if (target instanceof Command) {
+      target.outputHelp();
+      return EXIT.ok;
+    }
+    reportError(io, outputFormat(undefined, io), { kind: 'UsageError', message: `unknown command '${target.unknown}' (see: encrypted-ecr --help)` });
+    return EXIT.usage;
+  }
   const program = buildProgram(io, version, (code) => {
     exitCode = code;
   });
@@ -101,8 +133,10 @@ export const runCli = async (argv: readonly string[], io: CliIo, version: string
   } catch (error) {
     if (!(error instanceof CommanderError)) throw error;
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
-    // A command group without its subcommand: commander printed its help.
-    if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync') return EXIT.usage;
+    // Help asked for (`policy help generate`) exits 0; a command group without its subcommand
+    // (commander printed its help as an error) is a usage error.
+    if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error.code === 'commander.executeSubCommandAsync') return EXIT.usage;
     reportError(io, outputFormat(outputIn(argv), io), {
       kind: 'UsageError',
       message: `${error.message.replace(/^error: /, '')} (see: encrypted-ecr --help)`,

@@ -76,6 +76,10 @@ describe('encrypted-ecr migrate', () => {
 
     const again = await runCli(['migrate', 'legacy/app', '--kms-key', keyArn, '--plan', ...at(aws)], env);
     expect(again.json<Plan>().nothingToDo).toBe(true);
+    // The older spelling `migrate start <repository>` still works.
+    const viaStart = await runCli(['migrate', 'start', 'legacy/app', '--kms-key', keyArn, '--plan', ...at(aws)], env);
+    expect(viaStart.code).toBe(0);
+    expect(viaStart.json<Plan>().nothingToDo).toBe(true);
   });
 
   it('Ctrl-C stops the migration with exit 130 and says how to resume; migrate resume finishes it', async () => {

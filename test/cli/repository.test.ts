@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalAws, type LocalAws } from '../../src/testing/index.js';
@@ -145,9 +146,42 @@ describe('usage errors', () => {
     expect(run.code).toBe(0);
     expect(run.json()).toMatchObject({ region: 'eu-west-1' });
 
-    const unknown = await runCli(['audit', '--profile', 'nope', '--region', 'eu-west-1', '--endpoint-url', aws.endpoint], baseEnv(files));
-    expect(unknown.code).toBe(5);
-    expect(unknown.json<JsonError>().error.kind).toBe('CredentialsError');
+  });
+
+  it('--profile naming no profile of the shared files is a usage error naming the files, before the region check', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'encrypted-ecr-cli-profile-'));
+    // `[ci]` in the config file is no profile to the SDK (it wants `[profile ci]`); `[empty]` holds no key.
+    writeFileSync(join(dir, 'config'), `[ci]\nregion = eu-west-1\n[profile only-config]\nregion = eu-west-1\n` +
+        `aws_access_key_id = ${aws.credentials.accessKeyId}\naws_secret_access_key = ${aws.credentials.secretAccessKey}\n`,
+    );
+    writeFileSync(join(dir, 'credentials'), '[empty]\n[only-credentials]\naws_access_key_id = x\naws_secret_access_key = y\n');
+    const files = { AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials') };
+    for (const profile of ['nosuch', 'ci', 'empty']) {
+      // No region anywhere: the profile is the error reported, not the missing region.
+      const run = await runCli(['audit', '--profile', profile, '--endpoint-url', aws.endpoint], baseEnv(files));
+      expect(run.code, profile).toBe(2);
+      expect(run.stderr.trim()).toBe(
+        `encrypted-ecr: UsageError: --profile: profile ${profile} not found in ${files.AWS_CONFIG_FILE} or ${files.AWS_SHARED_CREDENTIALS_FILE}`,
+      );
+      expect(run.json<JsonError>().error.kind).toBe('UsageError');
+    }
+    // A profile of either file gets past the check (to the region check, or on).
+    const configOnly = await runCli(['audit', '--profile', 'only-config', '--endpoint-url', aws.endpoint], baseEnv(files));
+    expect(configOnly.stderr).toBe('');
+    expect(configOnly.code).toBe(0);
+    const credentialsOnly = await runCli(['audit', '--profile', 'only-credentials', '--endpoint-url', aws.endpoint], baseEnv(files));
+    expect(credentialsOnly.stderr).toContain('no AWS region');
+  });
+
+  it('enum-like options take any case: --image-tag-mutability, --encryption, --output', async () => {
+    const run = await runCli(['create', 'case/app', '--encryption', 'aes256', '--image-tag-mutability', 'immutable', '--output', 'JSON', ...at(aws)], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.json()).toMatchObject({ created: true, encryption: { type: 'AES256' } });
+    const ecr = new ECRClient({ ...aws.clientConfig(), maxAttempts: 1 });
+    const described = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['case/app'] }));
+    ecr.destroy();
+    expect(described.repositories?.[0]?.imageTagMutability).toBe('IMMUTABLE');
   });
 
   it('an unknown flag is exit 2 with the flag named; a JSON error under --output json', async () => {

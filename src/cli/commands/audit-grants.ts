@@ -262,7 +262,7 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
     program
       .command('audit')
       .description('every repository of the region: encryption, compliance, orphaned grants, estimated KMS cost; exit 9 when one is not compliant')
-      .option('--require <rule>', 'cmk (customer-managed key), kms (any KMS key) or any', 'any')
+      .option('--require <rule>', 'cmk (customer-managed key), kms (any KMS key) or any, any case', 'any')
       .option('--allowed-keys <keys>', 'KMS keys repositories may use (comma-separated, repeatable; ids, ARNs or aliases)', collectList)
       .option('--pushes-per-month <n>', 'image pushes a month per KMS repository, for the cost estimate', '0')
       .option('--pulls-per-month <n>', 'image pulls a month per KMS repository, for the cost estimate', '0')
@@ -273,7 +273,7 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
         finish(
           run,
           registry.audit({
-            require: (options.require ?? 'any') as AuditRequirement,
+            require: (options.require ?? 'any').toLowerCase() as AuditRequirement,
             ...(options.allowedKeys !== undefined ? { allowedKeys: options.allowedKeys } : {}),
             usage: {
               pushesPerMonth: Number(options.pushesPerMonth ?? 0),

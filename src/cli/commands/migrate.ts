@@ -104,25 +104,23 @@ const concurrencyOf = (options: MigrateOptions): { concurrency?: number } =>
 
 /** Registers `migrate` and `migrate resume`. */
 export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (code: number) => void): void => {
-  const migrate = program
-    .command('migrate')
-    .description('change a repository\'s encryption by recreating it under the same name, losing no image (journaled, resumable)');
+  /** The options of a migration, on `migrate <repository>` and on its alias `migrate start <repository>`. */
+  const withStartOptions = (command: Command): Command =>
+    withGrantWait(
+      withAwsOptions(
+        command
+          .argument('<repository>', 'repository name')
+          .option('--kms-key <key>', 'target KMS key: key id, key ARN, alias name or alias ARN')
+          .option('--encryption <type>', 'target AES256, KMS or KMS_DSSE, any case (default KMS with --kms-key; required without it)')
+          .option('--plan', 'show what would be migrated and the checks, change nothing')
+          .option('--journal <file>', 'where to record the migration (default ./.encrypted-ecr-migration-<name, / as %2F>.json)')
+          .option('--concurrency <n>', 'blobs copied at once, 1-64 (default 4)')
+          .option('--restore-archived', 'restore archived images first (they block the migration otherwise)')
+          .option('-y, --yes', 'do not ask for confirmation (required off a terminal)'),
+      ),
+    );
 
-  withGrantWait(
-    withAwsOptions(
-      migrate
-        .command('start', { isDefault: true })
-        .description('plan (--plan) or run a migration: encrypted-ecr migrate <repository> --kms-key <key>')
-        .argument('<repository>', 'repository name')
-        .option('--kms-key <key>', 'target KMS key: key id, key ARN, alias name or alias ARN')
-        .option('--encryption <type>', 'target AES256, KMS or KMS_DSSE (default KMS with --kms-key)')
-        .option('--plan', 'show what would be migrated and the checks, change nothing')
-        .option('--journal <file>', 'where to record the migration (default ./.encrypted-ecr-migration-<name, / as %2F>.json)')
-        .option('--concurrency <n>', 'blobs copied at once, 1-64 (default 4)')
-        .option('--restore-archived', 'restore archived images first (they block the migration otherwise)')
-        .option('-y, --yes', 'do not ask for confirmation (required off a terminal)'),
-    ),
-  ).action(async (name: string, options: MigrateOptions) => {
+  const start = async (name: string, options: MigrateOptions): Promise<void> => {
     setExit(
       await withRegistry(io, options, async (run, registry) => {
         const encryption = encryptionFromFlags(options);
@@ -153,7 +151,24 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
         );
       }),
     );
-  });
+  };
+
+  // `migrate <repository>` takes the migration's options itself, so `migrate --help` shows them.
+  // Its options are positional (as the program's): `migrate resume --journal j` leaves --journal to `resume`.
+  const migrate = withStartOptions(
+    program
+      .command('migrate')
+      .description(
+        "change a repository's encryption by recreating it under the same name, losing no image (journaled, resumable); " +
+          'plan it first with --plan. A repository named resume or start: encrypted-ecr migrate start <repository>',
+      )
+      .enablePositionalOptions(),
+  ).action(start);
+
+  // The older spelling, kept working: `migrate start <repository> ...` (hidden from the command list).
+  withStartOptions(
+    migrate.command('start', { hidden: true }).description('the same as encrypted-ecr migrate <repository>: plan (--plan) or run a migration'),
+  ).action(start);
 
   withGrantWait(
     withAwsOptions(

@@ -205,7 +205,7 @@ export const registerPolicyCommands = (program: Command, io: CliIo, setExit: (co
             account: options.account,
             repositories: options.prefix !== undefined ? { prefix: options.prefix } : { names: options.repositories ?? [] },
             keyArns: options.keyArn,
-            operations: (options.operations ?? ['create', 'delete']) as RepositoryOperation[],
+            operations: (options.operations ?? ['create', 'delete']).map((o) => o.toLowerCase()) as RepositoryOperation[],
             preflight: options.preflight,
             rollback: options.rollback,
           }),
@@ -248,9 +248,9 @@ export const registerPolicyCommands = (program: Command, io: CliIo, setExit: (co
       .option('--protected-repository <arn>', 'a repository nobody may delete through the endpoint (repeatable)', collect),
   ).action(
     (options: OutputOptions & { service: string; registryAccount?: string[]; organizationId?: string; protectedRepository?: string[] }) => {
-      const service = options.service;
+      const service = options.service.toLowerCase();
       if (service !== 'ecr.api' && service !== 'ecr.dkr' && service !== 's3') {
-        setExit(fail({ io, format: startFormat(io, options) }, { kind: 'UsageError', message: `--service must be ecr.api, ecr.dkr or s3, not "${service}"` }));
+        setExit(fail({ io, format: startFormat(io, options) }, { kind: 'UsageError', message: `--service must be ecr.api, ecr.dkr or s3, not "${options.service}"` }));
         return;
       }
       setExit(

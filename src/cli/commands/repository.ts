@@ -29,9 +29,9 @@ const withCreateOptions = (command: Command): Command =>
     command
       .argument('<repository>', 'repository name, e.g. team/app')
       .option('--kms-key <key>', 'KMS key: key id, key ARN, alias name (alias/app) or alias ARN')
-      .option('--encryption <type>', 'AES256, KMS or KMS_DSSE (default KMS with --kms-key; required without it)')
+      .option('--encryption <type>', 'AES256, KMS or KMS_DSSE, any case (default KMS with --kms-key; required without it)')
       .option('--tag <key=value>', 'a resource tag (repeatable)', collect)
-      .option('--image-tag-mutability <mode>', 'MUTABLE, IMMUTABLE, MUTABLE_WITH_EXCLUSION or IMMUTABLE_WITH_EXCLUSION')
+      .option('--image-tag-mutability <mode>', 'MUTABLE, IMMUTABLE, MUTABLE_WITH_EXCLUSION or IMMUTABLE_WITH_EXCLUSION (any case)')
       .option('--exclusion-filter <filter>', 'a tag filter for *_WITH_EXCLUSION (repeatable)', collect)
       .option('--scan-on-push', 'basic scanning on push')
       .option('--repository-policy-file <file>', 'repository policy (JSON file)')
@@ -77,7 +77,7 @@ const createInput = (name: string, options: CreateOptions): CreateEncryptedRepos
     repositoryName: name,
     encryption,
     ...(tags.length > 0 ? { tags } : {}),
-    ...(options.imageTagMutability !== undefined ? { imageTagMutability: options.imageTagMutability as ImageTagMutability } : {}),
+    ...(options.imageTagMutability !== undefined ? { imageTagMutability: options.imageTagMutability.toUpperCase() as ImageTagMutability } : {}),
     ...(options.exclusionFilter !== undefined ? { imageTagMutabilityExclusionFilters: options.exclusionFilter } : {}),
     ...(options.scanOnPush === true ? { scanOnPush: true } : {}),
     ...(repositoryPolicy !== undefined ? { repositoryPolicy } : {}),
