@@ -14,7 +14,10 @@ export type {
   EncryptionDescription,
   EncryptionSpec,
   EncryptionType,
+  ExistingRepository,
+  ImageTagMutability,
   RegistryLogger,
+  RepositoryTag,
   Severity,
 } from './types.js';
 export { isRegistryError, isRetryable } from './errors.js';
@@ -65,17 +68,19 @@ export type {
   RepositoryGrant,
 } from './operations/create-repository.js';
 export type {
+  AdvisoryFinding,
+  BlockingFinding,
   CreateEncryptedRepositoryInput,
-  ExistingRepository,
   Finding,
-  ImageTagMutability,
+  PreflightBlocked,
   PreflightCheck,
   PreflightFacts,
   PreflightFindingError,
   PreflightInput,
+  PreflightReady,
+  PreflightReadyFacts,
   PreflightReport,
-  RepositoryTag,
-} from './operations/preflight.js';
+} from './preflight/types.js';
 export type {
   AuditCost,
   AuditedEncryption,

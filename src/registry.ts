@@ -24,7 +24,7 @@ import {
   type RetireOrphanedGrantsInput,
 } from './operations/orphaned-grants.js';
 import { type CreatedRepository, createEncryptedRepository } from './operations/create-repository.js';
-import { type CreateEncryptedRepositoryInput, preflight, type PreflightInput, type PreflightReport } from './operations/preflight.js';
+import { type CreateEncryptedRepositoryInput, preflight, type PreflightInput, type PreflightReport } from './preflight/index.js';
 import type { RegistryLogger } from './types.js';
 import type { AuditError } from './errors.js';
 import { audit, type AuditInput, type AuditReport } from './operations/audit.js';

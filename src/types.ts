@@ -33,6 +33,25 @@ export interface EncryptionDescription {
   readonly awsManagedKey?: boolean;
 }
 
+/** ECR's tag mutability settings. `*_WITH_EXCLUSION` needs exclusion filters, and only it takes them. */
+export type ImageTagMutability = 'MUTABLE' | 'IMMUTABLE' | 'MUTABLE_WITH_EXCLUSION' | 'IMMUTABLE_WITH_EXCLUSION';
+
+/** A resource tag, as ECR's API writes it. */
+export interface RepositoryTag {
+  readonly Key: string;
+  readonly Value: string;
+}
+
+/** A repository that exists already, as it was found. */
+export interface ExistingRepository {
+  readonly name: string;
+  readonly arn: string;
+  readonly uri: string;
+  readonly createdAt: Date | undefined;
+  readonly registryId: string;
+  readonly encryption: EncryptionDescription;
+}
+
 /** A finding's weight: `error` stops the operation, `warning` does not. */
 export type Severity = 'error' | 'warning' | 'info';
 

@@ -10,8 +10,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { ResultAsync, err, errAsync, ok, okAsync, type Result } from 'neverthrow';
 import type { JournalFailed, JournalLockOwner, MigrationStep } from '../errors.js';
-import type { ImageTagMutability, RepositoryTag } from '../operations/preflight.js';
-import type { EncryptionDescription } from '../types.js';
+import type { EncryptionDescription, ImageTagMutability, RepositoryTag } from '../types.js';
 import type { MigrationWarning } from './plan.js';
 import type { ImageGraph } from './snapshot.js';
 

@@ -9,14 +9,8 @@ import { ResultAsync, errAsync, okAsync } from 'neverthrow';
 import { parseEncryption } from '../encryption/spec.js';
 import type { GenericAwsError, PlanMigrationError, RepositoryNotFound } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
-import {
-  encryptionOfRepository,
-  type Finding,
-  preflight,
-  type PreflightInput,
-  type PreflightReport,
-  sameEncryption,
-} from '../operations/preflight.js';
+import { encryptionOfRepository, sameEncryption } from '../encryption/compare.js';
+import { type Finding, preflight, type PreflightInput, type PreflightReport } from '../preflight/index.js';
 import { describeCreationTemplates, describePullThroughCacheRules, describeReplicationRules } from '../steps/ecr-migration.js';
 import { ECR_BATCH_LIMIT, ECR_PAGE_LIMIT } from '../steps/ecr-images.js';
 import { describeRepository, getLifecyclePolicy, getRepositoryPolicy, listTags } from '../steps/ecr-repository.js';

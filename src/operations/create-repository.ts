@@ -16,18 +16,9 @@ import {
   setRepositoryPolicy,
 } from '../steps/ecr-repository.js';
 import { grantsOfIncarnation, listAllGrants, retireGrant } from '../steps/kms-grants.js';
-import type { EncryptionDescription } from '../types.js';
-import {
-  type CreateEncryptedRepositoryInput,
-  encryptionOfRepository,
-  type ExistingRepository,
-  existingOf,
-  type Finding,
-  preflight,
-  type PreflightFacts,
-  repositoryPolicyText,
-  sameEncryption,
-} from './preflight.js';
+import { encryptionOfRepository, existingOf, sameEncryption } from '../encryption/compare.js';
+import { type CreateEncryptedRepositoryInput, type Finding, preflight, type PreflightFacts, repositoryPolicyText } from '../preflight/index.js';
+import type { EncryptionDescription, ExistingRepository } from '../types.js';
 
 /** A KMS grant ECR made for the repository. */
 export interface RepositoryGrant {
@@ -251,35 +242,28 @@ export const createEncryptedRepository = (
 ): ResultAsync<CreatedRepository, CreateEncryptedRepositoryError> =>
   safeTry(async function* () {
     const report = yield* preflight(ctx, input, { stopOnInputErrors: true });
+    const warnings = report.findings.filter((f) => f.severity === 'warning');
+    if (!report.ok) {
+      const { facts, blocking } = report;
+      const inputError = blocking.find((f) => ['InvalidRepositoryName', 'InvalidEncryption', 'InvalidInput', 'KeyRegionMismatch'].includes(f.error.kind));
+      // Input is wrong: nothing to compare or create.
+      if (inputError) return err(inputError.error);
+      const mismatch = blocking.find((f) => f.error.kind === 'EncryptionMismatch');
+      if (mismatch) return err(mismatch.error);
+      const existing = facts.existingRepository;
+      const requested = facts.encryption;
+      if (existing !== undefined && requested !== undefined && sameEncryption(existing.encryption, requested)) {
+        // The repository is there as asked: what would have stopped a creation is only worth a warning now.
+        const demoted = blocking.map((f): Finding => ({ ...f, severity: 'warning' }));
+        return ok(yield* existingResult(ctx, existing, requested, facts, [...warnings, ...demoted], input));
+      }
+      return err(blocking[0].error);
+    }
     const { facts } = report;
     const existing = facts.existingRepository;
-    const errors = report.findings.filter((f) => f.severity === 'error');
-    const warnings = report.findings.filter((f) => f.severity === 'warning');
-    const inputErrors = errors.filter((f) => f.error && ['InvalidRepositoryName', 'InvalidEncryption', 'InvalidInput', 'KeyRegionMismatch'].includes(f.error.kind));
-    // Input is wrong: nothing to compare or create.
-    const firstInputError = inputErrors[0]?.error;
-    if (firstInputError) return err(firstInputError);
-
-    const mismatch = errors.find((f) => f.error?.kind === 'EncryptionMismatch')?.error;
-    if (mismatch) return err(mismatch);
-    const requested: EncryptionDescription | undefined =
-      input.encryption === 'AES256' || (typeof input.encryption === 'object' && input.encryption.type === 'AES256')
-        ? { type: 'AES256' }
-        : facts.keyArn !== undefined && typeof input.encryption === 'object'
-          ? { type: input.encryption.type, keyArn: facts.keyArn, awsManagedKey: facts.keyManager === 'AWS' }
-          : undefined;
-
-    if (existing !== undefined && requested !== undefined && sameEncryption(existing.encryption, requested)) {
-      // The repository is there as asked: what would have stopped a creation is only worth a warning now.
-      const demoted = errors.map((f): Finding => ({ ...f, severity: 'warning' }));
-      return ok(yield* existingResult(ctx, existing, requested, facts, [...warnings, ...demoted], input));
-    }
-
-    const firstError = errors[0]?.error;
-    if (firstError) return err(firstError);
-    if (requested === undefined) {
-      // The preflight resolved no key yet reported no error: a bug, not an expected failure.
-      throw new Error('preflight resolved no key for a KMS encryption without reporting why');
+    const requested = facts.encryption;
+    if (existing !== undefined && sameEncryption(existing.encryption, requested)) {
+      return ok(yield* existingResult(ctx, existing, requested, facts, warnings, input));
     }
 
     // Create with the canonical key ARN, never the alias or id given: what ECR echoes then compares equal.

@@ -12,7 +12,7 @@ import type { GenericAwsError, PreflightError } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { generateRepositoryAdminPolicy, type RepositoryOperation } from '../policy/generate.js';
 import { describeKey } from '../steps/kms-keys.js';
-import { type CallerOutcome, checkCaller, type Finding, preflight, type PreflightFindingError, simulate, type SimulationBatch, simulationBatches } from './preflight.js';
+import { type CallerOutcome, checkCaller, type Finding, preflight, type PreflightFindingError, simulate, type SimulationBatch, simulationBatches } from '../preflight/index.js';
 
 /** A check's outcome: `pass` ✓, `fail` ✗, `unknown` ? (could not be told, e.g. IAM cannot simulate the caller). */
 export type DoctorStatus = 'pass' | 'fail' | 'unknown';

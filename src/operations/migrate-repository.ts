@@ -18,7 +18,6 @@ import {
   type Aborted,
   type CopyVerificationFailed,
   type GenericAwsError,
-  type EncryptionMismatch,
   type ImagesArchived,
   type InvalidInput,
   isRetryable,
@@ -45,12 +44,10 @@ import { fileJournal, guardJournal, MIGRATION_STEPS, type CopyRecord, type Journ
 import {
   graphWarnings,
   type MigrationWarning,
-  migrationFindings,
   preflightInputOf,
   readSettings,
   registryWarnings,
   stagingNameOf,
-  targetOf,
 } from '../migrate/plan.js';
 import { snapshotImages, type ImageGraph } from '../migrate/snapshot.js';
 import { verifyCopy } from '../migrate/verify.js';
@@ -69,11 +66,12 @@ import {
   tagRepository,
 } from '../steps/ecr-repository.js';
 import { GRANT_CLOCK_SKEW_MS, grantsOfIncarnation, listAllGrants, retireGrant } from '../steps/kms-grants.js';
-import type { EncryptionDescription, EncryptionSpec } from '../types.js';
+import type { EncryptionDescription, EncryptionSpec, ImageTagMutability } from '../types.js';
 import { validateRepositoryName } from '../validate/repository-name.js';
 import { createEncryptedRepository } from './create-repository.js';
 import { deleteRepository } from './delete-repository.js';
-import { encryptionOfRepository, type ImageTagMutability, preflight, type PreflightFindingError, sameEncryption } from './preflight.js';
+import { encryptionOfRepository, sameEncryption } from '../encryption/compare.js';
+import { preflightReplacement } from '../preflight/index.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -202,9 +200,6 @@ const initialMutability = (mutability: ImageTagMutability): ImageTagMutability =
   mutability === 'IMMUTABLE' || mutability === 'IMMUTABLE_WITH_EXCLUSION' ? 'MUTABLE' : mutability;
 
 const describeEncryption = (e: EncryptionDescription): string => (e.keyArn ? `${e.type} with ${e.keyArn}` : e.type);
-
-const withoutMismatch = (error: PreflightFindingError): Exclude<PreflightFindingError, EncryptionMismatch> | undefined =>
-  error.kind === 'EncryptionMismatch' ? undefined : error;
 
 /** Where the original's lifecycle policy is when a step fails, in words ('' when there is none to speak of). */
 const lifecycleAt = (step: MigrationStep, s: JournalState): string => {
@@ -1094,15 +1089,9 @@ export const migrateRepository = (ctx: RegistryContext, input: MigrateRepository
     }
 
     // The target, checked exactly as a creation checks it (key, region, permissions).
-    const report = yield* preflight(ctx, preflightInputOf(repositoryName, input.encryption, settings));
-    const blocking = migrationFindings(report).find((f) => f.severity === 'error' && f.error !== undefined)?.error;
-    const firstError = blocking === undefined ? undefined : withoutMismatch(blocking);
-    if (firstError !== undefined) return err<never, MigrateRepositoryError>(firstError);
-    const to = targetOf(input.encryption, report);
-    const { callerArn, account } = report.facts;
-    if (to === undefined || callerArn === undefined || account === undefined) {
-      throw new Error('bug: the preflight resolved no key or caller without reporting why');
-    }
+    const report = yield* preflightReplacement(ctx, preflightInputOf(repositoryName, input.encryption, settings));
+    if (!report.ok) return err<never, MigrateRepositoryError>(report.blocking[0].error);
+    const { encryption: to, callerArn, account } = report.facts;
     const from = encryptionOfRepository(repository);
     const repositoryArn = repository.repositoryArn ?? '';
     if (sameEncryption(from, to)) {

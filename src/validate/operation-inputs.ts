@@ -15,10 +15,9 @@ import type { InvalidInput } from '../errors.js';
 import type { MigrationJournal } from '../migrate/journal.js';
 import type { AuditProgress, AuditRequirement } from '../operations/audit.js';
 import type { MigrationProgress } from '../operations/migrate-repository.js';
-import type { ImageTagMutability } from '../operations/preflight.js';
 import type { PolicyDocument } from '../policy/types.js';
 import type { EncryptedRegistryOptions } from '../registry.js';
-import type { EncryptionSpec, RegistryLogger } from '../types.js';
+import type { EncryptionSpec, ImageTagMutability, RegistryLogger } from '../types.js';
 import {
   array,
   boolean,

@@ -7,7 +7,7 @@ import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeKeyCommand, NotFoundException } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEncryptedRepository } from '../../src/operations/create-repository.js';
-import { partitionOfRegion, preflight } from '../../src/operations/preflight.js';
+import { partitionOfRegion, preflight } from '../../src/preflight/index.js';
 import { type LocalAws, startLocalAws } from '../../src/testing/index.js';
 import { ACCOUNT, ecr, enabledKey, fakeContext, iam, installFakes, KEY_ARN, KEY_ID, kms, REGION, state, sts } from '../helpers/create-fakes.js';
 import { createKey, kmsFor, registryFor } from '../helpers/local-aws.js';

@@ -8,7 +8,7 @@ import { DescribeKeyCommand, GetKeyPolicyCommand, KMSServiceException, ListGrant
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Finding, PreflightInput, PreflightReport } from '../../src/index.js';
 import { createEncryptedRepository } from '../../src/operations/create-repository.js';
-import { preflight } from '../../src/operations/preflight.js';
+import { preflight } from '../../src/preflight/index.js';
 import { generateEcrKeyPolicy } from '../../src/policy/generate.js';
 import { ACCOUNT, ecr, fakeContext, iam, installFakes, KEY_ARN, KEY_ID, kms, REGION, repoArn, state, USER_ARN } from '../helpers/create-fakes.js';
 import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';

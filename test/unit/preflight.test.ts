@@ -11,7 +11,7 @@ import { DescribeKeyCommand, GetKeyPolicyCommand, InvalidArnException, KMSServic
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Finding, PreflightInput, PreflightReport } from '../../src/index.js';
 import { EncryptedRegistry } from '../../src/index.js';
-import { preflight } from '../../src/operations/preflight.js';
+import { preflight } from '../../src/preflight/index.js';
 import {
   ACCOUNT,
   ecr,
