@@ -90,8 +90,8 @@ export type {
   AuditViolation,
   AuditViolationCode,
 } from './operations/audit.js';
-export { fileJournal, memoryJournal, MIGRATION_STEPS } from './migrate/journal.js';
-export type { CopyRecord, JournalState, MigrationJournal, RepositorySettings, StepRecord } from './migrate/journal.js';
+export { fileJournal, memoryJournal, MIGRATION_STEPS } from './migration/journal.js';
+export type { CopyRecord, JournalState, MigrationJournal, RepositorySettings, StepRecord } from './migration/journal.js';
 export type {
   ApiCallEstimate,
   MigrationPlan,
@@ -99,11 +99,11 @@ export type {
   MigrationWarningCode,
   PlannedImage,
   PlanMigrationInput,
-} from './migrate/plan.js';
+} from './migration/plan.js';
 export type {
   MigrateRepositoryInput,
   MigrationProgress,
   MigrationResult,
   ResumeMigrationInput,
 } from './operations/migrate-repository.js';
-export type { GraphBlob, GraphImage, ImageGraph, ImageStatus } from './migrate/snapshot.js';
+export type { GraphBlob, GraphImage, ImageGraph, ImageStatus } from './migration/snapshot.js';

@@ -29,7 +29,7 @@ import type { RegistryLogger } from './types.js';
 import type { AuditError } from './errors.js';
 import { audit, type AuditInput, type AuditReport } from './operations/audit.js';
 import type { MigrateRepositoryError, PlanMigrationError, ResumeMigrationError } from './errors.js';
-import { type MigrationPlan, planMigration, type PlanMigrationInput } from './migrate/plan.js';
+import { type MigrationPlan, planMigration, type PlanMigrationInput } from './migration/plan.js';
 import {
   migrateRepository,
   type MigrateRepositoryInput,

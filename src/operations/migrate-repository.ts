@@ -38,10 +38,10 @@ import {
 import type { RegistryContext } from '../internal/context.js';
 import { backoffDelays } from '../internal/poll.js';
 import { DEFAULT_RETRY, aborted, withRetry, type RetryPolicy } from '../internal/retry.js';
-import { copyImages, type CopyProgress } from '../migrate/copy.js';
-import { claimOf, exemptPrincipalsOf, freezeOf, frozenPolicy } from '../migrate/freeze.js';
-import { freezeBaseOf, restoreRepositoryPolicy } from '../migrate/policy-restore.js';
-import { fileJournal, guardJournal, MIGRATION_STEPS, type CopyRecord, type JournalState, type MigrationJournal } from '../migrate/journal.js';
+import { copyImages, type CopyProgress } from '../migration/copy.js';
+import { claimOf, exemptPrincipalsOf, freezeOf, frozenPolicy } from '../migration/freeze.js';
+import { freezeBaseOf, restoreRepositoryPolicy } from '../migration/policy-restore.js';
+import { fileJournal, guardJournal, MIGRATION_STEPS, type CopyRecord, type JournalState, type MigrationJournal } from '../migration/journal.js';
 import {
   graphWarnings,
   type MigrationWarning,
@@ -51,9 +51,9 @@ import {
   registryWarnings,
   stagingNameOf,
   targetOf,
-} from '../migrate/plan.js';
-import { snapshotImages, type ImageGraph } from '../migrate/snapshot.js';
-import { verifyCopy } from '../migrate/verify.js';
+} from '../migration/plan.js';
+import { snapshotImages, type ImageGraph } from '../migration/snapshot.js';
+import { verifyCopy } from '../migration/verify.js';
 import { describeImages } from '../steps/ecr-images.js';
 import { deleteLifecyclePolicy, deleteRepositoryPolicy, restoreImage } from '../steps/ecr-migration.js';
 import {

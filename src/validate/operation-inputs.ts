@@ -12,7 +12,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { err, ok } from 'neverthrow';
 import type { InvalidInput } from '../errors.js';
-import type { MigrationJournal } from '../migrate/journal.js';
+import type { MigrationJournal } from '../migration/journal.js';
 import type { AuditProgress, AuditRequirement } from '../operations/audit.js';
 import type { MigrationProgress } from '../operations/migrate-repository.js';
 import type { ImageTagMutability } from '../operations/preflight.js';

@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exemptPrincipalsOf, FREEZE_ACTIONS, freezeOf, frozenPolicy } from '../../../src/migrate/freeze.js';
-import { fileJournal, type JournalState, memoryJournal } from '../../../src/migrate/journal.js';
+import { exemptPrincipalsOf, FREEZE_ACTIONS, freezeOf, frozenPolicy } from '../../../src/migration/freeze.js';
+import { fileJournal, type JournalState, memoryJournal } from '../../../src/migration/journal.js';
 import { defaultJournalPath, stagingNameOf } from '../../../src/operations/migrate-repository.js';
 import { validateRepositoryName } from '../../../src/validate/repository-name.js';
 
