@@ -7,7 +7,7 @@
  * (`<name>.migration.json`); if the migration stops, running this again resumes it.
  * Uses the default credential chain and AWS_REGION. In your code, import from 'encrypted-ecr'.
  */
-import { EncryptedRegistry, type EncryptionSpec, fileJournal } from '../src/index.js';
+import { EncryptedRegistry, type EncryptionSpec, fileJournal, readMigrationJournal } from '../src/index.js';
 
 const [repositoryName, target, flag] = process.argv.slice(2);
 if (!repositoryName || !target) {
@@ -20,7 +20,7 @@ const journal = fileJournal(`${repositoryName.replace(/\//g, '_')}.migration.jso
 const registry = new EncryptedRegistry();
 try {
   // An unfinished migration in the journal is resumed, whatever the arguments say.
-  const pending = await journal.load();
+  const pending = await readMigrationJournal(journal);
   if (pending.isOk() && pending.value !== undefined && pending.value.completedAt === undefined) {
     console.log(`resuming migration ${pending.value.migrationId} of ${pending.value.repositoryName}`);
     const resumed = await registry.resumeMigration({ journal, onProgress: (p) => console.log(`[${p.stepNumber}/${p.stepCount}] ${p.step} ${p.status}`) });

@@ -376,19 +376,23 @@ export interface Aborted {
 // Migration (planMigration, migrateRepository, resumeMigration)
 // ---------------------------------------------------------------------------------------------
 
-/** The steps of a migration, in the order they run. */
-export type MigrationStep =
-  | 'freeze'
-  | 'snapshot'
-  | 'createStaging'
-  | 'copyToStaging'
-  | 'verifyStaging'
-  | 'deleteOriginal'
-  | 'recreate'
-  | 'copyBack'
-  | 'verifyFinal'
-  | 'restoreSettings'
-  | 'deleteStaging';
+/** The steps of a migration, in the order they run: the one list, from which {@link MigrationStep} is derived. */
+export const MIGRATION_STEPS = [
+  'freeze',
+  'snapshot',
+  'createStaging',
+  'copyToStaging',
+  'verifyStaging',
+  'deleteOriginal',
+  'recreate',
+  'copyBack',
+  'verifyFinal',
+  'restoreSettings',
+  'deleteStaging',
+] as const;
+
+/** One step of a migration (see {@link MIGRATION_STEPS} for their order). */
+export type MigrationStep = (typeof MIGRATION_STEPS)[number];
 
 /** The migration journal could not be read, written or cleared (or holds something else). */
 export interface JournalFailed {

@@ -95,20 +95,5 @@ export type {
   AuditViolation,
   AuditViolationCode,
 } from './operations/audit.js';
-export { fileJournal, memoryJournal, MIGRATION_STEPS } from './migrate/journal.js';
-export type { CopyRecord, JournalState, MigrationJournal, RepositorySettings, StepRecord } from './migrate/journal.js';
-export type {
-  ApiCallEstimate,
-  MigrationPlan,
-  MigrationWarning,
-  MigrationWarningCode,
-  PlannedImage,
-  PlanMigrationInput,
-} from './migrate/plan.js';
-export type {
-  MigrateRepositoryInput,
-  MigrationProgress,
-  MigrationResult,
-  ResumeMigrationInput,
-} from './operations/migrate-repository.js';
-export type { GraphBlob, GraphImage, ImageGraph, ImageStatus } from './migrate/snapshot.js';
+export { MIGRATION_STEPS } from './errors.js';
+export * from './migration/index.js';

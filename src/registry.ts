@@ -29,14 +29,10 @@ import type { RegistryLogger } from './types.js';
 import type { AuditError } from './errors.js';
 import { audit, type AuditInput, type AuditReport } from './operations/audit.js';
 import type { MigrateRepositoryError, PlanMigrationError, ResumeMigrationError } from './errors.js';
-import { type MigrationPlan, planMigration, type PlanMigrationInput } from './migrate/plan.js';
-import {
-  migrateRepository,
-  type MigrateRepositoryInput,
-  type MigrationResult,
-  resumeMigration,
-  type ResumeMigrationInput,
-} from './operations/migrate-repository.js';
+import { planMigration } from './migration/plan.js';
+import { resumeMigration } from './migration/resume.js';
+import { migrateRepository } from './migration/start.js';
+import type { MigrateRepositoryInput, MigrationPlan, MigrationResult, PlanMigrationInput, ResumeMigrationInput } from './migration/types.js';
 
 /** The SDK clients the registry works with. ECR, KMS, IAM and STS aggregated clients work too. */
 export interface RegistryClients {

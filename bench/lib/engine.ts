@@ -25,11 +25,11 @@ import {
 } from '@aws-sdk/client-ecr';
 import type { Result } from 'neverthrow';
 import type { RegistryContext } from '../../src/internal/context.js';
-import { copyImages } from '../../src/migrate/copy.js';
-import { memoryJournal } from '../../src/migrate/journal.js';
+import { copyImages } from '../../src/migration/copy.js';
+import { memoryJournal } from '../../src/migration/journal.js';
 import type { EncryptedRegistry } from '../../src/registry.js';
-import { snapshotImages } from '../../src/migrate/snapshot.js';
-import { verifyCopy } from '../../src/migrate/verify.js';
+import { snapshotImages } from '../../src/migration/snapshot.js';
+import { verifyCopy } from '../../src/migration/verify.js';
 import type { PushedImage } from '../../src/testing/index.js';
 import { inParallel, seconds } from './env.js';
 

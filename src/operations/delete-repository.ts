@@ -21,7 +21,7 @@ import { unexpectedResponse } from '../internal/aws.js';
 import { mapConcurrent } from '../internal/concurrency.js';
 import type { RegistryContext } from '../internal/context.js';
 import { backoffDelays } from '../internal/poll.js';
-import { freezeOf } from '../migrate/freeze.js';
+import { freezeOf } from '../migration/freeze.js';
 import {
   countImages,
   deleteRepository as ecrDeleteRepository,

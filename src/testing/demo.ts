@@ -10,7 +10,7 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { RegistryError } from '../errors.js';
 import type { Finding } from '../preflight/index.js';
-import { memoryJournal } from '../migrate/journal.js';
+import { memoryJournal } from '../migration/index.js';
 import { EncryptedRegistry } from '../registry.js';
 import type { PolicyDocument } from '../policy/types.js';
 import type { Clock } from './emulator/core.js';

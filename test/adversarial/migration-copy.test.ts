@@ -7,8 +7,8 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ResultAsync } from 'neverthrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyImages } from '../../src/migrate/copy.js';
-import { snapshotImages } from '../../src/migrate/snapshot.js';
+import { copyImages } from '../../src/migration/copy.js';
+import { snapshotImages } from '../../src/migration/snapshot.js';
 import { FakeEcr, testContext } from '../unit/migrate/fake-ecr.js';
 import { buildApp } from '../unit/migrate/fixtures.js';
 

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { CreateRepositoryCommand, DeleteRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { ResultAsync, okAsync } from 'neverthrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EncryptedRegistry, fileJournal, memoryJournal, type JournalState, type MigrationJournal } from '../../src/index.js';
-import { defaultJournalPath } from '../../src/operations/migrate-repository.js';
+import { defaultJournalPath, EncryptedRegistry, fileJournal, memoryJournal, type MigrationJournal, type MigrationJournalRecord } from '../../src/index.js';
+import { type JournalState, stateOf } from '../../src/migration/state.js';
 import { ApiError, type LocalAws, pushImage, randomBytes, startLocalAws } from '../../src/testing/index.js';
 import { TEST_POLL } from '../helpers/local-aws.js';
 import { createFullRepository, pictureOf } from '../integration/migrate-helpers.js';
@@ -48,9 +48,9 @@ describe('migration under attack (issue 12)', () => {
     let fired = false;
     const journal: MigrationJournal = {
       ...inner,
-      save: (state) =>
-        inner.save(state).andThen(() => {
-          if (fired || !when(state)) return okAsync(undefined);
+      save: (record) =>
+        inner.save(record).andThen(() => {
+          if (fired || !when(stateOf(record))) return okAsync(undefined);
           fired = true;
           return ResultAsync.fromSafePromise(hook());
         }),
@@ -347,7 +347,7 @@ describe('migration under attack (issue 12)', () => {
         // Absent optional fields are strings when present.
         if (kindOf(wrong) === (original === undefined ? 'string' : kindOf(original))) continue;
         const value = corrupt(path, wrong);
-        const journal: MigrationJournal = { description: `corrupt ${path.join('.')}`, load: () => okAsync(value as JournalState), save: () => okAsync(undefined), clear: () => okAsync(undefined) };
+        const journal: MigrationJournal = { description: `corrupt ${path.join('.')}`, load: () => okAsync(value as MigrationJournalRecord), save: () => okAsync(undefined), clear: () => okAsync(undefined) };
         const result = await registry.resumeMigration({ journal });
         checked++;
         if (!result.isErr() || result.error.kind !== 'JournalFailed') accepted.push(`${path.join('.')} = ${JSON.stringify(wrong)}`);

@@ -13,7 +13,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EncryptedRegistry } from '../../src/index.js';
 import type { RegistryContext } from '../../src/internal/context.js';
-import { memoryJournal } from '../../src/migrate/journal.js';
+import { memoryJournal } from '../../src/migration/journal.js';
 import { deleteRepository } from '../../src/operations/delete-repository.js';
 import { findOrphanedGrants } from '../../src/operations/orphaned-grants.js';
 import { AWS_VARIANT_VALUES, type AwsVariants, type LocalAws, manualClock, runLocalAwsStandalone, startLocalAws } from '../../src/testing/index.js';

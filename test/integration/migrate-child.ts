@@ -4,7 +4,8 @@
  * kills itself with SIGKILL right after the journal records `killAt` (so the kill point is exact).
  * Prints one JSON line at the end: `{ "ok": true, "result": … }` or `{ "ok": false, "error": … }`.
  */
-import { EncryptedRegistry, fileJournal, type JournalState, type MigrationJournal } from '../../src/index.js';
+import { EncryptedRegistry, fileJournal, type MigrationJournal } from '../../src/index.js';
+import { type JournalState, stateOf } from '../../src/migration/state.js';
 import type { EncryptionSpec } from '../../src/index.js';
 
 /** Where to die: after the journal records a step's status, or a number of copied blobs or manifests. */
@@ -39,9 +40,9 @@ const main = async (): Promise<void> => {
     description: inner.description,
     load: () => inner.load(),
     clear: () => inner.clear(),
-    save: (state) =>
-      inner.save(state).map(() => {
-        if (config.killAt !== undefined && reached(state, config.killAt)) process.kill(process.pid, 'SIGKILL');
+    save: (record) =>
+      inner.save(record).map(() => {
+        if (config.killAt !== undefined && reached(stateOf(record), config.killAt)) process.kill(process.pid, 'SIGKILL');
       }),
   };
   const registry = new EncryptedRegistry({

@@ -6,6 +6,7 @@ import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errAsync, okAsync } from 'neverthrow';
 import { EncryptedRegistry, fileJournal, memoryJournal, type MigrationJournal, type MigrationProgress } from '../../src/index.js';
+import { stateOf } from '../../src/migration/state.js';
 import { ApiError, type LocalAws, pushImage, randomBytes, startLocalAws } from '../../src/testing/index.js';
 import { createFullRepository, LIFECYCLE_POLICY, pictureOf, type RepositoryPicture } from './migrate-helpers.js';
 
@@ -121,9 +122,10 @@ describe('migrateRepository on the local emulator', () => {
     const journal: MigrationJournal = {
       ...inner,
       // While the copy to staging starts, someone else tries to push and to delete.
-      save: (state) => {
+      save: (record) => {
+        const state = stateOf(record);
         if (state.steps.copyToStaging?.status === 'started' && attempts.push === undefined) {
-          return inner.save(state).andThen(() =>
+          return inner.save(record).andThen(() =>
             okAsync(undefined).map(async () => {
               attempts.push = await pushImage(pusherEcr, name, { layers: [randomBytes(1024, 99)], tags: ['sneaky'] }).then(
                 () => 'pushed',
@@ -136,7 +138,7 @@ describe('migrateRepository on the local emulator', () => {
             }),
           );
         }
-        return inner.save(state);
+        return inner.save(record);
       },
     };
     const before = await pictureOf(ecr, name);
@@ -299,9 +301,9 @@ describe('migrateRepository on the local emulator', () => {
     const inner = memoryJournal();
     const dying: MigrationJournal = {
       ...inner,
-      save: (state) =>
-        inner.save(state).andThen(() =>
-          state.steps.verifyStaging?.status === 'done'
+      save: (record) =>
+        inner.save(record).andThen(() =>
+          stateOf(record).steps.verifyStaging?.status === 'done'
             ? errAsync({ kind: 'JournalFailed' as const, operation: 'save' as const, journal: 'dying', reason: 'the process dies here' })
             : okAsync(undefined),
         ),
@@ -309,7 +311,8 @@ describe('migrateRepository on the local emulator', () => {
     const first = (await registry.migrateRepository({ repositoryName: name, encryption: { type: 'KMS' }, journal: dying }))._unsafeUnwrapErr();
     expect(first).toMatchObject({ kind: 'MigrationFailed', step: 'verifyStaging' });
     // Meanwhile an image disappears from staging (which is not frozen).
-    const staging = inner.snapshot()?.stagingRepositoryName ?? '';
+    const recorded = inner.snapshot();
+    const staging = recorded === undefined ? '' : stateOf(recorded).stagingRepositoryName;
     const legacy = Object.entries(before.images).find(([, i]) => i.tags.includes('legacy'))?.[0] ?? '';
     await ecr.send(new BatchDeleteImageCommand({ repositoryName: staging, imageIds: [{ imageDigest: legacy }] }));
     const mark = aws.inspect.calls().length;
@@ -373,8 +376,9 @@ describe('migrateRepository on the local emulator', () => {
     const seen: { step: string; original: string | undefined; staging: string | undefined; final: string | undefined }[] = [];
     const journal: MigrationJournal = {
       ...inner,
-      save: (state) =>
-        inner.save(state).map(async () => {
+      save: (record) =>
+        inner.save(record).map(async () => {
+          const state = stateOf(record);
           if (state.steps.freeze?.status === 'started' && state.steps.freeze.attempts === 1 && seen.length === 0) {
             seen.push({ step: 'before freeze', original: await lifecycleOf(name), staging: undefined, final: undefined });
             await ecr.send(new PutLifecyclePolicyCommand({ repositoryName: name, lifecyclePolicyText: changed }));
@@ -395,7 +399,7 @@ describe('migrateRepository on the local emulator', () => {
     // What the journal holds at the moment the policy is deleted.
     const atDelete: (string | undefined)[] = [];
     const { registry: hooked, destroy } = hookedRegistry((command) => {
-      if (command === 'before:DeleteLifecyclePolicyCommand') atDelete.push(inner.snapshot()?.original.settings.lifecyclePolicy);
+      if (command === 'before:DeleteLifecyclePolicyCommand') atDelete.push(((r) => (r === undefined ? undefined : stateOf(r).original.settings.lifecyclePolicy))(inner.snapshot()));
       return Promise.resolve();
     });
     const mark = aws.inspect.calls().length;

@@ -11,9 +11,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { errAsync, okAsync } from 'neverthrow';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { copyImages, type CopyImagesInput, type CopyProgress } from '../../../src/migrate/copy.js';
-import { snapshotImages, type ImageGraph } from '../../../src/migrate/snapshot.js';
-import { verifyCopy } from '../../../src/migrate/verify.js';
+import { copyImages, type CopyImagesInput, type CopyProgress } from '../../../src/migration/copy.js';
+import { snapshotImages, type ImageGraph } from '../../../src/migration/snapshot.js';
+import { verifyCopy } from '../../../src/migration/verify.js';
 import { FakeEcr, MiB, bytesFor, sha256, testContext, throttling } from './fake-ecr.js';
 import { DOCKER_V2, buildApp, type AppFixture } from './fixtures.js';
 

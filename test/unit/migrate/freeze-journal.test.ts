@@ -2,9 +2,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exemptPrincipalsOf, FREEZE_ACTIONS, freezeOf, frozenPolicy } from '../../../src/migrate/freeze.js';
-import { fileJournal, type JournalState, memoryJournal } from '../../../src/migrate/journal.js';
-import { defaultJournalPath, stagingNameOf } from '../../../src/operations/migrate-repository.js';
+import { exemptPrincipalsOf, FREEZE_ACTIONS, freezeOf, frozenPolicy } from '../../../src/migration/freeze.js';
+import { defaultJournalPath, fileJournal } from '../../../src/migration/file-journal.js';
+import { memoryJournal } from '../../../src/migration/journal.js';
+import { stagingNameOf } from '../../../src/migration/staging-name.js';
+import { type JournalState, recordOf, stateOf } from '../../../src/migration/state.js';
 import { validateRepositoryName } from '../../../src/validate/repository-name.js';
 
 const state = (overrides: Partial<JournalState> = {}): JournalState => ({
@@ -103,8 +105,8 @@ describe('fileJournal', () => {
 
     // Act + Assess
     expect((await journal.load())._unsafeUnwrap()).toBeUndefined();
-    (await journal.save(state()))._unsafeUnwrap();
-    (await journal.save(state({ updatedAt: '2026-11-01T13:00:00.000Z' })))._unsafeUnwrap();
+    (await journal.save(recordOf(state())))._unsafeUnwrap();
+    (await journal.save(recordOf(state({ updatedAt: '2026-11-01T13:00:00.000Z' }))))._unsafeUnwrap();
     expect(readdirSync(dir)).toEqual(['m.json']);
     expect((await fileJournal(path).load())._unsafeUnwrap()).toEqual(state({ updatedAt: '2026-11-01T13:00:00.000Z' }));
     (await journal.clear())._unsafeUnwrap();
@@ -124,12 +126,12 @@ describe('fileJournal', () => {
 
   it('reports a directory that cannot be written as JournalFailed on save', async () => {
     const journal = fileJournal(join(dir, 'missing', 'm.json'));
-    expect((await journal.save(state()))._unsafeUnwrapErr()).toMatchObject({ kind: 'JournalFailed', operation: 'save' });
+    expect((await journal.save(recordOf(state())))._unsafeUnwrapErr()).toMatchObject({ kind: 'JournalFailed', operation: 'save' });
   });
 
   it('writes plain JSON another process can read', async () => {
     const path = join(dir, 'm.json');
-    (await fileJournal(path).save(state()))._unsafeUnwrap();
+    (await fileJournal(path).save(recordOf(state())))._unsafeUnwrap();
     expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ format: 'encrypted-ecr/migration', migrationId: 'a1b2c3d4e5f6' });
   });
 });
@@ -138,9 +140,10 @@ describe('memoryJournal', () => {
   it('keeps a copy, not the caller object', async () => {
     const journal = memoryJournal();
     const s = state();
-    (await journal.save(s))._unsafeUnwrap();
+    (await journal.save(recordOf(s)))._unsafeUnwrap();
     s.staging.blobs.push('sha256:bb');
-    expect(journal.snapshot()?.staging.blobs).toEqual(['sha256:aa']);
+    const saved = journal.snapshot();
+    expect(saved === undefined ? undefined : stateOf(saved).staging.blobs).toEqual(['sha256:aa']);
     (await journal.clear())._unsafeUnwrap();
     expect((await journal.load())._unsafeUnwrap()).toBeUndefined();
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { digestOf, isDockerV1, manifestReferences } from '../../../src/migrate/manifest.js';
+import { digestOf, isDockerV1, manifestReferences } from '../../../src/migration/manifest.js';
 
 const d = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
 

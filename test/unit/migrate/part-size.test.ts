@@ -6,9 +6,9 @@
 import { ECRClient, GetDownloadUrlForLayerCommand, InitiateLayerUploadCommand, UploadLayerPartCommand } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE, partSizeFor, transferBlob } from '../../../src/migrate/blob-transfer.js';
-import { copyImages } from '../../../src/migrate/copy.js';
-import { snapshotImages } from '../../../src/migrate/snapshot.js';
+import { MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE, partSizeFor, transferBlob } from '../../../src/migration/blob-transfer.js';
+import { copyImages } from '../../../src/migration/copy.js';
+import { snapshotImages } from '../../../src/migration/snapshot.js';
 import { DEFAULT_RETRY } from '../../../src/internal/retry.js';
 import { FakeEcr, MiB, bytesFor, sha256, testContext } from './fake-ecr.js';
 import { buildApp } from './fixtures.js';

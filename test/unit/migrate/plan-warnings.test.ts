@@ -5,7 +5,7 @@ import {
   ECRServiceException,
 } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { registryWarnings } from '../../../src/migrate/plan.js';
+import { registryWarnings } from '../../../src/migration/warnings.js';
 import { ecr, fakeContext } from '../../helpers/create-fakes.js';
 
 const accessDenied = (): ECRServiceException =>

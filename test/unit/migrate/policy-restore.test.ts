@@ -6,8 +6,8 @@ import {
   SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FREEZE_SID, freezeStatement, frozenPolicy } from '../../../src/migrate/freeze.js';
-import { freezeBaseOf, restoreRepositoryPolicy, type Retrying, withoutDeletedPrincipals } from '../../../src/migrate/policy-restore.js';
+import { FREEZE_SID, freezeStatement, frozenPolicy } from '../../../src/migration/freeze.js';
+import { freezeBaseOf, restoreRepositoryPolicy, type Retrying, withoutDeletedPrincipals } from '../../../src/migration/policy-restore.js';
 import { ecr, fakeContext } from '../../helpers/create-fakes.js';
 
 const ROLE = 'AROAEXAMPLEDELETED0001';

@@ -1,7 +1,7 @@
 import { BatchGetImageCommand, DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { snapshotImages } from '../../../src/migrate/snapshot.js';
+import { snapshotImages } from '../../../src/migration/snapshot.js';
 import { FakeEcr, bytesFor, testContext, throttling } from './fake-ecr.js';
 import { DOCKER_V2, OCI_INDEX, OCI_MANIFEST, buildApp } from './fixtures.js';
 

@@ -1,9 +1,9 @@
 import { BatchCheckLayerAvailabilityCommand, BatchGetImageCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { copyImages } from '../../../src/migrate/copy.js';
-import { snapshotImages, type ImageGraph } from '../../../src/migrate/snapshot.js';
-import { verifyCopy } from '../../../src/migrate/verify.js';
+import { copyImages } from '../../../src/migration/copy.js';
+import { snapshotImages, type ImageGraph } from '../../../src/migration/snapshot.js';
+import { verifyCopy } from '../../../src/migration/verify.js';
 import { FakeEcr, bytesFor, testContext } from './fake-ecr.js';
 import { DOCKER_V2, OCI_MANIFEST, buildApp, type AppFixture } from './fixtures.js';
 

@@ -17,7 +17,7 @@
  *   both sides: ECR checks that principals exist ("Principal not found": hashicorp/terraform-provider-aws#39064,
  *   aws/aws-cdk#16376), but whether a unique id passes that check is not documented.
  */
-import { UNIQUE_ID } from '../../../migrate/policy-restore.js';
+import { UNIQUE_ID } from '../../../migration/policy-restore.js';
 import { ApiError } from '../core.js';
 
 const INVALID_POLICY = "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'";

@@ -12,9 +12,7 @@ import { runPool } from '../internal/pool.js';
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../internal/retry.js';
 import { ECR_BATCH_LIMIT, MANIFEST_MEDIA_TYPES, batchGetImages, describeImages } from '../steps/ecr-images.js';
 import { manifestReferences } from './manifest.js';
-
-/** ECR's image states: archived images cannot be pulled until restored. */
-export type ImageStatus = 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
+import type { ImageStatus } from './types.js';
 
 /** One image (one manifest), by digest. */
 export interface GraphImage {

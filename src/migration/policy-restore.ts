@@ -14,7 +14,7 @@ import type { RegistryContext } from '../internal/context.js';
 import { deleteRepositoryPolicy } from '../steps/ecr-migration.js';
 import { getRepositoryPolicy, setRepositoryPolicy } from '../steps/ecr-repository.js';
 import { freezeOf } from './freeze.js';
-import type { MigrationWarning } from './plan.js';
+import type { MigrationWarning } from './types.js';
 
 /** An IAM unique id of a user (`AIDA`) or role (`AROA`). */
 export const UNIQUE_ID = /^A(ID|RO)A[A-Z0-9]{12,}$/;

@@ -1,0 +1,27 @@
+/**
+ * The migration feature's public surface, as `src/index.ts` re-exports it: the journal a migration
+ * is recorded in (opaque records; the file and memory journals) and the types of
+ * `EncryptedRegistry.planMigration`, `migrateRepository` and `resumeMigration` (the registry calls
+ * `./plan.ts`, `./start.ts` and `./resume.ts` itself). The step names, `MIGRATION_STEPS`, are in
+ * `src/errors.ts` beside the errors that name a step.
+ */
+export { defaultJournalPath, fileJournal } from './file-journal.js';
+export { memoryJournal, parseMigrationJournalRecord, readMigrationJournal, serializeMigrationJournalRecord } from './journal.js';
+export type {
+  ApiCallEstimate,
+  ImageStatus,
+  JournalLock,
+  MigrateRepositoryInput,
+  MigrationJournal,
+  MigrationJournalRecord,
+  MigrationJournalSummary,
+  MigrationPlan,
+  MigrationProgress,
+  MigrationResult,
+  MigrationWarning,
+  MigrationWarningCode,
+  PlanMigrationInput,
+  PlannedImage,
+  RepositorySettings,
+  ResumeMigrationInput,
+} from './types.js';
