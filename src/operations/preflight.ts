@@ -29,7 +29,7 @@ import { ecrRepositoryArnOf, GRANTS_PER_KEY_QUOTA, isEcrServiceGrant, listAllGra
 import { describeKey, getKeyPolicy } from '../steps/kms-keys.js';
 import { getCallerIdentity } from '../steps/sts.js';
 import { validateRepositoryName } from '../validate/repository-name.js';
-import type { EncryptionDescription, EncryptionSpec, Severity } from '../types.js';
+import type { Cancellable, EncryptionDescription, EncryptionSpec, Severity } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -45,7 +45,7 @@ export interface RepositoryTag {
 }
 
 /** What to create: the input of `createEncryptedRepository` and `preflight`. */
-export interface CreateEncryptedRepositoryInput {
+export interface CreateEncryptedRepositoryInput extends Cancellable {
   /** 2–256 characters: lowercase letters and digits in parts separated by `.`, `_`, `__`, `-` or `/`. */
   readonly repositoryName: string;
   readonly encryption: EncryptionSpec;
