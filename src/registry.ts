@@ -2,7 +2,7 @@ import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { STSClient } from '@aws-sdk/client-sts';
-import { errAsync, ResultAsync } from 'neverthrow';
+import { err, errAsync, type Result, ResultAsync } from 'neverthrow';
 import type { Aborted, CreateEncryptedRepositoryError, InsecureEndpoint, InvalidInput, PreflightError, SdkClientError } from './errors.js';
 import { type PollSettings, type RegistryContext, scopedTo, silentLogger } from './internal/context.js';
 import { DEFAULT_POLL } from './internal/poll.js';
@@ -98,6 +98,23 @@ const clientConfigFor = (options: RegistryClientConfig): SharedClientConfig => {
   if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
   if (options.requestHandler !== undefined) config.requestHandler = options.requestHandler;
   return config;
+};
+
+/** Errors that say what state the run left, kept as they are even when the signal fired. */
+const STATEFUL_ERRORS: ReadonlySet<string> = new Set(['Aborted', 'MigrationFailed', 'RollbackFailed', 'DeletedButGrantsRemain']);
+/** Operations whose success means they ran to the end (a migration checks its signal between steps). */
+const COMPLETE_WHEN_OK: ReadonlySet<string> = new Set(['migrateRepository', 'resumeMigration']);
+
+/**
+ * What an operation answers when its signal fired while it ran: `Aborted`, since its calls after
+ * the abort were not sent and what it reports (findings, warnings, sweeps) is partial; except an
+ * error that says what state the run left, and a migration that finished.
+ */
+const abortedUnlessSettled = <T, E>(name: string, signal: AbortSignal, result: Result<T, E>): Result<T, E | Aborted> => {
+  if (!signal.aborted) return result;
+  if (result.isOk()) return COMPLETE_WHEN_OK.has(name) ? result : err({ kind: 'Aborted', operation: name });
+  const kind = (result.error as { kind?: unknown }).kind;
+  return typeof kind === 'string' && STATEFUL_ERRORS.has(kind) ? result : err({ kind: 'Aborted', operation: name });
 };
 
 /**
@@ -291,7 +308,9 @@ export class EncryptedRegistry {
     if (this.context.transportError) return errAsync(this.context.transportError);
     const { ecr, kms, iam, sts } = this.context;
     this.#endpoints ??= checkClientEndpoints([ecr.config, kms.config, iam.config, sts.config]);
-    return this.#endpoints.andThen(() => operation(scopedTo(this.context, signal), read.value));
+    const run = this.#endpoints.andThen(() => operation(scopedTo(this.context, signal), read.value));
+    if (signal === undefined) return run;
+    return new ResultAsync((async () => abortedUnlessSettled(name, signal, await run))());
   }
 
   #own<C extends Destroyable>(client: C): C {
