@@ -163,6 +163,22 @@ export interface SdkClientError extends AwsFailure {
   readonly message: string;
 }
 
+/**
+ * A call answered without what the library needs from it: no output at all (an unstubbed
+ * aws-sdk-client-mock command answers `undefined`), or an output lacking a field the library reads
+ * (e.g. `Grants` from ListGrants). Nothing is decided on a partial answer. Not retryable: the same
+ * call is expected to answer the same way; with mocked clients, stub the named command.
+ */
+export interface UnexpectedResponse {
+  readonly kind: 'UnexpectedResponse';
+  readonly service: AwsService;
+  /** The SDK operation whose answer was wrong, e.g. `ListGrants`. */
+  readonly operation: string;
+  readonly message: string;
+  /** The field that was missing or malformed (e.g. `Grants`); absent when the whole output was. */
+  readonly missing?: string;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Repositories
 // ---------------------------------------------------------------------------------------------
@@ -523,6 +539,7 @@ export type RegistryError =
   | AwsServiceError
   | NetworkError
   | SdkClientError
+  | UnexpectedResponse
   | RepositoryAlreadyExists
   | RepositoryNotFound
   | RepositoryNotEmpty
@@ -545,14 +562,19 @@ export type RegistryError =
 /** The `kind` of every {@link RegistryError}. */
 export type RegistryErrorKind = RegistryError['kind'];
 
-/** Failures any AWS call can produce, whatever the operation. */
+/**
+ * Failures any AWS call can produce, whatever the operation: every operation takes a `signal`, and
+ * every answer is checked (`UnexpectedResponse`).
+ */
 export type GenericAwsError =
   | AccessDenied
   | Throttled
   | CredentialsError
   | AwsServiceError
   | NetworkError
-  | SdkClientError;
+  | SdkClientError
+  | UnexpectedResponse
+  | Aborted;
 
 /** Failures of a key reference that DescribeKey resolved, or could not. */
 export type KeyError = KeyNotFound | KeyNotUsable | KeyRegionMismatch | KeyGrantQuotaExhausted;
@@ -673,6 +695,7 @@ const KINDS: ReadonlySet<string> = new Set<RegistryErrorKind>([
   'AwsServiceError',
   'NetworkError',
   'SdkClientError',
+  'UnexpectedResponse',
   'RepositoryAlreadyExists',
   'RepositoryNotFound',
   'RepositoryNotEmpty',

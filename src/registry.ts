@@ -2,9 +2,9 @@ import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { STSClient } from '@aws-sdk/client-sts';
-import { errAsync, ResultAsync } from 'neverthrow';
-import type { CreateEncryptedRepositoryError, InsecureEndpoint, InvalidInput, PreflightError, SdkClientError } from './errors.js';
-import { type PollSettings, type RegistryContext, silentLogger } from './internal/context.js';
+import { err, errAsync, type Result, ResultAsync } from 'neverthrow';
+import type { Aborted, CreateEncryptedRepositoryError, InsecureEndpoint, InvalidInput, PreflightError, SdkClientError } from './errors.js';
+import { type PollSettings, type RegistryContext, scopedTo, silentLogger } from './internal/context.js';
 import { DEFAULT_POLL } from './internal/poll.js';
 import { checkClientEndpoints, checkTransport } from './internal/transport.js';
 import { readOptionalInput, type Schema } from './validate/input.js';
@@ -25,7 +25,7 @@ import {
 } from './operations/orphaned-grants.js';
 import { type CreatedRepository, createEncryptedRepository } from './operations/create-repository.js';
 import { type CreateEncryptedRepositoryInput, preflight, type PreflightInput, type PreflightReport } from './preflight/index.js';
-import type { RegistryLogger } from './types.js';
+import type { Cancellable, RegistryLogger } from './types.js';
 import type { AuditError } from './errors.js';
 import { audit, type AuditInput, type AuditReport } from './operations/audit.js';
 import type { MigrateRepositoryError, PlanMigrationError, ResumeMigrationError } from './errors.js';
@@ -94,6 +94,23 @@ const clientConfigFor = (options: RegistryClientConfig): SharedClientConfig => {
   if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
   if (options.requestHandler !== undefined) config.requestHandler = options.requestHandler;
   return config;
+};
+
+/** Errors that say what state the run left, kept as they are even when the signal fired. */
+const STATEFUL_ERRORS: ReadonlySet<string> = new Set(['Aborted', 'MigrationFailed', 'RollbackFailed', 'DeletedButGrantsRemain']);
+/** Operations whose success means they ran to the end (a migration checks its signal between steps). */
+const COMPLETE_WHEN_OK: ReadonlySet<string> = new Set(['migrateRepository', 'resumeMigration']);
+
+/**
+ * What an operation answers when its signal fired while it ran: `Aborted`, since its calls after
+ * the abort were not sent and what it reports (findings, warnings, sweeps) is partial; except an
+ * error that says what state the run left, and a migration that finished.
+ */
+const abortedUnlessSettled = <T, E>(name: string, signal: AbortSignal, result: Result<T, E>): Result<T, E | Aborted> => {
+  if (!signal.aborted) return result;
+  if (result.isOk()) return COMPLETE_WHEN_OK.has(name) ? result : err({ kind: 'Aborted', operation: name });
+  const kind = (result.error as { kind?: unknown }).kind;
+  return typeof kind === 'string' && STATEFUL_ERRORS.has(kind) ? result : err({ kind: 'Aborted', operation: name });
 };
 
 /**
@@ -222,7 +239,7 @@ export class EncryptedRegistry {
    * ```
    */
   createEncryptedRepository(input: CreateEncryptedRepositoryInput): ResultAsync<CreatedRepository, CreateEncryptedRepositoryError> {
-    return this.#run(inputs.createRepositoryInput, input, createEncryptedRepository);
+    return this.#run('createEncryptedRepository', inputs.createRepositoryInput, input, createEncryptedRepository);
   }
 
   /**
@@ -251,7 +268,7 @@ export class EncryptedRegistry {
    * ```
    */
   preflight(input: PreflightInput): ResultAsync<PreflightReport, PreflightError> {
-    return this.#run(inputs.createRepositoryInput, input, preflight);
+    return this.#run('preflight', inputs.createRepositoryInput, input, preflight);
   }
 
   /**
@@ -270,20 +287,26 @@ export class EncryptedRegistry {
   /**
    * The public boundary of every operation: the constructor's options, then the input (read with
    * its schema into a copy, so any JavaScript value is a typed error and never a throw), then the
-   * endpoints, all before the operation makes its first call.
+   * endpoints, all before the operation makes its first call. The operation runs in a context
+   * scoped to the input's `signal`: an already-aborted one answers `Aborted` here, before anything.
    */
-  #run<I, T, E>(
+  #run<I extends Cancellable, T, E>(
+    name: string,
     schema: Schema<I>,
     input: unknown,
     operation: (ctx: RegistryContext, input: I) => ResultAsync<T, E>,
-  ): ResultAsync<T, E | InvalidInput | InsecureEndpoint> {
+  ): ResultAsync<T, E | InvalidInput | InsecureEndpoint | Aborted> {
     if (this.#optionsError !== undefined) return errAsync(this.#optionsError);
     const read = readOptionalInput(schema, input);
     if (read.isErr()) return errAsync(read.error);
+    const { signal } = read.value;
+    if (signal?.aborted) return errAsync({ kind: 'Aborted', operation: name });
     if (this.context.transportError) return errAsync(this.context.transportError);
     const { ecr, kms, iam, sts } = this.context;
     this.#endpoints ??= checkClientEndpoints([ecr.config, kms.config, iam.config, sts.config]);
-    return this.#endpoints.andThen(() => operation(this.context, read.value));
+    const run = this.#endpoints.andThen(() => operation(scopedTo(this.context, signal), read.value));
+    if (signal === undefined) return run;
+    return new ResultAsync((async () => abortedUnlessSettled(name, signal, await run))());
   }
 
   #own<C extends Destroyable>(client: C): C {
@@ -322,7 +345,7 @@ export class EncryptedRegistry {
    * ```
    */
   deleteRepository(input: DeleteRepositoryInput): ResultAsync<DeletedRepository, DeleteRepositoryError> {
-    return this.#run(inputs.deleteRepositoryInput, input, deleteRepository);
+    return this.#run('deleteRepository', inputs.deleteRepositoryInput, input, deleteRepository);
   }
 
   /**
@@ -347,7 +370,7 @@ export class EncryptedRegistry {
    * ```
    */
   findOrphanedGrants(input?: FindOrphanedGrantsInput): ResultAsync<OrphanedGrantsReport, FindOrphanedGrantsError> {
-    return this.#run(inputs.findOrphanedGrantsInput, input, findOrphanedGrants);
+    return this.#run('findOrphanedGrants', inputs.findOrphanedGrantsInput, input, findOrphanedGrants);
   }
 
   /**
@@ -371,7 +394,7 @@ export class EncryptedRegistry {
    * ```
    */
   retireOrphanedGrants(input?: RetireOrphanedGrantsInput): ResultAsync<OrphanedGrantsRetirement, RetireOrphanedGrantsError> {
-    return this.#run(inputs.retireOrphanedGrantsInput, input, retireOrphanedGrants);
+    return this.#run('retireOrphanedGrants', inputs.retireOrphanedGrantsInput, input, retireOrphanedGrants);
   }
 
   /**
@@ -406,7 +429,7 @@ export class EncryptedRegistry {
    * ```
    */
   audit(input?: AuditInput): ResultAsync<AuditReport, AuditError> {
-    return this.#run(inputs.auditInput, input, audit);
+    return this.#run('audit', inputs.auditInput, input, audit);
   }
 
   /**
@@ -436,7 +459,7 @@ export class EncryptedRegistry {
    * ```
    */
   planMigration(input: PlanMigrationInput): ResultAsync<MigrationPlan, PlanMigrationError> {
-    return this.#run(inputs.planMigrationInput, input, planMigration);
+    return this.#run('planMigration', inputs.planMigrationInput, input, planMigration);
   }
 
   /**
@@ -501,7 +524,7 @@ export class EncryptedRegistry {
    * ```
    */
   migrateRepository(input: MigrateRepositoryInput): ResultAsync<MigrationResult, MigrateRepositoryError> {
-    return this.#run(inputs.migrateRepositoryInput, input, migrateRepository);
+    return this.#run('migrateRepository', inputs.migrateRepositoryInput, input, migrateRepository);
   }
 
   /**
@@ -521,6 +544,6 @@ export class EncryptedRegistry {
    * ```
    */
   resumeMigration(input: ResumeMigrationInput): ResultAsync<MigrationResult, ResumeMigrationError> {
-    return this.#run(inputs.resumeMigrationInput, input, resumeMigration);
+    return this.#run('resumeMigration', inputs.resumeMigrationInput, input, resumeMigration);
   }
 }

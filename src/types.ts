@@ -52,6 +52,14 @@ export interface ExistingRepository {
   readonly encryption: EncryptionDescription;
 }
 
+/**
+ * What every operation's input accepts: an `AbortSignal`. Once it fires, the operation stops at its
+ * next AWS call (or pause) and answers `Aborted`; an already-aborted signal sends nothing.
+ */
+export interface Cancellable {
+  readonly signal?: AbortSignal;
+}
+
 /** A finding's weight: `error` stops the operation, `warning` does not. */
 export type Severity = 'error' | 'warning' | 'info';
 

@@ -58,6 +58,7 @@ export const EXIT_CODES: Readonly<Record<RegistryErrorKind, number>> = {
   NetworkError: EXIT.retryable,
   LayerTransferFailed: EXIT.retryable,
   AwsServiceError: EXIT.unexpected,
+  UnexpectedResponse: EXIT.unexpected,
   DeletedButGrantsRemain: EXIT.partial,
   RollbackFailed: EXIT.partial,
   Aborted: EXIT.interrupted,

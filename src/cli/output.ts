@@ -108,6 +108,7 @@ export const describeError = (error: RegistryError): string => {
     case 'NetworkError':
       return `no answer from ${error.service} (${error.operation}): ${error.message}`;
     case 'SdkClientError':
+    case 'UnexpectedResponse':
       return `${error.service}:${error.operation}: ${error.message}`;
     case 'RepositoryAlreadyExists':
       return `repository ${error.repositoryName} already exists`;

@@ -5,7 +5,8 @@
  * {@link toGenericAwsError}.
  */
 import { err, ok, type Result, ResultAsync } from 'neverthrow';
-import type { AwsService, AwsServiceError, GenericAwsError } from '../errors.js';
+import type { AwsService, GenericAwsError, UnexpectedResponse } from '../errors.js';
+import { aborted } from './retry.js';
 
 /** The shape every modeled or unmodeled SDK v3 service exception has. */
 export interface ServiceException extends Error {
@@ -100,43 +101,112 @@ export const toGenericAwsError = (service: AwsService, operation: string, cause:
   return { kind: 'SdkClientError', service, operation, cause, message: messageOf(cause) };
 };
 
-/** An answer that lacks what the API promises (a service fault, or an emulator bug). */
-export const unexpectedResponse = (service: AwsService, operation: string, message: string): AwsServiceError => ({
-  kind: 'AwsServiceError',
+/**
+ * An answer that lacks what the library needs: no output at all, or no `missing` field. The
+ * message names the service and the command, so a user of mocked clients knows what to stub.
+ */
+export const unexpectedResponse = (service: AwsService, operation: string, message: string, missing?: string): UnexpectedResponse => ({
+  kind: 'UnexpectedResponse',
   service,
   operation,
-  cause: undefined,
-  name: 'UnexpectedResponse',
-  message,
-  fault: 'server',
-  httpStatusCode: undefined,
-  requestId: undefined,
+  message: `${service.toUpperCase()} ${operation}: ${message}`,
+  ...(missing === undefined ? {} : { missing }),
 });
 
+const describeValue = (value: unknown): string => {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+};
+
 /**
- * Runs one AWS call as a `ResultAsync`. `mapKnown` turns the service exceptions this operation
- * models (matched on `error.name`) into specific errors; returning `undefined` falls back to
- * {@link toGenericAwsError}. A synchronous throw is caught too.
+ * A field of an answer the library needs: present (neither `undefined` nor `null`), else
+ * `UnexpectedResponse` naming the command and the field.
  *
  * @example
  * ```ts
- * awsCall('ecr', 'DeleteRepository', () => ecr.send(new DeleteRepositoryCommand(input)), (e) =>
+ * awsCall(ctx, 'ecr', 'CreateRepository', send).andThen((out) => expectField('ecr', 'CreateRepository', 'repository', out.repository));
+ * ```
+ */
+export const expectField = <T>(service: AwsService, operation: string, missing: string, value: T | null | undefined): Result<T, UnexpectedResponse> =>
+  value === undefined || value === null ? err(unexpectedResponse(service, operation, `the answer has no ${missing}`, missing)) : ok(value);
+
+/**
+ * A list of an answer the library needs. Fails closed: a list that is absent is not taken as empty
+ * (an empty ListGrants, ListImages or DescribeRepositories answer decides what is deleted or retired).
+ */
+export const expectList = <T>(service: AwsService, operation: string, missing: string, value: T[] | null | undefined): Result<T[], UnexpectedResponse> =>
+  Array.isArray(value)
+    ? ok(value)
+    : err(unexpectedResponse(service, operation, `the answer has no ${missing} list (got ${value === undefined ? 'none' : describeValue(value)})`, missing));
+
+/** What a call needs from its caller: the operation's `AbortSignal`, when it has one. */
+export interface CallScope {
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The SDK's per-call options (`client.send(command, options)`): the abort signal, when there is one. */
+export interface SendOptions {
+  abortSignal?: AbortSignal;
+}
+
+/**
+ * Runs one AWS call as a `ResultAsync`, the only way the library calls AWS:
+ * - an aborted `scope.signal` answers `Aborted` before anything is sent; the signal is passed to
+ *   the SDK (`abortSignal`), and a call that fails once the signal fired is `Aborted` too;
+ * - an answer that is not an output object (`undefined` from an unstubbed aws-sdk-client-mock
+ *   command) is `UnexpectedResponse` naming the command, never a `TypeError` later;
+ * - `mapKnown` turns the service exceptions this operation models (matched on `error.name`) into
+ *   specific errors; returning `undefined` falls back to {@link toGenericAwsError};
+ * - `success` turns the exceptions that mean the call achieved its purpose
+ *   (`LayerAlreadyExistsException`…) into a value.
+ * A synchronous throw is caught too.
+ *
+ * @example
+ * ```ts
+ * awsCall(ctx, 'ecr', 'DeleteRepository', (o) => ecr.send(new DeleteRepositoryCommand(input), o), (e) =>
  *   e.name === 'RepositoryNotFoundException' ? { kind: 'RepositoryNotFound', repositoryName, cause: e } : undefined);
  * ```
  */
-export const awsCall = <T, E = never>(
+export const awsCall = <T, E = never, R = never>(
+  scope: CallScope,
   service: AwsService,
   operation: string,
-  call: () => Promise<T>,
+  call: (options: SendOptions) => Promise<T>,
   mapKnown?: (error: ServiceException) => E | undefined,
-): ResultAsync<T, E | GenericAwsError> =>
-  ResultAsync.fromThrowable(call, (cause): E | GenericAwsError => {
-    if (mapKnown && isServiceException(cause)) {
-      const known = mapKnown(cause);
-      if (known !== undefined) return known;
+  success?: (error: ServiceException) => R | undefined,
+): ResultAsync<T | R, E | GenericAwsError> => {
+  const { signal } = scope;
+  const run = async (): Promise<Result<T | R, E | GenericAwsError>> => {
+    if (signal?.aborted) return err(aborted(operation));
+    let out: T;
+    try {
+      out = await call(signal === undefined ? {} : { abortSignal: signal });
+    } catch (cause) {
+      // However the SDK reports an abort (`AbortError`, a network error), it is the caller's abort.
+      if (signal?.aborted) return err(aborted(operation));
+      if (isServiceException(cause)) {
+        const recovered = success?.(cause);
+        if (recovered !== undefined) return ok(recovered);
+        const known = mapKnown?.(cause);
+        if (known !== undefined) return err(known);
+      }
+      return err(toGenericAwsError(service, operation, cause));
     }
-    return toGenericAwsError(service, operation, cause);
-  })();
+    if (typeof out !== 'object' || out === null) {
+      return err(
+        unexpectedResponse(
+          service,
+          operation,
+          `answered ${out === undefined ? 'nothing (undefined)' : describeValue(out)} instead of an output (with aws-sdk-client-mock, stub ${operation}Command)`,
+        ),
+      );
+    }
+    return ok(out);
+  };
+  return new ResultAsync(run());
+};
 
 /**
  * Follows a paginated call until its last page, one page at a time (no recursion, so any number of

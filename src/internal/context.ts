@@ -33,9 +33,32 @@ export interface RegistryContext {
   /** Set when a configured endpoint is unsafe: every operation returns it before any AWS call. */
   readonly transportError: InsecureEndpoint | undefined;
   readonly poll: PollSettings;
+  /** Pauses; in a context scoped to an operation's signal, it ends early when the signal fires. */
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => Date;
+  /** The running operation's `signal`: every AWS call checks it first and passes it to the SDK. */
+  readonly signal?: AbortSignal | undefined;
 }
+
+/** A pause that ends at `ms`, or as soon as `signal` fires (at once when it already has). */
+const abortableSleep = (sleep: (ms: number) => Promise<void>, ms: number, signal: AbortSignal): Promise<void> => {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    sleep(ms).then(done, done);
+  });
+};
+
+/**
+ * The context of one operation run: `signal` reaches every AWS call (see `awsCall`) and cuts every
+ * pause short, so an abort stops the operation at its next call with `Aborted`.
+ */
+export const scopedTo = (ctx: RegistryContext, signal: AbortSignal | undefined): RegistryContext =>
+  signal === undefined ? ctx : { ...ctx, signal, sleep: (ms) => abortableSleep(ctx.sleep, ms, signal) };
 
 export const silentLogger: RegistryLogger = {
   debug: () => undefined,

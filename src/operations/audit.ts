@@ -16,7 +16,7 @@ import { mapConcurrent } from '../internal/concurrency.js';
 import type { RegistryContext } from '../internal/context.js';
 import { listAllRepositories } from '../steps/ecr-repository.js';
 import { describeKey, listAllAliases } from '../steps/kms-keys.js';
-import type { EncryptionType } from '../types.js';
+import type { Cancellable, EncryptionType } from '../types.js';
 import { type GrantHeadroom, type OrphanedGrant, sweepKeys, type UnverifiableGrant } from './orphaned-grants.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -42,7 +42,7 @@ export interface AuditUsage {
 }
 
 /** What {@link audit} takes. Everything is optional. */
-export interface AuditInput {
+export interface AuditInput extends Cancellable {
   /** The rule every repository must meet. Default `'any'`. */
   readonly require?: AuditRequirement;
   /**

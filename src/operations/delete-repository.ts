@@ -41,11 +41,11 @@ import {
   retireGrant,
   unattributedEcrGrants,
 } from '../steps/kms-grants.js';
-import type { EncryptionDescription } from '../types.js';
+import type { Cancellable, EncryptionDescription } from '../types.js';
 import { validateRepositoryName } from '../validate/repository-name.js';
 
 /** What {@link deleteRepository} takes. */
-export interface DeleteRepositoryInput {
+export interface DeleteRepositoryInput extends Cancellable {
   readonly repositoryName: string;
   /** Delete even if the repository holds images (they are lost). Default `false`. */
   readonly force?: boolean;

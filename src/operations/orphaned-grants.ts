@@ -4,6 +4,7 @@
  * is reusable and so is its ARN: only the creation times tell an old incarnation's grants from the
  * live repository's, and a live repository's grants are never retired (nor ever revoked).
  */
+import type { Cancellable } from '../types.js';
 import type { Repository } from '@aws-sdk/client-ecr';
 import type { GrantListEntry } from '@aws-sdk/client-kms';
 import { err, errAsync, ok, okAsync, type Result, ResultAsync, safeTry } from 'neverthrow';
@@ -31,7 +32,7 @@ import { describeKey, listAllAliases, listAllKeys } from '../steps/kms-keys.js';
 import { getCallerIdentity } from '../steps/sts.js';
 
 /** What {@link findOrphanedGrants} takes. */
-export interface FindOrphanedGrantsInput {
+export interface FindOrphanedGrantsInput extends Cancellable {
   /**
    * The keys to sweep, by key id, key ARN, alias name or alias ARN. Default: every
    * customer-managed key of the region, plus the AWS-managed `aws/ecr` key if the account has one.

@@ -9,10 +9,10 @@ import type {
   MissingPermissions,
 } from '../errors.js';
 import type { PolicyDocument } from '../policy/types.js';
-import type { EncryptionDescription, EncryptionSpec, ExistingRepository, ImageTagMutability, RepositoryTag, Severity } from '../types.js';
+import type { Cancellable, EncryptionDescription, EncryptionSpec, ExistingRepository, ImageTagMutability, RepositoryTag, Severity } from '../types.js';
 
 /** What to create: the input of `createEncryptedRepository` and `preflight`. */
-export interface CreateEncryptedRepositoryInput {
+export interface CreateEncryptedRepositoryInput extends Cancellable {
   /** 2–256 characters: lowercase letters and digits in parts separated by `.`, `_`, `__`, `-` or `/`. */
   readonly repositoryName: string;
   readonly encryption: EncryptionSpec;

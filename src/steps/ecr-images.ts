@@ -28,7 +28,7 @@ import type {
   ManifestRejectedReason,
   RepositoryNotFound,
 } from '../errors.js';
-import { allPages, awsCall, isServiceException, type ServiceException } from '../internal/aws.js';
+import { allPages, awsCall, type CallScope, expectList, type ServiceException } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 import { kmsRefused, repositoryNotFound } from './ecr-errors.js';
 
@@ -55,8 +55,8 @@ export interface CallOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-const sendOptions = (options: CallOptions | undefined): { abortSignal?: AbortSignal } =>
-  options?.signal === undefined ? {} : { abortSignal: options.signal };
+/** The signal a call runs under: the one given to this call, else the operation's. */
+const scope = (ctx: RegistryContext, options: CallOptions | undefined): CallScope => ({ signal: options?.signal ?? ctx.signal });
 
 type RepositoryScoped<E> = E | RepositoryNotFound | GenericAwsError;
 
@@ -97,15 +97,16 @@ export const listImages = (
 ): ResultAsync<ImageIdentifier[], RepositoryScoped<never>> =>
   allPages((nextToken) =>
     awsCall(
+      scope(ctx, options),
       'ecr',
       'ListImages',
-      () =>
+      (o) =>
         ctx.ecr.send(
           new ListImagesCommand({ repositoryName, filter: EVERY_IMAGE, maxResults: ECR_PAGE_LIMIT, ...(nextToken ? { nextToken } : {}) }),
-          sendOptions(options),
+          o,
         ),
       (e) => repositoryNotFound(repositoryName)(e),
-    ).map((out) => ({ items: out.imageIds ?? [], nextToken: out.nextToken })),
+    ).andThen((out) => expectList('ecr', 'ListImages', 'imageIds', out.imageIds).map((items) => ({ items, nextToken: out.nextToken }))),
   );
 
 /** DescribeImages over every page, every image (tagged, untagged, archived, being restored). */
@@ -116,15 +117,16 @@ export const describeImages = (
 ): ResultAsync<ImageDetail[], RepositoryScoped<never>> =>
   allPages((nextToken) =>
     awsCall(
+      scope(ctx, options),
       'ecr',
       'DescribeImages',
-      () =>
+      (o) =>
         ctx.ecr.send(
           new DescribeImagesCommand({ repositoryName, filter: EVERY_IMAGE, maxResults: ECR_PAGE_LIMIT, ...(nextToken ? { nextToken } : {}) }),
-          sendOptions(options),
+          o,
         ),
       (e) => repositoryNotFound(repositoryName)(e),
-    ).map((out) => ({ items: out.imageDetails ?? [], nextToken: out.nextToken })),
+    ).andThen((out) => expectList('ecr', 'DescribeImages', 'imageDetails', out.imageDetails).map((items) => ({ items, nextToken: out.nextToken }))),
   );
 
 /**
@@ -139,12 +141,13 @@ export const describeImagesByDigest = (
 ): ResultAsync<ImageDetail[], RepositoryScoped<ImagesUnavailable>> =>
   eachBatch(imageDigests, (batch) =>
     awsCall(
+      scope(ctx, options),
       'ecr',
       'DescribeImages',
-      () =>
+      (o) =>
         ctx.ecr.send(
           new DescribeImagesCommand({ repositoryName, imageIds: batch.map((imageDigest) => ({ imageDigest })), filter: { imageStatus: 'ANY' } }),
-          sendOptions(options),
+          o,
         ),
       (e): RepositoryNotFound | ImagesUnavailable | undefined =>
         e.name === 'ImageNotFoundException'
@@ -155,7 +158,7 @@ export const describeImagesByDigest = (
               cause: e,
             }
           : repositoryNotFound(repositoryName)(e),
-    ).map((out) => out.imageDetails ?? []),
+    ).andThen((out) => expectList('ecr', 'DescribeImages', 'imageDetails', out.imageDetails)),
   );
 
 /** What BatchGetImage returned: the images, and the ones ECR could not return (as values). */
@@ -178,17 +181,17 @@ export const batchGetImages = (
 ): ResultAsync<BatchGetImagesResult, RepositoryScoped<never>> =>
   eachBatch(imageIds, (batch) =>
     awsCall(
+      scope(ctx, options),
       'ecr',
       'BatchGetImage',
-      () =>
-        ctx.ecr.send(
-          new BatchGetImageCommand({ repositoryName, imageIds: batch, acceptedMediaTypes: [...acceptedMediaTypes] }),
-          sendOptions(options),
-        ),
+      (o) =>
+        ctx.ecr.send(new BatchGetImageCommand({ repositoryName, imageIds: batch, acceptedMediaTypes: [...acceptedMediaTypes] }), o),
       (e) => repositoryNotFound(repositoryName)(e),
-    ).map((out) => [
+    ).andThen((out) =>
+      expectList('ecr', 'BatchGetImage', 'images', out.images).map((images) => [
       {
-        images: out.images ?? [],
+        images,
+        // An absent `failures` is no failure: the caller checks every asked image came back.
         failures: (out.failures ?? []).map(
           (f): ImageFailure => ({
             imageDigest: f.imageId?.imageDigest,
@@ -198,7 +201,8 @@ export const batchGetImages = (
           }),
         ),
       },
-    ]),
+      ]),
+    ),
   ).map((parts) => ({ images: parts.flatMap((p) => p.images), failures: parts.flatMap((p) => p.failures) }));
 
 /**
@@ -213,18 +217,18 @@ export const checkLayerAvailability = (
 ): ResultAsync<Map<string, string>, RepositoryScoped<never>> =>
   eachBatch(layerDigests, (batch) =>
     awsCall(
+      scope(ctx, options),
       'ecr',
       'BatchCheckLayerAvailability',
-      () => ctx.ecr.send(new BatchCheckLayerAvailabilityCommand({ repositoryName, layerDigests: batch }), sendOptions(options)),
+      (o) => ctx.ecr.send(new BatchCheckLayerAvailabilityCommand({ repositoryName, layerDigests: batch }), o),
       (e) => repositoryNotFound(repositoryName)(e),
-    ).map((out): [string, string][] => [
-      ...(out.layers ?? []).flatMap((l): [string, string][] =>
-        l.layerDigest === undefined ? [] : [[l.layerDigest, l.layerAvailability ?? 'UNAVAILABLE']],
-      ),
-      ...(out.failures ?? []).flatMap((f): [string, string][] =>
-        f.layerDigest === undefined ? [] : [[f.layerDigest, f.failureCode ?? 'Unknown']],
-      ),
-    ]),
+    ).andThen((out) =>
+      expectList('ecr', 'BatchCheckLayerAvailability', 'layers', out.layers).map((layers): [string, string][] => [
+        ...layers.flatMap((l): [string, string][] => (l.layerDigest === undefined ? [] : [[l.layerDigest, l.layerAvailability ?? 'UNAVAILABLE']])),
+        // A digest in neither list is not known to be available: the caller treats it as missing.
+        ...(out.failures ?? []).flatMap((f): [string, string][] => (f.layerDigest === undefined ? [] : [[f.layerDigest, f.failureCode ?? 'Unknown']])),
+      ]),
+    ),
   ).map((entries) => new Map(entries));
 
 const layerFailure = (
@@ -244,9 +248,10 @@ export const getDownloadUrlForLayer = (
   options?: CallOptions,
 ): ResultAsync<string, RepositoryScoped<LayerTransferFailed>> =>
   awsCall(
+    scope(ctx, options),
     'ecr',
     'GetDownloadUrlForLayer',
-    () => ctx.ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName, layerDigest }), sendOptions(options)),
+    (o) => ctx.ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName, layerDigest }), o),
     (e): RepositoryNotFound | LayerTransferFailed | undefined =>
       LOCATE_FAILURES.has(e.name) ? layerFailure(repositoryName, layerDigest, 'locate', e) : repositoryNotFound(repositoryName)(e),
   ).andThen((out) =>
@@ -277,9 +282,10 @@ export const initiateLayerUpload = (
   options?: CallOptions,
 ): ResultAsync<LayerUpload, RepositoryScoped<KmsRefused | LayerTransferFailed>> =>
   awsCall(
+    scope(ctx, options),
     'ecr',
     'InitiateLayerUpload',
-    () => ctx.ecr.send(new InitiateLayerUploadCommand({ repositoryName }), sendOptions(options)),
+    (o) => ctx.ecr.send(new InitiateLayerUploadCommand({ repositoryName }), o),
     (e) => kmsRefused('InitiateLayerUpload', e) ?? repositoryNotFound(repositoryName)(e),
   ).andThen((out) =>
     out.uploadId
@@ -321,29 +327,19 @@ export const uploadLayerPart = (
   const { repositoryName, uploadId, layerDigest, firstByte, bytes } = part;
   const partLastByte = firstByte + bytes.length - 1;
   return awsCall(
+    scope(ctx, options),
     'ecr',
     'UploadLayerPart',
-    () =>
-      ctx.ecr
-        .send(
-          new UploadLayerPartCommand({ repositoryName, uploadId, partFirstByte: firstByte, partLastByte, layerPartBlob: bytes }),
-          sendOptions(options),
-        )
-        .then(
-          (out) => out.lastByteReceived ?? partLastByte,
-          (e: unknown) => {
-            if (isServiceException(e) && e.name === 'InvalidLayerPartException') {
-              const last = (e as { lastValidByteReceived?: unknown }).lastValidByteReceived;
-              if (last === partLastByte) return partLastByte;
-            }
-            throw e;
-          },
-        ),
+    (o) => ctx.ecr.send(new UploadLayerPartCommand({ repositoryName, uploadId, partFirstByte: firstByte, partLastByte, layerPartBlob: bytes }), o),
     (e) =>
       UPLOAD_FAILURES.has(e.name)
         ? layerFailure(repositoryName, layerDigest, 'upload', e)
         : (kmsRefused('UploadLayerPart', e) ?? repositoryNotFound(repositoryName)(e)),
-  );
+    (e) =>
+      e.name === 'InvalidLayerPartException' && (e as { lastValidByteReceived?: unknown }).lastValidByteReceived === partLastByte
+        ? partLastByte
+        : undefined,
+  ).map((out) => (typeof out === 'number' ? out : (out.lastByteReceived ?? partLastByte)));
 };
 
 const COMPLETE_FAILURES = new Set([
@@ -362,21 +358,16 @@ export const completeLayerUpload = (
   options?: CallOptions,
 ): ResultAsync<'completed' | 'existed', RepositoryScoped<KmsRefused | LayerTransferFailed>> =>
   awsCall(
+    scope(ctx, options),
     'ecr',
     'CompleteLayerUpload',
-    () =>
-      ctx.ecr.send(new CompleteLayerUploadCommand({ repositoryName, uploadId, layerDigests: [layerDigest] }), sendOptions(options)).then(
-        () => 'completed' as const,
-        (e: unknown) => {
-          if (isServiceException(e) && e.name === 'LayerAlreadyExistsException') return 'existed' as const;
-          throw e;
-        },
-      ),
+    (o) => ctx.ecr.send(new CompleteLayerUploadCommand({ repositoryName, uploadId, layerDigests: [layerDigest] }), o),
     (e) =>
       COMPLETE_FAILURES.has(e.name)
         ? layerFailure(repositoryName, layerDigest, 'complete', e)
         : (kmsRefused('CompleteLayerUpload', e) ?? repositoryNotFound(repositoryName)(e)),
-  );
+    (e) => (e.name === 'LayerAlreadyExistsException' ? ('existed' as const) : undefined),
+  ).map((out) => (out === 'existed' ? out : ('completed' as const)));
 
 /** A manifest to store, byte-exact, under its digest. */
 export interface ManifestPush {
@@ -408,27 +399,20 @@ export const putImage = (
 ): ResultAsync<'created' | 'existed', RepositoryScoped<KmsRefused | ManifestRejected>> => {
   const { repositoryName, imageManifest, imageManifestMediaType, imageDigest, imageTag } = push;
   return awsCall(
+    scope(ctx, options),
     'ecr',
     'PutImage',
-    () =>
-      ctx.ecr
-        .send(
-          new PutImageCommand({
-            repositoryName,
-            imageManifest,
-            imageDigest,
-            ...(imageManifestMediaType === undefined ? {} : { imageManifestMediaType }),
-            ...(imageTag === undefined ? {} : { imageTag }),
-          }),
-          sendOptions(options),
-        )
-        .then(
-          () => 'created' as const,
-          (e: unknown) => {
-            if (isServiceException(e) && e.name === 'ImageAlreadyExistsException') return 'existed' as const;
-            throw e;
-          },
-        ),
+    (o) =>
+      ctx.ecr.send(
+        new PutImageCommand({
+          repositoryName,
+          imageManifest,
+          imageDigest,
+          ...(imageManifestMediaType === undefined ? {} : { imageManifestMediaType }),
+          ...(imageTag === undefined ? {} : { imageTag }),
+        }),
+        o,
+      ),
     (e): RepositoryNotFound | KmsRefused | ManifestRejected | undefined => {
       const reason = PUT_IMAGE_REASONS[e.name];
       if (reason !== undefined) {
@@ -436,5 +420,6 @@ export const putImage = (
       }
       return kmsRefused('PutImage', e) ?? repositoryNotFound(repositoryName)(e);
     },
-  );
+    (e) => (e.name === 'ImageAlreadyExistsException' ? ('existed' as const) : undefined),
+  ).map((out) => (out === 'existed' ? out : ('created' as const)));
 };

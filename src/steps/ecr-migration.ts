@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import type { GenericAwsError, RepositoryNotFound } from '../errors.js';
-import { allPages, awsCall } from '../internal/aws.js';
+import { allPages, awsCall, expectList } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 import { repositoryNotFound } from './ecr-errors.js';
 
@@ -25,7 +25,7 @@ export const deleteRepositoryPolicy = (
   ctx: RegistryContext,
   repositoryName: string,
 ): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
-  awsCall('ecr', 'DeleteRepositoryPolicy', () => ctx.ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName })), repositoryNotFound(repositoryName))
+  awsCall(ctx, 'ecr', 'DeleteRepositoryPolicy', (o) => ctx.ecr.send(new DeleteRepositoryPolicyCommand({ repositoryName }), o), repositoryNotFound(repositoryName))
     .map(() => undefined)
     .orElse((e) => (e.kind === 'AwsServiceError' && e.name === 'RepositoryPolicyNotFoundException' ? okAsync(undefined) : errAsync(e)));
 
@@ -34,7 +34,7 @@ export const deleteLifecyclePolicy = (
   ctx: RegistryContext,
   repositoryName: string,
 ): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
-  awsCall('ecr', 'DeleteLifecyclePolicy', () => ctx.ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName })), repositoryNotFound(repositoryName))
+  awsCall(ctx, 'ecr', 'DeleteLifecyclePolicy', (o) => ctx.ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName }), o), repositoryNotFound(repositoryName))
     .map(() => undefined)
     .orElse((e) => (e.kind === 'AwsServiceError' && e.name === 'LifecyclePolicyNotFoundException' ? okAsync(undefined) : errAsync(e)));
 
@@ -45,7 +45,7 @@ export const untagRepository = (
   repositoryName: string,
   tagKeys: readonly string[],
 ): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
-  awsCall('ecr', 'UntagResource', () => ctx.ecr.send(new UntagResourceCommand({ resourceArn: repositoryArn, tagKeys: [...tagKeys] })), repositoryNotFound(repositoryName)).map(
+  awsCall(ctx, 'ecr', 'UntagResource', (o) => ctx.ecr.send(new UntagResourceCommand({ resourceArn: repositoryArn, tagKeys: [...tagKeys] }), o), repositoryNotFound(repositoryName)).map(
     () => undefined,
   );
 
@@ -56,30 +56,29 @@ export const restoreImage = (
   imageDigest: string,
 ): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
   awsCall(
+    ctx,
     'ecr',
     'UpdateImageStorageClass',
-    () => ctx.ecr.send(new UpdateImageStorageClassCommand({ repositoryName, imageId: { imageDigest }, targetStorageClass: 'STANDARD' })),
+    (o) => ctx.ecr.send(new UpdateImageStorageClassCommand({ repositoryName, imageId: { imageDigest }, targetStorageClass: 'STANDARD' }), o),
     repositoryNotFound(repositoryName),
   ).map(() => undefined);
 
 /** DescribeRegistry's replication rules. */
 export const describeReplicationRules = (ctx: RegistryContext): ResultAsync<ReplicationRule[], GenericAwsError> =>
-  awsCall('ecr', 'DescribeRegistry', () => ctx.ecr.send(new DescribeRegistryCommand({}))).map((out) => out.replicationConfiguration?.rules ?? []);
+  awsCall(ctx, 'ecr', 'DescribeRegistry', (o) => ctx.ecr.send(new DescribeRegistryCommand({}), o)).map((out) => out.replicationConfiguration?.rules ?? []);
 
 /** Every repository creation template, over every page. */
 export const describeCreationTemplates = (ctx: RegistryContext): ResultAsync<RepositoryCreationTemplate[], GenericAwsError> =>
   allPages((nextToken) =>
-    awsCall('ecr', 'DescribeRepositoryCreationTemplates', () => ctx.ecr.send(new DescribeRepositoryCreationTemplatesCommand(nextToken ? { nextToken } : {}))).map((out) => ({
-      items: out.repositoryCreationTemplates ?? [],
-      nextToken: out.nextToken,
-    })),
+    awsCall(ctx, 'ecr', 'DescribeRepositoryCreationTemplates', (o) => ctx.ecr.send(new DescribeRepositoryCreationTemplatesCommand(nextToken ? { nextToken } : {}), o)).andThen((out) =>
+      expectList('ecr', 'DescribeRepositoryCreationTemplates', 'repositoryCreationTemplates', out.repositoryCreationTemplates).map((items) => ({ items, nextToken: out.nextToken })),
+    ),
   );
 
 /** Every pull-through cache rule, over every page. */
 export const describePullThroughCacheRules = (ctx: RegistryContext): ResultAsync<PullThroughCacheRule[], GenericAwsError> =>
   allPages((nextToken) =>
-    awsCall('ecr', 'DescribePullThroughCacheRules', () => ctx.ecr.send(new DescribePullThroughCacheRulesCommand(nextToken ? { nextToken } : {}))).map((out) => ({
-      items: out.pullThroughCacheRules ?? [],
-      nextToken: out.nextToken,
-    })),
+    awsCall(ctx, 'ecr', 'DescribePullThroughCacheRules', (o) => ctx.ecr.send(new DescribePullThroughCacheRulesCommand(nextToken ? { nextToken } : {}), o)).andThen((out) =>
+      expectList('ecr', 'DescribePullThroughCacheRules', 'pullThroughCacheRules', out.pullThroughCacheRules).map((items) => ({ items, nextToken: out.nextToken })),
+    ),
   );

@@ -19,7 +19,7 @@ import {
   type Tag,
   TagResourceCommand,
 } from '@aws-sdk/client-ecr';
-import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import { err, errAsync, ok, okAsync, type Result, type ResultAsync } from 'neverthrow';
 import type {
   GenericAwsError,
   InvalidInput,
@@ -28,7 +28,7 @@ import type {
   RepositoryNotEmpty,
   RepositoryNotFound,
 } from '../errors.js';
-import { allPages, awsCall, type ServiceException, unexpectedResponse } from '../internal/aws.js';
+import { allPages, awsCall, expectField, expectList, type ServiceException, unexpectedResponse } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 import { kmsRefused, repositoryNotFound } from './ecr-errors.js';
 import { listImages } from './ecr-images.js';
@@ -44,14 +44,17 @@ export const describeRepository = (
   repositoryName: string,
 ): ResultAsync<Repository, RepositoryNotFound | GenericAwsError> =>
   awsCall(
+    ctx,
     'ecr',
     'DescribeRepositories',
-    () => ctx.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repositoryName] })),
+    (o) => ctx.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [repositoryName] }), o),
     repositoryNotFound(repositoryName),
-  ).andThen((out) => {
-    const repository = out.repositories?.[0];
-    return repository ? okAsync(repository) : errAsync({ kind: 'RepositoryNotFound' as const, repositoryName });
-  });
+  ).andThen((out) =>
+    expectList('ecr', 'DescribeRepositories', 'repositories', out.repositories).andThen((repositories) => {
+      const repository = repositories[0];
+      return repository ? ok(repository) : err({ kind: 'RepositoryNotFound' as const, repositoryName });
+    }),
+  );
 
 /** DescribeRepositories for one name, `undefined` when there is none. */
 export const findRepository = (
@@ -78,14 +81,22 @@ export const describeRepositoriesByName = (
   const batch = (group: readonly string[]): ResultAsync<void, GenericAwsError> => {
     if (group.length === 0) return okAsync(undefined);
     return awsCall(
+      ctx,
       'ecr',
       'DescribeRepositories',
-      () => ctx.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [...group] })),
+      (o) => ctx.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [...group] }), o),
       repositoryNotFound(group[0] ?? ''),
     )
-      .map((out) => {
-        const byName = new Map((out.repositories ?? []).map((r) => [r.repositoryName, r]));
+      .andThen((out) => expectList('ecr', 'DescribeRepositories', 'repositories', out.repositories))
+      .andThen((repositories) => {
+        // ECR fails the whole call on a missing name: an answer without one of them is no proof it is absent.
+        const byName = new Map(repositories.map((r) => [r.repositoryName, r]));
+        const absent = group.find((name) => !byName.has(name));
+        if (absent !== undefined) {
+          return err(unexpectedResponse('ecr', 'DescribeRepositories', `the answer leaves out ${absent} without failing`, `repositories[${absent}]`));
+        }
         for (const name of group) found.set(name, byName.get(name));
+        return ok(undefined);
       })
       .orElse((e): ResultAsync<void, GenericAwsError> => {
         if (e.kind !== 'RepositoryNotFound') return errAsync(e);
@@ -109,9 +120,9 @@ export const describeRepositoriesByName = (
  */
 export const listAllRepositories = (ctx: RegistryContext): ResultAsync<Repository[], GenericAwsError> =>
   allPages((nextToken) =>
-    awsCall('ecr', 'DescribeRepositories', () =>
-      ctx.ecr.send(new DescribeRepositoriesCommand({ maxResults: 1000, ...(nextToken ? { nextToken } : {}) })),
-    ).map((out) => ({ items: out.repositories ?? [], nextToken: out.nextToken })),
+    awsCall(ctx, 'ecr', 'DescribeRepositories', (o) =>
+      ctx.ecr.send(new DescribeRepositoriesCommand({ maxResults: 1000, ...(nextToken ? { nextToken } : {}) }), o),
+    ).andThen((out) => expectList('ecr', 'DescribeRepositories', 'repositories', out.repositories).map((items) => ({ items, nextToken: out.nextToken }))),
   );
 
 /** CreateRepository. */
@@ -120,18 +131,15 @@ export const createRepository = (
   input: CreateRepositoryCommandInput & { readonly repositoryName: string },
 ): ResultAsync<Repository, RepositoryAlreadyExists | KmsRefused | InvalidInput | GenericAwsError> =>
   awsCall(
+    ctx,
     'ecr',
     'CreateRepository',
-    () => ctx.ecr.send(new CreateRepositoryCommand(input)),
+    (o) => ctx.ecr.send(new CreateRepositoryCommand(input), o),
     (e): RepositoryAlreadyExists | KmsRefused | InvalidInput | undefined =>
       e.name === 'RepositoryAlreadyExistsException'
         ? { kind: 'RepositoryAlreadyExists', service: 'ecr', operation: 'CreateRepository', cause: e, repositoryName: input.repositoryName }
         : (kmsRefused('CreateRepository', e) ?? invalidParameter('CreateRepository', e)),
-  ).andThen((out) =>
-    out.repository
-      ? okAsync(out.repository)
-      : errAsync(unexpectedResponse('ecr', 'CreateRepository', 'no repository in the answer')),
-  );
+  ).andThen((out) => expectField('ecr', 'CreateRepository', 'repository', out.repository));
 
 /** DeleteRepository. `RepositoryNotEmpty` carries no count here: the caller counted before. */
 export const deleteRepository = (
@@ -140,9 +148,10 @@ export const deleteRepository = (
   force: boolean,
 ): ResultAsync<Repository | undefined, RepositoryNotFound | RepositoryNotEmpty | KmsRefused | GenericAwsError> =>
   awsCall(
+    ctx,
     'ecr',
     'DeleteRepository',
-    () => ctx.ecr.send(new DeleteRepositoryCommand({ repositoryName, force })),
+    (o) => ctx.ecr.send(new DeleteRepositoryCommand({ repositoryName, force }), o),
     (e): RepositoryNotFound | RepositoryNotEmpty | KmsRefused | undefined =>
       e.name === 'RepositoryNotEmptyException'
         ? { kind: 'RepositoryNotEmpty', repositoryName, imageCount: -1 }
@@ -161,8 +170,8 @@ export const getRepositoryPolicy = (
   ctx: RegistryContext,
   repositoryName: string,
 ): ResultAsync<string | undefined, RepositoryNotFound | GenericAwsError> =>
-  awsCall('ecr', 'GetRepositoryPolicy', () => ctx.ecr.send(new GetRepositoryPolicyCommand({ repositoryName })), repositoryNotFound(repositoryName))
-    .map((out) => out.policyText)
+  awsCall(ctx, 'ecr', 'GetRepositoryPolicy', (o) => ctx.ecr.send(new GetRepositoryPolicyCommand({ repositoryName }), o), repositoryNotFound(repositoryName))
+    .andThen((out): Result<string | undefined, GenericAwsError> => expectField('ecr', 'GetRepositoryPolicy', 'policyText', out.policyText))
     .orElse((e) =>
       e.kind === 'AwsServiceError' && e.name === 'RepositoryPolicyNotFoundException' ? okAsync(undefined) : errAsync(e),
     );
@@ -175,9 +184,10 @@ export const setRepositoryPolicy = (
   force = false,
 ): ResultAsync<void, RepositoryNotFound | InvalidInput | GenericAwsError> =>
   awsCall(
+    ctx,
     'ecr',
     'SetRepositoryPolicy',
-    () => ctx.ecr.send(new SetRepositoryPolicyCommand({ repositoryName, policyText, force })),
+    (o) => ctx.ecr.send(new SetRepositoryPolicyCommand({ repositoryName, policyText, force }), o),
     (e) => repositoryNotFound(repositoryName)(e) ?? invalidParameter('repositoryPolicy', e),
   ).map(() => undefined);
 
@@ -186,8 +196,8 @@ export const getLifecyclePolicy = (
   ctx: RegistryContext,
   repositoryName: string,
 ): ResultAsync<string | undefined, RepositoryNotFound | GenericAwsError> =>
-  awsCall('ecr', 'GetLifecyclePolicy', () => ctx.ecr.send(new GetLifecyclePolicyCommand({ repositoryName })), repositoryNotFound(repositoryName))
-    .map((out) => out.lifecyclePolicyText)
+  awsCall(ctx, 'ecr', 'GetLifecyclePolicy', (o) => ctx.ecr.send(new GetLifecyclePolicyCommand({ repositoryName }), o), repositoryNotFound(repositoryName))
+    .andThen((out): Result<string | undefined, GenericAwsError> => expectField('ecr', 'GetLifecyclePolicy', 'lifecyclePolicyText', out.lifecyclePolicyText))
     .orElse((e) =>
       e.kind === 'AwsServiceError' && e.name === 'LifecyclePolicyNotFoundException' ? okAsync(undefined) : errAsync(e),
     );
@@ -199,9 +209,10 @@ export const putLifecyclePolicy = (
   lifecyclePolicyText: string,
 ): ResultAsync<void, RepositoryNotFound | InvalidInput | GenericAwsError> =>
   awsCall(
+    ctx,
     'ecr',
     'PutLifecyclePolicy',
-    () => ctx.ecr.send(new PutLifecyclePolicyCommand({ repositoryName, lifecyclePolicyText })),
+    (o) => ctx.ecr.send(new PutLifecyclePolicyCommand({ repositoryName, lifecyclePolicyText }), o),
     (e) => repositoryNotFound(repositoryName)(e) ?? invalidParameter('lifecyclePolicy', e),
   ).map(() => undefined);
 
@@ -211,9 +222,10 @@ export const putImageTagMutability = (
   input: PutImageTagMutabilityCommandInput & { readonly repositoryName: string },
 ): ResultAsync<void, RepositoryNotFound | InvalidInput | GenericAwsError> =>
   awsCall(
+    ctx,
     'ecr',
     'PutImageTagMutability',
-    () => ctx.ecr.send(new PutImageTagMutabilityCommand(input)),
+    (o) => ctx.ecr.send(new PutImageTagMutabilityCommand(input), o),
     (e) => repositoryNotFound(input.repositoryName)(e) ?? invalidParameter('imageTagMutability', e),
   ).map(() => undefined);
 
@@ -224,9 +236,10 @@ export const putImageScanningConfiguration = (
   scanOnPush: boolean,
 ): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
   awsCall(
+    ctx,
     'ecr',
     'PutImageScanningConfiguration',
-    () => ctx.ecr.send(new PutImageScanningConfigurationCommand({ repositoryName, imageScanningConfiguration: { scanOnPush } })),
+    (o) => ctx.ecr.send(new PutImageScanningConfigurationCommand({ repositoryName, imageScanningConfiguration: { scanOnPush } }), o),
     repositoryNotFound(repositoryName),
   ).map(() => undefined);
 
@@ -236,8 +249,8 @@ export const listTags = (
   repositoryArn: string,
   repositoryName: string,
 ): ResultAsync<Tag[], RepositoryNotFound | GenericAwsError> =>
-  awsCall('ecr', 'ListTagsForResource', () => ctx.ecr.send(new ListTagsForResourceCommand({ resourceArn: repositoryArn })), repositoryNotFound(repositoryName)).map(
-    (out) => out.tags ?? [],
+  awsCall(ctx, 'ecr', 'ListTagsForResource', (o) => ctx.ecr.send(new ListTagsForResourceCommand({ resourceArn: repositoryArn }), o), repositoryNotFound(repositoryName)).andThen(
+    (out) => expectList('ecr', 'ListTagsForResource', 'tags', out.tags),
   );
 
 /** TagResource. */
@@ -248,8 +261,9 @@ export const tagRepository = (
   tags: readonly Tag[],
 ): ResultAsync<void, RepositoryNotFound | InvalidInput | GenericAwsError> =>
   awsCall(
+    ctx,
     'ecr',
     'TagResource',
-    () => ctx.ecr.send(new TagResourceCommand({ resourceArn: repositoryArn, tags: [...tags] })),
+    (o) => ctx.ecr.send(new TagResourceCommand({ resourceArn: repositoryArn, tags: [...tags] }), o),
     (e) => repositoryNotFound(repositoryName)(e) ?? invalidParameter('tags', e),
   ).map(() => undefined);

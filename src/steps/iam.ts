@@ -4,9 +4,9 @@ import {
   GetRoleCommand,
   SimulatePrincipalPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import type { ResultAsync } from 'neverthrow';
 import type { GenericAwsError } from '../errors.js';
-import { allPages, awsCall, unexpectedResponse } from '../internal/aws.js';
+import { allPages, awsCall, expectField, expectList } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 
 /** Why IAM could not answer a question about a principal. */
@@ -20,11 +20,9 @@ export interface IamUnavailable {
  * cannot be rebuilt from it by string manipulation.
  */
 export const getRoleArn = (ctx: RegistryContext, roleName: string): ResultAsync<string, IamUnavailable | GenericAwsError> =>
-  awsCall('iam', 'GetRole', () => ctx.iam.send(new GetRoleCommand({ RoleName: roleName })), (e): IamUnavailable | undefined =>
+  awsCall(ctx, 'iam', 'GetRole', (o) => ctx.iam.send(new GetRoleCommand({ RoleName: roleName }), o), (e): IamUnavailable | undefined =>
     e.name === 'NoSuchEntityException' ? { reason: 'NoSuchEntity', cause: e } : undefined,
-  ).andThen((out) =>
-    out.Role?.Arn ? okAsync(out.Role.Arn) : errAsync(unexpectedResponse('iam', 'GetRole', 'no role ARN in the answer')),
-  );
+  ).andThen((out) => expectField('iam', 'GetRole', 'Role.Arn', out.Role?.Arn));
 
 /**
  * IAM SimulatePrincipalPolicy for several actions on several resources, following `Marker`.
@@ -42,9 +40,10 @@ export const simulatePrincipalPolicy = (
 ): ResultAsync<EvaluationResult[], IamUnavailable | GenericAwsError> =>
   allPages((marker) =>
     awsCall(
+      ctx,
       'iam',
       'SimulatePrincipalPolicy',
-      () =>
+      (o) =>
         ctx.iam.send(
           new SimulatePrincipalPolicyCommand({
             PolicySourceArn: input.policySourceArn,
@@ -52,13 +51,14 @@ export const simulatePrincipalPolicy = (
             ResourceArns: [...input.resourceArns],
             ContextEntries: [...input.contextEntries],
             ...(marker ? { Marker: marker } : {}),
-          }),
-        ),
+          }), o),
       (e): IamUnavailable | undefined => {
         if (e.name === 'NoSuchEntityException') return { reason: 'NoSuchEntity', cause: e };
         if (e.name === 'InvalidInputException') return { reason: 'InvalidInput', cause: e };
         if (e.name === 'PolicyEvaluationException') return { reason: 'PolicyEvaluation', cause: e };
         return undefined;
       },
-    ).map((out) => ({ items: out.EvaluationResults ?? [], nextToken: out.IsTruncated ? out.Marker : undefined })),
+    ).andThen((out) =>
+      expectList('iam', 'SimulatePrincipalPolicy', 'EvaluationResults', out.EvaluationResults).map((items) => ({ items, nextToken: out.IsTruncated ? out.Marker : undefined })),
+    ),
   );

@@ -5,7 +5,7 @@
 import { type GrantListEntry, ListGrantsCommand, RetireGrantCommand } from '@aws-sdk/client-kms';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import type { GenericAwsError, KeyNotFound } from '../errors.js';
-import { allPages, awsCall } from '../internal/aws.js';
+import { allPages, awsCall, expectList } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 
 /** KMS documents ListGrants' `Limit` as 1–100. */
@@ -30,12 +30,13 @@ export const listAllGrants = (
 ): ResultAsync<GrantListEntry[], KeyNotFound | GenericAwsError> =>
   allPages((marker) =>
     awsCall(
+      ctx,
       'kms',
       'ListGrants',
-      () => ctx.kms.send(new ListGrantsCommand({ KeyId: keyArn, Limit: LIST_GRANTS_PAGE, ...(marker ? { Marker: marker } : {}) })),
+      (o) => ctx.kms.send(new ListGrantsCommand({ KeyId: keyArn, Limit: LIST_GRANTS_PAGE, ...(marker ? { Marker: marker } : {}) }), o),
       (e): KeyNotFound | undefined =>
         e.name === 'NotFoundException' ? { kind: 'KeyNotFound', service: 'kms', operation: 'ListGrants', cause: e, key: keyArn } : undefined,
-    ).map((out) => ({ items: out.Grants ?? [], nextToken: out.Truncated ? out.NextMarker : undefined })),
+    ).andThen((out) => expectList('kms', 'ListGrants', 'Grants', out.Grants).map((items) => ({ items, nextToken: out.Truncated ? out.NextMarker : undefined }))),
   );
 
 /**
@@ -156,7 +157,7 @@ export const retireGrant = (
   keyArn: string,
   grantId: string,
 ): ResultAsync<RetireOutcome, GenericAwsError> =>
-  awsCall('kms', 'RetireGrant', () => ctx.kms.send(new RetireGrantCommand({ KeyId: keyArn, GrantId: grantId })))
+  awsCall(ctx, 'kms', 'RetireGrant', (o) => ctx.kms.send(new RetireGrantCommand({ KeyId: keyArn, GrantId: grantId }), o))
     .map((): RetireOutcome => 'retired')
     .orElse((e) =>
       e.kind === 'AwsServiceError' && e.name === 'NotFoundException' ? okAsync<RetireOutcome, never>('already-retired') : errAsync(e),

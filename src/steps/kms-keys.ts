@@ -8,9 +8,9 @@ import {
   ListKeysCommand,
   type KeyListEntry,
 } from '@aws-sdk/client-kms';
-import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
+import { Result, type ResultAsync } from 'neverthrow';
 import type { GenericAwsError, InvalidEncryption, KeyNotFound } from '../errors.js';
-import { allPages, awsCall, unexpectedResponse } from '../internal/aws.js';
+import { allPages, awsCall, expectField, expectList } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 
 /**
@@ -22,40 +22,40 @@ export const describeKey = (
   key: string,
 ): ResultAsync<KeyMetadata & { readonly Arn: string; readonly KeyId: string }, KeyNotFound | InvalidEncryption | GenericAwsError> =>
   awsCall(
+    ctx,
     'kms',
     'DescribeKey',
-    () => ctx.kms.send(new DescribeKeyCommand({ KeyId: key })),
+    (o) => ctx.kms.send(new DescribeKeyCommand({ KeyId: key }), o),
     (e): KeyNotFound | InvalidEncryption | undefined => {
       if (e.name === 'NotFoundException') return { kind: 'KeyNotFound', service: 'kms', operation: 'DescribeKey', cause: e, key };
       if (e.name === 'InvalidArnException') return { kind: 'InvalidEncryption', reason: e.message, key };
       return undefined;
     },
-  ).andThen((out) => {
-    const metadata = out.KeyMetadata;
-    if (!metadata?.Arn || !metadata.KeyId) return errAsync(unexpectedResponse('kms', 'DescribeKey', 'no key ARN in the answer'));
-    return okAsync({ ...metadata, Arn: metadata.Arn, KeyId: metadata.KeyId });
-  });
+  ).andThen((out) =>
+    Result.combine([
+      expectField('kms', 'DescribeKey', 'KeyMetadata.Arn', out.KeyMetadata?.Arn),
+      expectField('kms', 'DescribeKey', 'KeyMetadata.KeyId', out.KeyMetadata?.KeyId),
+    ]).map(([Arn, KeyId]) => ({ ...out.KeyMetadata, Arn, KeyId })),
+  );
 
 /** GetKeyPolicy (the only policy name is `default`). Works for keys of the caller's account only. */
 export const getKeyPolicy = (ctx: RegistryContext, keyArn: string): ResultAsync<string | undefined, GenericAwsError> =>
-  awsCall('kms', 'GetKeyPolicy', () => ctx.kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }))).map(
-    (out) => out.Policy,
+  awsCall(ctx, 'kms', 'GetKeyPolicy', (o) => ctx.kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }), o)).andThen(
+    (out) => expectField('kms', 'GetKeyPolicy', 'Policy', out.Policy),
   );
 
 /** Every alias of the region, paged 100 at a time. */
 export const listAllAliases = (ctx: RegistryContext): ResultAsync<AliasListEntry[], GenericAwsError> =>
   allPages((marker) =>
-    awsCall('kms', 'ListAliases', () => ctx.kms.send(new ListAliasesCommand({ Limit: 100, ...(marker ? { Marker: marker } : {}) }))).map((out) => ({
-      items: out.Aliases ?? [],
-      nextToken: out.Truncated ? out.NextMarker : undefined,
-    })),
+    awsCall(ctx, 'kms', 'ListAliases', (o) => ctx.kms.send(new ListAliasesCommand({ Limit: 100, ...(marker ? { Marker: marker } : {}) }), o)).andThen((out) =>
+      expectList('kms', 'ListAliases', 'Aliases', out.Aliases).map((items) => ({ items, nextToken: out.Truncated ? out.NextMarker : undefined })),
+    ),
   );
 
 /** Every key of the region, paged 1,000 at a time (ListKeys allows up to 1,000). */
 export const listAllKeys = (ctx: RegistryContext): ResultAsync<KeyListEntry[], GenericAwsError> =>
   allPages((marker) =>
-    awsCall('kms', 'ListKeys', () => ctx.kms.send(new ListKeysCommand({ Limit: 1000, ...(marker ? { Marker: marker } : {}) }))).map((out) => ({
-      items: out.Keys ?? [],
-      nextToken: out.Truncated ? out.NextMarker : undefined,
-    })),
+    awsCall(ctx, 'kms', 'ListKeys', (o) => ctx.kms.send(new ListKeysCommand({ Limit: 1000, ...(marker ? { Marker: marker } : {}) }), o)).andThen((out) =>
+      expectList('kms', 'ListKeys', 'Keys', out.Keys).map((items) => ({ items, nextToken: out.Truncated ? out.NextMarker : undefined })),
+    ),
   );

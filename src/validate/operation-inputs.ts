@@ -117,21 +117,25 @@ export const createRepositoryInput = record({
   scanOnPush: optional(boolean),
   repositoryPolicy: optional(either(string, policyDocumentObject)),
   lifecyclePolicy: optional(string),
+  signal: optional(abortSignal),
 });
 
 export const deleteRepositoryInput = record({
   repositoryName: string,
   force: optional(boolean),
+  signal: optional(abortSignal),
 });
 
 export const findOrphanedGrantsInput = record({
   keys: optional(array(string)),
+  signal: optional(abortSignal),
 });
 
 export const retireOrphanedGrantsInput = record({
   keys: optional(array(string)),
   dryRun: optional(boolean),
   concurrency: optional(number),
+  signal: optional(abortSignal),
 });
 
 export const auditInput = record({
@@ -146,6 +150,7 @@ export const auditInput = record({
     }),
   ),
   onProgress: optional(fn<(progress: AuditProgress) => void>()),
+  signal: optional(abortSignal),
 });
 
 export const planMigrationInput = record({

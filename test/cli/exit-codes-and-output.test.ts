@@ -9,7 +9,7 @@ const ALL_KINDS: Record<RegistryErrorKind, true> = {
   InvalidRepositoryName: true, InvalidEncryption: true, InvalidInput: true, InsecureEndpoint: true,
   KeyNotFound: true, KeyNotUsable: true, KeyRegionMismatch: true, KeyGrantQuotaExhausted: true, KmsRefused: true,
   MissingPermissions: true, AccessDenied: true, Throttled: true, CredentialsError: true, AwsServiceError: true,
-  NetworkError: true, SdkClientError: true, RepositoryAlreadyExists: true, RepositoryNotFound: true,
+  NetworkError: true, SdkClientError: true, UnexpectedResponse: true, RepositoryAlreadyExists: true, RepositoryNotFound: true,
   RepositoryNotEmpty: true, EncryptionMismatch: true, DeletedButGrantsRemain: true, RollbackFailed: true,
   ImagesArchived: true, ImagesUnavailable: true, DigestMismatch: true, LayerTransferFailed: true,
   ManifestRejected: true, CopyVerificationFailed: true, Aborted: true,

@@ -53,6 +53,7 @@ test('the error union is closed: adding or removing a kind is a visible API chan
     | 'AwsServiceError'
     | 'NetworkError'
     | 'SdkClientError'
+    | 'UnexpectedResponse'
     | 'RepositoryAlreadyExists'
     | 'RepositoryNotFound'
     | 'RepositoryNotEmpty'

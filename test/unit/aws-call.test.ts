@@ -13,13 +13,14 @@ const throttling = () =>
 
 describe('awsCall', () => {
   it('returns the value of a call that succeeds', async () => {
-    const result = await awsCall('ecr', 'DescribeRepositories', () => Promise.resolve(42));
-    expect(result._unsafeUnwrap()).toBe(42);
+    const result = await awsCall({}, 'ecr', 'DescribeRepositories', () => Promise.resolve({ repositories: [] }));
+    expect(result._unsafeUnwrap()).toEqual({ repositories: [] });
   });
 
   it('maps a modeled exception by name at the call site and keeps it as cause', async () => {
     const cause = new RepositoryNotFoundException({ $metadata: {}, message: 'no such repository' });
     const result = await awsCall(
+      {},
       'ecr',
       'DeleteRepository',
       () => Promise.reject(cause),
@@ -30,7 +31,7 @@ describe('awsCall', () => {
 
   it('falls back to the generic mapping when the call site does not model the exception', async () => {
     const cause = new NotFoundException({ $metadata: { httpStatusCode: 400, requestId: 'r-2' }, message: 'gone' });
-    const result = await awsCall('kms', 'DescribeKey', () => Promise.reject(cause), () => undefined);
+    const result = await awsCall({}, 'kms', 'DescribeKey', () => Promise.reject(cause), () => undefined);
     expect(result._unsafeUnwrapErr()).toMatchObject({
       kind: 'AwsServiceError',
       service: 'kms',
@@ -44,7 +45,7 @@ describe('awsCall', () => {
   });
 
   it('catches a synchronous throw from the call', async () => {
-    const result = await awsCall('ecr', 'ListImages', () => {
+    const result = await awsCall({}, 'ecr', 'ListImages', () => {
       throw new Error('Region is missing');
     });
     expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'SdkClientError', message: 'Region is missing' });

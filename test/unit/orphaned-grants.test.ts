@@ -87,7 +87,12 @@ describe('EncryptedRegistry.findOrphanedGrants / retireOrphanedGrants', () => {
     kms.reset();
     sts.reset();
     sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/ops`, UserId: 'AIDA' });
-    ecr.on(DescribeRepositoriesCommand).resolves({ repositories: LIVE });
+    // As ECR answers: a whole listing, or by names, failing whole on one missing name.
+    ecr.on(DescribeRepositoriesCommand).callsFake((input: DescribeRepositoriesCommandInput) => {
+      const missing = input.repositoryNames?.find((n) => !LIVE.some((r) => r.repositoryName === n));
+      if (missing !== undefined) throw new RepositoryNotFoundException({ $metadata: {}, message: `The repository with name '${missing}' does not exist` });
+      return { repositories: input.repositoryNames === undefined ? LIVE : LIVE.filter((r) => input.repositoryNames?.includes(r.repositoryName ?? '')) };
+    });
     kms.on(DescribeKeyCommand).callsFake((input: DescribeKeyCommandInput) => {
       if (input.KeyId === 'alias/app' || input.KeyId === KEY_ARN || input.KeyId === KEY_ID) {
         return { KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyManager: 'CUSTOMER' } };
