@@ -33,7 +33,8 @@ export interface RegistryContext {
   /** Set when a configured endpoint is unsafe: every operation returns it before any AWS call. */
   readonly transportError: InsecureEndpoint | undefined;
   readonly poll: PollSettings;
-  readonly sleep: (ms: number) => Promise<void>;
+  /** The registry's clock (`EncryptedRegistryOptions.clock`): every pause of the library goes through it. */
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly now: () => Date;
 }
 

@@ -17,6 +17,7 @@ import type { AuditProgress, AuditRequirement } from '../operations/audit.js';
 import type { MigrationProgress } from '../operations/migrate-repository.js';
 import type { ImageTagMutability } from '../operations/preflight.js';
 import type { PolicyDocument } from '../policy/types.js';
+import type { Clock } from '../internal/wait.js';
 import type { EncryptedRegistryOptions } from '../registry.js';
 import type { EncryptionSpec, RegistryLogger } from '../types.js';
 import {
@@ -25,6 +26,7 @@ import {
   describeValue,
   either,
   fn,
+  literal,
   number,
   optional,
   record,
@@ -208,11 +210,13 @@ export const registryOptions: Schema<EncryptedRegistryOptions> = record({
       ),
       endpoint: optional(string),
       maxAttempts: optional(nonNegative),
+      retryMode: optional(literal('standard', 'adaptive')),
       // A handler instance or its options; kept by reference, the SDK reads it.
       requestHandler: optional(withMethods<ECRClientConfig['requestHandler']>('a request handler or its options', [])),
     }),
   ),
   logger: optional(withMethods<RegistryLogger>('a logger { debug, info, warn }', ['debug', 'info', 'warn'])),
+  clock: optional(withMethods<Clock>('a clock { sleep, now }', ['sleep', 'now'])),
   poll: optional(
     record({
       initialDelayMs: optional(nonNegative),
