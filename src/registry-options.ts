@@ -74,7 +74,7 @@ export interface EncryptedRegistryOptions {
    *
    * @example
    * ```ts
-   * const instant = { sleep: async () => undefined, now: () => new Date() };
+   * const instant = { sleep: () => Promise.resolve(), now: () => new Date() };
    * const registry = new EncryptedRegistry({ clients: { ecr, kms, iam, sts }, clock: instant });
    * ```
    */
