@@ -413,7 +413,9 @@ export class EncryptedRegistry {
    *
    * It never rolls back. Every failure after the first change stops with `MigrationFailed`, naming
    * the step, what holds the images now, and how to go on (`resumeMigration({ journal })`).
-   * Throttling and transient errors are retried with bounded backoff first.
+   * Throttling, 5xx answers and network faults of API calls are retried by the SDK's retry
+   * strategy (`clientConfig.retryMode`, `maxAttempts`); the library itself retries only layer
+   * uploads that stay throttled and blob downloads that break, with bounded backoff.
    *
    * Needs, besides what creating and deleting need: `ecr:GetRepositoryPolicy`,
    * `ecr:SetRepositoryPolicy`, `ecr:DeleteRepositoryPolicy`, `ecr:GetLifecyclePolicy`,
