@@ -1,11 +1,11 @@
-import { ECRClient, type ECRClientConfig } from '@aws-sdk/client-ecr';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { STSClient } from '@aws-sdk/client-sts';
 import { err, errAsync, type Result, ResultAsync } from 'neverthrow';
 import type { Aborted, CreateEncryptedRepositoryError, InsecureEndpoint, InvalidInput, PreflightError, SdkClientError } from './errors.js';
-import { type PollSettings, type RegistryContext, scopedTo, silentLogger } from './internal/context.js';
-import { DEFAULT_POLL } from './internal/poll.js';
+import { type RegistryContext, scopedTo, silentLogger } from './internal/context.js';
+import { DEFAULT_POLL, systemClock } from './internal/wait.js';
 import { checkClientEndpoints, checkTransport } from './internal/transport.js';
 import { readOptionalInput, type Schema } from './validate/input.js';
 import * as inputs from './validate/operation-inputs.js';
@@ -25,7 +25,10 @@ import {
 } from './operations/orphaned-grants.js';
 import { type CreatedRepository, createEncryptedRepository } from './operations/create-repository.js';
 import { type CreateEncryptedRepositoryInput, preflight, type PreflightInput, type PreflightReport } from './preflight/index.js';
-import type { Cancellable, RegistryLogger } from './types.js';
+import type { Cancellable } from './types.js';
+import { clientConfigFor, type EncryptedRegistryOptions, endpointsInUse } from './registry-options.js';
+
+export type { EncryptedRegistryOptions, RegistryClientConfig, RegistryClients } from './registry-options.js';
 import type { AuditError } from './errors.js';
 import { audit, type AuditInput, type AuditReport } from './operations/audit.js';
 import type { MigrateRepositoryError, PlanMigrationError, ResumeMigrationError } from './errors.js';
@@ -34,67 +37,7 @@ import { resumeMigration } from './migration/resume.js';
 import { migrateRepository } from './migration/start.js';
 import type { MigrateRepositoryInput, MigrationPlan, MigrationResult, PlanMigrationInput, ResumeMigrationInput } from './migration/types.js';
 
-/** The SDK clients the registry works with. ECR, KMS, IAM and STS aggregated clients work too. */
-export interface RegistryClients {
-  readonly ecr?: ECRClient;
-  readonly kms?: KMSClient;
-  readonly iam?: IAMClient;
-  readonly sts?: STSClient;
-}
-
-/** Configuration for the clients the registry creates itself (those missing from `clients`). */
-export interface RegistryClientConfig {
-  readonly region?: string;
-  readonly credentials?: ECRClientConfig['credentials'];
-  /**
-   * A custom endpoint for every service, e.g. the local emulator of `encrypted-ecr/testing`.
-   * Plain `http://` is accepted only for a loopback host.
-   */
-  readonly endpoint?: string;
-  readonly maxAttempts?: number;
-  readonly requestHandler?: ECRClientConfig['requestHandler'];
-}
-
-/** Options of {@link EncryptedRegistry}. */
-export interface EncryptedRegistryOptions {
-  /**
-   * Your own configured clients. A client you pass is used as is and is never destroyed by the
-   * registry; the registry creates the others from `clientConfig`.
-   */
-  readonly clients?: RegistryClients;
-  readonly clientConfig?: RegistryClientConfig;
-  /** Receives what the registry is doing; silent by default. */
-  readonly logger?: RegistryLogger;
-  /** How long to wait for eventually consistent KMS grants (defaults: 0.5 s doubling to 15 s, 2 min in all). */
-  readonly poll?: Partial<PollSettings>;
-}
-
 type Destroyable = { destroy(): void };
-
-/**
- * The custom endpoints calls may go to: the configured one, and those the SDK reads from the
- * environment (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`).
- */
-const endpointsInUse = (clientConfig: RegistryClientConfig): string[] => {
-  const fromEnvironment = ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_ECR', 'AWS_ENDPOINT_URL_KMS', 'AWS_ENDPOINT_URL_IAM', 'AWS_ENDPOINT_URL_STS']
-    .map((name) => process.env[name])
-    .filter((url): url is string => url !== undefined && url !== '');
-  return clientConfig.endpoint === undefined ? fromEnvironment : [clientConfig.endpoint];
-};
-
-/** The part of a client config that every SDK client accepts alike. */
-type SharedClientConfig = Pick<ECRClientConfig, 'region' | 'credentials' | 'endpoint' | 'maxAttempts' | 'requestHandler'>;
-
-/** The SDK config for the clients we create; only the fields that are set (exactOptionalPropertyTypes). */
-const clientConfigFor = (options: RegistryClientConfig): SharedClientConfig => {
-  const config: SharedClientConfig = {};
-  if (options.region !== undefined) config.region = options.region;
-  if (options.credentials !== undefined) config.credentials = options.credentials;
-  if (options.endpoint !== undefined) config.endpoint = options.endpoint;
-  if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
-  if (options.requestHandler !== undefined) config.requestHandler = options.requestHandler;
-  return config;
-};
 
 /** Errors that say what state the run left, kept as they are even when the signal fired. */
 const STATEFUL_ERRORS: ReadonlySet<string> = new Set(['Aborted', 'MigrationFailed', 'RollbackFailed', 'DeletedButGrantsRemain']);
@@ -158,7 +101,7 @@ export class EncryptedRegistry {
     const read = readOptionalInput(inputs.registryOptions, options);
     this.#optionsError = read.isErr() ? { ...read.error, field: `options.${read.error.field}`.replace(/^options\.input$/, 'options') } : undefined;
     const valid: EncryptedRegistryOptions = read.isOk() ? read.value : {};
-    const { clients = {}, clientConfig = {}, logger = silentLogger } = valid;
+    const { clients = {}, clientConfig = {}, logger = silentLogger, clock = systemClock } = valid;
     const config = clientConfigFor(clientConfig);
     const ecr = clients.ecr ?? this.#own(new ECRClient(config));
     const kms = clients.kms ?? this.#own(new KMSClient(config));
@@ -190,8 +133,8 @@ export class EncryptedRegistry {
       region: resolveRegion,
       transportError: endpointsInUse(clientConfig).map(checkTransport).find((e) => e !== undefined),
       poll: { ...DEFAULT_POLL, ...valid.poll },
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      now: () => new Date(),
+      sleep: (ms, signal) => clock.sleep(ms, signal),
+      now: () => clock.now(),
     };
   }
 
@@ -490,7 +433,9 @@ export class EncryptedRegistry {
    *
    * It never rolls back. Every failure after the first change stops with `MigrationFailed`, naming
    * the step, what holds the images now, and how to go on (`resumeMigration({ journal })`).
-   * Throttling and transient errors are retried with bounded backoff first.
+   * Throttling, 5xx answers and network faults of API calls are retried by the SDK's retry
+   * strategy (`clientConfig.retryMode`, `maxAttempts`); the library itself retries only layer
+   * uploads that stay throttled and blob downloads that break, with bounded backoff.
    *
    * Needs, besides what creating and deleting need: `ecr:GetRepositoryPolicy`,
    * `ecr:SetRepositoryPolicy`, `ecr:DeleteRepositoryPolicy`, `ecr:GetLifecyclePolicy`,

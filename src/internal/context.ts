@@ -33,15 +33,15 @@ export interface RegistryContext {
   /** Set when a configured endpoint is unsafe: every operation returns it before any AWS call. */
   readonly transportError: InsecureEndpoint | undefined;
   readonly poll: PollSettings;
-  /** Pauses; in a context scoped to an operation's signal, it ends early when the signal fires. */
-  readonly sleep: (ms: number) => Promise<void>;
+  /** The registry's clock (`EncryptedRegistryOptions.clock`): every pause of the library goes through it. */
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly now: () => Date;
   /** The running operation's `signal`: every AWS call checks it first and passes it to the SDK. */
   readonly signal?: AbortSignal | undefined;
 }
 
 /** A pause that ends at `ms`, or as soon as `signal` fires (at once when it already has). */
-const abortableSleep = (sleep: (ms: number) => Promise<void>, ms: number, signal: AbortSignal): Promise<void> => {
+const abortableSleep = (sleep: (ms: number, signal?: AbortSignal) => Promise<void>, ms: number, signal: AbortSignal): Promise<void> => {
   if (signal.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const done = (): void => {
@@ -49,7 +49,7 @@ const abortableSleep = (sleep: (ms: number) => Promise<void>, ms: number, signal
       resolve();
     };
     signal.addEventListener('abort', done, { once: true });
-    sleep(ms).then(done, done);
+    sleep(ms, signal).then(done, done);
   });
 };
 

@@ -11,212 +11,46 @@ import type { Repository } from '@aws-sdk/client-ecr';
 import type { KeyState } from '@aws-sdk/client-kms';
 import { err, errAsync, ok, okAsync, type Result, ResultAsync, safeTry } from 'neverthrow';
 import { AWS_MANAGED_ECR_ALIAS, parseKeyReference } from '../encryption/spec.js';
-import type { AuditError, FindOrphanedGrantsError, GenericAwsError, InvalidInput, KeyNotFound } from '../errors.js';
-import { mapConcurrent } from '../internal/concurrency.js';
+import type { AuditError, GenericAwsError, InvalidInput, KeyNotFound } from '../errors.js';
+import { mapPool } from '../internal/pool.js';
 import type { RegistryContext } from '../internal/context.js';
 import { listAllRepositories } from '../steps/ecr-repository.js';
 import { describeKey, listAllAliases } from '../steps/kms-keys.js';
-import type { Cancellable, EncryptionType } from '../types.js';
-import { type GrantHeadroom, type OrphanedGrant, sweepKeys, type UnverifiableGrant } from './orphaned-grants.js';
+import type { EncryptionType } from '../types.js';
+import { sweepKeys } from './orphaned-grants.js';
+import type {
+  AuditedEncryption,
+  AuditedKey,
+  AuditedRepository,
+  AuditInput,
+  AuditReport,
+  AuditRequirement,
+  AuditStatus,
+  AuditViolation,
+  AuditViolationCode,
+  AuditWarning,
+} from './audit-types.js';
 
-// ---------------------------------------------------------------------------------------------
-// Public types
-// ---------------------------------------------------------------------------------------------
-
-/**
- * The encryption a repository must have:
- * - `'cmk'`: KMS (or KMS_DSSE) with a customer-managed key;
- * - `'kms'`: KMS (or KMS_DSSE) with any key, the AWS-managed `aws/ecr` included;
- * - `'any'`: every encryption passes (AES256 included); only `allowedKeys` and key health are checked.
- */
-export type AuditRequirement = 'cmk' | 'kms' | 'any';
-
-/** How many KMS requests images cause, to estimate the monthly cost. */
-export interface AuditUsage {
-  /** Image pushes a month, per KMS-encrypted repository. Default 0. */
-  readonly pushesPerMonth?: number;
-  /** Image pulls a month, per KMS-encrypted repository. Default 0. */
-  readonly pullsPerMonth?: number;
-  /** Blobs per image (layers plus the config blob). Default 5. */
-  readonly layersPerImage?: number;
-}
-
-/** What {@link audit} takes. Everything is optional. */
-export interface AuditInput extends Cancellable {
-  /** The rule every repository must meet. Default `'any'`. */
-  readonly require?: AuditRequirement;
-  /**
-   * When given, a KMS-encrypted repository must use one of these keys (key id, key ARN, alias name
-   * or alias ARN; resolved to key ARNs). AES256 repositories are not affected (use `require`).
-   */
-  readonly allowedKeys?: readonly string[];
-  readonly usage?: AuditUsage;
-  /** Called as the audit advances, for progress bars. */
-  readonly onProgress?: (progress: AuditProgress) => void;
-}
-
-/** One step of the audit: `total` is unknown (undefined) while repositories are being listed. */
-export interface AuditProgress {
-  readonly phase: 'repositories' | 'keys' | 'grants';
-  readonly completed: number;
-  readonly total: number | undefined;
-}
-
-/** Why a repository breaks the rule. */
-export type AuditViolationCode =
-  /** AES256 where the rule asks for KMS. */
-  | 'not-kms'
-  /** The AWS-managed `aws/ecr` key where the rule asks for a customer-managed key. */
-  | 'not-customer-managed'
-  /** A key that is not in `allowedKeys`. */
-  | 'key-not-allowed'
-  /** The key is disabled, pending deletion or otherwise not `Enabled`: images cannot be pushed or pulled. */
-  | 'key-not-usable'
-  /** The key no longer exists. */
-  | 'key-not-found'
-  /** DescribeKey failed (e.g. access denied): compliance is UNKNOWN (neither pass nor fail), never assumed. */
-  | 'key-unreadable';
+export type {
+  AuditCost,
+  AuditedEncryption,
+  AuditedGrants,
+  AuditedKey,
+  AuditedRepository,
+  AuditInput,
+  AuditProgress,
+  AuditReport,
+  AuditRequirement,
+  AuditStatus,
+  AuditUsage,
+  AuditViolation,
+  AuditViolationCode,
+  AuditWarning,
+  AuditWarningCode,
+} from './audit-types.js';
 
 /** Violation codes that make a repository's status `unknown` rather than `fail`. */
 const UNKNOWN_CODES: ReadonlySet<AuditViolationCode> = new Set(['key-unreadable']);
-
-/** A result that is not a violation but deserves attention. */
-export type AuditWarningCode =
-  /** The key belongs to another account: that account controls (and can withdraw) the key, and pays its monthly fee. */
-  'key-cross-account';
-
-/** One warning about a repository's encryption. */
-export interface AuditWarning {
-  readonly code: AuditWarningCode;
-  readonly message: string;
-}
-
-/**
- * Three-state result: `pass` (every check passed), `fail` (a violation), `unknown` (a check could
- * not be made, e.g. the key could not be described: not counted as compliant, nor as non-compliant).
- */
-export type AuditStatus = 'pass' | 'fail' | 'unknown';
-
-/** One reason a repository is not compliant. */
-export interface AuditViolation {
-  readonly code: AuditViolationCode;
-  readonly message: string;
-}
-
-/** A repository's encryption, as the audit found it. */
-export interface AuditedEncryption {
-  readonly type: EncryptionType;
-  /** The canonical key ARN (for KMS and KMS_DSSE). */
-  readonly keyArn?: string;
-  /** Who manages the key; absent for AES256 and when DescribeKey failed. */
-  readonly keyManager?: 'AWS' | 'CUSTOMER';
-  /** The key's state (`Enabled`, `Disabled`, `PendingDeletion`, …), `NotFound`, or absent when unknown. */
-  readonly keyState?: KeyState | 'NotFound';
-  /** The account that owns the key, when DescribeKey answered. */
-  readonly keyAccount?: string;
-}
-
-/** One repository of the region. */
-export interface AuditedRepository {
-  readonly name: string;
-  readonly arn: string;
-  readonly uri: string | undefined;
-  readonly createdAt: Date | undefined;
-  readonly encryption: AuditedEncryption;
-  readonly status: AuditStatus;
-  /** `status === 'pass'`. */
-  readonly compliant: boolean;
-  /** Empty when compliant; for `unknown`, the checks that could not be made. */
-  readonly violations: readonly AuditViolation[];
-  readonly warnings: readonly AuditWarning[];
-}
-
-/** The ECR grants of a key in use. */
-export interface AuditedGrants {
-  /** Every grant on the key, whoever made it. */
-  readonly total: number;
-  /** Grants ECR made for repositories. */
-  readonly ecr: number;
-  readonly orphans: readonly OrphanedGrant[];
-  readonly unverifiable: readonly UnverifiableGrant[];
-  readonly headroom: GrantHeadroom;
-}
-
-/** A key used by at least one repository. */
-export interface AuditedKey {
-  readonly keyArn: string;
-  readonly keyManager: 'AWS' | 'CUSTOMER' | undefined;
-  readonly keyState: KeyState | 'NotFound' | undefined;
-  readonly description: string | undefined;
-  /** The account that owns the key (undefined when it could not be described). */
-  readonly keyAccount: string | undefined;
-  /**
-   * Who pays the key's $1/month: `this-account`, `owner` (a key of another account: billed there,
-   * so 0 here), or `none` (AWS managed keys, keys pending deletion).
-   */
-  readonly keyFeeBilledTo: 'this-account' | 'owner' | 'none';
-  /** Names of the repositories encrypted with it. */
-  readonly repositories: readonly string[];
-  /** Absent when the grants could not be listed (see `error`). */
-  readonly grants?: AuditedGrants;
-  /** Why DescribeKey or ListGrants failed, when one did. */
-  readonly error?: FindOrphanedGrantsError | KeyNotFound;
-  /** This key's share of the estimated monthly cost, in USD. */
-  readonly estimatedMonthlyCost: number;
-  readonly estimatedMonthlyRequests: number;
-}
-
-/** The estimated monthly KMS cost of the region's repositories, in USD. */
-export interface AuditCost {
-  readonly currency: 'USD';
-  /** $1 per customer-managed key of this account in use (keys pending deletion and other accounts' keys are not billed here). */
-  readonly keys: number;
-  /** $0.03 per 10,000 requests, before the free tier (20,000 requests a month per account). 0 when not estimated. */
-  readonly requests: number;
-  readonly total: number;
-  readonly requestsPerMonth: number;
-  /**
-   * Whether request costs were estimated: only when usage (pushes or pulls a month) was given.
-   * When false, `requests` is 0 because it was NOT estimated, not because requests are free.
-   */
-  readonly requestsEstimated: boolean;
-  /** What the figures leave out: shown with them. */
-  readonly caveats: readonly string[];
-  /** The assumptions behind the numbers. */
-  readonly assumptions: {
-    readonly pushesPerMonth: number;
-    readonly pullsPerMonth: number;
-    readonly layersPerImage: number;
-    readonly requestsPerPush: number;
-    readonly requestsPerPull: number;
-    readonly pricePerKeyMonth: number;
-    readonly pricePer10kRequests: number;
-  };
-}
-
-/** The answer of {@link audit}. */
-export interface AuditReport {
-  readonly region: string;
-  /** The registry's account, when the region has repositories. */
-  readonly account: string | undefined;
-  readonly rule: { readonly require: AuditRequirement; readonly allowedKeys: readonly string[] | undefined };
-  /** Every repository passes (`status === 'pass'`). */
-  readonly compliant: boolean;
-  /** `fail` when one repository fails, else `unknown` when one could not be checked, else `pass`. */
-  readonly status: AuditStatus;
-  readonly repositories: readonly AuditedRepository[];
-  readonly keys: readonly AuditedKey[];
-  readonly cost: AuditCost;
-  readonly summary: {
-    readonly repositories: number;
-    /** Repositories whose status is `fail`. */
-    readonly nonCompliant: number;
-    /** Repositories whose status is `unknown`. */
-    readonly unknown: number;
-    readonly keys: number;
-    readonly orphanedGrants: number;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Prices and the request model
@@ -453,7 +287,7 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
     ];
     let described = 0;
     progress({ phase: 'keys', completed: 0, total: keyArns.length });
-    const keyList = await mapConcurrent(keyArns, KEY_CONCURRENCY, async (keyArn) => {
+    const keyList = await mapPool(keyArns, KEY_CONCURRENCY, async (keyArn) => {
       const key = await describeInUse(ctx, keyArn);
       progress({ phase: 'keys', completed: ++described, total: keyArns.length });
       return key;

@@ -4,10 +4,10 @@
  */
 import type { GrantListEntry } from '@aws-sdk/client-kms';
 import type { CreateRepositoryCommandInput, Repository } from '@aws-sdk/client-ecr';
-import { err, errAsync, ok, okAsync, type Result, ResultAsync, safeTry } from 'neverthrow';
+import { err, errAsync, ok, okAsync, type ResultAsync, safeTry } from 'neverthrow';
 import { type CreateEncryptedRepositoryError, type EncryptionMismatch, isRetryable, type RegistryError, type RollbackFailed } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
-import { backoffDelays } from '../internal/poll.js';
+import { awaitIncarnationGrants, settleIncarnationGrants } from '../grants/settle.js';
 import {
   createRepository,
   deleteRepository,
@@ -15,7 +15,8 @@ import {
   putLifecyclePolicy,
   setRepositoryPolicy,
 } from '../steps/ecr-repository.js';
-import { grantsOfIncarnation, listAllGrants, retireGrant } from '../steps/kms-grants.js';
+import { ECR_DOCUMENTED_GRANTS, listAllGrants } from '../steps/kms-grants.js';
+import { grantsOf } from '../grants/incarnation.js';
 import { encryptionOfRepository, existingOf, sameEncryption } from '../encryption/compare.js';
 import { type CreateEncryptedRepositoryInput, type Finding, preflight, type PreflightFacts, repositoryPolicyText } from '../preflight/index.js';
 import type { EncryptionDescription, ExistingRepository } from '../types.js';
@@ -52,37 +53,9 @@ export interface CreatedRepository {
 }
 
 /** ECR creates two grants per KMS-encrypted repository. */
-const EXPECTED_GRANTS = 2;
+const EXPECTED_GRANTS = ECR_DOCUMENTED_GRANTS;
 
 const warning = (check: Finding['check'], message: string): Finding => ({ check, severity: 'warning', message });
-
-/**
- * Repeats `probe` on `ctx.poll`'s bounded backoff until `done`; says whether it got there. A probe
- * that fails for a passing reason (throttling after the SDK's retries, the network, a 5xx) is
- * tried again on the same backoff; it fails the poll only when the bound is reached.
- */
-const pollUntil = <T, E extends RegistryError>(
-  ctx: RegistryContext,
-  probe: () => ResultAsync<T, E>,
-  done: (value: T) => boolean,
-): ResultAsync<{ readonly value: T; readonly done: boolean }, E> => {
-  const poll = async (): Promise<Result<{ readonly value: T; readonly done: boolean }, E>> => {
-    const delays = backoffDelays(ctx.poll);
-    for (let i = 0; ; i++) {
-      const result = await probe();
-      const delay = delays[i];
-      if (result.isErr()) {
-        if (!isRetryable(result.error) || delay === undefined) return err(result.error);
-      } else if (done(result.value)) {
-        return ok({ value: result.value, done: true });
-      } else if (delay === undefined) {
-        return ok({ value: result.value, done: false });
-      }
-      await ctx.sleep(delay);
-    }
-  };
-  return new ResultAsync(poll());
-};
 
 const toGrant = (g: GrantListEntry): RepositoryGrant => ({
   grantId: g.GrantId ?? '',
@@ -109,8 +82,8 @@ const madeRepository = (ctx: RegistryContext, repository: Repository, repository
 
 /**
  * Undoes a creation: deletes the repository (never with `force`: if someone pushed meanwhile, their
- * images are kept and the rollback fails), then makes sure ECR's grants for it are gone, retiring
- * any that are still there once the poll gives up.
+ * images are kept and the rollback fails), then settles ECR's grants for it (waits while ECR
+ * retires them, retires what it left, verifies none is listed).
  */
 const undoCreate = (ctx: RegistryContext, made: MadeRepository, keyArn: string | undefined): ResultAsync<void, RegistryError[]> =>
   deleteRepository(ctx, made.name, false)
@@ -119,15 +92,22 @@ const undoCreate = (ctx: RegistryContext, made: MadeRepository, keyArn: string |
     .mapErr((e): RegistryError[] => [e])
     .andThen(() => {
       if (keyArn === undefined) return okAsync<void, RegistryError[]>(undefined);
-      return pollUntil(
-        ctx,
-        () => listAllGrants(ctx, keyArn).map((grants) => grantsOfIncarnation(grants, made.arn, made.createdAt)),
-        (left) => left.length === 0,
-      )
-        .mapErr((e): RegistryError[] => [e])
-        .andThen(({ value: left }) =>
-          ResultAsync.combineWithAllErrors(left.map((g) => retireGrant(ctx, keyArn, g.GrantId ?? ''))).map(() => undefined),
-        );
+      return settleIncarnationGrants(ctx, { keyArn, incarnation: made }).andThen((settled) => {
+        if (settled.listError !== undefined) return errAsync([settled.listError]);
+        if (settled.failures.length > 0) return errAsync(settled.failures.map((f) => f.error));
+        if (settled.remaining.length === 0) return okAsync(undefined);
+        return errAsync<void, RegistryError[]>([
+          {
+            kind: 'DeletedButGrantsRemain',
+            repositoryName: made.name,
+            repositoryArn: made.arn,
+            keyArn,
+            grantIds: settled.remaining,
+            missingPermission: undefined,
+            cause: undefined,
+          },
+        ]);
+      });
     });
 
 /** Fails with `original` after undoing the creation, or with both when undoing fails too. */
@@ -149,23 +129,23 @@ const awaitGrants = (
   made: MadeRepository,
   keyArn: string,
 ): ResultAsync<{ grants: RepositoryGrant[]; warnings: Finding[] }, never> =>
-  pollUntil(
-    ctx,
-    () => listAllGrants(ctx, keyArn).map((grants) => grantsOfIncarnation(grants, made.arn, made.createdAt)),
-    (found) => found.length >= EXPECTED_GRANTS,
-  )
-    .map(({ value, done }) => ({
-      grants: value.map(toGrant),
-      warnings: done
-        ? []
-        : [
-            warning(
-              'grants',
-              `${value.length} of the ${EXPECTED_GRANTS} grants ECR creates for ${made.arn} appeared on ${keyArn} within ` +
-                `${ctx.poll.timeoutMs} ms; KMS grants are eventually consistent (usually under five minutes): check again later`,
-            ),
-          ],
-    }))
+  awaitIncarnationGrants(ctx, keyArn, made, { tolerate: isRetryable })
+    .map(({ grants, complete }) => {
+      const found = grants === 'key-gone' ? [] : grants;
+      return {
+        grants: found.map(toGrant),
+        warnings:
+          complete && grants !== 'key-gone'
+            ? []
+            : [
+                warning(
+                  'grants',
+                  `${found.length} of the ${EXPECTED_GRANTS} grants ECR creates for ${made.arn} appeared on ${keyArn} within ` +
+                    `${ctx.poll.timeoutMs} ms; KMS grants are eventually consistent (usually under five minutes): check again later`,
+                ),
+              ],
+      };
+    })
     .orElse((e) =>
       okAsync({
         grants: [] as RepositoryGrant[],
@@ -197,7 +177,7 @@ const existingResult = (
     encryption.keyArn === undefined
       ? okAsync<RepositoryGrant[], never>([])
       : listAllGrants(ctx, encryption.keyArn)
-          .map((g) => grantsOfIncarnation(g, made.arn, made.createdAt).map(toGrant))
+          .map((g) => grantsOf(g, made).map(toGrant))
           .orElse((e) => {
             all.push(warning('grants', `could not list the key's grants (${e.kind})`));
             return okAsync<RepositoryGrant[], never>([]);

@@ -15,19 +15,14 @@ import type {
   KeyNotFound,
   RetireOrphanedGrantsError,
 } from '../errors.js';
-import { mapConcurrent } from '../internal/concurrency.js';
+import { mapPool } from '../internal/pool.js';
 import type { RegistryContext } from '../internal/context.js';
 import { AWS_MANAGED_ECR_ALIAS, parseKeyReference } from '../encryption/spec.js';
+import { classify, ecrGrantsOf, type GrantHeadroom, headroomOf, localityOf, nameOfRepositoryArn, type OrphanedGrant, type UnverifiableGrant } from '../grants/orphans.js';
 import { describeRepositoriesByName, listAllRepositories } from '../steps/ecr-repository.js';
-import {
-  ecrRepositoryArnOf,
-  GRANT_CLOCK_SKEW_MS,
-  GRANTS_PER_KEY_QUOTA,
-  isEcrGrantee,
-  isEcrGrantFor,
-  listAllGrants,
-  retireGrant,
-} from '../steps/kms-grants.js';
+import { GRANT_CLOCK_SKEW_MS, listAllGrants, retireGrant } from '../steps/kms-grants.js';
+
+export type { GrantHeadroom, OrphanedGrant, OrphanReason, UnverifiableGrant, UnverifiableReason } from '../grants/orphans.js';
 import { describeKey, listAllAliases, listAllKeys } from '../steps/kms-keys.js';
 import { getCallerIdentity } from '../steps/sts.js';
 
@@ -46,52 +41,6 @@ export interface RetireOrphanedGrantsInput extends FindOrphanedGrantsInput {
   readonly dryRun?: boolean;
   /** RetireGrant calls in flight at once, 1–30 (KMS allows 30 a second per account and region). Default 4. */
   readonly concurrency?: number;
-}
-
-/** Why a grant is orphaned. */
-export type OrphanReason = 'repository-deleted' | 'older-incarnation';
-
-/** A grant ECR made for a repository that is gone, or for an older incarnation of its name. */
-export interface OrphanedGrant {
-  readonly grantId: string;
-  readonly repositoryArn: string;
-  readonly creationDate: Date | undefined;
-  readonly reason: OrphanReason;
-}
-
-/**
- * Why a grant's repository could not be checked, so the grant is left alone:
- * - `other-account` / `other-region`: the repository is not in this registry;
- * - `malformed-arn`: `aws:ecr:arn` is no repository ARN;
- * - `too-recent`: its repository is not listed, but the grant is younger than the clock tolerance
- *   (a repository being created right now); decidable after `decidableAfter`;
- * - `ambiguous-incarnation`: its repository exists, and the grant was created before it, but
- *   within the clock tolerance: the grant of an older incarnation of a name recreated within
- *   60 s, or (if ECR stamps `createdAt` after creating its grants) the live repository's own. No
- *   waiting tells them apart: it is decided once the live repository is deleted (its grants are
- *   then orphans a sweep retires), so `decidableAfter` is `undefined`.
- * - `no-creation-date`: ListGrants gave no `CreationDate`, so no lifetime can be checked.
- */
-export type UnverifiableReason = 'other-account' | 'other-region' | 'malformed-arn' | 'too-recent' | 'ambiguous-incarnation' | 'no-creation-date';
-
-/** An ECR grant whose repository cannot be checked from here. Never retired. */
-export interface UnverifiableGrant {
-  readonly grantId: string;
-  readonly repositoryArn: string;
-  readonly creationDate: Date | undefined;
-  readonly reason: UnverifiableReason;
-  /** From when a sweep can decide this grant, when waiting is what it takes (`too-recent`). */
-  readonly decidableAfter: Date | undefined;
-}
-
-/** Room left for grants on a key. */
-export interface GrantHeadroom {
-  /** 50,000 for a customer-managed key; `undefined` for an AWS-managed key (no quota). */
-  readonly quota: number | undefined;
-  /** Grants on the key, from every service. */
-  readonly used: number;
-  /** `quota - used`; `undefined` when there is no quota. */
-  readonly remaining: number | undefined;
 }
 
 /** The ECR grants of one key. */
@@ -164,14 +113,6 @@ const KEY_CONCURRENCY = 4;
 const DEFAULT_RETIRE_CONCURRENCY = 4;
 const MAX_RETIRE_CONCURRENCY = 30;
 
-const ECR_REPOSITORY_ARN = /^arn:[a-z0-9-]+:ecr:([a-z0-9-]+):(\d{12}):repository\/(.+)$/;
-
-/**
- * A grant created this much before its live repository's `createdAt` still counts as created with
- * it: `createdAt` may be stamped at the start of CreateRepository or truncated to the second.
- * GUESS: AWS does not document when ECR stamps `createdAt` relative to its CreateGrant calls.
- */
-const SAME_CALL_MARGIN_MS = 1_000;
 const AWS_ECR_ALIAS_ARN = /^arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:alias\/aws\/ecr$/;
 
 type SweptKey = KeyToSweep;
@@ -249,7 +190,7 @@ const discoverKeys = (ctx: RegistryContext): ResultAsync<{ keys: SweptKey[]; ski
     const awsManaged = new Set(aliases.filter((a) => a.AliasName?.startsWith('alias/aws/')).flatMap((a) => (a.TargetKeyId ? [a.TargetKeyId] : [])));
     const candidates = keys.filter((k) => k.KeyArn && k.KeyId && (k.KeyId === awsEcr || !awsManaged.has(k.KeyId)));
     return ResultAsync.fromSafePromise(
-      mapConcurrent(candidates, KEY_CONCURRENCY, (k) =>
+      mapPool(candidates, KEY_CONCURRENCY, (k) =>
         k.KeyId === awsEcr
           ? Promise.resolve(ok<SweptKey | undefined, SkippedKey>({ keyArn: k.KeyArn ?? '', keyManager: 'AWS' }))
           : describeKey(ctx, k.KeyArn ?? '')
@@ -264,94 +205,6 @@ const discoverKeys = (ctx: RegistryContext): ResultAsync<{ keys: SweptKey[]; ski
       skipped: results.flatMap((r) => (r.isErr() ? [r.error] : [])),
     }));
   });
-
-// ---------------------------------------------------------------------------------------------
-// Classification
-// ---------------------------------------------------------------------------------------------
-
-interface Classified {
-  readonly ecrGrants: number;
-  readonly orphans: OrphanedGrant[];
-  readonly unverifiable: UnverifiableGrant[];
-}
-
-type Locality = { readonly local: true } | { readonly local: false; readonly reason: UnverifiableReason };
-
-const localityOf = (repositoryArn: string, region: string, account: string): Locality => {
-  const match = ECR_REPOSITORY_ARN.exec(repositoryArn);
-  if (!match) return { local: false, reason: 'malformed-arn' };
-  if (match[2] !== account) return { local: false, reason: 'other-account' };
-  if (match[1] !== region) return { local: false, reason: 'other-region' };
-  return { local: true };
-};
-
-/**
- * ECR's grants: an `aws:ecr:arn` constraint and an ECR service principal as grantee (nothing else
- * is documented). Only those whose grantee is ECR of the ARN's own region can be orphans.
- */
-const ecrGrantsOf = (grants: readonly GrantListEntry[]): { grant: GrantListEntry & { GrantId: string }; repositoryArn: string }[] =>
-  grants.flatMap((grant) => {
-    const repositoryArn = ecrRepositoryArnOf(grant);
-    return repositoryArn !== undefined && grant.GrantId && isEcrGrantee(grant)
-      ? [{ grant: { ...grant, GrantId: grant.GrantId }, repositoryArn }]
-      : [];
-  });
-
-/** The repository name in an ECR repository ARN. */
-const nameOfRepositoryArn = (repositoryArn: string): string | undefined => ECR_REPOSITORY_ARN.exec(repositoryArn)?.[3];
-
-/**
- * Sorts a key's ECR grants. `repositories` maps the ARN of every repository of this registry to
- * its `createdAt` (listed after the grants, so a grant's repository, if it exists, is in it).
- */
-const classify = (
-  grants: readonly GrantListEntry[],
-  repositories: ReadonlyMap<string, Date | undefined>,
-  region: string,
-  account: string,
-  now: Date,
-): Classified => {
-  const orphans: OrphanedGrant[] = [];
-  const unverifiable: UnverifiableGrant[] = [];
-  const ecr = ecrGrantsOf(grants);
-  for (const { grant, repositoryArn } of ecr) {
-    const base = { grantId: grant.GrantId, repositoryArn, creationDate: grant.CreationDate };
-    const matching = localityOf(repositoryArn, region, account);
-    // A grant to ECR of another region than its repository's is no grant ECR made for it here.
-    const locality: Locality = matching.local && !isEcrGrantFor(grant, repositoryArn) ? { local: false, reason: 'other-region' } : matching;
-    if (!locality.local) {
-      unverifiable.push({ ...base, reason: locality.reason, decidableAfter: undefined });
-      continue;
-    }
-    const created = grant.CreationDate?.getTime();
-    if (created === undefined) {
-      // Nothing places it in a lifetime: never an orphan.
-      unverifiable.push({ ...base, reason: 'no-creation-date', decidableAfter: undefined });
-      continue;
-    }
-    if (!repositories.has(repositoryArn)) {
-      // A repository being created right now may have its grants before it is listed.
-      if (created > now.getTime() - GRANT_CLOCK_SKEW_MS) {
-        unverifiable.push({ ...base, reason: 'too-recent', decidableAfter: new Date(created + GRANT_CLOCK_SKEW_MS) });
-      } else orphans.push({ ...base, reason: 'repository-deleted' });
-      continue;
-    }
-    const repositoryCreatedAt = repositories.get(repositoryArn)?.getTime();
-    // An unknown creation time: assume the live repository's, never an orphan.
-    if (repositoryCreatedAt === undefined) continue;
-    if (created < repositoryCreatedAt - GRANT_CLOCK_SKEW_MS) orphans.push({ ...base, reason: 'older-incarnation' });
-    else if (created < repositoryCreatedAt - SAME_CALL_MARGIN_MS) {
-      // Before the live repository, within the tolerance: maybe an older incarnation's (D16).
-      unverifiable.push({ ...base, reason: 'ambiguous-incarnation', decidableAfter: undefined });
-    }
-  }
-  return { ecrGrants: ecr.length, orphans, unverifiable };
-};
-
-const headroomOf = (keyManager: 'AWS' | 'CUSTOMER', used: number): GrantHeadroom =>
-  keyManager === 'CUSTOMER'
-    ? { quota: GRANTS_PER_KEY_QUOTA, used, remaining: GRANTS_PER_KEY_QUOTA - used }
-    : { quota: undefined, used, remaining: undefined };
 
 // ---------------------------------------------------------------------------------------------
 // The sweep
@@ -388,7 +241,7 @@ export const sweepKeys = (
     // Grants first, repositories after: a grant listed before its repository was created cannot
     // then be missing its repository, so a new repository is never taken for a deleted one. With a
     // listing shared by the caller, grants younger than that listing are `too-recent` instead.
-    const lists = await mapConcurrent(swept, KEY_CONCURRENCY, (key) =>
+    const lists = await mapPool(swept, KEY_CONCURRENCY, (key) =>
       listAllGrants(ctx, key.keyArn).map((grants): KeyGrants => ({ ...key, grants })),
     );
     const withGrants: KeyGrants[] = [];
@@ -513,7 +366,7 @@ export const retireOrphanedGrants = (
     return confirmOrphans(ctx, candidates.map((c) => c.orphan)).andThen((confirmation) => {
       const work = candidates.filter(({ orphan }) => confirmation.confirmed.has(orphan.grantId));
       return ResultAsync.fromSafePromise(
-        mapConcurrent(work, concurrency, ({ key, orphan }) => retireGrant(ctx, key.keyArn, orphan.grantId)),
+        mapPool(work, concurrency, ({ key, orphan }) => retireGrant(ctx, key.keyArn, orphan.grantId)),
       ).map((outcomes): OrphanedGrantsRetirement => {
         const byKey = new Map(
           report.keys.map((key) => [

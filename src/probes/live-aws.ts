@@ -23,7 +23,7 @@ import type { GrantListEntry, KMSClient } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ResultAsync } from 'neverthrow';
 import { type RegistryContext, silentLogger } from '../internal/context.js';
-import { DEFAULT_POLL } from '../internal/poll.js';
+import { DEFAULT_POLL, systemClock } from '../internal/wait.js';
 import { ecrRepositoryArnOf, listAllGrants, retireGrant } from '../steps/kms-grants.js';
 import { describeKey } from '../steps/kms-keys.js';
 import { getCallerIdentity } from '../steps/sts.js';
@@ -137,8 +137,8 @@ const contextOf = (clients: ProbeClients, region: string): RegistryContext => ({
   region: () => ResultAsync.fromSafePromise(Promise.resolve(region)),
   transportError: undefined,
   poll: DEFAULT_POLL,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  now: () => new Date(),
+  sleep: (ms, signal) => systemClock.sleep(ms, signal),
+  now: () => systemClock.now(),
 });
 
 /**
@@ -200,7 +200,8 @@ export const runLiveProbes = async (options: LiveProbeOptions): Promise<LiveRepo
       const elapsedMs = Date.now() - start;
       if (done(grants)) return { grants, elapsedMs, settled: true };
       if (elapsedMs >= grantWaitMs) return { grants, elapsedMs, settled: false };
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      // A fixed interval, not a backoff: the probe measures how long grants take to show.
+      await c.sleep(pollMs);
     }
   };
   const createKmsRepository = async (ecr: ECRClient, name: string, kmsKey: string | undefined) => {

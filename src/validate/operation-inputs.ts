@@ -15,6 +15,7 @@ import type { InvalidInput } from '../errors.js';
 import type { MigrationJournal, MigrationProgress } from '../migration/types.js';
 import type { AuditProgress, AuditRequirement } from '../operations/audit.js';
 import type { PolicyDocument } from '../policy/types.js';
+import type { Clock } from '../internal/wait.js';
 import type { EncryptedRegistryOptions } from '../registry.js';
 import type { EncryptionSpec, ImageTagMutability, RegistryLogger } from '../types.js';
 import {
@@ -23,6 +24,7 @@ import {
   describeValue,
   either,
   fn,
+  literal,
   number,
   optional,
   record,
@@ -211,11 +213,13 @@ export const registryOptions: Schema<EncryptedRegistryOptions> = record({
       ),
       endpoint: optional(string),
       maxAttempts: optional(nonNegative),
+      retryMode: optional(literal('standard', 'adaptive')),
       // A handler instance or its options; kept by reference, the SDK reads it.
       requestHandler: optional(withMethods<ECRClientConfig['requestHandler']>('a request handler or its options', [])),
     }),
   ),
   logger: optional(withMethods<RegistryLogger>('a logger { debug, info, warn }', ['debug', 'info', 'warn'])),
+  clock: optional(withMethods<Clock>('a clock { sleep, now }', ['sleep', 'now'])),
   poll: optional(
     record({
       initialDelayMs: optional(nonNegative),

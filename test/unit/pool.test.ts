@@ -1,6 +1,6 @@
 import { ResultAsync, errAsync, okAsync } from 'neverthrow';
 import { describe, expect, it } from 'vitest';
-import { runPool } from '../../src/internal/pool.js';
+import { mapPool, runPool } from '../../src/internal/pool.js';
 
 /** A task that finishes only when the test says so. */
 const gate = () => {
@@ -51,5 +51,21 @@ describe('runPool', () => {
 
   it('succeeds at once on no items', async () => {
     expect((await runPool([], 4, () => errAsync('never'))).isOk()).toBe(true);
+  });
+});
+
+describe('mapPool', () => {
+  it('keeps the input order in the output, with at most `limit` in flight', async () => {
+    let running = 0;
+    let most = 0;
+    const out = await mapPool([30, 10, 20, 0], 2, async (ms, i) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      running--;
+      return i * 10;
+    });
+    expect(out).toEqual([0, 10, 20, 30]);
+    expect(most).toBe(2);
   });
 });

@@ -1,0 +1,87 @@
+import { errAsync, okAsync } from 'neverthrow';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/internal/context.js';
+import { backoff, backoffDelays, pollUntil, retriedBeyondSdk, retry, systemClock } from '../../src/internal/wait.js';
+import type { RegistryError } from '../../src/index.js';
+
+const throttled = (operation: string): RegistryError => ({ kind: 'Throttled', service: 'ecr', operation, cause: undefined });
+
+describe('backoff', () => {
+  it('doubles from the first pause up to the longest, and never under 1 ms', () => {
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoff({ initialDelayMs: 500, maxDelayMs: 3000 }, n))).toEqual([500, 1000, 2000, 3000, 3000, 3000]);
+    expect(backoff({ initialDelayMs: 0, maxDelayMs: 0 }, 1)).toBe(1);
+  });
+
+  it('with half jitter, stays in the upper half of the pause', () => {
+    for (let i = 0; i < 50; i++) {
+      const delay = backoff({ initialDelayMs: 1000, maxDelayMs: 10_000 }, 2, 'half');
+      expect(delay).toBeGreaterThanOrEqual(1000);
+      expect(delay).toBeLessThanOrEqual(2000);
+    }
+  });
+
+  it('a poll whose longest pause is 0 still ends', () => {
+    expect(backoffDelays({ initialDelayMs: 0, maxDelayMs: 0, timeoutMs: 5 })).toEqual([1, 1, 1, 1, 1]);
+  });
+});
+
+describe('pollUntil', () => {
+  const waiter = (slept: number[]) => ({ poll: { initialDelayMs: 10, maxDelayMs: 40, timeoutMs: 100 }, sleep: (ms: number) => Promise.resolve(void slept.push(ms)) });
+
+  it('probes until done, pausing through the clock', async () => {
+    const slept: number[] = [];
+    let n = 0;
+    const outcome = await pollUntil(waiter(slept), () => okAsync(++n), (v) => v === 3);
+    expect(outcome._unsafeUnwrap()).toEqual({ value: 3, done: true });
+    expect(slept).toEqual([10, 20]);
+  });
+
+  it('answers the last value, not done, at the bound', async () => {
+    const slept: number[] = [];
+    const outcome = await pollUntil(waiter(slept), () => okAsync('no'), () => false);
+    expect(outcome._unsafeUnwrap()).toEqual({ value: 'no', done: false });
+    expect(slept).toEqual([10, 20, 40]);
+  });
+
+  it('fails on a failed probe unless tolerated', async () => {
+    let n = 0;
+    const probe = () => (++n < 3 ? errAsync('flaky') : okAsync(n));
+    expect((await pollUntil(waiter([]), probe, () => true))._unsafeUnwrapErr()).toBe('flaky');
+    n = 0;
+    expect((await pollUntil(waiter([]), probe, () => true, { tolerate: (e) => e === 'flaky' }))._unsafeUnwrap()).toEqual({ value: 3, done: true });
+  });
+});
+
+describe('retry', () => {
+  const ctx = { sleep: () => Promise.resolve(), logger: silentLogger };
+  const policy = { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 };
+
+  it('tries only what the call site calls retryable, up to the attempts', async () => {
+    let tries = 0;
+    const always = () => errAsync<never, RegistryError>(throttled('UploadLayerPart')).orElse((e) => (++tries, errAsync(e)));
+    const result = await retry(ctx, policy, 'UploadLayerPart', always, { retryable: retriedBeyondSdk('UploadLayerPart') });
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'Throttled' });
+    expect(tries).toBe(4);
+
+    tries = 0;
+    await retry(ctx, policy, 'DescribeImages', always, { retryable: retriedBeyondSdk('DescribeImages') });
+    expect(tries).toBe(1);
+  });
+
+  it('an abort between tries answers Aborted', async () => {
+    const controller = new AbortController();
+    const result = await retry(ctx, policy, 'CopyBlob', () => (controller.abort(), errAsync('restart')), { retryable: () => true, signal: controller.signal });
+    expect(result._unsafeUnwrapErr()).toEqual({ kind: 'Aborted', operation: 'CopyBlob' });
+  });
+});
+
+describe('systemClock', () => {
+  it('sleeps, and an abort cuts the sleep short', async () => {
+    const controller = new AbortController();
+    const started = Date.now();
+    const sleeping = systemClock.sleep(60_000, controller.signal);
+    controller.abort();
+    await sleeping;
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
