@@ -25,7 +25,7 @@ export type { Inspect, LocalAws, LocalAwsOptions, ManualClock, Principals } from
 export { AWS_VARIANT_VALUES, DEFAULT_AWS_VARIANTS, resolveAwsVariants } from './emulator/variants.js';
 export type { AwsVariants, DeleteWhenRetireFailsVariant, SecondGrantVariant, SimulateMissingContextVariant } from './emulator/variants.js';
 export type { EmulatorCredentials, PrincipalHandle, RoleHandle } from './emulator/iam.js';
-export type { GrantInfo, KeyInfo } from './emulator/kms.js';
+export type { GrantInfo, KeyInfo } from './emulator/kms/index.js';
 export type { CallFilter, CallList, CallRecord } from './emulator/calls.js';
 export type { FaultHandle, FaultTarget, FaultTiming, Faults } from './emulator/faults.js';
 export type { PersistenceStatus } from './emulator/persistence.js';

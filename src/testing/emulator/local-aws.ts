@@ -9,7 +9,7 @@ import { defaultEcrFactory } from './ecr-wiring.js';
 import { Faults } from './faults.js';
 import { IamStore, type EmulatorCredentials, type PrincipalHandle, type RoleHandle } from './iam.js';
 import { IamQueryService, StsQueryService } from './iam-sts.js';
-import { KmsService, type GrantInfo, type KeyInfo } from './kms.js';
+import { KmsService, type GrantInfo, type KeyInfo } from './kms/index.js';
 import { DATA_DIR_MODE, StateStore, type PersistenceStatus } from './persistence.js';
 import { EmulatorServer, type ServerDeps } from './server.js';
 import { type AwsVariants, resolveAwsVariants } from './variants.js';
