@@ -8,13 +8,14 @@ import { imageHandlers } from './images.js';
 import { ECR_WORDS, Input } from './input.js';
 import { downloadRoute, layerHandlers } from './layers.js';
 import { repositoryHandlers } from './repositories.js';
+import { settingsHandlers } from './settings.js';
 import { assertSafeEcrState } from './storage.js';
 import { cloneState, own, SNAPSHOT_VERSION, type EcrState, type RepositoryRecord } from './state.js';
 
 export type { EcrServiceOptions } from './context.js';
 export { ECR_GRANT_OPERATIONS } from './repositories.js';
 
-const HANDLERS: Readonly<Record<string, Handler>> = { ...repositoryHandlers, ...layerHandlers, ...imageHandlers };
+const HANDLERS: Readonly<Record<string, Handler>> = { ...repositoryHandlers, ...settingsHandlers, ...layerHandlers, ...imageHandlers };
 
 /** The actions the emulated ECR answers. */
 export const ECR_ACTIONS: readonly string[] = Object.keys(HANDLERS).sort();
