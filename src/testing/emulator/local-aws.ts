@@ -6,6 +6,7 @@ import { PolicyAuthorizer } from './authorizer.js';
 import { CallLog, type CallFilter, type CallList } from './calls.js';
 import type { Clock, EcrInspection, EcrService, EcrServiceDeps, JsonService } from './core.js';
 import { defaultEcrFactory } from './ecr-wiring.js';
+import { MAX_PART_BYTES } from './ecr/layers.js';
 import { Faults } from './faults.js';
 import { IamStore, type EmulatorCredentials, type PrincipalHandle, type RoleHandle } from './iam.js';
 import { IamQueryService, StsQueryService } from './iam-sts.js';
@@ -47,6 +48,21 @@ export interface LocalAwsOptions {
    * `DEFAULT_AWS_VARIANTS`, each a GUESS.
    */
   readonly awsVariants?: Partial<AwsVariants>;
+  /**
+   * A test-speed knob, NOT an AWS behaviour: the smallest layer part (every part but the last)
+   * CompleteLayerUpload accepts, in bytes. Default: ECR's 5 MiB (5,242,880); from 1 to 20,971,520.
+   * InitiateLayerUpload announces twice this as its `partSize` (ECR's 10 MiB by default), so
+   * clients that follow it, such as `pushImage`, upload small layers in several parts without
+   * moving megabytes. It does not change what `encrypted-ecr` itself sends: the library keeps
+   * ECR's real part-size limits (5–10 MiB), which AWS enforces.
+   *
+   * @example
+   * ```ts
+   * const aws = await startLocalAws({ minimumLayerPartSize: 1024 });
+   * await pushImage(ecr, 'app', { layers: [randomBytes(5_000, 1)], tags: ['v1'] }); // its layer in 3 parts of ≤ 2 KiB
+   * ```
+   */
+  readonly minimumLayerPartSize?: number;
   /** Fixed credentials for the default principal (otherwise random, or those saved in `dataDir`). */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /**
@@ -258,6 +274,10 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     ...(onRetireFailure !== undefined ? { deleteWhenRetireFails: onRetireFailure === 'succeed' ? 'silent' : onRetireFailure } : {}),
     ...options.awsVariants,
   });
+  const { minimumLayerPartSize } = options;
+  if (minimumLayerPartSize !== undefined && (!Number.isSafeInteger(minimumLayerPartSize) || minimumLayerPartSize < 1 || minimumLayerPartSize > MAX_PART_BYTES)) {
+    throw new Error(`startLocalAws: minimumLayerPartSize must be an integer from 1 to ${String(MAX_PART_BYTES)} bytes, got ${String(minimumLayerPartSize)}`);
+  }
   const vpcEndpoints = new Map<string, EndpointState>();
   for (const [id, endpoint] of Object.entries(options.vpcEndpoints ?? {})) {
     if (!VPC_ENDPOINT_ID.test(id)) throw new Error(`startLocalAws: "${id}" is not a VPC endpoint id such as vpce-0a1b2c3d4e5f67890 (vpce- then lowercase letters, digits, -)`);
@@ -304,6 +324,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     dataDir: blobDir,
     baseUrl,
     awsVariants: variants,
+    ...(minimumLayerPartSize !== undefined ? { minimumLayerPartSize } : {}),
     // Still passed for ECR factories that read the deprecated option.
     ...(onRetireFailure !== undefined ? { onGrantRetireFailure: onRetireFailure } : {}),
     ...(options.ecr?.repositoryPolicyUniqueIds !== undefined ? { repositoryPolicyUniqueIds: options.ecr.repositoryPolicyUniqueIds } : {}),
