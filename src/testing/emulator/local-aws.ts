@@ -44,8 +44,8 @@ export interface LocalAwsOptions {
   readonly grantConsistencyDelayMs?: number;
   /**
    * The AWS behaviours the documentation leaves open, each in one of its plausible variants
-   * (`AWS_VARIANT_VALUES` lists them; unknown values throw before anything starts). Defaults:
-   * `DEFAULT_AWS_VARIANTS`, each a GUESS.
+   * (`AWS_VARIANT_VALUES` lists them; unknown values throw before anything starts). The defaults
+   * are each a GUESS; `LocalAws.variants` shows every value in force.
    */
   readonly awsVariants?: Partial<AwsVariants>;
   /**
@@ -70,10 +70,6 @@ export interface LocalAwsOptions {
    * `awsVariants.deleteWhenRetireFails` (`'succeed'` is `'silent'`).
    */
   readonly ecr?: Pick<EcrServiceDeps, 'onGrantRetireFailure' | 'repositoryPolicyUniqueIds'>;
-  /** Builds the ECR service (defaults to the package's own once wired). */
-  readonly ecrFactory?: (deps: EcrServiceDeps) => EcrService;
-  /** Extra AWS JSON 1.1 services to route (for tests of the emulator itself). */
-  readonly services?: readonly JsonService[];
   /**
    * Interface VPC endpoints, by id (`vpce-…`). Each listens on a port of its own
    * (`aws.network.endpointFor(id)`); calls sent there are authorized with its policy too and carry
@@ -261,7 +257,18 @@ const ENDPOINT_SIGNING_NAMES: Readonly<Record<VpcEndpointService, string>> = { '
  * aws.network.setEndpointPolicy('vpce-0ecrdkr', undefined); // full access again
  * ```
  */
-export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<LocalAws> => {
+export const startLocalAws = (options: LocalAwsOptions = {}): Promise<LocalAws> => startLocalAwsWith(options, {});
+
+/** Internal (not exported by `encrypted-ecr/testing`): what the emulator's own tests and the bench plug in. */
+export interface EmulatorPlugins {
+  /** Builds the ECR service instead of the package's own. */
+  readonly ecrFactory?: (deps: EcrServiceDeps) => EcrService;
+  /** Extra AWS JSON 1.1 services to route. */
+  readonly services?: readonly JsonService[];
+}
+
+/** Internal: {@link startLocalAws} with {@link EmulatorPlugins}. */
+export const startLocalAwsWith = async (options: LocalAwsOptions, plugins: EmulatorPlugins): Promise<LocalAws> => {
   const regions = options.regions && options.regions.length > 0 ? [...options.regions] : ['us-east-1'];
   const accounts = options.accounts && options.accounts.length > 0 ? [...options.accounts] : ['111122223333'];
   const region = regions[0] ?? 'us-east-1';
@@ -316,7 +323,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
 
   // Called by ECR only while serving requests, after `emulator` below exists.
   const baseUrl = (): string => `http://127.0.0.1:${emulator.port}`;
-  const ecrFactory = options.ecrFactory ?? defaultEcrFactory;
+  const ecrFactory = plugins.ecrFactory ?? defaultEcrFactory;
   const ecr = ecrFactory?.({
     kms,
     authorizer,
@@ -342,7 +349,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
   store?.saveOrThrow(parts());
   const persist = (): void => store?.save(parts());
 
-  const jsonServices: JsonService[] = [kms, ...(ecr ? [ecr] : []), ...(options.services ?? [])];
+  const jsonServices: JsonService[] = [kms, ...(ecr ? [ecr] : []), ...(plugins.services ?? [])];
   const serverDeps: ServerDeps = {
     iam,
     clock,
