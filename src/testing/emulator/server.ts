@@ -15,7 +15,8 @@ import { bodyLimit, declaredLength, readBody, sendAndClose, tooLarge } from './h
 import { jsonAuthError, jsonError, JSON_TYPE, queryAuthError, queryErrorAnswer, reportExchange, send, type Answer, type Exchange } from './server-wire.js';
 import { checkSigV4Headers, parseAuthorization, verifySigV4Payload, type SigV4Failure, type SigV4HeaderCheck } from './sigv4.js';
 import { queryResponse } from './xml.js';
-import { rejectInvalidRequest } from './request-validation.js';
+import { Input, QUERY_WORDS } from './input.js';
+import { queryInput, rejectInvalidRequest } from './request-validation.js';
 
 /** What the server dispatches to. */
 export interface ServerDeps {
@@ -337,7 +338,7 @@ export class EmulatorServer {
         return {
           status: 200,
           headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
-          body: queryResponse(action, xmlns, service.handle(action, params, ctx), requestId),
+          body: queryResponse(action, xmlns, service.handle(action, new Input(queryInput(service.signingName, action, params), QUERY_WORDS), ctx), requestId),
         };
       },
       (error) => queryErrorAnswer(error, requestId, xmlns),
