@@ -31,7 +31,10 @@ export const SERVED = {
     'ListKeys', 'ListResourceTags', 'ListRetirableGrants', 'PutKeyPolicy', 'ReplicateKey', 'RetireGrant', 'RevokeGrant', 'ScheduleKeyDeletion', 'TagResource',
     'UntagResource', 'UpdateAlias',
   ],
-  iam: ['GetRole', 'GetUser', 'SimulatePrincipalPolicy'],
+  iam: [
+    'AttachRolePolicy', 'AttachUserPolicy', 'CreateAccessKey', 'CreatePolicy', 'CreateRole', 'CreateUser', 'GetRole', 'GetUser', 'PutRolePolicy',
+    'PutUserPolicy', 'SimulatePrincipalPolicy',
+  ],
   sts: ['AssumeRole', 'GetCallerIdentity'],
 };
 

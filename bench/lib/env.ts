@@ -10,7 +10,8 @@ import { EncryptedRegistry } from '../../src/registry.js';
 import type { RegistryContext } from '../../src/internal/context.js';
 import { createEcrService } from '../../src/testing/emulator/ecr/index.js';
 import type { CallContext, EcrService, EcrServiceDeps } from '../../src/testing/emulator/core.js';
-import { pushImage, startLocalAws, streamedBlob, type LocalAws, type LocalAwsOptions, type PushedImage } from '../../src/testing/index.js';
+import { startLocalAwsWith } from '../../src/testing/emulator/local-aws.js';
+import { pushImage, streamedBlob, type LocalAws, type LocalAwsOptions, type PushedImage } from '../../src/testing/index.js';
 
 /** `EncryptedRegistry` with its internal context in reach (operations take the context). */
 export class BenchRegistry extends EncryptedRegistry {
@@ -37,10 +38,7 @@ export interface BenchAws {
 
 export const startBenchAws = async (options: LocalAwsOptions = {}): Promise<BenchAws> => {
   let ecrService: EcrService | undefined;
-  const aws = await startLocalAws({
-    ...options,
-    ecrFactory: (deps: EcrServiceDeps) => (ecrService = createEcrService(deps)),
-  });
+  const aws = await startLocalAwsWith(options, { ecrFactory: (deps: EcrServiceDeps) => (ecrService = createEcrService(deps)) });
   if (ecrService === undefined) throw new Error('the emulator did not build its ECR service');
   const config = aws.clientConfig();
   const ecr = new ECRClient(config);

@@ -5,27 +5,13 @@
  * @packageDocumentation
  */
 export { ApiError } from './emulator/core.js';
-export type {
-  AuthorizeOptions,
-  Authorizer,
-  CallContext,
-  Clock,
-  EcrInspection,
-  EcrService,
-  EcrServiceDeps,
-  JsonService,
-  KmsForEcr,
-  KmsKeyInfo,
-  Principal,
-  RawRoute,
-  StoredObjectInfo,
-} from './emulator/core.js';
+export type { Clock, EcrInspection, StoredObjectInfo } from './emulator/core.js';
 export { startLocalAws, manualClock } from './emulator/local-aws.js';
 export type { Inspect, LocalAws, LocalAwsOptions, ManualClock, Principals } from './emulator/local-aws.js';
-export { AWS_VARIANT_VALUES, DEFAULT_AWS_VARIANTS, resolveAwsVariants } from './emulator/variants.js';
+export { AWS_VARIANT_VALUES } from './emulator/variants.js';
 export type { AwsVariants, DeleteWhenRetireFailsVariant, SecondGrantVariant, SimulateMissingContextVariant } from './emulator/variants.js';
 export type { EmulatorCredentials, PrincipalHandle, RoleHandle } from './emulator/iam.js';
-export type { GrantInfo, KeyInfo } from './emulator/kms.js';
+export type { GrantInfo, KeyInfo } from './emulator/kms/index.js';
 export type { CallFilter, CallList, CallRecord } from './emulator/calls.js';
 export type { FaultHandle, FaultTarget, FaultTiming, Faults } from './emulator/faults.js';
 export type { PersistenceStatus } from './emulator/persistence.js';
@@ -34,7 +20,6 @@ export {
   MEDIA_TYPES,
   pushImage,
   pushIndex,
-  pushManifest,
   randomBytes,
   seedRealisticRepository,
   streamedBlob,

@@ -57,7 +57,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ECR_ACTIONS } from '../../src/testing/emulator/ecr/index.js';
 import { MODEL_CONSTRAINTS } from '../../src/testing/emulator/model-constraints.js';
 import { pushImage, randomBytes, startLocalAws, type LocalAws } from '../../src/testing/index.js';
-import type { Exchange } from '../../src/testing/emulator/server.js';
+import type { Exchange } from '../../src/testing/emulator/server-wire.js';
 import { checkExchange, formatViolation, modelViolations, startRecording, stopRecording } from '../helpers/model-check.js';
 import { compileJavaPattern, loadModel, parseXml, queryRequestValue, queryResponseValue, ServiceModel, type ModelJson } from '../helpers/service-model.js';
 

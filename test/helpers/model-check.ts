@@ -6,7 +6,7 @@
  * fails the file listing every violation (operation, path, rule).
  */
 import { afterAll, expect } from 'vitest';
-import { observeExchanges, type Exchange } from '../../src/testing/emulator/server.js';
+import { observeExchanges, type Exchange } from '../../src/testing/emulator/server-wire.js';
 import { loadModel, queryRequestValue, queryResponseValue, type Violation } from './service-model.js';
 
 const MODELED = new Set(['ecr', 'kms', 'iam', 'sts'] as const);

@@ -190,6 +190,8 @@ export interface EcrServiceDeps {
    * deleted role or user) as principals, with `'Principal not found'`. GUESS either way; default `accept`.
    */
   readonly repositoryPolicyUniqueIds?: 'accept' | 'refuse';
+  /** The smallest layer part (all but the last) CompleteLayerUpload accepts; ECR's 5 MiB when absent. */
+  readonly minimumLayerPartSize?: number;
   /** The open AWS behaviours ECR plays (see `variants.ts`); defaults when absent. */
   readonly awsVariants?: Pick<AwsVariants, 'secondGrant' | 'deleteWhenRetireFails'>;
 }

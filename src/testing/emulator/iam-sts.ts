@@ -3,6 +3,7 @@
  * answers. Both read the same {@link IamStore} the authorizer uses.
  */
 import { ApiError, type CallContext, type Principal } from './core.js';
+import { Input, QUERY_WORDS } from './input.js';
 import type { PolicyAuthorizer } from './authorizer.js';
 import type { IamStore } from './iam.js';
 import type { XmlValue } from './xml.js';
@@ -17,26 +18,8 @@ export interface QueryService {
   readonly version: string;
   readonly xmlns: string;
   /** Answers one action with the members of `<ActionResult>`; throws {@link ApiError}. */
-  handle(action: string, params: URLSearchParams, ctx: CallContext): XmlValue;
+  handle(action: string, input: Input, ctx: CallContext): XmlValue;
 }
-
-/** The members of a Query list (`Name.member.1`, `Name.member.2`, …). */
-const listParam = (params: URLSearchParams, name: string): string[] => {
-  const out: string[] = [];
-  for (let i = 1; ; i += 1) {
-    const value = params.get(`${name}.member.${i}`);
-    if (value === null) return out;
-    out.push(value);
-  }
-};
-
-const required = (params: URLSearchParams, name: string): string => {
-  const value = params.get(name);
-  if (value === null || value === '') {
-    throw new ApiError('ValidationError', `1 validation error detected: Value null at '${name.charAt(0).toLowerCase()}${name.slice(1)}' failed to satisfy constraint: Member must not be null`);
-  }
-  return value;
-};
 
 const parsePolicyText = (text: string, code: string): PolicyDocument => {
   try {
@@ -54,22 +37,16 @@ const RESTRICTIVENESS: Readonly<Record<AccessDecision, number>> = { allowed: 0, 
 const awsDecision = (decision: AccessDecision): string => (decision === 'invalidPolicy' ? 'implicitDeny' : decision);
 
 /** A policy document IAM would store: valid JSON with a Statement, and valid by the IAM policy grammar. */
-const storablePolicy = (params: URLSearchParams, member: string): PolicyDocument => {
-  const document = parsePolicyText(required(params, member), 'MalformedPolicyDocument');
+const storablePolicy = (input: Input, member: string): PolicyDocument => {
+  const document = parsePolicyText(input.string(member), 'MalformedPolicyDocument');
   const problems = policyProblems(document);
   if (problems.length > 0) throw new ApiError('MalformedPolicyDocument', `Syntax errors in policy: ${problems.join('; ')}`);
   return document;
 };
 
-/** `Tags.member.N.Key` / `.Value`, as the Query protocol sends a list of tags. */
-const tagsParam = (params: URLSearchParams): Record<string, string> => {
-  const tags: Record<string, string> = {};
-  for (let i = 1; ; i += 1) {
-    const key = params.get(`Tags.member.${i}.Key`);
-    if (key === null) return tags;
-    tags[key] = params.get(`Tags.member.${i}.Value`) ?? '';
-  }
-};
+/** `Tags` (`Tags.member.N.Key` / `.Value` on the wire). */
+const readTags = (input: Input): Record<string, string> =>
+  Object.fromEntries((input.optionalObjects('Tags', 0, 50) ?? []).map((tag) => [tag.string('Key'), tag.optionalString('Value') ?? '']));
 
 const NAME = /^[\w+=,.@-]{1,64}$/;
 const POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
@@ -146,37 +123,37 @@ export class IamQueryService implements QueryService {
     this.#missingContext = options.simulateMissingContext ?? 'report';
   }
 
-  handle(action: string, params: URLSearchParams, ctx: CallContext): XmlValue {
+  handle(action: string, input: Input, ctx: CallContext): XmlValue {
     switch (action) {
       case 'GetRole':
-        return this.#getRole(params, ctx);
+        return this.#getRole(input, ctx);
       case 'GetUser':
-        return this.#getUser(params, ctx);
+        return this.#getUser(input, ctx);
       case 'SimulatePrincipalPolicy':
-        return this.#simulate(params, ctx);
+        return this.#simulate(input, ctx);
       case 'CreateUser':
-        return this.#createUser(params, ctx);
+        return this.#createUser(input, ctx);
       case 'CreateAccessKey':
-        return this.#createAccessKey(params, ctx);
+        return this.#createAccessKey(input, ctx);
       case 'CreateRole':
-        return this.#createRole(params, ctx);
+        return this.#createRole(input, ctx);
       case 'PutUserPolicy':
-        return this.#putInlinePolicy(params, ctx, 'user');
+        return this.#putInlinePolicy(input, ctx, 'user');
       case 'PutRolePolicy':
-        return this.#putInlinePolicy(params, ctx, 'role');
+        return this.#putInlinePolicy(input, ctx, 'role');
       case 'CreatePolicy':
-        return this.#createPolicy(params, ctx);
+        return this.#createPolicy(input, ctx);
       case 'AttachUserPolicy':
-        return this.#attachPolicy(params, ctx, 'user');
+        return this.#attachPolicy(input, ctx, 'user');
       case 'AttachRolePolicy':
-        return this.#attachPolicy(params, ctx, 'role');
+        return this.#attachPolicy(input, ctx, 'role');
       default:
         throw new ApiError('InvalidAction', `Could not find operation ${action} for version ${this.version}: the local AWS emulator does not support IAM ${action}.`);
     }
   }
 
-  #getRole(params: URLSearchParams, ctx: CallContext): XmlValue {
-    const name = required(params, 'RoleName');
+  #getRole(input: Input, ctx: CallContext): XmlValue {
+    const name = input.string('RoleName');
     const role = this.#iam.role(ctx.principal.account, name);
     const arn = role?.arn ?? `arn:aws:iam::${ctx.principal.account}:role/${name}`;
     this.#authorizer.authorize(ctx, 'iam:GetRole', arn);
@@ -205,21 +182,21 @@ export class IamQueryService implements QueryService {
     return { Path: user.path, UserName: user.name, UserId: user.userId, Arn: user.arn, CreateDate: new Date(user.createdAt) };
   }
 
-  #createUser(params: URLSearchParams, ctx: CallContext): XmlValue {
-    const name = checkName(required(params, 'UserName'), 'userName', NAME);
-    const path = params.get('Path') ?? undefined;
+  #createUser(input: Input, ctx: CallContext): XmlValue {
+    const name = checkName(input.string('UserName'), 'userName', NAME);
+    const path = input.optionalString('Path');
     const account = ctx.principal.account;
     this.#authorizer.authorize(ctx, 'iam:CreateUser', `arn:aws:iam::${account}:user${path ?? '/'}${name}`);
     if (this.#iam.user(account, name) !== undefined) throw new ApiError('EntityAlreadyExists', `User with name ${name} already exists.`, { status: 409 });
-    const tags = tagsParam(params);
+    const tags = readTags(input);
     const user = this.#iam.addUser(name, { account, ...(path !== undefined ? { path } : {}), ...(Object.keys(tags).length > 0 ? { tags } : {}) });
     return { User: this.#userShape(user) };
   }
 
-  #createAccessKey(params: URLSearchParams, ctx: CallContext): XmlValue {
+  #createAccessKey(input: Input, ctx: CallContext): XmlValue {
     // Without UserName, IAM makes the key for the calling user.
-    const name = params.get('UserName') ?? (ctx.principal.type === 'user' ? ctx.principal.arn.split('/').pop() : undefined);
-    if (name === undefined || name === null) throw new ApiError('ValidationError', 'Must specify userName when calling with non-User credentials');
+    const name = input.optionalString('UserName') ?? (ctx.principal.type === 'user' ? ctx.principal.arn.split('/').pop() : undefined);
+    if (name === undefined) throw new ApiError('ValidationError', 'Must specify userName when calling with non-User credentials');
     const user = this.#iam.user(ctx.principal.account, name);
     this.#authorizer.authorize(ctx, 'iam:CreateAccessKey', user?.arn ?? `arn:aws:iam::${ctx.principal.account}:user/${name}`);
     if (user === undefined) throw new ApiError('NoSuchEntity', `The user with name ${name} cannot be found.`, { status: 404 });
@@ -227,20 +204,16 @@ export class IamQueryService implements QueryService {
     return { AccessKey: { UserName: user.name, AccessKeyId: key.accessKeyId, Status: 'Active', SecretAccessKey: key.secretAccessKey, CreateDate: new Date() } };
   }
 
-  #createRole(params: URLSearchParams, ctx: CallContext): XmlValue {
-    const name = checkName(required(params, 'RoleName'), 'roleName', NAME);
-    const trust = storablePolicy(params, 'AssumeRolePolicyDocument');
-    const path = params.get('Path') ?? undefined;
-    const description = params.get('Description') ?? undefined;
-    const maxText = params.get('MaxSessionDuration');
-    const maxSessionDuration = maxText === null ? undefined : Number(maxText);
-    if (maxSessionDuration !== undefined && (!Number.isInteger(maxSessionDuration) || maxSessionDuration < 3600 || maxSessionDuration > 43200)) {
-      throw new ApiError('ValidationError', `1 validation error detected: Value '${maxText ?? ''}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200`);
-    }
+  #createRole(input: Input, ctx: CallContext): XmlValue {
+    const name = checkName(input.string('RoleName'), 'roleName', NAME);
+    const trust = storablePolicy(input, 'AssumeRolePolicyDocument');
+    const path = input.optionalString('Path');
+    const description = input.optionalString('Description');
+    const maxSessionDuration = input.optionalNumber('MaxSessionDuration', 3600, 43200);
     const account = ctx.principal.account;
     this.#authorizer.authorize(ctx, 'iam:CreateRole', `arn:aws:iam::${account}:role${path ?? '/'}${name}`);
     if (this.#iam.role(account, name) !== undefined) throw new ApiError('EntityAlreadyExists', `Role with name ${name} already exists.`, { status: 409 });
-    const tags = tagsParam(params);
+    const tags = readTags(input);
     this.#iam.createRole(name, {
       account,
       trust,
@@ -249,30 +222,30 @@ export class IamQueryService implements QueryService {
       ...(maxSessionDuration !== undefined ? { maxSessionDuration } : {}),
       ...(Object.keys(tags).length > 0 ? { tags } : {}),
     });
-    return this.#getRole(new URLSearchParams({ RoleName: name }), ctx);
+    return this.#getRole(new Input({ RoleName: name }, QUERY_WORDS), ctx);
   }
 
   /** The user or role named by `UserName` / `RoleName`, authorized for `action`. */
-  #entity(params: URLSearchParams, ctx: CallContext, kind: 'user' | 'role', action: string): string {
-    const name = required(params, kind === 'user' ? 'UserName' : 'RoleName');
+  #entity(input: Input, ctx: CallContext, kind: 'user' | 'role', action: string): string {
+    const name = input.string(kind === 'user' ? 'UserName' : 'RoleName');
     const record = kind === 'user' ? this.#iam.user(ctx.principal.account, name) : this.#iam.role(ctx.principal.account, name);
     this.#authorizer.authorize(ctx, action, record?.arn ?? `arn:aws:iam::${ctx.principal.account}:${kind}/${name}`);
     if (record === undefined) throw new ApiError('NoSuchEntity', `The ${kind} with name ${name} cannot be found.`, { status: 404 });
     return record.arn;
   }
 
-  #putInlinePolicy(params: URLSearchParams, ctx: CallContext, kind: 'user' | 'role'): XmlValue {
-    const policyName = checkName(required(params, 'PolicyName'), 'policyName', POLICY_NAME);
-    const document = storablePolicy(params, 'PolicyDocument');
-    const arn = this.#entity(params, ctx, kind, kind === 'user' ? 'iam:PutUserPolicy' : 'iam:PutRolePolicy');
+  #putInlinePolicy(input: Input, ctx: CallContext, kind: 'user' | 'role'): XmlValue {
+    const policyName = checkName(input.string('PolicyName'), 'policyName', POLICY_NAME);
+    const document = storablePolicy(input, 'PolicyDocument');
+    const arn = this.#entity(input, ctx, kind, kind === 'user' ? 'iam:PutUserPolicy' : 'iam:PutRolePolicy');
     this.#iam.putInlinePolicy(arn, policyName, document);
     return {};
   }
 
-  #createPolicy(params: URLSearchParams, ctx: CallContext): XmlValue {
-    const name = checkName(required(params, 'PolicyName'), 'policyName', POLICY_NAME);
-    const document = storablePolicy(params, 'PolicyDocument');
-    const path = params.get('Path') ?? undefined;
+  #createPolicy(input: Input, ctx: CallContext): XmlValue {
+    const name = checkName(input.string('PolicyName'), 'policyName', POLICY_NAME);
+    const document = storablePolicy(input, 'PolicyDocument');
+    const path = input.optionalString('Path');
     const account = ctx.principal.account;
     this.#authorizer.authorize(ctx, 'iam:CreatePolicy', `arn:aws:iam::${account}:policy${path ?? '/'}${name}`);
     const policy = this.#iam.createManagedPolicy(account, name, path, document);
@@ -294,9 +267,9 @@ export class IamQueryService implements QueryService {
     };
   }
 
-  #attachPolicy(params: URLSearchParams, ctx: CallContext, kind: 'user' | 'role'): XmlValue {
-    const policyArn = required(params, 'PolicyArn');
-    const arn = this.#entity(params, ctx, kind, kind === 'user' ? 'iam:AttachUserPolicy' : 'iam:AttachRolePolicy');
+  #attachPolicy(input: Input, ctx: CallContext, kind: 'user' | 'role'): XmlValue {
+    const policyArn = input.string('PolicyArn');
+    const arn = this.#entity(input, ctx, kind, kind === 'user' ? 'iam:AttachUserPolicy' : 'iam:AttachRolePolicy');
     // AWS managed policies (arn:aws:iam::aws:policy/…) are not modelled: say so rather than attach nothing.
     if (this.#iam.managedPolicy(policyArn) === undefined) {
       throw new ApiError('NoSuchEntity', `Policy ${policyArn} does not exist or is not attachable.${policyArn.includes(':aws:policy/') ? ' (The local emulator has no AWS managed policies: create one with CreatePolicy.)' : ''}`, { status: 404 });
@@ -305,9 +278,9 @@ export class IamQueryService implements QueryService {
     return {};
   }
 
-  #getUser(params: URLSearchParams, ctx: CallContext): XmlValue {
-    const name = params.get('UserName') ?? (ctx.principal.type === 'user' ? ctx.principal.arn.split('/').pop() : undefined);
-    if (name === undefined || name === null) throw new ApiError('ValidationError', 'Must specify userName when calling with non-User credentials');
+  #getUser(input: Input, ctx: CallContext): XmlValue {
+    const name = input.optionalString('UserName') ?? (ctx.principal.type === 'user' ? ctx.principal.arn.split('/').pop() : undefined);
+    if (name === undefined) throw new ApiError('ValidationError', 'Must specify userName when calling with non-User credentials');
     const user = this.#iam.user(ctx.principal.account, name);
     const arn = user?.arn ?? `arn:aws:iam::${ctx.principal.account}:user/${name}`;
     this.#authorizer.authorize(ctx, 'iam:GetUser', arn);
@@ -315,27 +288,26 @@ export class IamQueryService implements QueryService {
     return { User: this.#userShape(user) };
   }
 
-  #contextEntries(params: URLSearchParams): Record<string, ContextValue> {
+  #contextEntries(input: Input): Record<string, ContextValue> {
     const context: Record<string, ContextValue> = {};
-    for (let i = 1; ; i += 1) {
-      const prefix = `ContextEntries.member.${i}`;
-      const key = params.get(`${prefix}.ContextKeyName`);
-      if (key === null) return context;
-      const values = listParam(params, `${prefix}.ContextKeyValues`);
-      const type = params.get(`${prefix}.ContextKeyType`) ?? 'string';
+    for (const entry of input.optionalObjects('ContextEntries', 0, Number.MAX_SAFE_INTEGER) ?? []) {
+      const key = entry.string('ContextKeyName');
+      const values = entry.optionalStrings('ContextKeyValues', 0, Number.MAX_SAFE_INTEGER) ?? [];
+      const type = entry.optionalString('ContextKeyType') ?? 'string';
       const one = values[0] ?? '';
       if (type.endsWith('List')) context[key] = values;
       else if (type === 'boolean') context[key] = one.toLowerCase() === 'true';
       else if (type === 'numeric') context[key] = Number(one);
       else context[key] = one;
     }
+    return context;
   }
 
-  #simulate(params: URLSearchParams, ctx: CallContext): XmlValue {
-    const source = required(params, 'PolicySourceArn');
-    const actions = listParam(params, 'ActionNames');
+  #simulate(input: Input, ctx: CallContext): XmlValue {
+    const source = input.string('PolicySourceArn');
+    const actions = input.optionalStrings('ActionNames', 0, Number.MAX_SAFE_INTEGER) ?? [];
     if (actions.length === 0) throw new ApiError('ValidationError', "1 validation error detected: Value null at 'actionNames' failed to satisfy constraint: Member must not be null");
-    const resources = listParam(params, 'ResourceArns');
+    const resources = input.optionalStrings('ResourceArns', 0, Number.MAX_SAFE_INTEGER) ?? [];
     if (!/^arn:aws[a-z-]*:iam::\d{12}:(user|role|group)\//.test(source)) {
       throw new ApiError('InvalidInput', `Invalid Entity Arn: ${source} does not clearly define entity type and name.`);
     }
@@ -346,12 +318,12 @@ export class IamQueryService implements QueryService {
       entity.kind === 'user'
         ? { arn: entity.user.arn, account: entity.user.account, userId: entity.user.userId, type: 'user', accessKeyId: '' }
         : { arn: entity.role.arn, account: entity.role.account, userId: entity.role.roleId, type: 'role-session', roleArn: entity.role.arn, accessKeyId: '' };
-    const extra = listParam(params, 'PolicyInputList').map((text) => parsePolicyText(text, 'MalformedPolicyDocument'));
-    const boundaryText = listParam(params, 'PermissionsBoundaryPolicyInputList')[0];
+    const extra = (input.optionalStrings('PolicyInputList', 0, Number.MAX_SAFE_INTEGER) ?? []).map((text) => parsePolicyText(text, 'MalformedPolicyDocument'));
+    const boundaryText = input.optionalStrings('PermissionsBoundaryPolicyInputList', 0, Number.MAX_SAFE_INTEGER)?.[0];
     const boundary = boundaryText === undefined ? undefined : parsePolicyText(boundaryText, 'MalformedPolicyDocument');
-    const resourcePolicyText = params.get('ResourcePolicy');
-    const resourcePolicy = resourcePolicyText === null || entity.kind === 'role' ? undefined : parsePolicyText(resourcePolicyText, 'MalformedPolicyDocument');
-    const context = this.#contextEntries(params);
+    const resourcePolicyText = input.optionalString('ResourcePolicy');
+    const resourcePolicy = resourcePolicyText === undefined || entity.kind === 'role' ? undefined : parsePolicyText(resourcePolicyText, 'MalformedPolicyDocument');
+    const context = this.#contextEntries(input);
     const entityName = entity.kind === 'user' ? entity.user.name : entity.role.name;
     const matched = (statements: readonly MatchedStatement[]): XmlValue =>
       statements.map((s) => ({
@@ -415,29 +387,28 @@ export class StsQueryService implements QueryService {
     this.#authorizer = authorizer;
   }
 
-  handle(action: string, params: URLSearchParams, ctx: CallContext): XmlValue {
+  handle(action: string, input: Input, ctx: CallContext): XmlValue {
     switch (action) {
       case 'GetCallerIdentity':
         // No permission is needed, even with an explicit deny.
         return { UserId: ctx.principal.userId, Account: ctx.principal.account, Arn: ctx.principal.arn };
       case 'AssumeRole':
-        return this.#assumeRole(params, ctx);
+        return this.#assumeRole(input, ctx);
       default:
         throw new ApiError('InvalidAction', `Could not find operation ${action} for version ${this.version}: the local AWS emulator does not support STS ${action}.`);
     }
   }
 
-  #assumeRole(params: URLSearchParams, ctx: CallContext): XmlValue {
-    const roleArn = required(params, 'RoleArn');
-    const sessionName = required(params, 'RoleSessionName');
-    const durationText = params.get('DurationSeconds');
-    const duration = durationText === null ? 3600 : Number(durationText);
-    const policyText = params.get('Policy');
-    const sessionPolicy = policyText === null ? undefined : parsePolicyText(policyText, 'MalformedPolicyDocument');
+  #assumeRole(input: Input, ctx: CallContext): XmlValue {
+    const roleArn = input.string('RoleArn');
+    const sessionName = input.string('RoleSessionName');
+    const duration = input.optionalNumber('DurationSeconds', 0, Number.MAX_SAFE_INTEGER) ?? 3600;
+    const policyText = input.optionalString('Policy');
+    const sessionPolicy = policyText === undefined ? undefined : parsePolicyText(policyText, 'MalformedPolicyDocument');
     const match = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(roleArn);
     const role = match ? this.#iam.role(match[1] ?? '', match[2] ?? '') : undefined;
-    const externalId = params.get('ExternalId');
-    const context: Record<string, ContextValue> = { 'sts:RoleSessionName': sessionName, ...(externalId !== null ? { 'sts:ExternalId': externalId } : {}) };
+    const externalId = input.optionalString('ExternalId');
+    const context: Record<string, ContextValue> = { 'sts:RoleSessionName': sessionName, ...(externalId !== undefined ? { 'sts:ExternalId': externalId } : {}) };
     if (role === undefined || role.arn !== roleArn) {
       // AWS does not reveal whether the role exists.
       throw new ApiError('AccessDenied', `User: ${ctx.principal.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, { status: 403 });

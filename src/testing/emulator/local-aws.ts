@@ -6,10 +6,11 @@ import { PolicyAuthorizer } from './authorizer.js';
 import { CallLog, type CallFilter, type CallList } from './calls.js';
 import type { Clock, EcrInspection, EcrService, EcrServiceDeps, JsonService } from './core.js';
 import { defaultEcrFactory } from './ecr-wiring.js';
+import { MAX_PART_BYTES } from './ecr/layers.js';
 import { Faults } from './faults.js';
 import { IamStore, type EmulatorCredentials, type PrincipalHandle, type RoleHandle } from './iam.js';
 import { IamQueryService, StsQueryService } from './iam-sts.js';
-import { KmsService, type GrantInfo, type KeyInfo } from './kms.js';
+import { KmsService, type GrantInfo, type KeyInfo } from './kms/index.js';
 import { DATA_DIR_MODE, StateStore, type PersistenceStatus } from './persistence.js';
 import { EmulatorServer, type ServerDeps } from './server.js';
 import { type AwsVariants, resolveAwsVariants } from './variants.js';
@@ -43,10 +44,25 @@ export interface LocalAwsOptions {
   readonly grantConsistencyDelayMs?: number;
   /**
    * The AWS behaviours the documentation leaves open, each in one of its plausible variants
-   * (`AWS_VARIANT_VALUES` lists them; unknown values throw before anything starts). Defaults:
-   * `DEFAULT_AWS_VARIANTS`, each a GUESS.
+   * (`AWS_VARIANT_VALUES` lists them; unknown values throw before anything starts). The defaults
+   * are each a GUESS; `LocalAws.variants` shows every value in force.
    */
   readonly awsVariants?: Partial<AwsVariants>;
+  /**
+   * A test-speed knob, NOT an AWS behaviour: the smallest layer part (every part but the last)
+   * CompleteLayerUpload accepts, in bytes. Default: ECR's 5 MiB (5,242,880); from 1 to 20,971,520.
+   * InitiateLayerUpload announces twice this as its `partSize` (ECR's 10 MiB by default), so
+   * clients that follow it, such as `pushImage`, upload small layers in several parts without
+   * moving megabytes. It does not change what `encrypted-ecr` itself sends: the library keeps
+   * ECR's real part-size limits (5–10 MiB), which AWS enforces.
+   *
+   * @example
+   * ```ts
+   * const aws = await startLocalAws({ minimumLayerPartSize: 1024 });
+   * await pushImage(ecr, 'app', { layers: [randomBytes(5_000, 1)], tags: ['v1'] }); // its layer in 3 parts of ≤ 2 KiB
+   * ```
+   */
+  readonly minimumLayerPartSize?: number;
   /** Fixed credentials for the default principal (otherwise random, or those saved in `dataDir`). */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /**
@@ -54,10 +70,6 @@ export interface LocalAwsOptions {
    * `awsVariants.deleteWhenRetireFails` (`'succeed'` is `'silent'`).
    */
   readonly ecr?: Pick<EcrServiceDeps, 'onGrantRetireFailure' | 'repositoryPolicyUniqueIds'>;
-  /** Builds the ECR service (defaults to the package's own once wired). */
-  readonly ecrFactory?: (deps: EcrServiceDeps) => EcrService;
-  /** Extra AWS JSON 1.1 services to route (for tests of the emulator itself). */
-  readonly services?: readonly JsonService[];
   /**
    * Interface VPC endpoints, by id (`vpce-…`). Each listens on a port of its own
    * (`aws.network.endpointFor(id)`); calls sent there are authorized with its policy too and carry
@@ -245,7 +257,18 @@ const ENDPOINT_SIGNING_NAMES: Readonly<Record<VpcEndpointService, string>> = { '
  * aws.network.setEndpointPolicy('vpce-0ecrdkr', undefined); // full access again
  * ```
  */
-export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<LocalAws> => {
+export const startLocalAws = (options: LocalAwsOptions = {}): Promise<LocalAws> => startLocalAwsWith(options, {});
+
+/** Internal (not exported by `encrypted-ecr/testing`): what the emulator's own tests and the bench plug in. */
+export interface EmulatorPlugins {
+  /** Builds the ECR service instead of the package's own. */
+  readonly ecrFactory?: (deps: EcrServiceDeps) => EcrService;
+  /** Extra AWS JSON 1.1 services to route. */
+  readonly services?: readonly JsonService[];
+}
+
+/** Internal: {@link startLocalAws} with {@link EmulatorPlugins}. */
+export const startLocalAwsWith = async (options: LocalAwsOptions, plugins: EmulatorPlugins): Promise<LocalAws> => {
   const regions = options.regions && options.regions.length > 0 ? [...options.regions] : ['us-east-1'];
   const accounts = options.accounts && options.accounts.length > 0 ? [...options.accounts] : ['111122223333'];
   const region = regions[0] ?? 'us-east-1';
@@ -258,6 +281,10 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     ...(onRetireFailure !== undefined ? { deleteWhenRetireFails: onRetireFailure === 'succeed' ? 'silent' : onRetireFailure } : {}),
     ...options.awsVariants,
   });
+  const { minimumLayerPartSize } = options;
+  if (minimumLayerPartSize !== undefined && (!Number.isSafeInteger(minimumLayerPartSize) || minimumLayerPartSize < 1 || minimumLayerPartSize > MAX_PART_BYTES)) {
+    throw new Error(`startLocalAws: minimumLayerPartSize must be an integer from 1 to ${String(MAX_PART_BYTES)} bytes, got ${String(minimumLayerPartSize)}`);
+  }
   const vpcEndpoints = new Map<string, EndpointState>();
   for (const [id, endpoint] of Object.entries(options.vpcEndpoints ?? {})) {
     if (!VPC_ENDPOINT_ID.test(id)) throw new Error(`startLocalAws: "${id}" is not a VPC endpoint id such as vpce-0a1b2c3d4e5f67890 (vpce- then lowercase letters, digits, -)`);
@@ -296,7 +323,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
 
   // Called by ECR only while serving requests, after `emulator` below exists.
   const baseUrl = (): string => `http://127.0.0.1:${emulator.port}`;
-  const ecrFactory = options.ecrFactory ?? defaultEcrFactory;
+  const ecrFactory = plugins.ecrFactory ?? defaultEcrFactory;
   const ecr = ecrFactory?.({
     kms,
     authorizer,
@@ -304,6 +331,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
     dataDir: blobDir,
     baseUrl,
     awsVariants: variants,
+    ...(minimumLayerPartSize !== undefined ? { minimumLayerPartSize } : {}),
     // Still passed for ECR factories that read the deprecated option.
     ...(onRetireFailure !== undefined ? { onGrantRetireFailure: onRetireFailure } : {}),
     ...(options.ecr?.repositoryPolicyUniqueIds !== undefined ? { repositoryPolicyUniqueIds: options.ecr.repositoryPolicyUniqueIds } : {}),
@@ -321,7 +349,7 @@ export const startLocalAws = async (options: LocalAwsOptions = {}): Promise<Loca
   store?.saveOrThrow(parts());
   const persist = (): void => store?.save(parts());
 
-  const jsonServices: JsonService[] = [kms, ...(ecr ? [ecr] : []), ...(options.services ?? [])];
+  const jsonServices: JsonService[] = [kms, ...(ecr ? [ecr] : []), ...(plugins.services ?? [])];
   const serverDeps: ServerDeps = {
     iam,
     clock,

@@ -177,6 +177,18 @@ const fromQuery = (table: ServiceConstraints, shapeName: string, params: URLSear
   return read(shapeName, '');
 };
 
+/**
+ * A Query request's parameters as the structured input its model describes (`{}` for an operation
+ * the models do not list), for the services' {@link Input} readers.
+ */
+export const queryInput = (service: string, operation: string, params: URLSearchParams): Readonly<Record<string, unknown>> => {
+  const table = MODEL_CONSTRAINTS[service];
+  const shapeName = table?.operations[operation];
+  if (table === undefined || shapeName === undefined || shapeName === null) return {};
+  const value = fromQuery(table, shapeName, params);
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+};
+
 const problemsOf = (service: string, operation: string, input: Readonly<Record<string, unknown>> | URLSearchParams): Problem[] => {
   const table = MODEL_CONSTRAINTS[service];
   const shapeName = table?.operations[operation];

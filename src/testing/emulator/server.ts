@@ -3,7 +3,7 @@
  * `Action`, and anything else to plain routes; verifies SigV4; applies faults; logs every call;
  * renders errors in each protocol's shape so the SDK raises the modeled exception.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ApiError, type CallContext, type Clock, type JsonService, type Principal, type RawRoute } from './core.js';
 import type { CallLog } from './calls.js';
@@ -11,9 +11,12 @@ import type { FaultDecision, Faults } from './faults.js';
 import type { IamStore } from './iam.js';
 import type { QueryService } from './iam-sts.js';
 import { uuid } from './ids.js';
+import { bodyLimit, declaredLength, readBody, sendAndClose, tooLarge } from './http-body.js';
+import { jsonAuthError, jsonError, JSON_TYPE, queryAuthError, queryErrorAnswer, reportExchange, send, type Answer, type Exchange } from './server-wire.js';
 import { checkSigV4Headers, parseAuthorization, verifySigV4Payload, type SigV4Failure, type SigV4HeaderCheck } from './sigv4.js';
-import { queryError, queryResponse } from './xml.js';
-import { rejectInvalidRequest } from './request-validation.js';
+import { queryResponse } from './xml.js';
+import { Input, QUERY_WORDS } from './input.js';
+import { queryInput, rejectInvalidRequest } from './request-validation.js';
 
 /** What the server dispatches to. */
 export interface ServerDeps {
@@ -38,103 +41,6 @@ export interface ServerDeps {
   readonly vpcEndpoint?: { readonly id: string; readonly signingName: string };
 }
 
-/** One call the emulator's services answered, in its wire form (test-only observer, below). */
-export interface Exchange {
-  readonly protocol: 'json' | 'query';
-  /** The signing name: `ecr`, `kms`, `iam`, `sts` (or an extra test service's). */
-  readonly service: string;
-  readonly operation: string;
-  /** The request body: JSON text, or the Query form's `a=b&…` text. */
-  readonly request: string;
-  readonly status: number;
-  /** The answer body: JSON text, or the Query XML. */
-  readonly response: string;
-}
-
-let exchangeObserver: ((exchange: Exchange) => void) | undefined;
-
-/**
- * Test-only and internal (not exported by `encrypted-ecr/testing`): sees every call a service
- * handled (not calls refused before it, nor injected faults), so that the test suite can check
- * requests and answers against AWS's service models. One observer per process; `undefined` stops.
- */
-export const observeExchanges = (observer: ((exchange: Exchange) => void) | undefined): void => {
-  exchangeObserver = observer;
-};
-
-interface Answer {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
-const JSON_TYPE = 'application/x-amz-json-1.1';
-
-const jsonError = (error: ApiError, requestId: string): Answer => ({
-  status: error.status,
-  headers: { 'content-type': JSON_TYPE, 'x-amzn-requestid': requestId, 'x-amzn-errortype': error.code },
-  body: JSON.stringify({ ...error.fields, __type: error.code, message: error.message }),
-});
-
-/** Query services name a few errors differently from JSON ones. */
-const QUERY_CODES: Readonly<Record<string, string>> = { ThrottlingException: 'Throttling' };
-
-const queryErrorAnswer = (error: ApiError, requestId: string, xmlns: string): Answer => ({
-  status: error.status,
-  headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
-  body: queryError(QUERY_CODES[error.code] ?? error.code, error.message, error.status, requestId, xmlns),
-});
-
-/** SigV4 refusals, in the JSON services' words. */
-const jsonAuthError = (failure: SigV4Failure): ApiError => {
-  switch (failure.kind) {
-    case 'missing':
-      return new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token', { status: 403 });
-    case 'malformed':
-      return new ApiError('IncompleteSignatureException', failure.detail);
-    case 'unsigned':
-    case 'skewed':
-      // ECR and KMS: InvalidSignatureException (400) "Signature expired: … is now earlier than …".
-      return new ApiError('InvalidSignatureException', failure.detail);
-    case 'unknownKey':
-    case 'badToken':
-      return new ApiError('UnrecognizedClientException', 'The security token included in the request is invalid.');
-    case 'expired':
-      return new ApiError('ExpiredTokenException', 'The security token included in the request is expired');
-    case 'mismatch':
-      return new ApiError(
-        'InvalidSignatureException',
-        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
-      );
-  }
-};
-
-/** SigV4 refusals, in the Query services' words. */
-const queryAuthError = (failure: SigV4Failure, service: string): ApiError => {
-  switch (failure.kind) {
-    case 'missing':
-      return new ApiError('MissingAuthenticationToken', 'Request is missing Authentication Token', { status: 403 });
-    case 'malformed':
-      return new ApiError('IncompleteSignature', failure.detail, { status: 403 });
-    case 'unsigned':
-    case 'skewed':
-      // IAM and STS: SignatureDoesNotMatch (403) "Signature expired: … is now earlier than …".
-      // GUESS for 'unsigned' (an unsigned Host) on Query APIs: the same code.
-      return new ApiError('SignatureDoesNotMatch', failure.detail, { status: 403 });
-    case 'unknownKey':
-    case 'badToken':
-      return new ApiError('InvalidClientTokenId', 'The security token included in the request is invalid.', { status: 403 });
-    case 'expired':
-      return new ApiError(service === 'sts' ? 'ExpiredTokenException' : 'ExpiredToken', 'The security token included in the request is expired', { status: 400 });
-    case 'mismatch':
-      return new ApiError(
-        'SignatureDoesNotMatch',
-        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
-        { status: 403 },
-      );
-  }
-};
-
 /**
  * How far `X-Amz-Date` may be from the emulator's clock, either way. AWS answers "Signature expired:
  * … (… - 15 min.)" for ECR, IAM and STS (public issue reports; AWS documents only that "in most
@@ -142,63 +48,6 @@ const queryAuthError = (failure: SigV4Failure, service: string): ApiError => {
  * emulator uses 15 minutes for every service, so the stricter window is not modelled.
  */
 export const SIGNATURE_WINDOW_MS = 15 * 60_000;
-
-const MIB = 1024 * 1024;
-/**
- * The largest request body each call may send, checked against `content-length` before reading and
- * while reading a chunked body. UploadLayerPart carries up to 20 MiB of layer (the model's
- * `layerPartBlob` maximum) as base64 inside JSON; PutImage a manifest of up to 4 MiB as a JSON
- * string (escaping can double it). Every other ECR, KMS, IAM and STS call fits in 1 MiB (policies
- * are at most tens of KiB, KMS plaintexts 4 KiB).
- */
-export const BODY_LIMITS: Readonly<Record<string, number>> = {
-  'ecr:UploadLayerPart': Math.ceil((20 * MIB * 4) / 3) + MIB,
-  'ecr:PutImage': 9 * MIB,
-};
-export const DEFAULT_BODY_LIMIT = MIB;
-
-const bodyLimit = (signingName: string, action: string): number => BODY_LIMITS[`${signingName}:${action}`] ?? DEFAULT_BODY_LIMIT;
-
-/**
- * GUESS: AWS does not document its answer to an oversized request body; 413 with a
- * `RequestEntityTooLargeException` (`RequestEntityTooLarge` on Query APIs) is what an HTTP front end answers.
- */
-const tooLarge = (limit: number): ApiError =>
-  new ApiError('RequestEntityTooLargeException', `The request body exceeds the ${String(limit)} bytes this call accepts.`, { status: 413 });
-
-/** The declared `content-length`, when there is one. */
-const declaredLength = (headers: IncomingHttpHeaders): number | undefined => {
-  const value = headers['content-length'];
-  if (value === undefined) return undefined;
-  const length = Number(value);
-  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
-};
-
-/** Reads the body, or answers undefined as soon as it grows past `limit` (the rest is left unread). */
-const readBody = (req: IncomingMessage, limit: number): Promise<Buffer | undefined> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        req.off('data', onData);
-        req.off('end', onEnd);
-        chunks.length = 0;
-        req.pause();
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => resolve(Buffer.concat(chunks, size));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', reject);
-  });
-
-/** How long a refused request's unread body may still be discarded before the connection is cut. */
-const DISCARD_GRACE_MS = 2_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -275,37 +124,9 @@ export class EmulatorServer {
       }
     } catch (error) {
       // Never leave a call hanging, nor answer an empty 500.
-      if (!res.headersSent && !res.destroyed) this.#send(res, jsonError(internalError(error), requestId));
+      if (!res.headersSent && !res.destroyed) send(res, jsonError(internalError(error), requestId));
       else res.destroy();
     }
-  }
-
-  #send(res: ServerResponse, answer: Answer): void {
-    if (res.destroyed) return;
-    res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
-    res.end(answer.body);
-  }
-
-  /**
-   * Answers a request whose body was not (wholly) read, and closes the connection: the rest of the
-   * body is discarded as it comes (never kept), and the connection is cut if it keeps coming.
-   */
-  #sendAndClose(req: IncomingMessage, res: ServerResponse, answer: Answer): void {
-    if (req.complete) {
-      this.#send(res, answer);
-      return;
-    }
-    // No `connection: close`: Node would then close the socket as soon as the answer is written,
-    // and a client still sending gets EPIPE before it reads the answer. Keep the connection, drop
-    // what still comes, and cut it only if the body outlasts the grace period.
-    this.#send(res, answer);
-    req.resume();
-    const socket = req.socket;
-    const timer = setTimeout(() => socket.destroy(), DISCARD_GRACE_MS);
-    timer.unref();
-    const stop = (): void => clearTimeout(timer);
-    req.once('end', stop);
-    socket.once('close', stop);
   }
 
   #log(service: string, operation: string, principal: Principal | undefined, region: string | undefined, status: number, error?: string): void {
@@ -390,12 +211,12 @@ export class EmulatorServer {
     if (service === undefined || action === '') {
       const error = new ApiError('UnknownOperationException', `The local AWS emulator has no service for X-Amz-Target ${target} (known: ${this.#deps.jsonServices().map((s) => s.targetPrefix).join(', ')}).`);
       this.#log('unknown', target, undefined, undefined, error.status, error.code);
-      this.#sendAndClose(req, res, jsonError(error, requestId));
+      sendAndClose(req, res, jsonError(error, requestId));
       return;
     }
     const refuse = (error: ApiError): void => {
       this.#log(service.signingName, action, undefined, undefined, error.status, error.code);
-      this.#sendAndClose(req, res, jsonError(error, requestId));
+      sendAndClose(req, res, jsonError(error, requestId));
     };
     // JSON protocols name the action in a header: it must be signed too.
     const checked = this.#checkHeaders(req, ['x-amz-target']);
@@ -416,7 +237,7 @@ export class EmulatorServer {
     const { body } = auth;
     const fail = (error: ApiError): void => {
       this.#log(service.signingName, action, auth.principal, auth.region, error.status, error.code);
-      this.#send(res, jsonError(error, requestId));
+      send(res, jsonError(error, requestId));
     };
     if (auth.service !== service.signingName) {
       fail(new ApiError('InvalidSignatureException', `Credential should be scoped to correct service: '${service.signingName}'.`));
@@ -464,7 +285,7 @@ export class EmulatorServer {
     const scopedXmlns = scoped?.xmlns ?? 'https://iam.amazonaws.com/doc/2010-05-08/';
     const refuse = (error: ApiError, xmlns: string, action: string): void => {
       this.#log(signingName, action, undefined, undefined, error.status, error.code);
-      this.#sendAndClose(req, res, queryErrorAnswer(error, requestId, xmlns));
+      sendAndClose(req, res, queryErrorAnswer(error, requestId, xmlns));
     };
     const checked = this.#checkHeaders(req, []);
     if (!checked.ok) {
@@ -489,12 +310,12 @@ export class EmulatorServer {
     if (service === undefined) {
       const error = new ApiError('InvalidAction', `The local AWS emulator has no Query service for Action=${action} Version=${version} (it speaks IAM 2010-05-08 and STS 2011-06-15).`);
       this.#log('unknown', action, undefined, undefined, error.status, error.code);
-      this.#send(res, queryErrorAnswer(error, requestId, xmlns));
+      send(res, queryErrorAnswer(error, requestId, xmlns));
       return;
     }
     const fail = (error: ApiError): void => {
       this.#log(service.signingName, action, auth.principal, auth.region, error.status, error.code);
-      this.#send(res, queryErrorAnswer(error, requestId, xmlns));
+      send(res, queryErrorAnswer(error, requestId, xmlns));
     };
     if (auth.service !== service.signingName) {
       fail(new ApiError('SignatureDoesNotMatch', `Credential should be scoped to correct service: '${service.signingName}'.`, { status: 403 }));
@@ -517,7 +338,7 @@ export class EmulatorServer {
         return {
           status: 200,
           headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
-          body: queryResponse(action, xmlns, service.handle(action, params, ctx), requestId),
+          body: queryResponse(action, xmlns, service.handle(action, new Input(queryInput(service.signingName, action, params), QUERY_WORDS), ctx), requestId),
         };
       },
       (error) => queryErrorAnswer(error, requestId, xmlns),
@@ -549,7 +370,7 @@ export class EmulatorServer {
     }
     if (decision.error) {
       this.#log(signingName, action, auth.principal, auth.region, decision.error.status, decision.error.code);
-      this.#send(res, renderError(decision.error));
+      send(res, renderError(decision.error));
       return;
     }
     const ctx: CallContext = { region: auth.region, principal: auth.principal, requestId, ...this.#through() };
@@ -565,10 +386,10 @@ export class EmulatorServer {
       code = apiError.code;
     }
     this.#log(signingName, action, auth.principal, auth.region, status, code);
-    exchangeObserver?.({ protocol: call.protocol, service: signingName, operation: action, request: call.request.toString('utf8'), status, response: answer.body });
+    reportExchange({ protocol: call.protocol, service: signingName, operation: action, request: call.request.toString('utf8'), status, response: answer.body });
     this.#deps.afterCall();
     if (!(await this.#withFaults(res, decision, 'after'))) return;
-    this.#send(res, answer);
+    send(res, answer);
   }
 
   async #serveRaw(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
@@ -583,14 +404,14 @@ export class EmulatorServer {
         { status: 404 },
       );
       this.#log('http', operation, undefined, undefined, error.status, error.code);
-      this.#send(res, jsonError(error, requestId));
+      send(res, jsonError(error, requestId));
       return;
     }
     const decision = this.#deps.faults.decide('http', operation);
     if (!(await this.#withFaults(res, decision, 'before'))) return;
     if (decision.error) {
       this.#log('http', operation, undefined, undefined, decision.error.status, decision.error.code);
-      this.#send(res, jsonError(decision.error, requestId));
+      send(res, jsonError(decision.error, requestId));
       return;
     }
     await route.handle(req, res);

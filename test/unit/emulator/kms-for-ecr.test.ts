@@ -1,7 +1,9 @@
 import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, KmsException } from '@aws-sdk/client-ecr';
 import { DisableKeyCommand, EnableKeyCommand, KMSClient, CreateKeyCommand, ListGrantsCommand, RevokeGrantCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, startLocalAws, type CallContext, type EcrService, type EcrServiceDeps, type LocalAws, type PrincipalHandle } from '../../../src/testing/index.js';
+import { ApiError, type LocalAws, type PrincipalHandle } from '../../../src/testing/index.js';
+import type { CallContext, EcrService, EcrServiceDeps } from '../../../src/testing/emulator/core.js';
+import { startLocalAwsWith } from '../../../src/testing/emulator/local-aws.js';
 
 /** A stand-in ECR service: captures the deps the emulator wires, answers one action. */
 let deps: EcrServiceDeps;
@@ -44,7 +46,7 @@ const ecrGrant = (keyArn: string) => ({
 });
 
 beforeAll(async () => {
-  aws = await startLocalAws({ ecrFactory: fakeEcr, ecr: { onGrantRetireFailure: 'succeed' } });
+  aws = await startLocalAwsWith({ ecr: { onGrantRetireFailure: 'succeed' } }, { ecrFactory: fakeEcr });
   kms = new KMSClient({ ...aws.clientConfig(), maxAttempts: 1 });
 });
 afterAll(() => aws.stop());

@@ -8,6 +8,13 @@ import { REGISTRY_ID, repositoryName, type Input } from './input.js';
 import { emptyState, own, registryKey, type EcrState, type ImageRecord, type RepositoryRecord } from './state.js';
 import { ObjectStore } from './storage.js';
 
+/**
+ * "Layer parts must be at least 5 MiB in size" (all but the last): the model's documentation of
+ * `LayerPartTooSmallException`, which only CompleteLayerUpload lists. The emulator's default;
+ * `startLocalAws({ minimumLayerPartSize })` lowers it for fast tests (not an AWS behaviour).
+ */
+export const MIN_PART_BYTES = 5 * 1024 * 1024;
+
 /** Extra knobs for the emulated ECR, beyond the contract in core.ts. */
 export interface EcrServiceOptions {
   /** Emulator-clock milliseconds an image stays ACTIVATING after a restore from ARCHIVE. Default 2000. */
@@ -38,6 +45,8 @@ export class EcrContext {
   readonly store: ObjectStore;
   readonly imageRestoreMs: number;
   readonly downloadUrlTtlMs: number;
+  /** The smallest layer part (all but the last) CompleteLayerUpload accepts. */
+  readonly minimumLayerPartSize: number;
   /** Running sha256 of each upload; lost on restore, then recomputed from the part file. */
   readonly uploadHashes = new Map<string, { readonly hash: Hash; bytes: number }>();
 
@@ -48,6 +57,7 @@ export class EcrContext {
     this.store = new ObjectStore(deps.dataDir, deps.kms);
     this.imageRestoreMs = options.imageRestoreMs ?? 2000;
     this.downloadUrlTtlMs = options.downloadUrlTtlMs ?? 10 * 60 * 1000;
+    this.minimumLayerPartSize = deps.minimumLayerPartSize ?? MIN_PART_BYTES;
   }
 
   now(): number {

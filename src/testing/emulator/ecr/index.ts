@@ -5,16 +5,17 @@
 import { ApiError, type CallContext, type EcrService, type EcrServiceDeps, type StoredObjectInfo } from '../core.js';
 import { EcrContext, type EcrServiceOptions, type Handler } from './context.js';
 import { imageHandlers } from './images.js';
-import { Input } from './input.js';
+import { ECR_WORDS, Input } from './input.js';
 import { downloadRoute, layerHandlers } from './layers.js';
 import { repositoryHandlers } from './repositories.js';
+import { settingsHandlers } from './settings.js';
 import { assertSafeEcrState } from './storage.js';
 import { cloneState, own, SNAPSHOT_VERSION, type EcrState, type RepositoryRecord } from './state.js';
 
 export type { EcrServiceOptions } from './context.js';
 export { ECR_GRANT_OPERATIONS } from './repositories.js';
 
-const HANDLERS: Readonly<Record<string, Handler>> = { ...repositoryHandlers, ...layerHandlers, ...imageHandlers };
+const HANDLERS: Readonly<Record<string, Handler>> = { ...repositoryHandlers, ...settingsHandlers, ...layerHandlers, ...imageHandlers };
 
 /** The actions the emulated ECR answers. */
 export const ECR_ACTIONS: readonly string[] = Object.keys(HANDLERS).sort();
@@ -51,7 +52,7 @@ export const createEcrService = (deps: EcrServiceDeps, options: EcrServiceOption
     handle(action: string, input: Readonly<Record<string, unknown>>, ctx: CallContext): unknown {
       const handler = own(HANDLERS, action);
       if (handler === undefined) throw new ApiError('UnknownOperationException', `The emulator does not support ECR ${action}`);
-      return handler(ecr, new Input(input), ctx);
+      return handler(ecr, new Input(input, ECR_WORDS), ctx);
     },
     routes: [downloadRoute(ecr)],
     inspect: {

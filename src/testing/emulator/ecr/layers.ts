@@ -14,12 +14,19 @@ import { DIGEST } from './input.js';
 import { own, type RepositoryRecord, type UploadRecord } from './state.js';
 import { EMULATOR_KEY, hashFile } from './storage.js';
 
-/** What InitiateLayerUpload announces as the part size. */
+/** What InitiateLayerUpload announces as the part size (at ECR's minimum part size). */
 export const PART_SIZE = 10_485_760;
 /** The model's maximum `layerPartBlob`. */
 export const MAX_PART_BYTES = 20_971_520;
-/** "Layer parts must be at least 5 MiB" (all but the last). */
-export const MIN_PART_BYTES = 5 * 1024 * 1024;
+
+/**
+ * The part size InitiateLayerUpload announces for a minimum part size: twice the minimum (ECR's
+ * 10 MiB at its 5 MiB minimum), at most the model's maximum part.
+ */
+export const announcedPartSize = (minimum: number): number => Math.min(MAX_PART_BYTES, 2 * minimum);
+
+const MIB = 1024 * 1024;
+const sizeWords = (bytes: number): string => (bytes % MIB === 0 ? `${String(bytes / MIB)} MiB` : `${String(bytes)} bytes`);
 export const DOWNLOAD_PATH = '/__ecr-blob/';
 
 const uploadNotFound = (uploadId: string, repository: RepositoryRecord): ApiError =>
@@ -42,7 +49,7 @@ const initiateLayerUpload: Handler = (ecr, input, ctx) => {
   writeFileSync(ecr.store.path(tempFile), Buffer.alloc(0));
   repository.uploads[uploadId] = { uploadId, tempFile, received: 0, partSizes: [] };
   ecr.uploadHashes.set(uploadId, { hash: createHash('sha256'), bytes: 0 });
-  return { uploadId, partSize: PART_SIZE };
+  return { uploadId, partSize: announcedPartSize(ecr.minimumLayerPartSize) };
 };
 
 const uploadLayerPart: Handler = (ecr, input, ctx) => {
@@ -90,8 +97,8 @@ const completeLayerUpload: Handler = (ecr, input, ctx) => {
   if (upload.received === 0) {
     throw new ApiError('EmptyUploadException', `The upload with id '${uploadId}' does not contain any layer parts`);
   }
-  if (upload.partSizes.slice(0, -1).some((size) => size < MIN_PART_BYTES)) {
-    throw new ApiError('LayerPartTooSmallException', 'Layer parts must be at least 5 MiB in size, except the last one');
+  if (upload.partSizes.slice(0, -1).some((size) => size < ecr.minimumLayerPartSize)) {
+    throw new ApiError('LayerPartTooSmallException', `Layer parts must be at least ${sizeWords(ecr.minimumLayerPartSize)} in size, except the last one`);
   }
   const running = ecr.uploadHashes.get(uploadId);
   ecr.uploadHashes.delete(uploadId);
