@@ -106,4 +106,6 @@ export type {
   MigrationResult,
   ResumeMigrationInput,
 } from './operations/migrate-repository.js';
+export { defaultJournalPath } from './operations/migrate-repository.js';
+export type { DoctorCheck, DoctorCheckName, DoctorInput, DoctorReport, DoctorStatus } from './operations/doctor.js';
 export type { GraphBlob, GraphImage, ImageGraph, ImageStatus } from './migrate/snapshot.js';

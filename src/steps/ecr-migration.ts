@@ -11,7 +11,6 @@ import {
   type PullThroughCacheRule,
   type ReplicationRule,
   type RepositoryCreationTemplate,
-  UntagResourceCommand,
   UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
@@ -37,17 +36,6 @@ export const deleteLifecyclePolicy = (
   awsCall('ecr', 'DeleteLifecyclePolicy', () => ctx.ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName })), repositoryNotFound(repositoryName))
     .map(() => undefined)
     .orElse((e) => (e.kind === 'AwsServiceError' && e.name === 'LifecyclePolicyNotFoundException' ? okAsync(undefined) : errAsync(e)));
-
-/** UntagResource. */
-export const untagRepository = (
-  ctx: RegistryContext,
-  repositoryArn: string,
-  repositoryName: string,
-  tagKeys: readonly string[],
-): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
-  awsCall('ecr', 'UntagResource', () => ctx.ecr.send(new UntagResourceCommand({ resourceArn: repositoryArn, tagKeys: [...tagKeys] })), repositoryNotFound(repositoryName)).map(
-    () => undefined,
-  );
 
 /** UpdateImageStorageClass to `STANDARD`: starts restoring an archived image. */
 export const restoreImage = (

@@ -29,7 +29,8 @@ export type { GrantInfo, KeyInfo } from './emulator/kms.js';
 export type { CallFilter, CallList, CallRecord } from './emulator/calls.js';
 export type { FaultHandle, FaultTarget, FaultTiming, Faults } from './emulator/faults.js';
 export type { PersistenceStatus } from './emulator/persistence.js';
-export { runLocalAwsStandalone } from './standalone.js';
+export { runLocalAwsStandalone, serveLocalAws } from './standalone.js';
+export type { StandaloneIo } from './standalone.js';
 export {
   MEDIA_TYPES,
   pushImage,
@@ -44,3 +45,5 @@ export type { BlobSource, ImageSpec, PushedBlob, PushedImage, SeededRepository }
 export type { Network, VpcEndpointInfo, VpcEndpointOptions, VpcEndpointService } from './emulator/local-aws.js';
 export { runDemo } from './demo.js';
 export type { DemoOptions } from './demo.js';
+export { runLiveProbes } from '../probes/live-aws.js';
+export type { LiveProbeOptions, LiveReport, Observation, ProbeClients, ProbeCredentials } from '../probes/live-aws.js';

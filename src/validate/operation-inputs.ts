@@ -121,6 +121,12 @@ export const createRepositoryInput = record({
   lifecyclePolicy: optional(string),
 });
 
+/** `doctor`. */
+export const doctorInput = record({
+  kmsKey: optional(string),
+  repositoryName: optional(string),
+});
+
 export const deleteRepositoryInput = record({
   repositoryName: string,
   force: optional(boolean),
