@@ -29,6 +29,38 @@ export default tseslint.config(
       ],
     },
   },
+  // The CLI uses the public API only, and loads it lazily (src/cli/library.ts): from the library it
+  // may import types of the public entries; values come through `await import()` (this rule does
+  // not see dynamic imports), so --version and --help load no AWS SDK module (test/cli/lazy.test.ts).
+  ...[
+    { files: ['src/cli/*.ts'], up: '\\.\\./' },
+    { files: ['src/cli/commands/*.ts'], up: '\\.\\./\\.\\./' },
+  ].map(({ files, up }) => ({
+    files,
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^${up}(?!(testing/)?index\\.js$)`,
+              message: 'src/cli imports the library only through its public entries, src/index.ts and src/testing/index.ts.',
+            },
+            {
+              regex: `^${up}(testing/)?index\\.js$`,
+              allowTypeImports: true,
+              message: 'Load the library lazily: loadLibrary() / loadTestKit() of src/cli/library.ts (import types only).',
+            },
+            {
+              regex: '^@aws-sdk/',
+              allowTypeImports: true,
+              message: "Load the AWS SDK lazily (await import('@aws-sdk/...')): --version and --help must not load it.",
+            },
+          ],
+        },
+      ],
+    },
+  })),
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**', 'examples/**/*.ts'],
     rules: {

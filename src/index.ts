@@ -97,3 +97,4 @@ export type {
 } from './operations/audit.js';
 export { MIGRATION_STEPS } from './errors.js';
 export * from './migration/index.js';
+export type { DoctorCheck, DoctorCheckName, DoctorInput, DoctorReport, DoctorStatus } from './operations/doctor.js';

@@ -29,6 +29,7 @@ import type { Cancellable } from './types.js';
 import { clientConfigFor, type EncryptedRegistryOptions, endpointsInUse } from './registry-options.js';
 
 export type { EncryptedRegistryOptions, RegistryClientConfig, RegistryClients } from './registry-options.js';
+import { doctor, type DoctorInput, type DoctorReport } from './operations/doctor.js';
 import type { AuditError } from './errors.js';
 import { audit, type AuditInput, type AuditReport } from './operations/audit.js';
 import type { MigrateRepositoryError, PlanMigrationError, ResumeMigrationError } from './errors.js';
@@ -212,6 +213,27 @@ export class EncryptedRegistry {
    */
   preflight(input: PreflightInput): ResultAsync<PreflightReport, PreflightError> {
     return this.#run('preflight', inputs.createRepositoryInput, input, preflight);
+  }
+
+  /**
+   * Read-only checks of what the library needs, as a checklist (`pass`, `fail`, `unknown`):
+   * credentials, region and partition, an optional KMS key, and the caller's permissions for
+   * create, delete and migrate (the preflight's own checks). A failed check is a `fail` row with
+   * its typed error, not an error; the result is an error only when the checks cannot run at all.
+   * What `encrypted-ecr doctor` prints.
+   *
+   * Not free of side effects with `kmsKey: 'alias/aws/ecr'`: KMS creates the AWS-managed key on first use.
+   *
+   * Errors (`error.kind`): `InvalidInput`, `InsecureEndpoint`, `SdkClientError` (no region), and the generic AWS kinds.
+   *
+   * @example
+   * ```ts
+   * const report = await registry.doctor({ kmsKey: 'alias/ecr-app' });
+   * if (report.isOk()) for (const c of report.value.checks) console.log(c.status, c.check, c.message);
+   * ```
+   */
+  doctor(input: DoctorInput = {}): ResultAsync<DoctorReport, PreflightError> {
+    return this.#run('doctor', inputs.doctorInput, input, doctor);
   }
 
   /**

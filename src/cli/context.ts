@@ -5,13 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ECRClient } from '@aws-sdk/client-ecr';
 import type { Command } from 'commander';
 import type { ResultAsync } from 'neverthrow';
-import type { RegistryError } from '../errors.js';
-import { redactUrl } from '../internal/transport.js';
-import { EncryptedRegistry, type EncryptedRegistryOptions } from '../registry.js';
+import type { EncryptedRegistry, EncryptedRegistryOptions, RegistryError } from '../index.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { loadLibrary } from './library.js';
 import { type CliFailure, type CliIo, type OutputFormat, outputFormat, reportError, toJson } from './output.js';
 import { createProgress, type Progress, progressEnabled } from './terminal.js';
 
@@ -123,7 +121,6 @@ const unknownProfile = (io: CliIo, profile: string): CliFailure | undefined => {
 export const createRegistry = async (
   io: CliIo,
   options: AwsOptions,
-  make: (registryOptions: EncryptedRegistryOptions) => EncryptedRegistry = (o) => new EncryptedRegistry(o),
 ): Promise<EncryptedRegistry | CliFailure> => {
   if (options.profile !== undefined) {
     const missing = unknownProfile(io, options.profile);
@@ -132,6 +129,8 @@ export const createRegistry = async (
   }
   let region = options.region ?? nonEmpty(io.env.AWS_REGION) ?? nonEmpty(io.env.AWS_DEFAULT_REGION);
   if (region === undefined) {
+    // The SDK is loaded only by a command that calls AWS.
+    const { ECRClient } = await import('@aws-sdk/client-ecr');
     const probe = new ECRClient({});
     try {
       region = await probe.config.region();
@@ -144,16 +143,19 @@ export const createRegistry = async (
   }
   const endpoint = options.endpointUrl ?? nonEmpty(io.env.AWS_ENDPOINT_URL);
   if (endpoint !== undefined && !URL.canParse(endpoint)) {
-    return { kind: 'UsageError', message: `--endpoint-url: not a URL: ${redactUrl(endpoint)}` };
+    // Not echoed: the text may hold credentials (user:password@), and a redaction of text that is not a URL is a guess.
+    return { kind: 'UsageError', message: '--endpoint-url: not a URL (e.g. http://127.0.0.1:4566)' };
   }
   const wait = options.grantWait === undefined ? undefined : Number(options.grantWait);
   if (wait !== undefined && !(Number.isFinite(wait) && wait >= 0)) {
     return { kind: 'UsageError', message: `--grant-wait must be a number of seconds, not "${options.grantWait ?? ''}"` };
   }
-  return make({
+  const registryOptions: EncryptedRegistryOptions = {
     clientConfig: { region, ...(endpoint !== undefined ? { endpoint } : {}) },
     ...(wait !== undefined ? { poll: { timeoutMs: wait * 1000 } } : {}),
-  });
+  };
+  const library = await loadLibrary();
+  return new library.EncryptedRegistry(registryOptions);
 };
 
 const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);

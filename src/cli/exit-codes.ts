@@ -2,7 +2,8 @@
  * The CLI's exit codes: one per outcome a pipeline may want to act on, and for errors one per
  * {@link RegistryErrorKind} (the `Record` type makes a new kind a compile error until it has a code).
  */
-import { isRetryable, type RegistryError, type RegistryErrorKind } from '../errors.js';
+import type { RegistryError, RegistryErrorKind } from '../index.js';
+import { loadedLibrary } from './library.js';
 
 /** Exit codes, documented in `docs/cli.md`. */
 export const EXIT = {
@@ -75,5 +76,5 @@ export const EXIT_CODES: Readonly<Record<RegistryErrorKind, number>> = {
  */
 export const exitCodeFor = (error: RegistryError): number => {
   if (error.kind === 'MigrationFailed' && error.cause.kind === 'Aborted') return EXIT.interrupted;
-  return isRetryable(error) ? EXIT.retryable : EXIT_CODES[error.kind];
+  return loadedLibrary().isRetryable(error) ? EXIT.retryable : EXIT_CODES[error.kind];
 };

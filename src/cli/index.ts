@@ -21,10 +21,27 @@ const version = (): string => {
   }
 };
 
+/**
+ * The streams whose reader went away (`encrypted-ecr audit | head -1`): what is written to them
+ * later is dropped, quietly, and the command finishes as it would have (a migration is not cut
+ * short because nobody reads its output). Without this, Node throws the EPIPE as an unhandled
+ * 'error' event, with a stack trace.
+ */
+const gone = new Set<NodeJS.WriteStream>();
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    gone.add(stream);
+  });
+}
+const write = (stream: NodeJS.WriteStream, text: string): void => {
+  if (!gone.has(stream)) stream.write(text);
+};
+
 const io: CliIo = {
-  out: (text) => void process.stdout.write(`${text}\n`),
-  err: (text) => void process.stderr.write(`${text}\n`),
-  errRaw: (text) => void process.stderr.write(text),
+  out: (text) => write(process.stdout, `${text}\n`),
+  err: (text) => write(process.stderr, `${text}\n`),
+  errRaw: (text) => write(process.stderr, text),
   stdoutIsTty: process.stdout.isTTY === true,
   stderrIsTty: process.stderr.isTTY === true,
   stdinIsTty: process.stdin.isTTY === true,

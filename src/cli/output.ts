@@ -3,7 +3,7 @@
  * errors as one human line on stderr, or as `{ "error": { kind, message, …fields } }` on stdout
  * under `--output json`. The SDK exceptions kept as `cause` are never printed.
  */
-import type { RegistryError } from '../errors.js';
+import type { RegistryError } from '../index.js';
 
 /** The two output formats. */
 export type OutputFormat = 'json' | 'table';

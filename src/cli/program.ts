@@ -3,14 +3,14 @@
  * {@link runCli} answers the exit code instead of exiting, so tests and the bin share it.
  */
 import { Command, CommanderError, Help } from 'commander';
-import { runLocalAwsStandalone } from '../testing/standalone.js';
-import { runDemo } from '../testing/demo.js';
 import { registerAuditAndGrantCommands } from './commands/audit-grants.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerLocalCommand } from './commands/local.js';
 import { registerMigrateCommands } from './commands/migrate.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerRepositoryCommands } from './commands/repository.js';
 import { EXIT } from './exit-codes.js';
+import { loadTestKit } from './library.js';
 import { type CliIo, errorLine, outputFormat, reportError } from './output.js';
 
 const DESCRIPTION =
@@ -80,17 +80,13 @@ export const buildProgram = (io: CliIo, version: string, setExit: (code: number)
   registerMigrateCommands(program, io, setExit);
   registerPolicyCommands(program, io, setExit);
   registerDoctorCommand(program, io, setExit);
-  program
-    .command('local')
-    .description('start the local AWS emulator (ECR, KMS, IAM, STS) on 127.0.0.1; see: encrypted-ecr local --help')
-    .helpOption(false)
-    .allowUnknownOption()
-    .allowExcessArguments();
+  registerLocalCommand(program, io, setExit);
   program
     .command('demo')
     .description('the library end to end on a fresh local emulator (no AWS credentials, no network)')
     .action(async () => {
       try {
+        const { runDemo } = await loadTestKit();
         await runDemo({ out: io.out });
         setExit(EXIT.ok);
       } catch (error) {
@@ -110,13 +106,11 @@ export const buildProgram = (io: CliIo, version: string, setExit: (code: number)
  * ```
  */
 export const runCli = async (argv: readonly string[], io: CliIo, version: string): Promise<number> => {
-  // `local` takes its own flags (its --region is the emulator's): hand them over untouched.
-  if (argv[0] === 'local') return runLocalAwsStandalone(argv.slice(1), { out: io.out, err: io.err });
-
   let exitCode: number = EXIT.ok;
   // `help`, `help <command>`, `help <command> <subcommand>`: print that help and exit 0.
   if (argv[0] === 'help') {
-    if (argv[1] === 'local') return runLocalAwsStandalone(['--help'], { out: io.out, err: io.err });
+    // `local`'s help lists the emulator's variants: its hook is not run here, so load the kit first.
+    if (argv[1] === 'local') await loadTestKit();
     const target = commandFor(buildProgram(io, version, () => undefined), argv.slice(1));
     if (target instanceof Command) {
       target.outputHelp();

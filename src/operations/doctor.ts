@@ -12,6 +12,7 @@ import type { GenericAwsError, PreflightError } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { generateRepositoryAdminPolicy, type RepositoryOperation } from '../policy/generate.js';
 import { describeKey } from '../steps/kms-keys.js';
+import type { Cancellable } from '../types.js';
 import { type CallerOutcome, checkCaller, type Finding, preflight, type PreflightFindingError, simulate, type SimulationBatch, simulationBatches } from '../preflight/index.js';
 
 /** A check's outcome: `pass` ✓, `fail` ✗, `unknown` ? (could not be told, e.g. IAM cannot simulate the caller). */
@@ -55,7 +56,7 @@ export interface DoctorReport {
 }
 
 /** Input of {@link doctor}. */
-export interface DoctorInput {
+export interface DoctorInput extends Cancellable {
   /** A KMS key to check (id, ARN, alias or alias ARN). `alias/aws/ecr` makes KMS create the AWS-managed key on first use. */
   readonly kmsKey?: string;
   /** The repository name permissions are simulated for (policies are often scoped by name). Default `encrypted-ecr-doctor-check`. */

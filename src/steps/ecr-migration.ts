@@ -11,7 +11,6 @@ import {
   type PullThroughCacheRule,
   type ReplicationRule,
   type RepositoryCreationTemplate,
-  UntagResourceCommand,
   UpdateImageStorageClassCommand,
 } from '@aws-sdk/client-ecr';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
@@ -37,17 +36,6 @@ export const deleteLifecyclePolicy = (
   awsCall(ctx, 'ecr', 'DeleteLifecyclePolicy', (o) => ctx.ecr.send(new DeleteLifecyclePolicyCommand({ repositoryName }), o), repositoryNotFound(repositoryName))
     .map(() => undefined)
     .orElse((e) => (e.kind === 'AwsServiceError' && e.name === 'LifecyclePolicyNotFoundException' ? okAsync(undefined) : errAsync(e)));
-
-/** UntagResource. */
-export const untagRepository = (
-  ctx: RegistryContext,
-  repositoryArn: string,
-  repositoryName: string,
-  tagKeys: readonly string[],
-): ResultAsync<void, RepositoryNotFound | GenericAwsError> =>
-  awsCall(ctx, 'ecr', 'UntagResource', (o) => ctx.ecr.send(new UntagResourceCommand({ resourceArn: repositoryArn, tagKeys: [...tagKeys] }), o), repositoryNotFound(repositoryName)).map(
-    () => undefined,
-  );
 
 /** UpdateImageStorageClass to `STANDARD`: starts restoring an archived image. */
 export const restoreImage = (

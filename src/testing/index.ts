@@ -8,14 +8,15 @@ export { ApiError } from './emulator/core.js';
 export type { Clock, EcrInspection, StoredObjectInfo } from './emulator/core.js';
 export { startLocalAws, manualClock } from './emulator/local-aws.js';
 export type { Inspect, LocalAws, LocalAwsOptions, ManualClock, Principals } from './emulator/local-aws.js';
-export { AWS_VARIANT_VALUES } from './emulator/variants.js';
+export { AWS_VARIANT_VALUES, DEFAULT_AWS_VARIANTS, resolveAwsVariants } from './emulator/variants.js';
 export type { AwsVariants, DeleteWhenRetireFailsVariant, SecondGrantVariant, SimulateMissingContextVariant } from './emulator/variants.js';
 export type { EmulatorCredentials, PrincipalHandle, RoleHandle } from './emulator/iam.js';
 export type { GrantInfo, KeyInfo } from './emulator/kms/index.js';
 export type { CallFilter, CallList, CallRecord } from './emulator/calls.js';
 export type { FaultHandle, FaultTarget, FaultTiming, Faults } from './emulator/faults.js';
 export type { PersistenceStatus } from './emulator/persistence.js';
-export { runLocalAwsStandalone } from './standalone.js';
+export { runLocalAwsStandalone, serveLocalAws } from './standalone.js';
+export type { StandaloneIo } from './standalone.js';
 export {
   MEDIA_TYPES,
   pushImage,
@@ -29,3 +30,5 @@ export type { BlobSource, ImageSpec, PushedBlob, PushedImage, SeededRepository }
 export type { Network, VpcEndpointInfo, VpcEndpointOptions, VpcEndpointService } from './emulator/local-aws.js';
 export { runDemo } from './demo.js';
 export type { DemoOptions } from './demo.js';
+export { runLiveProbes } from '../probes/live-aws.js';
+export type { LiveProbeOptions, LiveReport, Observation, ProbeClients, ProbeCredentials } from '../probes/live-aws.js';

@@ -151,9 +151,27 @@ export const runLocalAwsStandalone = async (
     else io.err(`encrypted-ecr: UsageError: local: ${parsed}`);
     return parsed === USAGE ? 0 : 2;
   }
+  return serveLocalAws(parsed, io);
+};
+
+/**
+ * What `encrypted-ecr local` runs once its options are parsed: starts the emulator with `options`,
+ * prints the `export …` lines on `io.out` and a status line on `io.err`, and stays up until
+ * `io.until` (default: the first SIGINT or SIGTERM), then stops it. Answers the process exit code:
+ * 0, or 1 when the emulator cannot start (e.g. the port is taken).
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await serveLocalAws({ regions: ['eu-west-1'], port: 4566 });
+ * ```
+ */
+export const serveLocalAws = async (
+  options: LocalAwsOptions,
+  io: StandaloneIo = { out: (line) => console.log(line), err: (line) => console.error(line) },
+): Promise<number> => {
   let aws: LocalAws;
   try {
-    aws = await startLocalAws(parsed);
+    aws = await startLocalAws(options);
   } catch (error) {
     io.err(`encrypted-ecr: Unexpected: local: ${error instanceof Error ? error.message : String(error)}`);
     return 1;

@@ -122,6 +122,13 @@ export const createRepositoryInput = record({
   signal: optional(abortSignal),
 });
 
+/** `doctor`. */
+export const doctorInput = record({
+  kmsKey: optional(string),
+  repositoryName: optional(string),
+  signal: optional(abortSignal),
+});
+
 export const deleteRepositoryInput = record({
   repositoryName: string,
   force: optional(boolean),

@@ -1,8 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, EXIT_CODES, exitCodeFor } from '../../src/cli/exit-codes.js';
 import { type CliIo, describeError, errorJson, outputFormat, renderFields, renderTable, reportError, toPlain } from '../../src/cli/output.js';
+import { loadLibrary } from '../../src/cli/library.js';
 import { confirm, createProgress, progressEnabled, progressLine } from '../../src/cli/terminal.js';
 import { isRegistryError, type RegistryError, type RegistryErrorKind } from '../../src/errors.js';
+
+// The CLI loads the library (lazily) before any of its errors can exist; exitCodeFor asks it what is retryable.
+beforeAll(async () => {
+  await loadLibrary();
+});
 
 /** Every kind of the union: the `Record` makes a missing or extra kind a compile error here too. */
 const ALL_KINDS: Record<RegistryErrorKind, true> = {

@@ -46,4 +46,33 @@ describe('encrypted-ecr local and demo', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--port: not a port');
   });
+
+  it('parses its flags with commander: --help and help local list every flag and variant, exit 0', async () => {
+    for (const args of [['local', '--help'], ['help', 'local'], ['local', '-h']]) {
+      const run = await runCli(args, baseEnv());
+      expect(run.code, args.join(' ')).toBe(0);
+      for (const flag of ['--port', '--region', '--account', '--data-dir', '--access-key-id', '--secret-access-key', '--grant-consistency-delay-ms', '--aws-variant']) {
+        expect(run.stdout, `${args.join(' ')}: ${flag}`).toContain(flag);
+      }
+      expect(run.stdout).toMatch(/secondGrant=describe-retire\|same-as-first\|no-constraint \(default describe-retire\)/);
+    }
+  });
+
+  it('refuses, before starting anything, what the emulator would refuse (exit 2, one UsageError line)', async () => {
+    const cases: [string[], string][] = [
+      [['--account', '12'], '--account: not a 12-digit account ID: 12'],
+      [['--aws-variant', 'nosuch=1'], '--aws-variant: unknown variant "nosuch"'],
+      [['--aws-variant', 'secondGrant=maybe'], '--aws-variant: secondGrant must be one of'],
+      [['--aws-variant=grantConsistencyDelayMs=soon'], 'grantConsistencyDelayMs needs a number of milliseconds'],
+      [['--access-key-id', 'AKIDLOCAL'], '--access-key-id and --secret-access-key go together'],
+      [['--grant-consistency-delay-ms', '-1'], '--grant-consistency-delay-ms: not a duration'],
+      [['--bogus'], "unknown option '--bogus'"],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runCli(['local', ...args], baseEnv());
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr, args.join(' ')).toMatch(/^encrypted-ecr: UsageError: /);
+      expect(run.stderr, args.join(' ')).toContain(message);
+    }
+  });
 });

@@ -1,8 +1,15 @@
 /** `audit`, `grants orphans` and `grants retire`: thin over `audit`, `findOrphanedGrants` and `retireOrphanedGrants`. */
 import type { Command } from 'commander';
-import type { EncryptedRegistry } from '../../registry.js';
-import type { AuditProgress, AuditReport, AuditRequirement } from '../../operations/audit.js';
-import type { KeyGrantReport, KeyRetirementReport, OrphanedGrantsReport, OrphanedGrantsRetirement } from '../../operations/orphaned-grants.js';
+import type {
+  AuditProgress,
+  AuditReport,
+  AuditRequirement,
+  EncryptedRegistry,
+  KeyGrantReport,
+  KeyRetirementReport,
+  OrphanedGrantsReport,
+  OrphanedGrantsRetirement,
+} from '../../index.js';
 import { type AwsOptions, fail, finish, withAwsOptions, withRegistry } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { type CliIo, renderTable } from '../output.js';

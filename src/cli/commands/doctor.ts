@@ -1,17 +1,11 @@
 /** `doctor`: read-only checks as a checklist (✓ pass, ✗ fail, ? unknown); `--live` adds the throwaway probes of `npm run test:aws`. */
 import { writeFileSync } from 'node:fs';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { STSClient } from '@aws-sdk/client-sts';
 import type { Command } from 'commander';
-import type { ResultAsync } from 'neverthrow';
-import type { PreflightError } from '../../errors.js';
-import { type DoctorCheck, type DoctorInput, type DoctorReport, doctor } from '../../operations/doctor.js';
-import { type LiveReport, type ProbeCredentials, runLiveProbes } from '../../probes/live-aws.js';
-import { EncryptedRegistry } from '../../registry.js';
+import type { DoctorCheck, DoctorInput, DoctorReport } from '../../index.js';
+import type { LiveReport, ProbeCredentials } from '../../testing/index.js';
 import { type AwsOptions, createRegistry, fail, isFailure, startRun, withAwsOptions } from '../context.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
+import { loadTestKit } from '../library.js';
 import { type CliIo, outputFormat, reportError, toJson } from '../output.js';
 import { confirm } from '../terminal.js';
 
@@ -22,13 +16,6 @@ interface DoctorOptions extends AwsOptions {
   readonly yes?: boolean;
   readonly withoutRetireRole?: string;
   readonly report?: string;
-}
-
-/** The registry with the doctor's checks; the region its clients use. */
-class DoctorRegistry extends EncryptedRegistry {
-  diagnose(input: DoctorInput): ResultAsync<DoctorReport, PreflightError> {
-    return doctor(this.context, input);
-  }
 }
 
 const SYMBOL = { pass: '✓', fail: '✗', unknown: '?' } as const;
@@ -106,15 +93,14 @@ const runDoctor = async (io: CliIo, options: DoctorOptions): Promise<number> => 
   if (live && options.yes !== true && (!io.stdinIsTty || !io.stderrIsTty)) {
     return fail(run, { kind: 'ConfirmationRequired', message: 'doctor --live creates and deletes throwaway repositories: off a terminal, pass --yes' });
   }
-  const registry = await createRegistry(io, options, (o) => new DoctorRegistry(o));
+  const registry = await createRegistry(io, options);
   if (isFailure(registry)) return fail(run, registry);
   try {
-    if (!(registry instanceof DoctorRegistry)) throw new Error('doctor: createRegistry did not use the factory');
     const input: DoctorInput = {
       ...(options.kmsKey !== undefined ? { kmsKey: options.kmsKey } : {}),
       ...(options.repository !== undefined ? { repositoryName: options.repository } : {}),
     };
-    const outcome = await registry.diagnose(input);
+    const outcome = await registry.doctor(input);
     if (outcome.isErr()) {
       reportError(io, run.format, outcome.error);
       return exitCodeFor(outcome.error);
@@ -131,6 +117,14 @@ const runDoctor = async (io: CliIo, options: DoctorOptions): Promise<number> => 
         ...(credentials !== undefined ? { credentials } : {}),
       });
       const role = options.withoutRetireRole ?? (io.env.ENCRYPTED_ECR_LIVE_NO_RETIRE_ROLE_ARN || undefined);
+      // Only --live loads the probes (with the test kit's image helpers) and the four SDK clients.
+      const [{ runLiveProbes }, { ECRClient }, { KMSClient }, { STSClient }, { IAMClient }] = await Promise.all([
+        loadTestKit(),
+        import('@aws-sdk/client-ecr'),
+        import('@aws-sdk/client-kms'),
+        import('@aws-sdk/client-sts'),
+        import('@aws-sdk/client-iam'),
+      ]);
       liveReport = await runLiveProbes({
         region: report.region,
         clients: (credentials) => ({

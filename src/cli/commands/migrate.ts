@@ -6,12 +6,11 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ResultAsync } from 'neverthrow';
-import type { MigrateRepositoryError } from '../../errors.js';
-import { defaultJournalPath, fileJournal, type MigrationPlan, type MigrationProgress, type MigrationResult } from '../../migration/index.js';
-import type { EncryptionDescription } from '../../types.js';
+import type { EncryptionDescription, MigrateRepositoryError, MigrationPlan, MigrationProgress, MigrationResult } from '../../index.js';
 import { type AwsOptions, fail, finish, isFailure, type Run, withAwsOptions, withGrantWait, withRegistry } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { onInterrupt } from '../interrupt.js';
+import { loadLibrary } from '../library.js';
 import { type CliIo, renderFields } from '../output.js';
 import { confirm } from '../terminal.js';
 import { encryptionFromFlags } from './repository.js';
@@ -129,6 +128,7 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
             plan.ready || plan.nothingToDo ? EXIT.ok : EXIT.conflict,
           );
         }
+        const { defaultJournalPath, fileJournal } = await loadLibrary();
         const journalPath = resolve(options.journal ?? defaultJournalPath(name));
         const confirmed = await confirm(
           io,
@@ -180,6 +180,7 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
   ).action(async (options: MigrateOptions & { readonly journal: string }) => {
     setExit(
       await withRegistry(io, options, async (run, registry) => {
+        const { fileJournal } = await loadLibrary();
         const journalPath = resolve(options.journal);
         const confirmed = await confirm(io, `Resume the migration recorded in ${journalPath}?`, options.yes === true);
         if (confirmed !== true) return fail(run, confirmed);

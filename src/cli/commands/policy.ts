@@ -2,18 +2,19 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Result } from 'neverthrow';
-import type { InvalidInput } from '../../errors.js';
-import { explainAccess } from '../../policy/evaluate.js';
-import {
-  type GeneratedPolicy,
-  generateEcrKeyPolicy,
-  generateEndpointPolicy,
-  generateRepositoryAdminPolicy,
-  type RepositoryOperation,
-} from '../../policy/generate.js';
-import type { AccessExplanation, ContextValue, PolicyDocument, PolicySet, RequestPrincipal } from '../../policy/types.js';
+import type {
+  AccessExplanation,
+  ContextValue,
+  GeneratedPolicy,
+  InvalidInput,
+  PolicyDocument,
+  PolicySet,
+  RepositoryOperation,
+  RequestPrincipal,
+} from '../../index.js';
 import { fail, isFailure, startRun, withOutputOption } from '../context.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
+import { type Library, loadLibrary } from '../library.js';
 import { type CliFailure, type CliIo, outputFormat, renderFields, renderTable, reportError, toJson } from '../output.js';
 
 const collect = (value: string, previous: readonly string[] | undefined): string[] => [...(previous ?? []), value];
@@ -34,12 +35,16 @@ const regionOf = (io: CliIo, options: OutputOptions): string | CliFailure =>
   (io.env.AWS_DEFAULT_REGION || undefined) ?? { kind: 'UsageError', message: 'no region: pass --region (or set AWS_REGION)' };
 
 /** Prints a generated policy (JSON in both formats: a policy is a JSON document), or its InvalidInput. */
-const emit = (io: CliIo, options: OutputOptions, make: (region: string) => Result<GeneratedPolicy, InvalidInput>): number => {
+const emit = async (
+  io: CliIo,
+  options: OutputOptions,
+  make: (region: string, library: Library) => Result<GeneratedPolicy, InvalidInput>,
+): Promise<number> => {
   const run = startRun(io, options);
   if (isFailure(run)) return fail({ io, format: outputFormat(undefined, io) }, run);
   const region = regionOf(io, options);
   if (isFailure(region)) return fail(run, region);
-  const policy = make(region);
+  const policy = make(region, await loadLibrary());
   if (policy.isErr()) {
     reportError(io, run.format, policy.error);
     return exitCodeFor(policy.error);
@@ -130,7 +135,7 @@ const checkTable = (e: AccessExplanation): string =>
 const checkExit = (e: AccessExplanation): number =>
   e.decision === 'allowed' ? EXIT.ok : e.decision === 'invalidPolicy' ? EXIT.usage : EXIT.permissions;
 
-const check = (io: CliIo, options: CheckOptions): number => {
+const check = async (io: CliIo, options: CheckOptions): Promise<number> => {
   const run = startRun(io, options);
   if (isFailure(run)) return fail({ io, format: outputFormat(undefined, io) }, run);
   const principal = principalOf(options.principal, options.resource, options.principalOrgId);
@@ -159,6 +164,7 @@ const check = (io: CliIo, options: CheckOptions): number => {
   if (Object.keys(policies).length === 0) {
     return fail(run, { kind: 'UsageError', message: 'give at least one policy: --policy-file, --key-policy-file, --repository-policy-file, --endpoint-policy-file' });
   }
+  const { explainAccess } = await loadLibrary();
   const explanation = explainAccess(
     { principal, action: options.action, resource: options.resource, ...(Object.keys(context).length > 0 ? { context } : {}) },
     policies,
@@ -185,7 +191,7 @@ export const registerPolicyCommands = (program: Command, io: CliIo, setExit: (co
       .option('--no-preflight', "leave out what the library's preflight calls")
       .option('--no-rollback', 'leave out ecr:DeleteRepository for create rollbacks'),
   ).action(
-    (options: OutputOptions & {
+    async (options: OutputOptions & {
       account: string;
       repositories?: string[];
       prefix?: string;
@@ -199,7 +205,7 @@ export const registerPolicyCommands = (program: Command, io: CliIo, setExit: (co
         return;
       }
       setExit(
-        emit(io, options, (region) =>
+        await emit(io, options, (region, { generateRepositoryAdminPolicy }) =>
           generateRepositoryAdminPolicy({
             region,
             account: options.account,
@@ -223,9 +229,9 @@ export const registerPolicyCommands = (program: Command, io: CliIo, setExit: (co
       .option('--principal <arn>', 'an IAM user or role that may use the key through ECR (repeatable; default: the account)', collect)
       .option('--enable-iam-policies', 'add the "Enable IAM User Permissions" statement')
       .option('--no-verification', "leave out direct DescribeKey/GetKeyPolicy/ListGrants for the principals"),
-  ).action((options: OutputOptions & { account: string; principal?: string[]; enableIamPolicies?: boolean; verification: boolean }) => {
+  ).action(async (options: OutputOptions & { account: string; principal?: string[]; enableIamPolicies?: boolean; verification: boolean }) => {
     setExit(
-      emit(io, options, (region) =>
+      await emit(io, options, (region, { generateEcrKeyPolicy }) =>
         generateEcrKeyPolicy({
           region,
           account: options.account,
@@ -247,14 +253,14 @@ export const registerPolicyCommands = (program: Command, io: CliIo, setExit: (co
       .option('--organization-id <id>', 'only principals of this organization (aws:PrincipalOrgID)')
       .option('--protected-repository <arn>', 'a repository nobody may delete through the endpoint (repeatable)', collect),
   ).action(
-    (options: OutputOptions & { service: string; registryAccount?: string[]; organizationId?: string; protectedRepository?: string[] }) => {
+    async (options: OutputOptions & { service: string; registryAccount?: string[]; organizationId?: string; protectedRepository?: string[] }) => {
       const service = options.service.toLowerCase();
       if (service !== 'ecr.api' && service !== 'ecr.dkr' && service !== 's3') {
         setExit(fail({ io, format: startFormat(io, options) }, { kind: 'UsageError', message: `--service must be ecr.api, ecr.dkr or s3, not "${options.service}"` }));
         return;
       }
       setExit(
-        emit(io, options, (region) =>
+        await emit(io, options, (region, { generateEndpointPolicy }) =>
           service === 's3'
             ? generateEndpointPolicy({ service, region })
             : generateEndpointPolicy({
@@ -283,8 +289,8 @@ export const registerPolicyCommands = (program: Command, io: CliIo, setExit: (co
       .option('--key-policy-file <file>', 'the KMS key policy')
       .option('--repository-policy-file <file>', 'the ECR repository policy')
       .option('--endpoint-policy-file <file>', 'the VPC endpoint policy'),
-  ).action((options: CheckOptions) => {
-    setExit(check(io, options));
+  ).action(async (options: CheckOptions) => {
+    setExit(await check(io, options));
   });
 };
 

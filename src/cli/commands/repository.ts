@@ -1,10 +1,15 @@
 /** `preflight`, `create` and `delete`: thin over the library's operations of the same names. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { CreatedRepository } from '../../operations/create-repository.js';
-import type { DeletedRepository } from '../../operations/delete-repository.js';
-import type { CreateEncryptedRepositoryInput, ImageTagMutability, PreflightReport, RepositoryTag } from '../../index.js';
-import type { EncryptionSpec } from '../../types.js';
+import type {
+  CreatedRepository,
+  CreateEncryptedRepositoryInput,
+  DeletedRepository,
+  EncryptionSpec,
+  ImageTagMutability,
+  PreflightReport,
+  RepositoryTag,
+} from '../../index.js';
 import { type AwsOptions, fail, finish, isFailure, withAwsOptions, withGrantWait, withRegistry } from '../context.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 import type { CliFailure, CliIo } from '../output.js';
