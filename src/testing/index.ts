@@ -21,6 +21,7 @@ export {
   MEDIA_TYPES,
   pushImage,
   pushIndex,
+  pushManifest,
   randomBytes,
   seedRealisticRepository,
   streamedBlob,

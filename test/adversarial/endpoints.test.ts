@@ -21,6 +21,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { EncryptedRegistry, type RegistryError } from '../../src/index.js';
 import { checkTransport, redactUrl } from '../../src/internal/transport.js';
 import { describeError } from '../../src/cli/output.js';
+import { REGION } from '../fixtures/index.js';
 
 const ecr = mockClient(ECRClient);
 const kms = mockClient(KMSClient);
@@ -28,7 +29,6 @@ const iam = mockClient(IAMClient);
 const sts = mockClient(STSClient);
 const awsCalls = (): number => ecr.calls().length + kms.calls().length + iam.calls().length + sts.calls().length;
 
-const REGION = 'eu-west-1';
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 
 // The environment the SDK reads endpoints and profiles from; each test sets its own.

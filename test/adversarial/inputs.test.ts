@@ -24,6 +24,7 @@ import {
   isRetryable,
   memoryJournal,
 } from '../../src/index.js';
+import { KEY_ARN, REGION } from '../fixtures/index.js';
 
 const ecr = mockClient(ECRClient);
 const kms = mockClient(KMSClient);
@@ -136,8 +137,6 @@ interface Answer {
   readonly field?: string;
 }
 
-const REGION = 'eu-west-1';
-const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const registry = new EncryptedRegistry({ clientConfig: { region: REGION, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } } });
 
 /** Awaits an operation's ResultAsync (failing on a throw) and answers its error. */

@@ -9,9 +9,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEncryptedRepository } from '../../src/operations/create-repository.js';
 import { partitionOfRegion, preflight } from '../../src/preflight/index.js';
 import { type LocalAws, startLocalAws } from '../../src/testing/index.js';
-import { ACCOUNT, ecr, enabledKey, fakeContext, iam, installFakes, KEY_ARN, KEY_ID, kms, REGION, state, sts } from '../helpers/create-fakes.js';
+import { ACCOUNT, enabledKey, fakeContext, installFakes, KEY_ARN, KEY_ID, REGION, type Stubs } from '../fixtures/create-stubs.js';
 import { createKey, kmsFor, registryFor } from '../helpers/local-aws.js';
 import { okAsync } from 'neverthrow';
+
+let ecr: Stubs['ecr'];
+let kms: Stubs['kms'];
+let iam: Stubs['iam'];
+let sts: Stubs['sts'];
+let state: Stubs['state'];
 
 describe('partitionOfRegion', () => {
   it.each([
@@ -40,7 +46,7 @@ describe('partitionOfRegion', () => {
 
 describe('preflight: a key ARN of another partition (mocked clients)', () => {
   beforeEach(() => {
-    installFakes();
+    ({ ecr, kms, iam, sts, state } = installFakes());
   });
 
   it.each([

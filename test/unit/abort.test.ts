@@ -9,7 +9,13 @@ import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import type { ResultAsync } from 'neverthrow';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EncryptedRegistry, memoryJournal, type PollSettings, type RegistryError } from '../../src/index.js';
-import { ecr, enabledKey, FAST_POLL, iam, installFakes, KEY_ARN, kms, REGION, state, sts } from '../helpers/create-fakes.js';
+import { enabledKey, FAST_POLL, installFakes, KEY_ARN, REGION, type Stubs } from '../fixtures/create-stubs.js';
+
+let ecr: Stubs['ecr'];
+let kms: Stubs['kms'];
+let iam: Stubs['iam'];
+let sts: Stubs['sts'];
+let state: Stubs['state'];
 
 const calls = (): number => ecr.calls().length + kms.calls().length + iam.calls().length + sts.calls().length;
 
@@ -39,7 +45,7 @@ const OPERATIONS: readonly (readonly [string, (r: EncryptedRegistry, signal: Abo
 ];
 
 beforeEach(() => {
-  installFakes();
+  ({ ecr, kms, iam, sts, state } = installFakes());
 });
 
 describe('an already-aborted signal', () => {

@@ -3,12 +3,11 @@ import { DescribeKeyCommand, type DescribeKeyCommandInput, KMSClient, KMSService
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EncryptedRegistry } from '../../src/index.js';
+import { ACCOUNT, REGION } from '../fixtures/index.js';
 
 const ecr = mockClient(ECRClient);
 const kms = mockClient(KMSClient);
 
-const REGION = 'eu-west-1';
-const ACCOUNT = '111122223333';
 const keyArn = (id: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
 const GONE = keyArn('0000aaaa-12ab-34cd-56ef-1234567890ab');
 const DENIED = keyArn('1111bbbb-12ab-34cd-56ef-1234567890ab');

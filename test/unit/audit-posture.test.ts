@@ -8,12 +8,11 @@ import { DescribeKeyCommand, type DescribeKeyCommandInput, KMSClient, KMSService
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EncryptedRegistry } from '../../src/index.js';
+import { ACCOUNT, REGION } from '../fixtures/index.js';
 
 const ecr = mockClient(ECRClient);
 const kms = mockClient(KMSClient);
 
-const REGION = 'eu-west-1';
-const ACCOUNT = '111122223333';
 const OTHER = '444455556666';
 const keyArn = (id: string, account = ACCOUNT) => `arn:aws:kms:${REGION}:${account}:key/${id}`;
 const OWN = keyArn('1111aaaa-12ab-34cd-56ef-1234567890ab');

@@ -20,27 +20,13 @@ import type { CreateEncryptedRepositoryInput } from '../../src/index.js';
 import { EncryptedRegistry, isRetryable } from '../../src/index.js';
 import { backoffDelays } from '../../src/internal/poll.js';
 import { createEncryptedRepository } from '../../src/operations/create-repository.js';
-import {
-  ACCOUNT,
-  ecr,
-  ecrGrant,
-  enabledKey,
-  FAST_POLL,
-  fakeContext,
-  fakeRegistry,
-  iam,
-  installFakes,
-  KEY_ARN,
-  KEY_ID,
-  kms,
-  MANAGED_KEY_ARN,
-  NOW,
-  OTHER_KEY_ARN,
-  REGION,
-  repoArn,
-  state,
-  sts,
-} from '../helpers/create-fakes.js';
+import { ACCOUNT, ecrGrant, enabledKey, fakeContext, fakeRegistry, FAST_POLL, installFakes, KEY_ARN, KEY_ID, MANAGED_KEY_ARN, NOW, OTHER_KEY_ARN, REGION, repoArn, type Stubs } from '../fixtures/create-stubs.js';
+
+let ecr: Stubs['ecr'];
+let kms: Stubs['kms'];
+let iam: Stubs['iam'];
+let sts: Stubs['sts'];
+let state: Stubs['state'];
 
 const NAME = 'team/app';
 const input: CreateEncryptedRepositoryInput = { repositoryName: NAME, encryption: { type: 'KMS', key: 'alias/app' } };
@@ -51,7 +37,7 @@ const POLICY = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Al
 
 describe('EncryptedRegistry.createEncryptedRepository', () => {
   beforeEach(() => {
-    installFakes();
+    ({ ecr, kms, iam, sts, state } = installFakes());
   });
 
   describe('refuses bad input with its own typed error and creates nothing', () => {

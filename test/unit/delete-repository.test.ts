@@ -24,13 +24,13 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EncryptedRegistry } from '../../src/index.js';
-import { ecrGrant, FakeGrants, KEY_ARN, KEY_ID, otherGrant, REGION, repositoryArn } from '../fakes/kms-grants.js';
+import { ACCOUNT, ECR_PRINCIPAL, ecrGrant, FAST_POLL, GrantListing, KEY_ARN, KEY_ID, otherGrant, REGION, repoArn } from '../fixtures/index.js';
 
 const ecr = mockClient(ECRClient);
 const kms = mockClient(KMSClient);
 
 const NAME = 'team/app';
-const ARN = repositoryArn(NAME);
+const ARN = repoArn(NAME);
 const CREATED_AT = new Date('2026-06-01T12:00:00Z');
 const BEFORE = new Date('2026-01-01T00:00:00Z'); // an older incarnation of the same name
 const AFTER = new Date('2026-06-01T12:00:01Z');
@@ -38,14 +38,14 @@ const AFTER = new Date('2026-06-01T12:00:01Z');
 const registry = (options: { endpoint?: string } = {}) =>
   new EncryptedRegistry({
     clientConfig: { region: REGION, ...(options.endpoint ? { endpoint: options.endpoint } : {}) },
-    poll: { initialDelayMs: 1, maxDelayMs: 2, timeoutMs: 20 },
+    poll: FAST_POLL,
   });
 
 const repository = (encryption: Repository['encryptionConfiguration'], createdAt = CREATED_AT): Repository => ({
   repositoryName: NAME,
   repositoryArn: ARN,
   registryId: '111122223333',
-  repositoryUri: `111122223333.dkr.ecr.${REGION}.amazonaws.com/${NAME}`,
+  repositoryUri: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/${NAME}`,
   createdAt,
   encryptionConfiguration: encryption,
 });
@@ -58,8 +58,8 @@ const kmsAccessDenied = () =>
 const retireCalls = () => kms.commandCalls(RetireGrantCommand).map((c) => c.args[0].input.GrantId);
 
 /** A KMS repository with its two grants; `ecrRetires` says whether DeleteRepository retires them. */
-const kmsScenario = (options: { ecrRetires: boolean; lag?: number; extra?: Parameters<FakeGrants['add']>[0][] }) => {
-  const grants = new FakeGrants([ecrGrant('g1', ARN, AFTER), ecrGrant('g2', ARN, AFTER), ...(options.extra ?? [])]);
+const kmsScenario = (options: { ecrRetires: boolean; lag?: number; extra?: Parameters<GrantListing['add']>[0][] }) => {
+  const grants = new GrantListing([ecrGrant('g1', ARN, AFTER), ecrGrant('g2', ARN, AFTER), ...(options.extra ?? [])]);
   ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [kmsRepository] });
   ecr.on(ListImagesCommand).resolves({ imageIds: [] });
   ecr.on(DeleteRepositoryCommand).callsFake(() => {
@@ -413,7 +413,7 @@ describe('deleteRepository fails closed wherever a grant cannot be proven (issue
   };
 
   /** The repository on `grants`' key; ECR retires nothing (the `silent` variant), RetireGrant works. */
-  const wireSilentEcr = (grants: FakeGrants) => {
+  const wireSilentEcr = (grants: GrantListing) => {
     ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [kmsRepository] });
     ecr.on(ListImagesCommand).resolves({ imageIds: [] });
     ecr.on(DeleteRepositoryCommand).resolves({ repository: kmsRepository });
@@ -427,7 +427,7 @@ describe('deleteRepository fails closed wherever a grant cannot be proven (issue
 
   it('never says verified when ECR\'s second grant has no aws:ecr:arn constraint: reports it, retires nothing it cannot attribute', async () => {
     // Only g1 carries the documented constraint; ECR's other grant has none. ECR retires neither.
-    const grants = new FakeGrants([ecrGrant('g1', ARN, AFTER), unconstrainedEcrGrant('ecr-2', AFTER)]);
+    const grants = new GrantListing([ecrGrant('g1', ARN, AFTER), unconstrainedEcrGrant('ecr-2', AFTER)]);
     wireSilentEcr(grants);
 
     const result = (await registry().deleteRepository({ repositoryName: NAME }))._unsafeUnwrap();
@@ -444,7 +444,7 @@ describe('deleteRepository fails closed wherever a grant cannot be proven (issue
   });
 
   it('reports fewer identified grants than ECR documents as not verifiable, even when the key ends up clean', async () => {
-    const grants = new FakeGrants([ecrGrant('g1', ARN, AFTER)]);
+    const grants = new GrantListing([ecrGrant('g1', ARN, AFTER)]);
     ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [kmsRepository] });
     ecr.on(ListImagesCommand).resolves({ imageIds: [] });
     ecr.on(DeleteRepositoryCommand).callsFake(() => {
@@ -462,8 +462,8 @@ describe('deleteRepository fails closed wherever a grant cannot be proven (issue
 
   it('identifies grants by GranteeServicePrincipal and EncryptionContextEquals (key case-insensitive) too, and never by the retiring principal alone', async () => {
     const { GranteePrincipal: _g, ...serviceGrant } = ecrGrant('g-service', ARN, AFTER);
-    const grants = new FakeGrants([
-      { ...serviceGrant, GranteeServicePrincipal: `ecr.${REGION}.amazonaws.com` },
+    const grants = new GrantListing([
+      { ...serviceGrant, GranteeServicePrincipal: ECR_PRINCIPAL },
       { ...ecrGrant('g-equals', ARN, AFTER), Constraints: { EncryptionContextEquals: { 'AWS:ECR:ARN': ARN } } },
       // Someone's own grant, naming ECR only as the retiring principal: not ECR's, never retired.
       { ...ecrGrant('not-ecr', ARN, AFTER), GranteePrincipal: 'arn:aws:iam::111122223333:role/app' },
@@ -481,7 +481,7 @@ describe('deleteRepository fails closed wherever a grant cannot be proven (issue
   it('waits before deleting a young repository until its grants show, instead of finding none and calling that verified', async () => {
     const createdAt = new Date(Date.now() - 1000);
     const young = repository({ encryptionType: 'KMS', kmsKey: KEY_ARN }, createdAt);
-    const grants = new FakeGrants();
+    const grants = new GrantListing();
     ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [young] });
     ecr.on(ListImagesCommand).resolves({ imageIds: [] });
     let listingsBeforeDelete = -1;

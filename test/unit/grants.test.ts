@@ -9,8 +9,10 @@ import {
   isEcrServiceGrant,
   unattributedEcrGrants,
 } from '../../src/steps/kms-grants.js';
+import { repoArn as arnOf } from '../fixtures/index.js';
 
-const repoArn = 'arn:aws:ecr:eu-west-1:111122223333:repository/app';
+const repoArn = arnOf('app');
+
 const grant = (id: string, created: string, overrides: Partial<GrantListEntry> = {}): GrantListEntry => ({
   GrantId: id,
   KeyId: 'arn:aws:kms:eu-west-1:111122223333:key/k',

@@ -23,51 +23,51 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EncryptedRegistry } from '../../src/index.js';
-import { ACCOUNT, ecrGrant, FakeGrants, KEY_ARN, KEY_ID, otherGrant, REGION, repositoryArn } from '../fakes/kms-grants.js';
+import { ACCOUNT, ecrGrant, FAST_POLL, GrantListing, KEY_ARN, KEY_ID, keyArn, otherGrant, REGION, repoArn } from '../fixtures/index.js';
 
 const ecr = mockClient(ECRClient);
 const kms = mockClient(KMSClient);
 const sts = mockClient(STSClient);
 
 const registry = () =>
-  new EncryptedRegistry({ clientConfig: { region: REGION }, poll: { initialDelayMs: 1, maxDelayMs: 2, timeoutMs: 20 } });
+  new EncryptedRegistry({ clientConfig: { region: REGION }, poll: FAST_POLL });
 
 const JAN = new Date('2026-01-01T00:00:00Z');
 const JUNE = new Date('2026-06-01T12:00:00Z');
 const JUNE_GRANT = new Date('2026-06-01T12:00:01Z');
 
 const ECR_KEY_ID = '0000aaaa-12ab-34cd-56ef-1234567890ab';
-const ECR_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/${ECR_KEY_ID}`;
+const ECR_KEY_ARN = keyArn(ECR_KEY_ID);
 const S3_KEY_ID = '1111bbbb-12ab-34cd-56ef-1234567890ab';
 const DENIED_KEY_ID = '2222cccc-12ab-34cd-56ef-1234567890ab';
-const keyArnOf = (id: string) => `arn:aws:kms:${REGION}:${ACCOUNT}:key/${id}`;
+const keyArnOf = keyArn;
 
-const repo = (name: string, createdAt: Date): Repository => ({ repositoryName: name, repositoryArn: repositoryArn(name), createdAt });
+const repo = (name: string, createdAt: Date): Repository => ({ repositoryName: name, repositoryArn: repoArn(name), createdAt });
 
 /** The live repositories: `app` was deleted in January and recreated in June; `gone` was deleted. */
 const LIVE = [repo('app', JUNE), repo('live', JAN)];
 
 /** One key holding grants of a deleted, a recreated (both incarnations) and a live repository. */
 const mixedKey = () =>
-  new FakeGrants([
-    ecrGrant('gone-1', repositoryArn('gone'), JAN),
-    ecrGrant('gone-2', repositoryArn('gone'), JAN),
-    ecrGrant('app-old-1', repositoryArn('app'), JAN),
-    ecrGrant('app-old-2', repositoryArn('app'), JAN),
-    ecrGrant('app-new-1', repositoryArn('app'), JUNE_GRANT),
-    ecrGrant('app-new-2', repositoryArn('app'), JUNE_GRANT),
-    ecrGrant('live-1', repositoryArn('live'), JAN),
-    ecrGrant('live-2', repositoryArn('live'), JAN),
-    ecrGrant('elsewhere', repositoryArn('gone', 'us-east-1'), JAN),
-    ecrGrant('foreign', repositoryArn('gone', REGION, '999988887777'), JAN),
+  new GrantListing([
+    ecrGrant('gone-1', repoArn('gone'), JAN),
+    ecrGrant('gone-2', repoArn('gone'), JAN),
+    ecrGrant('app-old-1', repoArn('app'), JAN),
+    ecrGrant('app-old-2', repoArn('app'), JAN),
+    ecrGrant('app-new-1', repoArn('app'), JUNE_GRANT),
+    ecrGrant('app-new-2', repoArn('app'), JUNE_GRANT),
+    ecrGrant('live-1', repoArn('live'), JAN),
+    ecrGrant('live-2', repoArn('live'), JAN),
+    ecrGrant('elsewhere', repoArn('gone', 'us-east-1'), JAN),
+    ecrGrant('foreign', repoArn('gone', REGION, '999988887777'), JAN),
     otherGrant('lambda', JAN),
   ]);
 
 const ORPHANS = ['gone-1', 'gone-2', 'app-old-1', 'app-old-2'];
 const LIVE_GRANTS = ['app-new-1', 'app-new-2', 'live-1', 'live-2', 'elsewhere', 'foreign', 'lambda'];
 
-/** Wires KMS to one FakeGrants per key ARN; RetireGrant answers NotFound for a grant already gone. */
-const wireKeys = (keys: Record<string, FakeGrants>) => {
+/** Wires KMS to one GrantListing per key ARN; RetireGrant answers NotFound for a grant already gone. */
+const wireKeys = (keys: Record<string, GrantListing>) => {
   kms.on(ListGrantsCommand).callsFake((input: ListGrantsCommandInput) => {
     const grants = keys[input.KeyId ?? ''];
     if (!grants) throw new NotFoundException({ $metadata: {}, message: 'no such key' });
@@ -121,10 +121,10 @@ describe('EncryptedRegistry.findOrphanedGrants / retireOrphanedGrants', () => {
       headroom: { quota: 50_000, used: 11, remaining: 49_989 },
     });
     expect(key?.orphans).toEqual([
-      { grantId: 'gone-1', repositoryArn: repositoryArn('gone'), creationDate: JAN, reason: 'repository-deleted' },
-      { grantId: 'gone-2', repositoryArn: repositoryArn('gone'), creationDate: JAN, reason: 'repository-deleted' },
-      { grantId: 'app-old-1', repositoryArn: repositoryArn('app'), creationDate: JAN, reason: 'older-incarnation' },
-      { grantId: 'app-old-2', repositoryArn: repositoryArn('app'), creationDate: JAN, reason: 'older-incarnation' },
+      { grantId: 'gone-1', repositoryArn: repoArn('gone'), creationDate: JAN, reason: 'repository-deleted' },
+      { grantId: 'gone-2', repositoryArn: repoArn('gone'), creationDate: JAN, reason: 'repository-deleted' },
+      { grantId: 'app-old-1', repositoryArn: repoArn('app'), creationDate: JAN, reason: 'older-incarnation' },
+      { grantId: 'app-old-2', repositoryArn: repoArn('app'), creationDate: JAN, reason: 'older-incarnation' },
     ]);
     expect(key?.unverifiable.map((u) => [u.grantId, u.reason])).toEqual([
       ['elsewhere', 'other-region'],
@@ -176,7 +176,7 @@ describe('EncryptedRegistry.findOrphanedGrants / retireOrphanedGrants', () => {
     const [key] = result._unsafeUnwrap().keys;
     expect(key?.alreadyRetired).toEqual(['gone-1']);
     expect(key?.failed).toEqual([
-      { grantId: 'gone-2', repositoryArn: repositoryArn('gone'), error: expect.objectContaining({ kind: 'AccessDenied', operation: 'RetireGrant' }) as unknown },
+      { grantId: 'gone-2', repositoryArn: repoArn('gone'), error: expect.objectContaining({ kind: 'AccessDenied', operation: 'RetireGrant' }) as unknown },
     ]);
     expect([...(key?.retired ?? [])].sort()).toEqual(['app-old-1', 'app-old-2']);
   });
@@ -198,8 +198,8 @@ describe('EncryptedRegistry.findOrphanedGrants / retireOrphanedGrants', () => {
   });
 
   it('lists the repositories once per sweep, whatever the number of grants and keys', async () => {
-    const many = new FakeGrants();
-    for (let i = 0; i < 300; i++) many.add(ecrGrant(`g-${i}`, repositoryArn(`repo-${i}`), JAN, ECR_KEY_ARN));
+    const many = new GrantListing();
+    for (let i = 0; i < 300; i++) many.add(ecrGrant(`g-${i}`, repoArn(`repo-${i}`), JAN, ECR_KEY_ARN));
     wireKeys({ [KEY_ARN]: mixedKey(), [ECR_KEY_ARN]: many });
     kms.on(ListAliasesCommand).resolves({ Aliases: [{ AliasName: 'alias/aws/ecr', AliasArn: `arn:aws:kms:${REGION}:${ACCOUNT}:alias/aws/ecr`, TargetKeyId: ECR_KEY_ID }] });
 
@@ -211,7 +211,7 @@ describe('EncryptedRegistry.findOrphanedGrants / retireOrphanedGrants', () => {
   });
 
   it('does not list repositories when no grant names one of this registry', async () => {
-    wireKeys({ [KEY_ARN]: new FakeGrants([otherGrant('lambda', JAN), ecrGrant('elsewhere', repositoryArn('x', 'us-east-1'), JAN)]) });
+    wireKeys({ [KEY_ARN]: new GrantListing([otherGrant('lambda', JAN), ecrGrant('elsewhere', repoArn('x', 'us-east-1'), JAN)]) });
 
     const result = await registry().findOrphanedGrants({ keys: [KEY_ARN] });
 
@@ -220,7 +220,7 @@ describe('EncryptedRegistry.findOrphanedGrants / retireOrphanedGrants', () => {
   });
 
   it('sweeps every customer-managed key plus aws/ecr, found through ListAliases, never DescribeKey(alias/aws/ecr)', async () => {
-    const awsEcr = new FakeGrants([ecrGrant('ecr-gone', repositoryArn('gone'), JAN, ECR_KEY_ARN)]);
+    const awsEcr = new GrantListing([ecrGrant('ecr-gone', repoArn('gone'), JAN, ECR_KEY_ARN)]);
     wireKeys({ [KEY_ARN]: mixedKey(), [ECR_KEY_ARN]: awsEcr });
     kms.on(ListKeysCommand).resolves({
       Keys: [KEY_ID, ECR_KEY_ID, S3_KEY_ID, DENIED_KEY_ID].map((id) => ({ KeyId: id, KeyArn: keyArnOf(id) })),
@@ -265,7 +265,7 @@ describe('EncryptedRegistry.findOrphanedGrants / retireOrphanedGrants', () => {
 
   it('leaves alone a grant younger than the clock tolerance whose repository is not listed yet', async () => {
     const fresh = new Date(Date.now() - 5_000);
-    wireKeys({ [KEY_ARN]: new FakeGrants([ecrGrant('creating', repositoryArn('new-repo'), fresh)]) });
+    wireKeys({ [KEY_ARN]: new GrantListing([ecrGrant('creating', repoArn('new-repo'), fresh)]) });
 
     const result = await registry().retireOrphanedGrants({ keys: [KEY_ARN], dryRun: false });
 
@@ -317,8 +317,8 @@ describe('retireOrphanedGrants confirms each repository is gone right before ret
     const [key] = result._unsafeUnwrap().keys;
     expect([...(key?.retired ?? [])].sort()).toEqual(['app-old-1', 'app-old-2']);
     expect(key?.kept).toEqual([
-      { grantId: 'gone-1', repositoryArn: repositoryArn('gone'), reason: 'repository-exists' },
-      { grantId: 'gone-2', repositoryArn: repositoryArn('gone'), reason: 'repository-exists' },
+      { grantId: 'gone-1', repositoryArn: repoArn('gone'), reason: 'repository-exists' },
+      { grantId: 'gone-2', repositoryArn: repoArn('gone'), reason: 'repository-exists' },
     ]);
     expect(grants.isActive('gone-1') && grants.isActive('gone-2')).toBe(true);
     // Asked in one batch first (failing on the missing name is how ECR answers), then narrowed down.

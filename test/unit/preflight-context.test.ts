@@ -10,8 +10,13 @@ import type { Finding, PreflightInput, PreflightReport } from '../../src/index.j
 import { createEncryptedRepository } from '../../src/operations/create-repository.js';
 import { preflight } from '../../src/preflight/index.js';
 import { generateEcrKeyPolicy } from '../../src/policy/generate.js';
-import { ACCOUNT, ecr, fakeContext, iam, installFakes, KEY_ARN, KEY_ID, kms, REGION, repoArn, state, USER_ARN } from '../helpers/create-fakes.js';
+import { ACCOUNT, fakeContext, installFakes, KEY_ARN, KEY_ID, REGION, repoArn, type Stubs, USER_ARN } from '../fixtures/create-stubs.js';
 import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';
+
+let ecr: Stubs['ecr'];
+let kms: Stubs['kms'];
+let iam: Stubs['iam'];
+let state: Stubs['state'];
 
 const ECR_PRINCIPAL = `ecr.${REGION}.amazonaws.com`;
 const base: PreflightInput = { repositoryName: 'team/app', encryption: { type: 'KMS', key: KEY_ARN } };
@@ -59,7 +64,7 @@ const ADMIN = { Sid: 'Admin', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::$
 
 describe('preflight: IAM MissingContextValues', () => {
   beforeEach(() => {
-    installFakes();
+    ({ ecr, kms, iam, state } = installFakes());
   });
 
   it('an implicit deny with missing context keys is unknown: a warning naming the keys, not a blocking error', async () => {
@@ -103,7 +108,7 @@ describe('preflight: IAM MissingContextValues', () => {
 
 describe('preflight: the key policy in the context of ECR\'s CreateGrant', () => {
   beforeEach(() => {
-    installFakes();
+    ({ ecr, kms, iam, state } = installFakes());
   });
 
   const grantStatement = (condition: object): object => ({
@@ -191,7 +196,7 @@ describe('preflight: the key policy in the context of ECR\'s CreateGrant', () =>
 
 describe('preflight: a key the caller may describe only through ECR', () => {
   beforeEach(() => {
-    installFakes();
+    ({ ecr, kms, iam, state } = installFakes());
     kms.on(DescribeKeyCommand).rejects(denied('DescribeKey'));
   });
 

@@ -13,23 +13,27 @@ import { preflight, preflightReplacement } from '../../src/preflight/index.js';
 import {
   ACCOUNT,
   DEFAULT_KEY_POLICY,
-  ecr,
   enabledKey,
   fakeContext,
-  iam,
+  installFakes,
   KEY_ARN,
-  kms,
   OTHER_KEY_ARN,
   REGION,
   repoArn,
-  sts,
+  type Stubs,
   USER_ARN,
-} from '../helpers/create-fakes.js';
+} from '../fixtures/create-stubs.js';
+
+let ecr: Stubs['ecr'];
+let kms: Stubs['kms'];
+let iam: Stubs['iam'];
+let sts: Stubs['sts'];
 
 const base: PreflightInput = { repositoryName: 'team/app', encryption: { type: 'KMS', key: 'alias/app' } };
 
 /** A usable key, a user allowed everything, no repository. */
 const happyPath = (): void => {
+  ({ ecr, kms, iam, sts } = installFakes());
   for (const client of [ecr, kms, iam, sts]) client.reset();
   sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: USER_ARN, UserId: 'AIDAEXAMPLE' });
   kms.on(DescribeKeyCommand).resolves({ KeyMetadata: enabledKey() });

@@ -12,27 +12,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Finding, PreflightInput, PreflightReport } from '../../src/index.js';
 import { EncryptedRegistry } from '../../src/index.js';
 import { preflight } from '../../src/preflight/index.js';
-import {
-  ACCOUNT,
-  ecr,
-  ecrGrant,
-  enabledKey,
-  fakeContext,
-  fakeRegistry,
-  iam,
-  installFakes,
-  KEY_ARN,
-  KEY_ID,
-  kms,
-  MANAGED_KEY_ARN,
-  NOW,
-  OTHER_KEY_ARN,
-  REGION,
-  repoArn,
-  state,
-  sts,
-  USER_ARN,
-} from '../helpers/create-fakes.js';
+import { ACCOUNT, ecrGrant, enabledKey, fakeContext, fakeRegistry, installFakes, KEY_ARN, KEY_ID, MANAGED_KEY_ARN, NOW, OTHER_KEY_ARN, REGION, repoArn, type Stubs, USER_ARN } from '../fixtures/create-stubs.js';
+
+let ecr: Stubs['ecr'];
+let kms: Stubs['kms'];
+let iam: Stubs['iam'];
+let sts: Stubs['sts'];
+let state: Stubs['state'];
 
 /** `expect.stringContaining`, typed. */
 const containing = (text: string): string => expect.stringContaining(text) as string;
@@ -49,7 +35,7 @@ const find = (report: PreflightReport, check: Finding['check'], severity?: Findi
 
 describe('preflight: input', () => {
   beforeEach(() => {
-    installFakes();
+    ({ ecr, kms, iam, sts, state } = installFakes());
   });
 
   it('passes a valid request and resolves the facts', async () => {
@@ -195,7 +181,7 @@ describe('preflight: input', () => {
 
 describe('preflight: key', () => {
   beforeEach(() => {
-    installFakes();
+    ({ ecr, kms, iam, sts, state } = installFakes());
   });
 
   it('reports a key ARN of another region before any KMS call', async () => {
@@ -379,7 +365,7 @@ const okRegion = (region: string) => fakeContext().region().map(() => region);
 
 describe('preflight: caller and permissions', () => {
   beforeEach(() => {
-    installFakes();
+    ({ ecr, kms, iam, sts, state } = installFakes());
   });
 
   it('simulates a user with ECR actions on the repository and KMS actions on the key in ECR\'s context', async () => {
@@ -516,7 +502,7 @@ describe('preflight: caller and permissions', () => {
 
 describe('preflight: the repository', () => {
   beforeEach(() => {
-    installFakes();
+    ({ ecr, kms, iam, sts, state } = installFakes());
   });
 
   const existing = (keyArn: string | undefined) =>
@@ -569,7 +555,7 @@ describe('preflight: the repository', () => {
 
 describe('preflight: the key policy', () => {
   beforeEach(() => {
-    installFakes();
+    ({ ecr, kms, iam, sts, state } = installFakes());
   });
 
   const VIA_ECR = { StringEquals: { 'kms:ViaService': `ecr.${REGION}.amazonaws.com`, 'kms:CallerAccount': ACCOUNT } };

@@ -4,10 +4,9 @@ import { explainAccess } from '../../../src/policy/index.js';
 import { PolicyAuthorizer, type EndpointView } from '../../../src/testing/emulator/authorizer.js';
 import type { CallContext } from '../../../src/testing/emulator/core.js';
 import { IamStore } from '../../../src/testing/emulator/iam.js';
+import { ACCOUNT, KEY_ARN as KEY, repoArn } from '../../fixtures/index.js';
 
-const ACCOUNT = '111122223333';
-const REPOSITORY = `arn:aws:ecr:eu-west-1:${ACCOUNT}:repository/app`;
-const KEY = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+const REPOSITORY = repoArn('app');
 const ONLY_ECR: PolicyDocument = { Statement: [{ Effect: 'Allow', Principal: '*', Action: 'ecr:*', Resource: '*' }] };
 
 /** An authorizer over a fresh IAM store, recording what it handed the evaluator. */

@@ -3,55 +3,42 @@
  * service-quota page's 5–10 MiB, and a layer that cannot fit in 4,200 parts is refused before any
  * byte moves.
  */
-import { ECRClient, GetDownloadUrlForLayerCommand, InitiateLayerUploadCommand, UploadLayerPartCommand } from '@aws-sdk/client-ecr';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE, partSizeFor, transferBlob } from '../../../src/migration/blob-transfer.js';
 import { copyImages } from '../../../src/migration/copy.js';
 import { snapshotImages } from '../../../src/migration/snapshot.js';
 import { DEFAULT_RETRY } from '../../../src/internal/retry.js';
-import { FakeEcr, MiB, bytesFor, sha256, testContext } from './fake-ecr.js';
-import { buildApp } from './fixtures.js';
+import { buildApp, bytesFor, ensureRepository, MiB, sha256 } from '../../fixtures/app-repository.js';
+import { useEmulatedEcr } from '../../fixtures/emulated-ecr.js';
 
-const ecr = mockClient(ECRClient);
-let fake: FakeEcr;
+const world = useEmulatedEcr();
 
-beforeAll(async () => {
-  fake = new FakeEcr();
-  await fake.start();
-});
-afterAll(() => fake.stop());
-beforeEach(() => {
-  ecr.reset();
-  fake.repos.clear();
-  fake.completed.length = 0;
-  fake.partSize = 5 * MiB;
-  fake.install(ecr);
-});
+/** ECR answers InitiateLayerUpload with this `partSize` (undefined: leaves it out). */
+const ecrAsksFor = (partSize: number): void => world.recorder.answer('InitiateLayerUpload', (output) => void (output.partSize = partSize));
 
 /** Copies an app whose big layer has `size` bytes and returns the part sizes of that layer's upload. */
 const partsOfBigLayer = async (size: number): Promise<number[] | undefined> => {
-  buildApp(fake, 'app', size);
-  fake.repo('app-staging');
-  const graph = (await snapshotImages(testContext(), 'app'))._unsafeUnwrap();
-  const result = await copyImages(testContext(), { source: 'app', target: 'app-staging', graph, concurrency: 2 });
+  await buildApp(world.target, 'app', size);
+  await ensureRepository(world.target, 'app-staging');
+  const graph = (await snapshotImages(world.context(), 'app'))._unsafeUnwrap();
+  const result = await copyImages(world.context(), { source: 'app', target: 'app-staging', graph, concurrency: 2 });
   expect(result.isOk()).toBe(true);
-  return fake.completed.find((c) => c.digest === sha256(bytesFor(5, size)))?.parts.map((p) => p.size);
+  return world.recorder.partsOf(sha256(bytesFor(5, size)))?.map((p) => p.size);
 };
 
 describe('layer part size', () => {
   it('uses 5 MiB parts when ECR asks for parts of 1 byte (below the quota floor)', async () => {
-    fake.partSize = 1;
+    ecrAsksFor(1);
     expect(await partsOfBigLayer(11 * MiB)).toEqual([5 * MiB, 5 * MiB, MiB]);
   });
 
   it('uses the fallback (10 MiB) when ECR answers a part size of 0', async () => {
-    fake.partSize = 0;
+    ecrAsksFor(0);
     expect(await partsOfBigLayer(21 * MiB)).toEqual([10 * MiB, 10 * MiB, MiB]);
   });
 
   it('caps parts at 10 MiB (the quota ceiling) when ECR asks for 100 MiB', async () => {
-    fake.partSize = 100 * MiB;
+    ecrAsksFor(100 * MiB);
     expect(await partsOfBigLayer(25 * MiB)).toEqual([10 * MiB, 10 * MiB, 5 * MiB]);
   });
 
@@ -60,7 +47,7 @@ describe('layer part size', () => {
     const size = MAX_PARTS * MAX_PART_SIZE + 1;
 
     // Act
-    const result = await transferBlob(testContext(), {
+    const result = await transferBlob(world.context(), {
       source: 'app',
       target: 'app-staging',
       digest: sha256('huge'),
@@ -71,9 +58,9 @@ describe('layer part size', () => {
 
     // Assess
     expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'LayerTransferFailed', stage: 'upload', reason: 'LayerTooLarge', repositoryName: 'app-staging' });
-    expect(ecr.commandCalls(GetDownloadUrlForLayerCommand)).toHaveLength(0);
-    expect(ecr.commandCalls(InitiateLayerUploadCommand)).toHaveLength(0);
-    expect(ecr.commandCalls(UploadLayerPartCommand)).toHaveLength(0);
+    expect(world.recorder.inputs('GetDownloadUrlForLayer')).toHaveLength(0);
+    expect(world.recorder.inputs('InitiateLayerUpload')).toHaveLength(0);
+    expect(world.recorder.inputs('UploadLayerPart')).toHaveLength(0);
   });
 
   it('chooses parts within the quota that fit 4,200 parts', () => {

@@ -6,7 +6,11 @@ import {
 } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { registryWarnings } from '../../../src/migration/warnings.js';
-import { ecr, fakeContext } from '../../helpers/create-fakes.js';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { mockClient } from 'aws-sdk-client-mock';
+import { fakeContext } from '../../fixtures/create-stubs.js';
+
+const ecr = mockClient(ECRClient);
 
 const accessDenied = (): ECRServiceException =>
   new ECRServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'denied' });

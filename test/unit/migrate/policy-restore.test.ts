@@ -8,7 +8,11 @@ import {
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FREEZE_SID, freezeStatement, frozenPolicy } from '../../../src/migration/freeze.js';
 import { freezeBaseOf, restoreRepositoryPolicy, type Retrying, withoutDeletedPrincipals } from '../../../src/migration/policy-restore.js';
-import { ecr, fakeContext } from '../../helpers/create-fakes.js';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { mockClient } from 'aws-sdk-client-mock';
+import { fakeContext } from '../../fixtures/create-stubs.js';
+
+const ecr = mockClient(ECRClient);
 
 const ROLE = 'AROAEXAMPLEDELETED0001';
 const USER = 'AIDAEXAMPLEDELETED0002';

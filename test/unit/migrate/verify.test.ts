@@ -1,67 +1,60 @@
-import { BatchCheckLayerAvailabilityCommand, BatchGetImageCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BatchDeleteImageCommand } from '@aws-sdk/client-ecr';
+import { describe, expect, it } from 'vitest';
 import { copyImages } from '../../../src/migration/copy.js';
 import { snapshotImages, type ImageGraph } from '../../../src/migration/snapshot.js';
 import { verifyCopy } from '../../../src/migration/verify.js';
-import { FakeEcr, bytesFor, testContext } from './fake-ecr.js';
-import { DOCKER_V2, OCI_MANIFEST, buildApp, type AppFixture } from './fixtures.js';
+import { pushManifest } from '../../../src/testing/index.js';
+import { addBlob, addImage, type AppFixture, buildApp, bytesFor, DOCKER_V2, ensureRepository, OCI_MANIFEST } from '../../fixtures/app-repository.js';
+import { useEmulatedEcr } from '../../fixtures/emulated-ecr.js';
 
-const ecr = mockClient(ECRClient);
-let fake: FakeEcr;
-
-beforeAll(async () => {
-  fake = new FakeEcr();
-  await fake.start();
-});
-afterAll(() => fake.stop());
-beforeEach(() => {
-  ecr.reset();
-  fake.repos.clear();
-  fake.install(ecr);
-});
+const world = useEmulatedEcr();
 
 const copied = async (): Promise<{ app: AppFixture; graph: ImageGraph }> => {
-  const app = buildApp(fake);
-  fake.repo('app-staging');
-  const graph = (await snapshotImages(testContext(), 'app'))._unsafeUnwrap();
-  (await copyImages(testContext(), { source: 'app', target: 'app-staging', graph, concurrency: 2 }))._unsafeUnwrap();
-  ecr.resetHistory();
+  const app = await buildApp(world.target);
+  await ensureRepository(world.target, 'app-staging');
+  const graph = (await snapshotImages(world.context(), 'app'))._unsafeUnwrap();
+  (await copyImages(world.context(), { source: 'app', target: 'app-staging', graph, concurrency: 2 }))._unsafeUnwrap();
+  world.recorder.reset();
   return { app, graph };
 };
+
+type Answer = Record<string, unknown> & { images?: Record<string, unknown>[]; imageDetails?: Record<string, unknown>[]; layers?: Record<string, unknown>[] };
 
 describe('verifyCopy', () => {
   it('accepts a faithful copy, reading manifests by digest and blobs 100 a call', async () => {
     const { app, graph } = await copied();
 
-    const report = (await verifyCopy(testContext(), { target: 'app-staging', graph }))._unsafeUnwrap();
+    const report = (await verifyCopy(world.context(), { target: 'app-staging', graph }))._unsafeUnwrap();
 
     expect(report).toEqual({ images: 6, tags: 3, blobs: app.blobs.size });
-    const asked = ecr.commandCalls(BatchGetImageCommand).flatMap((c) => c.args[0].input.imageIds ?? []);
+    const asked = world.recorder.inputs('BatchGetImage').flatMap((input) => input.imageIds as { imageTag?: string }[]);
     expect(asked.every((id) => id.imageTag === undefined)).toBe(true);
-    expect(ecr).toHaveReceivedCommandTimes(BatchCheckLayerAvailabilityCommand, 1);
+    expect(world.recorder.inputs('BatchCheckLayerAvailability')).toHaveLength(1);
   });
 
   it('lists every difference: a missing digest, other manifest bytes or media type, a moved tag, a missing blob', async () => {
-    // Prepare: damage the copy in four ways.
+    // Prepare: damage the copy in four ways. Deleting an image and moving a tag happen in ECR;
+    // other bytes under the same digest, another media type and a lost blob cannot be made through
+    // ECR's API, so ECR's answers are changed on their way to the library.
     const { app, graph } = await copied();
-    const staging = fake.repo('app-staging');
-    staging.images.delete(app.untagged);
-    const docker = staging.images.get(app.docker);
-    if (!docker) throw new Error('copied');
-    const reformatted = JSON.stringify(JSON.parse(docker.manifest));
-    staging.images.set(app.docker, { ...docker, manifest: reformatted });
-    const signature = staging.images.get(app.signature);
-    if (!signature) throw new Error('copied');
-    staging.images.set(app.signature, { ...signature, mediaType: DOCKER_V2 });
-    const index = staging.images.get(app.index);
-    if (index) index.tags = [];
-    const arm = staging.images.get(app.arm64);
-    if (arm) arm.tags = ['multi'];
-    staging.blobs.delete(app.sharedLayer);
+    await world.target.ecr.send(new BatchDeleteImageCommand({ repositoryName: 'app-staging', imageIds: [{ imageDigest: app.untagged }] }));
+    await pushManifest(world.target.ecr, 'app-staging', app.manifests.get(app.arm64) ?? '', OCI_MANIFEST, ['multi']);
+    world.recorder.answer('BatchGetImage', (output) => {
+      for (const image of (output as Answer).images ?? []) {
+        const digest = (image.imageId as { imageDigest?: string }).imageDigest;
+        if (digest === app.docker) image.imageManifest = JSON.stringify(JSON.parse(String(image.imageManifest)));
+        if (digest === app.signature) image.imageManifestMediaType = DOCKER_V2;
+      }
+    });
+    world.recorder.answer('DescribeImages', (output) => {
+      for (const detail of (output as Answer).imageDetails ?? []) if (detail.imageDigest === app.signature) detail.imageManifestMediaType = DOCKER_V2;
+    });
+    world.recorder.answer('BatchCheckLayerAvailability', (output) => {
+      (output as Answer).layers = ((output as Answer).layers ?? []).map((l) => (l.layerDigest === app.sharedLayer ? { layerDigest: app.sharedLayer, layerAvailability: 'UNAVAILABLE' } : l));
+    });
 
     // Act
-    const error = (await verifyCopy(testContext(), { target: 'app-staging', graph }))._unsafeUnwrapErr();
+    const error = (await verifyCopy(world.context(), { target: 'app-staging', graph }))._unsafeUnwrapErr();
 
     // Assess
     expect(error).toEqual({
@@ -80,38 +73,37 @@ describe('verifyCopy', () => {
 
   it('reports a tag absent from the target', async () => {
     const { app, graph } = await copied();
-    const docker = fake.repo('app-staging').images.get(app.docker);
-    if (docker) docker.tags = ['latest'];
+    await world.target.ecr.send(new BatchDeleteImageCommand({ repositoryName: 'app-staging', imageIds: [{ imageTag: 'v1' }] }));
 
-    const error = (await verifyCopy(testContext(), { target: 'app-staging', graph }))._unsafeUnwrapErr();
+    const error = (await verifyCopy(world.context(), { target: 'app-staging', graph }))._unsafeUnwrapErr();
 
     expect(error).toMatchObject({ kind: 'CopyVerificationFailed', tagMismatches: [{ tag: 'v1', expected: app.docker, actual: undefined }] });
   });
 
   it('fails a snapshot whose archived images could not be copied', async () => {
-    buildApp(fake);
-    const archived = fake.addImage('app', {
-      manifest: JSON.stringify({ schemaVersion: 2, mediaType: DOCKER_V2, config: { digest: fake.addBlob('app', bytesFor(9, 9)) }, layers: [] }),
+    await buildApp(world.target);
+    const archived = await addImage(world.target, 'app', {
+      manifest: JSON.stringify({ schemaVersion: 2, mediaType: DOCKER_V2, config: { digest: await addBlob(world.target, 'app', bytesFor(9, 9)) }, layers: [] }),
       mediaType: DOCKER_V2,
       tags: ['old'],
       pushedAt: new Date('2020-01-01T00:00:00Z'),
-      status: 'ARCHIVED',
+      archived: true,
     });
-    fake.repo('app-staging');
-    const graph = (await snapshotImages(testContext(), 'app'))._unsafeUnwrap();
+    await ensureRepository(world.target, 'app-staging');
+    const graph = (await snapshotImages(world.context(), 'app'))._unsafeUnwrap();
     const active: ImageGraph = { ...graph, images: graph.images.filter((i) => i.status === 'ACTIVE'), archived: [] };
-    (await copyImages(testContext(), { source: 'app', target: 'app-staging', graph: active, concurrency: 2 }))._unsafeUnwrap();
+    (await copyImages(world.context(), { source: 'app', target: 'app-staging', graph: active, concurrency: 2 }))._unsafeUnwrap();
 
-    const error = (await verifyCopy(testContext(), { target: 'app-staging', graph }))._unsafeUnwrapErr();
+    const error = (await verifyCopy(world.context(), { target: 'app-staging', graph }))._unsafeUnwrapErr();
 
     expect(error).toMatchObject({ kind: 'CopyVerificationFailed', notCopied: [archived], missingImages: [], tagMismatches: [] });
   });
 
   it('maps a missing target to RepositoryNotFound', async () => {
-    buildApp(fake);
-    const graph = (await snapshotImages(testContext(), 'app'))._unsafeUnwrap();
+    await buildApp(world.target);
+    const graph = (await snapshotImages(world.context(), 'app'))._unsafeUnwrap();
 
-    const error = (await verifyCopy(testContext(), { target: 'gone', graph }))._unsafeUnwrapErr();
+    const error = (await verifyCopy(world.context(), { target: 'gone', graph }))._unsafeUnwrapErr();
 
     expect(error).toMatchObject({ kind: 'RepositoryNotFound', repositoryName: 'gone' });
   });

@@ -5,17 +5,14 @@ import type {
   RequestPrincipal,
 } from '../../../src/policy/types.js';
 
-export const ACCOUNT = '111122223333';
-export const OTHER_ACCOUNT = '444455556666';
-export const REGION = 'eu-west-1';
+import { ACCOUNT, keyArn, OTHER_ACCOUNT, REGION, repoArn as arnOf, ROOT_ARN } from '../../fixtures/index.js';
+
+export { ACCOUNT, ECR_PRINCIPAL as VIA_ECR, KEY_ARN, OTHER_ACCOUNT, REGION, ROOT_ARN } from '../../fixtures/index.js';
 export const ORG = 'o-a1b2c3d4e5';
 
-export const repoArn = (name: string, account = ACCOUNT, region = REGION): string =>
-  `arn:aws:ecr:${region}:${account}:repository/${name}`;
-export const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
-export const OTHER_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/ffffffff-12ab-34cd-56ef-1234567890ab`;
-export const ROOT_ARN = `arn:aws:iam::${ACCOUNT}:root`;
-export const VIA_ECR = `ecr.${REGION}.amazonaws.com`;
+/** A repository ARN; account before region here (the policy tests vary the account more). */
+export const repoArn = (name: string, account = ACCOUNT, region = REGION): string => arnOf(name, region, account);
+export const OTHER_KEY_ARN = keyArn('ffffffff-12ab-34cd-56ef-1234567890ab');
 
 export const alice: RequestPrincipal = {
   arn: `arn:aws:iam::${ACCOUNT}:user/engineering/alice`,

@@ -27,7 +27,7 @@ import {
   putImage,
   uploadLayerPart,
 } from '../../../src/steps/ecr-images.js';
-import { testContext } from '../migrate/fake-ecr.js';
+import { testContext } from '../../fixtures/index.js';
 
 const ecr = mockClient(ECRClient);
 const digest = `sha256:${'a'.repeat(64)}`;

@@ -20,8 +20,8 @@ import {
 } from '../../../../src/testing/emulator/core.js';
 import { createEcrService, type EcrServiceOptions } from '../../../../src/testing/emulator/ecr/index.js';
 
-export const ACCOUNT = '111122223333';
-export const REGION = 'eu-west-1';
+export { ACCOUNT, REGION } from '../../../fixtures/index.js';
+import { ACCOUNT, REGION } from '../../../fixtures/index.js';
 
 export const ctxFor = (overrides: Partial<CallContext> = {}): CallContext => ({
   region: REGION,
