@@ -28,8 +28,8 @@ const publicEntriesExternal: EsbuildPlugin = {
 
 export default defineConfig([
   {
-    // The library: one public entry plus the `testing` subpath (the local AWS emulator).
-    entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
+    // The library: one public entry plus the `testing` subpath (the local AWS emulator) and `testing/mocks`.
+    entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts', 'testing/mocks/index': 'src/testing/mocks/index.ts' },
     format: ['esm', 'cjs'],
     // tsup's dts step sets `baseUrl`, which TypeScript 6 deprecates.
     dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
