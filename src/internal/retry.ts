@@ -3,16 +3,16 @@
  * files until they call `retry` from there.
  */
 import type { ResultAsync } from 'neverthrow';
-import type { Aborted, RegistryError } from '../errors.js';
+import { type Aborted, isRetryable, type RegistryError } from '../errors.js';
 import type { RegistryContext } from './context.js';
-import { retriedBeyondSdk, retry, type RetryPolicy } from './wait.js';
+import { retry, type RetryPolicy } from './wait.js';
 
 export { aborted, DEFAULT_RETRY, retryDelay, type RetryPolicy } from './wait.js';
 
 /**
- * {@link retry} around one API call. By default only what the SDK has not already retried is
- * tried again ({@link retriedBeyondSdk}: throttling of ECR's layer-upload calls); every other
- * failure is returned as the SDK left it.
+ * The migration's old retry around one API call: it retries every retryable error, on top of the
+ * SDK's attempts. Kept unchanged until the migration calls `retry` with `retriedBeyondSdk(operation)`
+ * (its tests in test/unit/migrate/copy.test.ts rely on it retrying throttled reads).
  */
 export const withRetry = <T, E extends RegistryError>(
   ctx: Pick<RegistryContext, 'sleep' | 'logger'>,
@@ -20,5 +20,5 @@ export const withRetry = <T, E extends RegistryError>(
   operation: string,
   attempt: () => ResultAsync<T, E>,
   signal?: AbortSignal,
-  retryable: (error: E) => boolean = retriedBeyondSdk(operation),
+  retryable: (error: E) => boolean = isRetryable,
 ): ResultAsync<T, E | Aborted> => retry(ctx, policy, operation, attempt, { retryable, signal });

@@ -11,8 +11,7 @@ import { okAsync } from 'neverthrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EncryptedRegistry } from '../../src/index.js';
 import { type RegistryContext, silentLogger } from '../../src/internal/context.js';
-import { withRetry } from '../../src/internal/retry.js';
-import { DEFAULT_RETRY } from '../../src/internal/wait.js';
+import { DEFAULT_RETRY, retriedBeyondSdk, retry } from '../../src/internal/wait.js';
 import { describeImages, initiateLayerUpload } from '../../src/steps/ecr-images.js';
 import { ApiError, type LocalAws, startLocalAws } from '../../src/testing/index.js';
 import { TEST_POLL } from '../helpers/local-aws.js';
@@ -55,7 +54,7 @@ describe('retries', () => {
     const fault = aws.faults.serverError({ operation: 'ecr:DescribeImages', status: 503 });
 
     // Act
-    const result = await withRetry(ctx, DEFAULT_RETRY, 'DescribeImages', () => describeImages(ctx, 'team/retries'));
+    const result = await retry(ctx, DEFAULT_RETRY, 'DescribeImages', () => describeImages(ctx, 'team/retries'), { retryable: retriedBeyondSdk('DescribeImages') });
     fault.remove();
 
     // Assess: 3 HTTP calls, not 3 × 6.
@@ -72,8 +71,8 @@ describe('retries', () => {
     const faults = [aws.faults.failNth('ecr:DescribeImages', 1, throttled()), aws.faults.failNth('ecr:InitiateLayerUpload', 1, throttled())];
 
     // Act
-    const described = await withRetry(ctx, DEFAULT_RETRY, 'DescribeImages', () => describeImages(ctx, 'team/retries'));
-    const initiated = await withRetry(ctx, DEFAULT_RETRY, 'InitiateLayerUpload', () => initiateLayerUpload(ctx, 'team/retries'));
+    const described = await retry(ctx, DEFAULT_RETRY, 'DescribeImages', () => describeImages(ctx, 'team/retries'), { retryable: retriedBeyondSdk('DescribeImages') });
+    const initiated = await retry(ctx, DEFAULT_RETRY, 'InitiateLayerUpload', () => initiateLayerUpload(ctx, 'team/retries'), { retryable: retriedBeyondSdk('InitiateLayerUpload') });
     for (const f of faults) f.remove();
 
     // Assess
