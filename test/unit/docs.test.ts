@@ -1,6 +1,6 @@
 /**
- * The docs a newcomer reads stay short, linked and true to the code: the README fits in 300 lines,
- * every relative link of the README and docs/ leads to a file, docs/cli.md documents every command
+ * The docs a newcomer reads stay short, linked and true to the code: the README fits in 300 lines
+ * and shows only benchmark figures `npm run bench` produces, every relative link of the README and docs/ leads to a file, docs/cli.md documents every command
  * and option the CLI registers and exactly the exit codes its help prints, and docs/architecture.md
  * names every top-level folder of src/.
  */
@@ -62,6 +62,23 @@ describe('README.md', () => {
     const ci = read('.ci/run');
     expect(ci).toMatch(/^npm ci\b/m);
     expect(ci).toMatch(/^npm test$/m);
+  });
+});
+
+describe('README.md benchmarks', () => {
+  it('shows only figures `npm run bench` produces, with the command that reproduces them', () => {
+    const readme = read('README.md');
+    const table = section(readme, /^Benchmarks/);
+    expect(table).toContain('npm run bench');
+    const ids = [...table.matchAll(/^\| `([a-zA-Z.0-9]+)` \|/gm)].map((m) => m[1] ?? '');
+    expect(ids.length).toBeGreaterThan(5);
+    const bench = readdirSync(join(ROOT, 'bench'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => read(`bench/${f}`))
+      .join('\n');
+    // A figure id is written whole in bench/ (`id: 'throughput.ratio'`), or per size (`memory.peak.${…}`).
+    const produced = (id: string): boolean => bench.includes(`'${id}'`) || bench.includes(`\`${id.replace(/[^.]+$/, '')}\${`);
+    expect(ids.filter((id) => !produced(id))).toEqual([]);
   });
 });
 
