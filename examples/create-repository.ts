@@ -6,10 +6,10 @@
  * Uses your usual AWS credentials and region (AWS_REGION). To try it on the local emulator, run
  * `npx encrypted-ecr local` and paste the `export` lines it prints (AWS_ENDPOINT_URL, …).
  *
- * In your own code, import from 'encrypted-ecr'. This file imports the sources so that
- * `tsc --noEmit` can type-check it before the package is built.
+ * Imports the package by name, as your code would. In this repository the name resolves to the
+ * sources (tsconfig.json "paths", which tsx and tsc read), so nothing needs building first.
  */
-import { EncryptedRegistry, isRetryable } from '../src/index.js';
+import { EncryptedRegistry, isRetryable } from 'encrypted-ecr';
 
 const [repositoryName = 'team/app', key = 'alias/ecr-app'] = process.argv.slice(2);
 

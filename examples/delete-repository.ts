@@ -3,9 +3,9 @@
  *
  *   npx tsx examples/delete-repository.ts <repository-name> [--force]
  *
- * Uses the default credential chain and AWS_REGION. In your code, import from 'encrypted-ecr'.
+ * Uses the default credential chain and AWS_REGION.
  */
-import { EncryptedRegistry, isRetryable } from '../src/index.js';
+import { EncryptedRegistry, isRetryable } from 'encrypted-ecr';
 
 const [repositoryName, flag] = process.argv.slice(2);
 if (!repositoryName) {

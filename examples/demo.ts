@@ -6,5 +6,5 @@
 // Before the SDK loads: it warns once per process that Node 20 support ends in 2027.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const { runDemo } = await import('../src/testing/demo.js');
+const { runDemo } = await import('encrypted-ecr/testing');
 await runDemo();

@@ -5,9 +5,9 @@
  *
  * Without --yes it only prints the plan. The journal is written next to this process
  * (`<name>.migration.json`); if the migration stops, running this again resumes it.
- * Uses the default credential chain and AWS_REGION. In your code, import from 'encrypted-ecr'.
+ * Uses the default credential chain and AWS_REGION.
  */
-import { EncryptedRegistry, type EncryptionSpec, fileJournal, readMigrationJournal } from '../src/index.js';
+import { EncryptedRegistry, type EncryptionSpec, fileJournal, readMigrationJournal } from 'encrypted-ecr';
 
 const [repositoryName, target, flag] = process.argv.slice(2);
 if (!repositoryName || !target) {

@@ -5,9 +5,9 @@
  *   npx tsx examples/sweep-orphaned-grants.ts [--retire] [key ...]
  *
  * Without keys, sweeps every customer-managed key of the region plus `aws/ecr`. Without
- * `--retire` it only reports (dry run). In your code, import from 'encrypted-ecr'.
+ * `--retire` it only reports (dry run).
  */
-import { EncryptedRegistry } from '../src/index.js';
+import { EncryptedRegistry } from 'encrypted-ecr';
 
 const args = process.argv.slice(2);
 const retire = args.includes('--retire');

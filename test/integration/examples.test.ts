@@ -1,9 +1,12 @@
 /**
  * The examples are runnable: each one runs as a user would run it, in its own process, against
  * the local emulator configured through the environment (as `encrypted-ecr local` prints it).
+ * They import the package by name (`encrypted-ecr`, `encrypted-ecr/testing`), as users do; in
+ * this repository tsx maps the name to the sources (tsconfig.json "paths"), so `npm run demo`
+ * works right after `npm ci`, with no build.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,6 +19,25 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const EXAMPLES = join(ROOT, 'examples');
 // tsx's loader by absolute URL: the examples run from a scratch directory (the migration journal goes there).
 const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+// tsx reads tsconfig.json from the working directory; the examples run elsewhere, so name it.
+const TSCONFIG = join(ROOT, 'tsconfig.json');
+
+describe('examples/ import the package as users do', () => {
+  const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.ts'));
+
+  it.each(files)('%s imports only encrypted-ecr, its subpaths, node: and the AWS SDK', (file) => {
+    const source = readFileSync(join(EXAMPLES, file), 'utf8');
+    const specifiers = [...source.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*)['"]([^'"]+)['"]/g)].map((m) => m[1] ?? '');
+    expect(specifiers.length).toBeGreaterThan(0);
+    expect(specifiers.filter((s) => !/^(encrypted-ecr(\/testing(\/mocks)?)?|node:.+|@aws-sdk\/.+)$/.test(s))).toEqual([]);
+  });
+
+  it('resolves encrypted-ecr to the sources under tsx from the repository root, as `npm run demo` runs (no build needed)', () => {
+    const script = "console.log(import.meta.resolve('encrypted-ecr'), import.meta.resolve('encrypted-ecr/testing'), import.meta.resolve('encrypted-ecr/testing/mocks'))";
+    const out = execFileSync(process.execPath, ['--import', TSX, '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+    expect(out.trim().split(' ')).toEqual(['src/index.ts', 'src/testing/index.ts', 'src/testing/mocks/index.ts'].map((f) => pathToFileURL(join(ROOT, f)).href));
+  });
+});
 
 // Each example is a tsx child process: allow for a loaded machine (2 cores running the whole suite).
 describe('examples/ on the local emulator', { timeout: 120_000 }, () => {
@@ -33,6 +55,7 @@ describe('examples/ on the local emulator', { timeout: 120_000 }, () => {
           AWS_ACCESS_KEY_ID: aws.credentials.accessKeyId,
           AWS_SECRET_ACCESS_KEY: aws.credentials.secretAccessKey,
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          TSX_TSCONFIG_PATH: TSCONFIG,
           // No profile files: the credentials come from the environment only.
           AWS_CONFIG_FILE: join(cwd, 'none'),
           AWS_SHARED_CREDENTIALS_FILE: join(cwd, 'none'),
@@ -87,5 +110,11 @@ describe('examples/ on the local emulator', { timeout: 120_000 }, () => {
     // sweep-orphaned-grants: a dry run over every key of the region.
     const swept = await run('sweep-orphaned-grants.ts', []);
     expect(swept.code, swept.stderr).toBe(0);
+  });
+
+  it('demo.ts (`npm run demo`) runs the lifecycle on its own emulator', async () => {
+    const demo = await run('demo.ts', []);
+    expect(demo.code, demo.stderr).toBe(0);
+    expect(demo.stdout).toContain('deleted: verified: true');
   });
 });
