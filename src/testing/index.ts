@@ -15,8 +15,8 @@ export type { GrantInfo, KeyInfo } from './emulator/kms/index.js';
 export type { CallFilter, CallList, CallRecord } from './emulator/calls.js';
 export type { FaultHandle, FaultTarget, FaultTiming, Faults } from './emulator/faults.js';
 export type { PersistenceStatus } from './emulator/persistence.js';
-export { runLocalAwsStandalone, serveLocalAws } from './standalone.js';
-export type { StandaloneIo } from './standalone.js';
+export { exportLines, serveLocalAws } from './standalone.js';
+export type { LocalAwsEnvironment, ServeLocalAwsOptions, StandaloneIo } from './standalone.js';
 export {
   MEDIA_TYPES,
   pushImage,

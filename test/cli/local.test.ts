@@ -5,7 +5,7 @@ import { assertBuilt, baseEnv, CLI, runCli } from './helpers.js';
 describe('encrypted-ecr local and demo', () => {
   it('starts the emulator, prints its environment, serves the CLI, and stops on SIGINT', async () => {
     assertBuilt();
-    const child = spawn(process.execPath, [CLI, 'local', '--region', 'eu-west-1'], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'local', '--port', '0', '--region', 'eu-west-1'], { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     let stdout = '';
     const started = new Promise<void>((resolve) => {
@@ -51,7 +51,7 @@ describe('encrypted-ecr local and demo', () => {
     for (const args of [['local', '--help'], ['help', 'local'], ['local', '-h']]) {
       const run = await runCli(args, baseEnv());
       expect(run.code, args.join(' ')).toBe(0);
-      for (const flag of ['--port', '--region', '--account', '--data-dir', '--access-key-id', '--secret-access-key', '--grant-consistency-delay-ms', '--aws-variant']) {
+      for (const flag of ['--port', '--region', '--account', '--data-dir', '--access-key-id', '--secret-access-key', '--grant-consistency-delay-ms', '--aws-variant', '--write-env-file', '--log-requests', '--print-env']) {
         expect(run.stdout, `${args.join(' ')}: ${flag}`).toContain(flag);
       }
       expect(run.stdout).toMatch(/secondGrant=describe-retire\|same-as-first\|no-constraint \(default describe-retire\)/);
@@ -66,6 +66,7 @@ describe('encrypted-ecr local and demo', () => {
       [['--aws-variant=grantConsistencyDelayMs=soon'], 'grantConsistencyDelayMs needs a number of milliseconds'],
       [['--access-key-id', 'AKIDLOCAL'], '--access-key-id and --secret-access-key go together'],
       [['--grant-consistency-delay-ms', '-1'], '--grant-consistency-delay-ms: not a duration'],
+      [['--aws-variant', 'grantConsistencyDelayMs=400000'], 'grantConsistencyDelayMs must be 0..300000'],
       [['--bogus'], "unknown option '--bogus'"],
     ];
     for (const [args, message] of cases) {

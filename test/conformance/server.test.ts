@@ -17,7 +17,7 @@ import {
   RetireGrantCommand,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, manualClock, runLocalAwsStandalone, startLocalAws, type EmulatorCredentials, type LocalAws } from '../../src/testing/index.js';
+import { ApiError, manualClock, serveLocalAws, startLocalAws, type EmulatorCredentials, type LocalAws } from '../../src/testing/index.js';
 
 let aws: LocalAws;
 const kmsClient = (target: LocalAws, options: { credentials?: EmulatorCredentials; region?: string; maxAttempts?: number } = {}): KMSClient =>
@@ -195,7 +195,7 @@ describe('state', () => {
 
   it('survives SIGKILL of the emulator process: a new instance on the same dataDir has the state', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'emu-kill-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'standalone-child.ts'), '--data-dir', dataDir], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'standalone-child.ts'), dataDir], {
       stdio: ['ignore', 'pipe', 'ignore'],
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
@@ -205,7 +205,7 @@ describe('state', () => {
       for await (const line of lines) {
         const match = /^export (\w+)=(.*)$/.exec(line);
         if (match) env[match[1]!] = match[2]!;
-        if (Object.keys(env).length === 4) break;
+        if (Object.keys(env).length === 5) break;
       }
       const credentials = { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! };
       const kms = new KMSClient({ endpoint: env.AWS_ENDPOINT_URL!, region: env.AWS_REGION!, credentials, maxAttempts: 1 });
@@ -247,12 +247,15 @@ describe('state', () => {
     const out: string[] = [];
     let stop!: () => void;
     const until = new Promise<void>((resolve) => (stop = resolve));
-    const code = runLocalAwsStandalone(['--region', 'eu-central-1'], { out: (l) => out.push(l), err: () => undefined, until, onStarted: () => stop() });
+    const code = serveLocalAws({ regions: ['eu-central-1'] }, { out: (l) => out.push(l), err: () => undefined, until, onStarted: () => stop() });
     expect(await code).toBe(0);
-    expect(out.map((l) => l.split('=')[0])).toEqual(['export AWS_ENDPOINT_URL', 'export AWS_REGION', 'export AWS_ACCESS_KEY_ID', 'export AWS_SECRET_ACCESS_KEY']);
-    expect(out[1]).toBe('export AWS_REGION=eu-central-1');
-    const errors: string[] = [];
-    expect(await runLocalAwsStandalone(['--bogus', '1'], { out: () => undefined, err: (l) => errors.push(l) })).toBe(2);
-    expect(errors[0]).toContain('unknown option --bogus');
+    expect(out.map((l) => l.split('=')[0])).toEqual([
+      'export AWS_ENDPOINT_URL',
+      'export AWS_REGION',
+      'export AWS_DEFAULT_REGION',
+      'export AWS_ACCESS_KEY_ID',
+      'export AWS_SECRET_ACCESS_KEY',
+    ]);
+    expect(out.slice(1, 3)).toEqual(['export AWS_REGION=eu-central-1', 'export AWS_DEFAULT_REGION=eu-central-1']);
   });
 });

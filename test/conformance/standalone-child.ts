@@ -1,4 +1,7 @@
-// Runs the standalone emulator as its own process, so a test can SIGKILL it.
-import { runLocalAwsStandalone } from '../../src/testing/standalone.js';
+// Runs the standalone emulator as its own process on a free port, so a test can SIGKILL it.
+// Usage: standalone-child.ts <data-dir>
+import { serveLocalAws } from '../../src/testing/standalone.js';
 
-process.exitCode = await runLocalAwsStandalone(process.argv.slice(2));
+const dataDir = process.argv[2];
+if (dataDir === undefined) throw new Error('usage: standalone-child.ts <data-dir>');
+process.exitCode = await serveLocalAws({ port: 0, dataDir });

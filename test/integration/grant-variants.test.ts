@@ -16,7 +16,7 @@ import type { RegistryContext } from '../../src/internal/context.js';
 import { memoryJournal } from '../../src/migration/journal.js';
 import { deleteRepository } from '../../src/operations/delete-repository.js';
 import { findOrphanedGrants } from '../../src/operations/orphaned-grants.js';
-import { AWS_VARIANT_VALUES, type AwsVariants, type LocalAws, manualClock, runLocalAwsStandalone, startLocalAws } from '../../src/testing/index.js';
+import { AWS_VARIANT_VALUES, type LocalAws, manualClock, startLocalAws } from '../../src/testing/index.js';
 import { createKey, registryFor, userWithout } from '../helpers/local-aws.js';
 
 const POLL = { initialDelayMs: 1, maxDelayMs: 5, timeoutMs: 100 } as const;
@@ -189,45 +189,5 @@ describe('grants that show in ListGrants only minutes late (grantConsistencyDela
     const found = (await findOrphanedGrants(onEmulatorClock(POLL), { keys: [key.arn] }))._unsafeUnwrap();
     expect(found.keys[0]?.unverifiable).toEqual([]);
     expect(found.keys[0]?.orphans.map((o) => o.reason)).toEqual(['repository-deleted', 'repository-deleted']);
-  });
-});
-
-describe('encrypted-ecr local --aws-variant', () => {
-  const run = async (argv: readonly string[]): Promise<{ code: number; out: string[]; err: string[]; variants: AwsVariants | undefined }> => {
-    const out: string[] = [];
-    const err: string[] = [];
-    let variants: AwsVariants | undefined;
-    let stop: () => void = () => undefined;
-    const until = new Promise<void>((resolve) => {
-      stop = resolve;
-    });
-    const code = await runLocalAwsStandalone(argv, {
-      out: (line) => out.push(line),
-      err: (line) => err.push(line),
-      until,
-      onStarted: (aws) => {
-        variants = aws.variants;
-        stop();
-      },
-    });
-    return { code, out, err, variants };
-  };
-
-  it('starts the emulator with the variants given, repeatable', async () => {
-    const started = await run(['--aws-variant', 'secondGrant=no-constraint', '--aws-variant=deleteWhenRetireFails=silent', '--aws-variant', 'grantConsistencyDelayMs=1500']);
-    expect(started.code).toBe(0);
-    expect(started.variants).toMatchObject({ secondGrant: 'no-constraint', deleteWhenRetireFails: 'silent', grantConsistencyDelayMs: 1500 });
-    expect(started.err.join('\n')).toContain('secondGrant=no-constraint');
-  });
-
-  it.each([
-    [['--aws-variant', 'secondGrant=bogus'], 'secondGrant must be one of describe-retire, same-as-first, no-constraint'],
-    [['--aws-variant', 'nope=1'], 'unknown variant "nope"'],
-    [['--aws-variant', 'grantConsistencyDelayMs=400000'], 'grantConsistencyDelayMs must be 0..300000'],
-  ])('refuses %j with exit 2 before starting anything', async (argv, message) => {
-    const refused = await run(argv);
-    expect(refused.code).toBe(2);
-    expect(refused.variants).toBeUndefined();
-    expect(refused.err.join('\n')).toContain(message);
   });
 });

@@ -4,13 +4,13 @@
  * its options, so the option parsers and the help can use its variant tables synchronously).
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import type { AwsVariants, LocalAwsOptions } from '../../testing/index.js';
+import type { AwsVariants, LocalAwsEnvironment, ServeLocalAwsOptions } from '../../testing/index.js';
 import { EXIT } from '../exit-codes.js';
 import { loadedTestKit, loadTestKit, type TestKit } from '../library.js';
 import { type CliIo, errorLine } from '../output.js';
 
 interface LocalOptions {
-  readonly port?: number;
+  readonly port: number;
   readonly region?: readonly string[];
   readonly account?: readonly string[];
   readonly dataDir?: string;
@@ -18,7 +18,27 @@ interface LocalOptions {
   readonly secretAccessKey?: string;
   readonly grantConsistencyDelayMs?: number;
   readonly awsVariant?: Readonly<Record<string, string | number>>;
+  readonly writeEnvFile?: string;
+  readonly logRequests?: boolean;
+  readonly printEnv?: boolean;
 }
+
+/**
+ * The default port: LocalStack's (its single "edge" port since 0.11.6), so tools and habits set up
+ * for an AWS emulator at `http://localhost:4566` work unchanged. When LocalStack runs too, the start
+ * fails with a clear error: pass `--port`.
+ */
+export const DEFAULT_LOCAL_PORT = 4566;
+
+/**
+ * The default principal's keys: AWS's own documentation example keys (the AWS CLI guide's
+ * `AKIAIOSFODNN7EXAMPLE`), fixed so the exports stay valid across restarts, and known to secret
+ * scanners as examples. They are no secret: the emulator listens on 127.0.0.1 only.
+ */
+export const DEFAULT_LOCAL_CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' } as const;
+
+/** As the emulator checks them (they name directories under `--data-dir`). */
+const REGION_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /** The kit the hook loaded; commander calls option parsers synchronously, after the hook. */
 const kit = (): TestKit => {
@@ -35,7 +55,23 @@ const port = (value: string): number => {
   return n;
 };
 
-const regions = (value: string, previous: readonly string[] | undefined): string[] => [...(previous ?? []), ...value.split(',')];
+const regions = (value: string, previous: readonly string[] | undefined): string[] => {
+  const names = value.split(',');
+  const bad = names.find((name) => !REGION_NAME.test(name));
+  if (bad !== undefined) throw new InvalidArgumentError(`--region: not a region name such as eu-west-1: "${bad}"`);
+  return [...(previous ?? []), ...names];
+};
+
+/** `--region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION` (the SDKs' and AWS CLI v2's order), else the emulator's default. */
+const regionsFrom = (options: LocalOptions, env: CliIo['env']): readonly string[] | string | undefined => {
+  if (options.region !== undefined) return options.region;
+  for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION'] as const) {
+    const value = env[name]?.trim();
+    if (value === undefined || value === '') continue;
+    return REGION_NAME.test(value) ? [value] : `${name}: not a region name such as eu-west-1: "${value}" (or pass --region)`;
+  }
+  return undefined;
+};
 
 const account = (value: string, previous: readonly string[] | undefined): string[] => {
   if (!/^\d{12}$/.test(value)) throw new InvalidArgumentError(`--account: not a 12-digit account ID: ${value}`);
@@ -78,10 +114,33 @@ const variantHelp = (): string => {
   ].join('\n');
 };
 
+/** What `--print-env` prints: what the emulator started with these options would print. */
+const printedEnvironment = (options: ServeLocalAwsOptions): LocalAwsEnvironment => ({
+  endpoint: `http://127.0.0.1:${String(options.port ?? DEFAULT_LOCAL_PORT)}`,
+  region: options.regions?.[0] ?? 'us-east-1',
+  credentials: options.credentials ?? DEFAULT_LOCAL_CREDENTIALS,
+});
+
+/** How to use it from a shell, docker compose and direnv. */
+const usageHelp = (): string =>
+  [
+    '',
+    'The defaults are fixed, so the environment stays the same across restarts:',
+    `  AWS_ENDPOINT_URL=http://127.0.0.1:${String(DEFAULT_LOCAL_PORT)} AWS_ACCESS_KEY_ID=${DEFAULT_LOCAL_CREDENTIALS.accessKeyId} (AWS's documentation example keys)`,
+    '  In one terminal: encrypted-ecr local --log-requests',
+    '  In another:      eval "$(encrypted-ecr local --print-env)"   (prints and exits; plain `local` runs until Ctrl-C)',
+    '  For docker compose or direnv: encrypted-ecr local --write-env-file .env.aws',
+  ].join('\n');
+
 /** The emulator's options, or why not (a usage error's message). */
-const localAwsOptions = (options: LocalOptions): LocalAwsOptions | string => {
-  const { accessKeyId, secretAccessKey } = options;
-  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) return '--access-key-id and --secret-access-key go together';
+const localAwsOptions = (options: LocalOptions, env: CliIo['env']): ServeLocalAwsOptions | string => {
+  if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) return '--access-key-id and --secret-access-key go together';
+  const { accessKeyId, secretAccessKey } = options.accessKeyId !== undefined && options.secretAccessKey !== undefined
+    ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
+    : DEFAULT_LOCAL_CREDENTIALS;
+  const regionList = regionsFrom(options, env);
+  if (typeof regionList === 'string') return regionList;
+  if (options.printEnv === true && options.port === 0) return '--print-env needs a fixed --port (with --port 0 the port is known only once started: read the exports it prints, or --write-env-file)';
   let awsVariants: Partial<AwsVariants> | undefined;
   if (options.awsVariant !== undefined) {
     try {
@@ -94,12 +153,15 @@ const localAwsOptions = (options: LocalOptions): LocalAwsOptions | string => {
   }
   return {
     ...(awsVariants !== undefined ? { awsVariants } : {}),
-    ...(options.port !== undefined ? { port: options.port } : {}),
-    ...(options.region !== undefined ? { regions: [...options.region] } : {}),
+    port: options.port,
+    ...(regionList !== undefined ? { regions: [...regionList] } : {}),
     ...(options.account !== undefined ? { accounts: [...options.account] } : {}),
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-    ...(accessKeyId !== undefined && secretAccessKey !== undefined ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+    // Always given, so the default ones win over keys saved in --data-dir by an older version.
+    credentials: { accessKeyId, secretAccessKey },
     ...(options.grantConsistencyDelayMs !== undefined ? { grantConsistencyDelayMs: options.grantConsistencyDelayMs } : {}),
+    ...(options.writeEnvFile !== undefined ? { envFile: options.writeEnvFile } : {}),
+    ...(options.logRequests === true ? { logRequests: true } : {}),
   };
 };
 
@@ -111,20 +173,34 @@ export const registerLocalCommand = (program: Command, io: CliIo, setExit: (code
   const local = program
     .command('local')
     .description('start the local AWS emulator (ECR, KMS, IAM, STS) on 127.0.0.1 and print the environment to use it; runs until Ctrl-C')
-    .option('--port <n>', 'port on 127.0.0.1 (default: a free one)', port)
-    .option('--region <region>', "the emulator's regions, the first the default (comma-separated, repeatable; default us-east-1)", regions)
+    .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', port, DEFAULT_LOCAL_PORT)
+    .option(
+      '--region <region>',
+      "the emulator's regions, the first the default (comma-separated, repeatable; default $AWS_REGION, else $AWS_DEFAULT_REGION, else us-east-1)",
+      regions,
+    )
     .option('--account <id>', "the emulator's 12-digit accounts, the first the default (repeatable)", account)
     .option('--data-dir <dir>', 'keep state in this directory across restarts')
-    .option('--access-key-id <id>', "the default principal's access key id (with --secret-access-key)")
-    .option('--secret-access-key <secret>', "the default principal's secret access key (with --access-key-id)")
+    .option('--access-key-id <id>', `the default principal's access key id (with --secret-access-key; default ${DEFAULT_LOCAL_CREDENTIALS.accessKeyId})`)
+    .option('--secret-access-key <secret>', "the default principal's secret access key (with --access-key-id; default AWS's documentation example key)")
     .option('--grant-consistency-delay-ms <ms>', 'retired grants stay in ListGrants, new ones appear, only after this long (default 0)', delay)
     .option('--aws-variant <name=value>', 'how to play a behaviour AWS does not document (repeatable; listed below)', variant)
-    .addHelpText('after', () => variantHelp())
+    // Not `--env-file`: Node reads `--env-file` even after the script name (nodejs/node#54232) and
+    // exits 9 when the file does not exist yet, before this program runs.
+    .option('--write-env-file <path>', 'also write the AWS_* variables to this file as NAME=value lines (docker compose env_file, direnv dotenv), mode 0600')
+    .option('--log-requests', 'print one line per request on stderr: service, operation, status, milliseconds, error code')
+    .option('--print-env', 'print the export lines for these options and exit without starting (for eval "$(encrypted-ecr local --print-env)")')
+    .addHelpText('after', () => `${usageHelp()}\n${variantHelp()}`)
     .action(async (options: LocalOptions) => {
-      const parsed = localAwsOptions(options);
+      const parsed = localAwsOptions(options, io.env);
       if (typeof parsed === 'string') {
         io.err(errorLine('UsageError', `local: ${parsed}`));
         setExit(EXIT.usage);
+        return;
+      }
+      if (options.printEnv === true) {
+        for (const line of kit().exportLines(printedEnvironment(parsed))) io.out(line);
+        setExit(EXIT.ok);
         return;
       }
       setExit(await kit().serveLocalAws(parsed, { out: io.out, err: io.err }));

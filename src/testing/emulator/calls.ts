@@ -17,6 +17,8 @@ export interface CallRecord {
   /** The VPC endpoint the call came through, when the client sent it to that endpoint's URL. */
   readonly sourceVpce?: string;
   readonly time: Date;
+  /** Milliseconds from the request's arrival to its answer; absent for the calls ECR makes in process. */
+  readonly durationMs?: number;
 }
 
 /** The calls, with counts. */
@@ -35,9 +37,16 @@ export interface CallFilter {
 /** Appends and lists calls. */
 export class CallLog {
   readonly #records: CallRecord[] = [];
+  readonly #onCall: ((record: CallRecord) => void) | undefined;
+
+  /** `onCall` hears every call as it is logged (`encrypted-ecr local --log-requests`). */
+  constructor(onCall?: (record: CallRecord) => void) {
+    this.#onCall = onCall;
+  }
 
   add(record: CallRecord): void {
     this.#records.push(record);
+    this.#onCall?.(record);
   }
 
   list(filter: CallFilter = {}): CallList {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PolicyAuthorizer } from './authorizer.js';
-import { CallLog, type CallFilter, type CallList } from './calls.js';
+import { CallLog, type CallFilter, type CallList, type CallRecord } from './calls.js';
 import type { Clock, EcrInspection, EcrService, EcrServiceDeps, JsonService } from './core.js';
 import { defaultEcrFactory } from './ecr-wiring.js';
 import { MAX_PART_BYTES } from './ecr/layers.js';
@@ -76,6 +76,11 @@ export interface LocalAwsOptions {
    * `aws:SourceVpce` (and `aws:SourceVpc` when `vpcId` is given). See {@link VpcEndpointOptions}.
    */
   readonly vpcEndpoints?: Readonly<Record<string, VpcEndpointOptions>>;
+  /**
+   * Hears every call as the call log records it (HTTP calls with their `durationMs`, and the KMS
+   * calls ECR makes in process), e.g. to print a request log as `encrypted-ecr local --log-requests` does.
+   */
+  readonly onCall?: (call: CallRecord) => void;
 }
 
 /**
@@ -291,7 +296,7 @@ export const startLocalAwsWith = async (options: LocalAwsOptions, plugins: Emula
     if (!Object.hasOwn(ENDPOINT_SIGNING_NAMES, endpoint.service)) throw new Error(`startLocalAws: VPC endpoint ${id}: service "${String(endpoint.service)}" is not one of ${Object.keys(ENDPOINT_SIGNING_NAMES).join(', ')}`);
     vpcEndpoints.set(id, { service: endpoint.service, policy: endpoint.policy, vpcId: endpoint.vpcId, port: endpoint.port });
   }
-  const calls = new CallLog();
+  const calls = new CallLog(options.onCall);
   const faults = new Faults();
   for (const name of regions) {
     // Regions name directories under the data directory.

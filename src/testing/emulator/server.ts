@@ -3,6 +3,7 @@
  * `Action`, and anything else to plain routes; verifies SigV4; applies faults; logs every call;
  * renders errors in each protocol's shape so the SDK raises the modeled exception.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ApiError, type CallContext, type Clock, type JsonService, type Principal, type RawRoute } from './core.js';
@@ -17,6 +18,9 @@ import { checkSigV4Headers, parseAuthorization, verifySigV4Payload, type SigV4Fa
 import { queryResponse } from './xml.js';
 import { Input, QUERY_WORDS } from './input.js';
 import { queryInput, rejectInvalidRequest } from './request-validation.js';
+
+/** When the request being served arrived (`performance.now()`), for the call log's `durationMs`. */
+const requestStart = new AsyncLocalStorage<number>();
 
 /** What the server dispatches to. */
 export interface ServerDeps {
@@ -107,7 +111,11 @@ export class EmulatorServer {
     await closed;
   }
 
-  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return requestStart.run(performance.now(), () => this.#serveTimed(req, res));
+  }
+
+  async #serveTimed(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = uuid();
     // AWS's Date header is its clock: SDK clients correct their clock skew from it.
     res.setHeader('date', this.#deps.requestClock.now().toUTCString());
@@ -130,6 +138,7 @@ export class EmulatorServer {
   }
 
   #log(service: string, operation: string, principal: Principal | undefined, region: string | undefined, status: number, error?: string): void {
+    const started = requestStart.getStore();
     this.#deps.calls.add({
       service,
       operation,
@@ -139,6 +148,7 @@ export class EmulatorServer {
       ...(error !== undefined ? { error } : {}),
       ...this.#through(),
       time: this.#deps.clock.now(),
+      ...(started !== undefined ? { durationMs: Math.round(performance.now() - started) } : {}),
     });
   }
 
