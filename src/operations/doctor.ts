@@ -10,7 +10,7 @@ import { okAsync, ResultAsync } from 'neverthrow';
 import { parseEncryption } from '../encryption/spec.js';
 import type { GenericAwsError, PreflightError } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
-import { generateRepositoryAdminPolicy, type RepositoryOperation } from '../policy/generate.js';
+import { generateRepositoryAdminPolicy, type RepositoryOperation } from '../policy/index.js';
 import { describeKey } from '../steps/kms-keys.js';
 import type { Cancellable } from '../types.js';
 import { type CallerOutcome, checkCaller, type Finding, preflight, type PreflightFindingError, simulate, type SimulationBatch, simulationBatches } from '../preflight/index.js';

@@ -5,7 +5,7 @@
 import type { ContextEntry } from '@aws-sdk/client-iam';
 import { okAsync, type ResultAsync } from 'neverthrow';
 import type { RegistryContext } from '../internal/context.js';
-import { explainAccess } from '../policy/evaluate.js';
+import { explainAccess } from '../policy/index.js';
 import type { AccessRequest, ContextValue, PolicyDocument, RequestPrincipal } from '../policy/types.js';
 import { getKeyPolicy } from '../steps/kms-keys.js';
 import { note } from './finding.js';
