@@ -30,8 +30,8 @@ const LAYERS = [
  */
 const MODULES_WITH_ENTRY = ['src/preflight/', 'src/policy/'];
 
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const pattern = (paths) => `^(${paths.map((p) => (p.endsWith('/') ? escape(p) : `${escape(p)}$`)).join('|')})`;
+const escapeRegExp = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const pattern = (paths) => `^(${paths.map((p) => (p.endsWith('/') ? escapeRegExp(p) : `${escapeRegExp(p)}$`)).join('|')})`;
 
 /** @type {import('dependency-cruiser').IForbiddenRuleType[]} */
 const layerRules = LAYERS.slice(0, -1).map((layer, i) => ({
@@ -70,8 +70,8 @@ module.exports = {
       name: `through-entry-${dir.replace(/^src\/|\/$/g, '')}`,
       comment: `The rest of the library reaches ${dir} only through its index.ts (or types.ts, its public types).`,
       severity: /** @type {const} */ ('error'),
-      from: { path: pattern(library), pathNot: `^${escape(dir)}` },
-      to: { path: `^${escape(dir)}`, pathNot: `^${escape(dir)}(index|types)\\.ts$` },
+      from: { path: pattern(library), pathNot: `^${escapeRegExp(dir)}` },
+      to: { path: `^${escapeRegExp(dir)}`, pathNot: `^${escapeRegExp(dir)}(index|types)\\.ts$` },
     })),
     {
       name: 'no-unresolvable',

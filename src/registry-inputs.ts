@@ -68,7 +68,7 @@ const copy = (value: unknown, field: string, depth: number): InvalidInput | { va
  * any value and answers its own typed error for the wrong ones. Only a `bigint` (which
  * `JSON.stringify` cannot print) and cycles are refused here.
  */
-export const copied = <T>(): Schema<T> => ({
+const copied = <T>(): Schema<T> => ({
   expected: 'a value the operation checks',
   read: (value, field) => {
     const result = copy(value, field, 0);

@@ -7,7 +7,7 @@
 export type Ref = string | { readonly shape: string; readonly locationName?: string };
 
 /** One shape of a generated constraint table. */
-export interface ShapeConstraints {
+interface ShapeConstraints {
   readonly type: string;
   readonly required?: readonly string[];
   readonly min?: number;

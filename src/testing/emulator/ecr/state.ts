@@ -30,7 +30,7 @@ export interface Tag {
 
 export type ImageStatus = 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
 
-export interface BlobRecord {
+interface BlobRecord {
   readonly digest: string;
   readonly sealed: SealedObject;
   /** Learnt from the first manifest that references the blob. */
@@ -102,7 +102,7 @@ export interface RepositoryRecord {
 }
 
 /** A pre-signed-style download link. */
-export interface DownloadToken {
+interface DownloadToken {
   readonly account: string;
   readonly region: string;
   readonly repositoryName: string;
