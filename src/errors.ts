@@ -215,12 +215,6 @@ export interface EncryptionMismatch {
   readonly remedy: 'migrateRepository';
 }
 
-/** One grant left on a key after its repository was deleted. */
-export interface RemainingGrant {
-  readonly keyArn: string;
-  readonly grantId: string;
-}
-
 /**
  * The repository is deleted, but grants ECR created for it are still on the key (ECR retires them
  * with the deleter's credentials). Retire them with `retireOrphanedGrants` as a principal that has

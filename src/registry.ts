@@ -8,7 +8,7 @@ import { type RegistryContext, scopedTo, silentLogger } from './internal/context
 import { DEFAULT_POLL, systemClock } from './internal/wait.js';
 import { checkClientEndpoints, checkTransport } from './internal/transport.js';
 import { readOptionalInput, type Schema } from './validate/input.js';
-import * as inputs from './validate/operation-inputs.js';
+import * as inputs from './registry-inputs.js';
 import type { DeleteRepositoryError, FindOrphanedGrantsError, RetireOrphanedGrantsError } from './errors.js';
 import {
   deleteRepository,

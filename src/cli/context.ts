@@ -168,7 +168,7 @@ export const isFailure = (value: unknown): value is CliFailure =>
   (value.kind === 'UsageError' || value.kind === 'ConfirmationRequired' || value.kind === 'Interrupted' || value.kind === 'Unexpected');
 
 /** The exit code of a CLI failure. */
-export const failureExitCode = (failure: CliFailure): number =>
+const failureExitCode = (failure: CliFailure): number =>
   failure.kind === 'Interrupted' ? EXIT.interrupted : failure.kind === 'Unexpected' ? EXIT.unexpected : EXIT.usage;
 
 /** Reports a CLI failure and answers its exit code. */

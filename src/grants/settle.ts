@@ -66,7 +66,7 @@ export interface SettleInput {
 }
 
 /** A RetireGrant that failed. */
-export interface GrantRetirementFailure {
+interface GrantRetirementFailure {
   readonly grantId: string;
   readonly error: GenericAwsError;
 }

@@ -15,7 +15,7 @@ export interface ServiceException extends Error {
 }
 
 /** Duck-typed, as the SDK's error-handling guide suggests: service errors carry `$metadata` and `$fault`. */
-export const isServiceException = (e: unknown): e is ServiceException =>
+const isServiceException = (e: unknown): e is ServiceException =>
   e instanceof Error && '$metadata' in e && '$fault' in e;
 
 const THROTTLING = new Set([

@@ -4,7 +4,7 @@ import type { InsecureEndpoint } from '../errors.js';
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
 
 /** Whether a host name is this machine: `localhost`, `::1` or anything in 127.0.0.0/8. */
-export const isLoopbackHost = (host: string): boolean =>
+const isLoopbackHost = (host: string): boolean =>
   LOOPBACK_HOSTS.has(host.toLowerCase()) || /^127(?:\.\d{1,3}){3}$/.test(host);
 
 // `scheme://user:password@host…`: everything between `//` and the last `@` before the path.
@@ -78,7 +78,7 @@ const endpointText = (endpoint: unknown): string | undefined => {
  *    settings.
  * `undefined` when it cannot be resolved: the SDK cannot resolve it either and sends nothing.
  */
-export const clientEndpoint = async (config: unknown): Promise<string | undefined> => {
+const clientEndpoint = async (config: unknown): Promise<string | undefined> => {
   if (!isRecord(config)) return undefined;
   try {
     if (config.endpoint !== undefined && config.endpoint !== null) return endpointText(await provided(config.endpoint));

@@ -34,14 +34,13 @@ import { digestAlgorithm } from './manifest.js';
  * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html, "only applicable if
  * you are using Amazon ECR API actions directly"): "Minimum layer part size" 5 MiB (except the
  * last part), "Maximum layer part size" 10 MiB, "Layer parts" 4,200, none adjustable. The
- * UploadLayerPart reference allows 20,971,520 bytes per request ({@link API_MAX_PART_SIZE}), but
+ * UploadLayerPart reference allows 20,971,520 bytes per request, but
  * the quota is the narrower, documented limit for this very case, so parts never exceed 10 MiB;
  * a layer over 4,200 × 10 MiB (42,000 MiB, below the 52,000 MiB layer maximum) cannot be uploaded
  * through the API and is refused before any byte moves.
  */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const MAX_PART_SIZE = 10 * 1024 * 1024;
-export const API_MAX_PART_SIZE = 20_971_520;
 export const MAX_PARTS = 4_200;
 /** When ECR does not say which part size it wants. */
 export const DEFAULT_PART_SIZE = 10 * 1024 * 1024;

@@ -31,13 +31,13 @@ export interface CopyProgress {
 }
 
 /** A blob is in the target: copied now, or found there. */
-export interface BlobCopied {
+interface BlobCopied {
   readonly digest: string;
   readonly skipped: boolean;
 }
 
 /** A manifest is in the target, with all its tags. */
-export interface ManifestCopied {
+interface ManifestCopied {
   readonly digest: string;
   readonly tags: readonly string[];
   /** `false` when the target already held the manifest and every tag. */

@@ -145,7 +145,7 @@ const journalCheck = object({
 });
 
 /** What is wrong with a journal value (every field, every inner type), or `undefined`. */
-export const journalProblem = (value: unknown): string | undefined => {
+const journalProblem = (value: unknown): string | undefined => {
   if (!isRecord(value) || value.format !== JOURNAL_FORMAT) return 'not an encrypted-ecr migration journal';
   if (value.version !== JOURNAL_VERSION) return `journal version ${String(value.version)} is not supported (this library writes version ${JOURNAL_VERSION})`;
   const problem = journalCheck(value, 'journal');

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 
 /** A blob a manifest references, with what the manifest says of it. */
-export interface BlobReference {
+interface BlobReference {
   readonly digest: string;
   /** From the descriptor; Docker v1 manifests give none. */
   readonly size: number | undefined;

@@ -28,7 +28,7 @@ const describe = (e: EncryptionDescription | undefined): string =>
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 
 /** API calls per step, from the graph and ECR's batch and page limits. */
-export const estimateApiCalls = (graph: ImageGraph, settings: RepositorySettings, kmsSource: boolean, kmsTarget: boolean): ApiCallEstimate => {
+const estimateApiCalls = (graph: ImageGraph, settings: RepositorySettings, kmsSource: boolean, kmsTarget: boolean): ApiCallEstimate => {
   const active = graph.images.filter((i) => i.status === 'ACTIVE');
   const n = active.length;
   const b = graph.blobs.length;

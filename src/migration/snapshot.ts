@@ -52,7 +52,7 @@ export interface GraphBlob {
 }
 
 /** A reference to a manifest that is not in the repository. */
-export interface DanglingReference {
+interface DanglingReference {
   readonly from: string;
   readonly to: string;
   readonly relation: 'child' | 'subject';

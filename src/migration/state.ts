@@ -13,7 +13,7 @@ export const JOURNAL_FORMAT = 'encrypted-ecr/migration';
 export const JOURNAL_VERSION = 1;
 
 /** One step as the journal records it. */
-export interface StepRecord {
+interface StepRecord {
   readonly status: 'started' | 'done';
   /** ISO time the step (last) started. */
   readonly startedAt: string;

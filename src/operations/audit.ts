@@ -41,12 +41,9 @@ export type {
   AuditProgress,
   AuditReport,
   AuditRequirement,
-  AuditStatus,
   AuditUsage,
   AuditViolation,
   AuditViolationCode,
-  AuditWarning,
-  AuditWarningCode,
 } from './audit-types.js';
 
 /** Violation codes that make a repository's status `unknown` rather than `fail`. */
@@ -57,8 +54,8 @@ const UNKNOWN_CODES: ReadonlySet<AuditViolationCode> = new Set(['key-unreadable'
 // ---------------------------------------------------------------------------------------------
 
 /** KMS prices (seed 003): $1 per customer-managed key a month, $0.03 per 10,000 requests. */
-export const KMS_PRICE_PER_KEY_MONTH = 1;
-export const KMS_PRICE_PER_10K_REQUESTS = 0.03;
+const KMS_PRICE_PER_KEY_MONTH = 1;
+const KMS_PRICE_PER_10K_REQUESTS = 0.03;
 const DEFAULT_LAYERS_PER_IMAGE = 5;
 
 /**

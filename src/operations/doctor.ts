@@ -10,7 +10,7 @@ import { okAsync, ResultAsync } from 'neverthrow';
 import { parseEncryption } from '../encryption/spec.js';
 import type { GenericAwsError, PreflightError } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
-import { generateRepositoryAdminPolicy, type RepositoryOperation } from '../policy/generate.js';
+import { generateRepositoryAdminPolicy, type RepositoryOperation } from '../policy/index.js';
 import { describeKey } from '../steps/kms-keys.js';
 import type { Cancellable } from '../types.js';
 import { type CallerOutcome, checkCaller, type Finding, preflight, type PreflightFindingError, simulate, type SimulationBatch, simulationBatches } from '../preflight/index.js';
@@ -63,7 +63,7 @@ export interface DoctorInput extends Cancellable {
   readonly repositoryName?: string;
 }
 
-export const DOCTOR_REPOSITORY = 'encrypted-ecr-doctor-check';
+const DOCTOR_REPOSITORY = 'encrypted-ecr-doctor-check';
 
 const KEY_CHECKS: ReadonlySet<string> = new Set(['keyRegion', 'keyExists', 'awsManagedKey', 'keyState', 'keyUsage', 'keySpec', 'dsseRegion', 'grantHeadroom']);
 const PERMISSION_CHECKS: ReadonlySet<string> = new Set(['permissions', 'keyPolicy']);
@@ -77,7 +77,7 @@ const partitionOfArn = (arn: string | undefined): string | undefined => arn?.spl
  * permission fails it unless `tolerated` (create works without kms:RetireGrant; only the later
  * deletion needs it); a simulation that could not run leaves it unknown.
  */
-export const permissionStatus = (check: DoctorCheckName, findings: readonly Finding[], tolerateMissing: boolean): DoctorCheck => {
+const permissionStatus = (check: DoctorCheckName, findings: readonly Finding[], tolerateMissing: boolean): DoctorCheck => {
   const failing = findings.filter((f) => f.severity === 'error' || (!tolerateMissing && f.error?.kind === 'MissingPermissions'));
   const notes = findings.filter((f) => !failing.includes(f)).map((f) => f.message);
   const withNotes = notes.length > 0 ? { notes } : {};

@@ -8,7 +8,7 @@
  */
 import { toContextEntry, type ContextEntry } from './patterns.js';
 import { readInput } from '../validate/input.js';
-import { accessRequest, policySet } from '../validate/policy-inputs.js';
+import { accessRequest, policySet } from './inputs.js';
 import {
   compilePolicy,
   describeSubject,

@@ -6,14 +6,6 @@
  */
 export { explainAccess } from './evaluate.js';
 export { generateEcrKeyPolicy, generateEndpointPolicy, generateRepositoryAdminPolicy } from './generate.js';
-export type {
-  EcrEndpointPolicyInput,
-  EcrKeyPolicyInput,
-  EndpointPolicyInput,
-  GeneratedPolicy,
-  RepositoryAdminPolicyInput,
-  RepositoryOperation,
-  RepositoryScope,
-  S3EndpointPolicyInput,
-} from './generate.js';
 export type * from './types.js';
+/** The schema of a policy document (JSON types only), for the registry's input checks. */
+export { policyDocument } from './inputs.js';

@@ -96,7 +96,7 @@ export const describeSubject = (principal: RequestPrincipal): Subject => {
 };
 
 /** A compiled `Principal`/`NotPrincipal` element. @internal */
-export interface CompiledPrincipal {
+interface CompiledPrincipal {
   readonly any: boolean;
   readonly keys: ReadonlySet<string>;
 }
@@ -137,7 +137,7 @@ const compilePrincipal = (element: PolicyStatement['Principal']): CompiledPrinci
  * ```
  * @internal
  */
-export const matchPrincipal = (principal: CompiledPrincipal, subject: Subject): PrincipalMatch | undefined => {
+const matchPrincipal = (principal: CompiledPrincipal, subject: Subject): PrincipalMatch | undefined => {
   if (principal.any) return 'any';
   let best: PrincipalMatch | undefined;
   for (const [key, match] of subject.identities) {
@@ -158,7 +158,7 @@ export const matchPrincipal = (principal: CompiledPrincipal, subject: Subject): 
  * ```
  * @internal
  */
-export const notPrincipalApplies = (principal: CompiledPrincipal, subject: Subject): boolean => {
+const notPrincipalApplies = (principal: CompiledPrincipal, subject: Subject): boolean => {
   if (principal.any) return false;
   for (const key of subject.identities.keys()) if (!principal.keys.has(key)) return true;
   return false;

@@ -143,3 +143,79 @@ export interface AccessExplanation {
    */
   readonly invalidInput?: InvalidInput;
 }
+
+// The generators' inputs and output (src/policy/generate.ts).
+
+/** A generated policy: always version `2012-10-17`, `Statement` always an array (easy to merge). */
+export interface GeneratedPolicy extends PolicyDocument {
+  readonly Version: '2012-10-17';
+  readonly Statement: readonly PolicyStatement[];
+}
+
+/** What a principal will do with encrypted repositories. */
+export type RepositoryOperation = 'create' | 'delete' | 'migrate';
+
+/** Which repositories a policy covers: these names, or every name starting with `prefix`. */
+export type RepositoryScope = { readonly names: readonly string[] } | { readonly prefix: string };
+
+/** Input of {@link generateRepositoryAdminPolicy}. */
+export interface RepositoryAdminPolicyInput {
+  /** The repositories' region, e.g. `eu-west-1`. The partition follows from it (`cn-…` → `aws-cn`). */
+  readonly region: string;
+  /** The registry's 12-digit account id. */
+  readonly account: string;
+  /**
+   * The repositories. `migrate` recreates through a temporary repository: give a prefix that
+   * covers it, or include its name.
+   */
+  readonly repositories: RepositoryScope;
+  /** Key ARNs the repositories are (or will be) encrypted with, in `region`. Aliases do not authorize key use. */
+  readonly keyArns: readonly string[];
+  readonly operations: readonly RepositoryOperation[];
+  /** Add what the library's preflight calls: `iam:GetRole`, `iam:SimulatePrincipalPolicy`, `kms:GetKeyPolicy`, `kms:ListAliases`. Default `true`. */
+  readonly preflight?: boolean;
+  /** Let `create` delete the repository it made when a later step fails (`ecr:DeleteRepository`). Default `true`. */
+  readonly rollback?: boolean;
+}
+
+/** Input of {@link generateEcrKeyPolicy}. */
+export interface EcrKeyPolicyInput {
+  /** The key's (and the repositories') region. */
+  readonly region: string;
+  /** The key's account, which is also the only caller account allowed (`kms:CallerAccount`). */
+  readonly account: string;
+  /**
+   * IAM users or roles (ARNs) that may use the key through ECR. Absent: every principal of the
+   * account that is authorized to use ECR, as the AWS managed `aws/ecr` key allows.
+   */
+  readonly principals?: readonly string[];
+  /** Add the usual `Enable IAM User Permissions` statement (account root, `kms:*`), which delegates to IAM policies. Default `false`. */
+  readonly enableIamPolicies?: boolean;
+  /**
+   * Let the principals read the key's metadata, policy and grants directly (not through ECR), as
+   * the library's preflight and grant verification do. Without `principals`, the statement names
+   * the account, so IAM policies must grant it too. Default `true`.
+   */
+  readonly allowVerification?: boolean;
+}
+
+/** Input of {@link generateEndpointPolicy} for the ECR endpoints (`ecr.api`, `ecr.dkr`). */
+export interface EcrEndpointPolicyInput {
+  readonly service: 'ecr.api' | 'ecr.dkr';
+  readonly region: string;
+  /** Only these accounts' registries are reachable through the endpoint. When absent, every registry is reachable. */
+  readonly registryAccounts?: readonly string[];
+  /** Only principals of this organization (`aws:PrincipalOrgID`) may use the endpoint. */
+  readonly organizationId?: string;
+  /** Repository ARNs that nobody may delete (`ecr:DeleteRepository`) through the endpoint. */
+  readonly protectedRepositoryArns?: readonly string[];
+}
+
+/** Input of {@link generateEndpointPolicy} for the S3 gateway endpoint ECR layers download through. */
+export interface S3EndpointPolicyInput {
+  readonly service: 's3';
+  readonly region: string;
+}
+
+/** Input of {@link generateEndpointPolicy}. */
+export type EndpointPolicyInput = EcrEndpointPolicyInput | S3EndpointPolicyInput;

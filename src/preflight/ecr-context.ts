@@ -2,7 +2,7 @@
 import type { ContextEntry } from '@aws-sdk/client-iam';
 
 /** The operations of the one grant AWS documents ECR creating (the second grant is undocumented). */
-export const ECR_DOCUMENTED_GRANT_OPERATIONS = ['GenerateDataKey', 'Decrypt'] as const;
+const ECR_DOCUMENTED_GRANT_OPERATIONS = ['GenerateDataKey', 'Decrypt'] as const;
 
 /** `aws:RequestedRegion`: every request carries it. */
 export const requestedRegion = (region: string): ContextEntry => ({ ContextKeyName: 'aws:RequestedRegion', ContextKeyValues: [region], ContextKeyType: 'string' });

@@ -5,7 +5,7 @@
 import type { ContextEntry } from '@aws-sdk/client-iam';
 import { okAsync, type ResultAsync } from 'neverthrow';
 import type { RegistryContext } from '../internal/context.js';
-import { explainAccess } from '../policy/evaluate.js';
+import { explainAccess } from '../policy/index.js';
 import type { AccessRequest, ContextValue, PolicyDocument, RequestPrincipal } from '../policy/types.js';
 import { getKeyPolicy } from '../steps/kms-keys.js';
 import { note } from './finding.js';
@@ -18,7 +18,7 @@ import type { Finding } from './types.js';
  * - `notAllowed`: neither: no IAM policy can make up for it;
  * - `explicitDeny`: a `Deny` statement applies: nothing can make up for it.
  */
-export type KeyPolicyVerdict = 'allowed' | 'delegated' | 'notAllowed' | 'explicitDeny';
+type KeyPolicyVerdict = 'allowed' | 'delegated' | 'notAllowed' | 'explicitDeny';
 
 /** The key policy's verdict per action, and what is worth reporting about the evaluation. */
 export interface KeyPolicyEvaluation {
@@ -51,7 +51,7 @@ export interface KeyPolicyQuestion {
 const ANY_IDENTITY_POLICY: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
 
 /** IAM simulator context entries as the policy evaluator's request context. */
-export const contextOfEntries = (entries: readonly ContextEntry[]): Record<string, ContextValue> => {
+const contextOfEntries = (entries: readonly ContextEntry[]): Record<string, ContextValue> => {
   const context: Record<string, ContextValue> = {};
   for (const entry of entries) {
     const name = entry.ContextKeyName;
@@ -76,7 +76,7 @@ const parseKeyPolicy = (text: string): PolicyDocument | undefined => {
 };
 
 /** The verdict of a key policy on one action (see {@link KeyPolicyVerdict}). */
-export const keyPolicyVerdict = (
+const keyPolicyVerdict = (
   keyPolicy: PolicyDocument,
   request: AccessRequest,
 ): { readonly verdict: KeyPolicyVerdict; readonly reason: string } => {

@@ -105,9 +105,9 @@ export const LIVE_PROBE_IDS = [
   'ecr.delete-without-retire-grant',
   'ecr.delete-retires-grants',
 ] as const;
-export type LiveProbeId = (typeof LIVE_PROBE_IDS)[number];
+type LiveProbeId = (typeof LIVE_PROBE_IDS)[number];
 
-export const PROBE_PREFIX = 'encrypted-ecr-probe-';
+const PROBE_PREFIX = 'encrypted-ecr-probe-';
 const MIB = 1024 * 1024;
 /** AWS: "usually less than five minutes" for grants to be consistent. */
 const GRANT_CONSISTENCY_MS = 5 * 60_000;

@@ -9,7 +9,7 @@ import { allPages, awsCall, expectList } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 
 /** KMS documents ListGrants' `Limit` as 1–100. */
-export const LIST_GRANTS_PAGE = 100;
+const LIST_GRANTS_PAGE = 100;
 
 /** Grants per customer-managed key (adjustable quota); AWS-managed keys have none. */
 export const GRANTS_PER_KEY_QUOTA = 50_000;
@@ -51,7 +51,7 @@ export const ECR_DOCUMENTED_GRANTS = 2;
 const regionOfRepositoryArn = (repositoryArn: string): string | undefined => /^arn:[a-z0-9-]+:ecr:([a-z0-9-]+):/.exec(repositoryArn)?.[1];
 
 /** Every `aws:ecr:arn` value in a grant's constraints (keys are case-insensitive, values case-sensitive). */
-export const ecrArnConstraintsOf = (grant: GrantListEntry): string[] => {
+const ecrArnConstraintsOf = (grant: GrantListEntry): string[] => {
   const values: string[] = [];
   for (const context of [grant.Constraints?.EncryptionContextSubset, grant.Constraints?.EncryptionContextEquals]) {
     for (const [key, value] of Object.entries(context ?? {})) {

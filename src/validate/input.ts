@@ -111,9 +111,6 @@ export const literal = <const L extends string>(...values: readonly L[]): Schema
   return primitive(expected, (v): v is L => set.has(v));
 };
 
-/** Anything at all: the operation checks this field itself, with its own error kind. */
-export const unchecked: Schema<unknown> = { expected: 'any value', read: (value) => ok(value) };
-
 /** An object with at least the given methods, kept by reference (a journal, an `AbortSignal`). */
 export const withMethods = <T>(expected: string, methods: readonly string[], properties: readonly string[] = []): Schema<T> => ({
   expected,

@@ -11,11 +11,11 @@ const MIB = 1024 * 1024;
  * string (escaping can double it). Every other ECR, KMS, IAM and STS call fits in 1 MiB (policies
  * are at most tens of KiB, KMS plaintexts 4 KiB).
  */
-export const BODY_LIMITS: Readonly<Record<string, number>> = {
+const BODY_LIMITS: Readonly<Record<string, number>> = {
   'ecr:UploadLayerPart': Math.ceil((20 * MIB * 4) / 3) + MIB,
   'ecr:PutImage': 9 * MIB,
 };
-export const DEFAULT_BODY_LIMIT = MIB;
+const DEFAULT_BODY_LIMIT = MIB;
 
 export const bodyLimit = (signingName: string, action: string): number => BODY_LIMITS[`${signingName}:${action}`] ?? DEFAULT_BODY_LIMIT;
 

@@ -130,7 +130,7 @@ export interface PrincipalPolicies {
 }
 
 /** What the default principal and the root users may do. */
-export const ADMIN_POLICY: PolicyDocument = {
+const ADMIN_POLICY: PolicyDocument = {
   Version: '2012-10-17',
   Statement: [{ Sid: 'AdministratorAccess', Effect: 'Allow', Action: '*', Resource: '*' }],
 };

@@ -11,12 +11,12 @@ import { join } from 'node:path';
 const FILE = 'state.json';
 const VERSION = 1;
 /** Owner read/write only: the file holds secret access keys. */
-export const STATE_FILE_MODE = 0o600;
+const STATE_FILE_MODE = 0o600;
 /** Owner only, for the directories the emulator creates. */
 export const DATA_DIR_MODE = 0o700;
 
 /** The persisted state, one part per component. */
-export interface StateFile {
+interface StateFile {
   readonly version: number;
   readonly parts: Readonly<Record<string, unknown>>;
 }

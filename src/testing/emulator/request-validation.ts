@@ -12,30 +12,8 @@
  */
 import { ApiError } from './core.js';
 import { MODEL_CONSTRAINTS } from './model-constraints.js';
+import type { Ref, ServiceConstraints } from './model-shapes.js';
 
-type Ref = string | { readonly shape: string; readonly locationName?: string };
-
-/** One shape of a generated constraint table. */
-export interface ShapeConstraints {
-  readonly type: string;
-  readonly required?: readonly string[];
-  readonly min?: number;
-  readonly max?: number;
-  readonly pattern?: string;
-  readonly enum?: readonly string[];
-  readonly flattened?: boolean;
-  readonly members?: Readonly<Record<string, Ref>>;
-  readonly member?: Ref;
-  readonly key?: Ref;
-  readonly value?: Ref;
-}
-
-/** The generated constraints of one service: each served operation's input shape (or null). */
-export interface ServiceConstraints {
-  readonly protocol: string;
-  readonly operations: Readonly<Record<string, string | null>>;
-  readonly shapes: Readonly<Record<string, ShapeConstraints>>;
-}
 
 const shapeOf = (ref: Ref): string => (typeof ref === 'string' ? ref : ref.shape);
 const wireName = (name: string, ref: Ref): string => (typeof ref === 'string' ? name : (ref.locationName ?? name));

@@ -163,7 +163,7 @@ const parseAmzDate = (value: string): number | undefined => {
 };
 
 /** `20260101T000000Z`, as AWS prints times in its SigV4 messages. */
-export const formatAmzDate = (time: number): string => new Date(time).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+const formatAmzDate = (time: number): string => new Date(time).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 
 /**
  * The header stage of SigV4 verification: everything that can be checked without reading the body.
@@ -233,15 +233,3 @@ export const verifySigV4Payload = (request: WireRequest, checked: Extract<SigV4H
   return undefined;
 };
 
-/** Both stages at once, for a request whose body is already read. */
-export const verifySigV4 = (
-  request: WireRequest,
-  lookup: (accessKeyId: string) => KeyLookup | undefined,
-  now: Date,
-  rules: SigV4Rules,
-): { readonly ok: true; readonly auth: ParsedAuthorization } | { readonly ok: false; readonly failure: SigV4Failure } => {
-  const checked = checkSigV4Headers(request.headers, lookup, now, rules);
-  if (!checked.ok) return checked;
-  const failure = verifySigV4Payload(request, checked, now);
-  return failure === undefined ? { ok: true, auth: checked.auth } : { ok: false, failure };
-};

@@ -11,11 +11,11 @@ export type XmlValue =
   | { readonly [name: string]: XmlValue };
 
 /** Escapes text and attribute content. */
-export const escapeXml = (text: string): string =>
+const escapeXml = (text: string): string =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
 /** Renders the children of an element; `undefined` members are left out, as AWS omits absent fields. */
-export const toXml = (value: XmlValue): string => {
+const toXml = (value: XmlValue): string => {
   if (value === undefined) return '';
   if (typeof value === 'string') return escapeXml(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);

@@ -84,7 +84,7 @@ export const isScenarioKey = (a: MockAccount, reference: string | undefined): bo
   reference !== undefined &&
   [a.keyId, a.keyArn, a.keyAlias, `arn:${a.partition}:kms:${a.region}:${a.account}:${a.keyAlias}`].includes(reference);
 
-export const repositoryArn = (a: MockAccount, name: string): string => `arn:${a.partition}:ecr:${a.region}:${a.account}:repository/${name}`;
+const repositoryArn = (a: MockAccount, name: string): string => `arn:${a.partition}:ecr:${a.region}:${a.account}:repository/${name}`;
 
 /** A new, empty repository (not yet stored). */
 export const newRepository = (a: MockAccount, name: string, encryption: MockRepository['encryption']): MockRepository => ({

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { explainAccess } from '../../../src/policy/evaluate.js';
-import {
-  generateEcrKeyPolicy,
-  generateEndpointPolicy,
-  generateRepositoryAdminPolicy,
-  type EndpointPolicyInput,
-  type RepositoryAdminPolicyInput,
-} from '../../../src/policy/generate.js';
-import type { AccessDecision, AccessRequest, PolicyDocument, PolicySet, RequestPrincipal } from '../../../src/policy/types.js';
+import { generateEcrKeyPolicy, generateEndpointPolicy, generateRepositoryAdminPolicy } from '../../../src/policy/generate.js';
+import type {
+  AccessDecision,
+  AccessRequest,
+  EndpointPolicyInput,
+  PolicyDocument,
+  PolicySet,
+  RepositoryAdminPolicyInput,
+  RequestPrincipal,
+} from '../../../src/policy/types.js';
 import {
   ACCOUNT,
   KEY_ARN,

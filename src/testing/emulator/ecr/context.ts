@@ -13,7 +13,7 @@ import { ObjectStore } from './storage.js';
  * `LayerPartTooSmallException`, which only CompleteLayerUpload lists. The emulator's default;
  * `startLocalAws({ minimumLayerPartSize })` lowers it for fast tests (not an AWS behaviour).
  */
-export const MIN_PART_BYTES = 5 * 1024 * 1024;
+const MIN_PART_BYTES = 5 * 1024 * 1024;
 
 /** Extra knobs for the emulated ECR, beyond the contract in core.ts. */
 export interface EcrServiceOptions {

@@ -12,8 +12,6 @@ export { ECR_WORDS, Input, invalidParameter } from '../input.js';
 export const REPOSITORY_NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
 /** ECR's `ImageDigest`/`LayerDigest` shape: `<algorithm>:<hex>`. */
 export const DIGEST = /^[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+$/;
-/** The digests the emulator computes. */
-export const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 export const REGISTRY_ID = /^[0-9]{12}$/;
 
 /** The repository name member, validated against the model (2–256 chars and the regex). */
@@ -21,10 +19,10 @@ export const repositoryName = (input: Input, member = 'repositoryName'): string 
   input.string(member, { min: 2, max: 256, pattern: REPOSITORY_NAME });
 
 /** Opaque paging tokens: an offset into a stable ordering, tagged with the operation. */
-export const encodeToken = (operation: string, offset: number): string =>
+const encodeToken = (operation: string, offset: number): string =>
   Buffer.from(JSON.stringify({ op: operation, offset }), 'utf8').toString('base64');
 
-export const decodeToken = (operation: string, token: string | undefined): number => {
+const decodeToken = (operation: string, token: string | undefined): number => {
   if (token === undefined) return 0;
   try {
     const parsed: unknown = JSON.parse(Buffer.from(token, 'base64').toString('utf8'));

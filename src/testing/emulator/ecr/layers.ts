@@ -23,11 +23,11 @@ export const MAX_PART_BYTES = 20_971_520;
  * The part size InitiateLayerUpload announces for a minimum part size: twice the minimum (ECR's
  * 10 MiB at its 5 MiB minimum), at most the model's maximum part.
  */
-export const announcedPartSize = (minimum: number): number => Math.min(MAX_PART_BYTES, 2 * minimum);
+const announcedPartSize = (minimum: number): number => Math.min(MAX_PART_BYTES, 2 * minimum);
 
 const MIB = 1024 * 1024;
 const sizeWords = (bytes: number): string => (bytes % MIB === 0 ? `${String(bytes / MIB)} MiB` : `${String(bytes)} bytes`);
-export const DOWNLOAD_PATH = '/__ecr-blob/';
+const DOWNLOAD_PATH = '/__ecr-blob/';
 
 const uploadNotFound = (uploadId: string, repository: RepositoryRecord): ApiError =>
   new ApiError(

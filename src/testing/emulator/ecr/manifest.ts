@@ -5,7 +5,7 @@
 import { ApiError } from '../core.js';
 import { DIGEST } from './input.js';
 
-export const MEDIA_TYPES = {
+const MEDIA_TYPES = {
   dockerV1: 'application/vnd.docker.distribution.manifest.v1+json',
   dockerV1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
   dockerV2: 'application/vnd.docker.distribution.manifest.v2+json',
@@ -18,7 +18,7 @@ const INDEX_TYPES: readonly string[] = [MEDIA_TYPES.dockerList, MEDIA_TYPES.ociI
 const SUPPORTED: readonly string[] = Object.values(MEDIA_TYPES);
 const OCI_IMAGE_CONFIG = 'application/vnd.oci.image.config.v1+json';
 
-export interface BlobReference {
+interface BlobReference {
   readonly digest: string;
   readonly mediaType: string | undefined;
 }

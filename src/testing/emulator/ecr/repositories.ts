@@ -29,7 +29,7 @@ export const ECR_GRANT_OPERATIONS: readonly (readonly string[])[] = [
 ];
 
 /** ECR's two grants under a second-grant variant: operations, and whether the `aws:ecr:arn` constraint applies. */
-export const ecrGrantsFor = (variant: SecondGrantVariant): readonly { readonly operations: readonly string[]; readonly constrained: boolean }[] => {
+const ecrGrantsFor = (variant: SecondGrantVariant): readonly { readonly operations: readonly string[]; readonly constrained: boolean }[] => {
   const [first = [], second = []] = ECR_GRANT_OPERATIONS;
   switch (variant) {
     case 'describe-retire':
@@ -44,7 +44,7 @@ export const ecrGrantsFor = (variant: SecondGrantVariant): readonly { readonly o
 };
 
 /** The JSON of a `Repository`. */
-export const repositoryShape = (repository: RepositoryRecord): Record<string, unknown> => ({
+const repositoryShape = (repository: RepositoryRecord): Record<string, unknown> => ({
   repositoryArn: repository.arn,
   registryId: repository.account,
   repositoryName: repository.name,
@@ -264,7 +264,7 @@ const deleteRepository: Handler = (ecr, input, ctx) => {
   return { repository: repositoryShape(repository) };
 };
 
-export const removeRepository = (ecr: EcrContext, repository: RepositoryRecord): void => {
+const removeRepository = (ecr: EcrContext, repository: RepositoryRecord): void => {
   const registry = ecr.state.registries[registryKey(repository.account, repository.region)];
   if (registry !== undefined) delete registry[repository.name];
   for (const [token, download] of Object.entries(ecr.state.downloads)) {

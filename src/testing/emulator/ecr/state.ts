@@ -2,7 +2,21 @@
  * ECR's state: plain JSON-shaped records (so `snapshot` is a deep copy), keyed by registry
  * (account + region), then repository name. Blob and manifest bytes stay in files.
  */
-import type { SealedObject } from './storage.js';
+
+/** How one stored object is sealed; kept in the (JSON) state beside the file. */
+export interface SealedObject {
+  /** Path relative to the data directory. */
+  readonly file: string;
+  /** Plaintext bytes. */
+  readonly size: number;
+  readonly iv: string;
+  readonly authTag: string;
+  /** The data key encrypted by KMS (or wrapped by the emulator key), base64. */
+  readonly encryptedKey: string;
+  /** KMS key ARN, or `EMULATOR_KEY` (storage.ts). */
+  readonly encryptedWith: string;
+  readonly encryptionContext: Readonly<Record<string, string>>;
+}
 
 export interface ExclusionFilter {
   readonly filterType: string;
@@ -16,7 +30,7 @@ export interface Tag {
 
 export type ImageStatus = 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
 
-export interface BlobRecord {
+interface BlobRecord {
   readonly digest: string;
   readonly sealed: SealedObject;
   /** Learnt from the first manifest that references the blob. */
@@ -88,7 +102,7 @@ export interface RepositoryRecord {
 }
 
 /** A pre-signed-style download link. */
-export interface DownloadToken {
+interface DownloadToken {
   readonly account: string;
   readonly region: string;
   readonly repositoryName: string;

@@ -9,26 +9,11 @@ import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileS
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ApiError, type KmsForEcr } from '../core.js';
-import type { EcrState } from './state.js';
+import type { EcrState, SealedObject } from './state.js';
 
 /** `encryptedWith` of objects in AES256 repositories. */
 export const EMULATOR_KEY = 'AES256';
 const CHUNK = 1024 * 1024;
-
-/** How one stored object is sealed; kept in the (JSON) state beside the file. */
-export interface SealedObject {
-  /** Path relative to the data directory. */
-  readonly file: string;
-  /** Plaintext bytes. */
-  readonly size: number;
-  readonly iv: string;
-  readonly authTag: string;
-  /** The data key encrypted by KMS (or wrapped by the emulator key), base64. */
-  readonly encryptedKey: string;
-  /** KMS key ARN, or {@link EMULATOR_KEY}. */
-  readonly encryptedWith: string;
-  readonly encryptionContext: Readonly<Record<string, string>>;
-}
 
 /** A data key ready to encrypt with. */
 export interface SealingKey {

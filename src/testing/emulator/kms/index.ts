@@ -14,13 +14,9 @@ import { grantHandlers } from './grants.js';
 import { keyHandlers } from './keys.js';
 import type { GrantInfo, KeyInfo, KmsServiceDeps, KmsState } from './state.js';
 
-export type { GrantInfo, InternalKmsCall, KeyInfo, KmsServiceDeps } from './state.js';
-export { kmsError } from './state.js';
+export type { GrantInfo, KeyInfo, KmsServiceDeps } from './state.js';
 
 const HANDLERS: Readonly<Record<string, Handler>> = { ...keyHandlers, ...aliasHandlers, ...grantHandlers, ...cryptoHandlers };
-
-/** The actions the emulated KMS answers. */
-export const KMS_ACTIONS: readonly string[] = Object.keys(HANDLERS).sort();
 
 /** The emulated KMS. */
 export class KmsService implements JsonService, Persistable, KmsForEcr {

@@ -31,7 +31,7 @@ const KEY_SPECS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** The `KeyMetadata` of a key. */
-export const metadata = (kms: KmsContext, key: KeyRecord): Record<string, unknown> => {
+const metadata = (kms: KmsContext, key: KeyRecord): Record<string, unknown> => {
   const replicas = key.multiRegion ? kms.state.keys.filter((k) => k.keyId === key.keyId && k.account === key.account && k.primaryArn !== undefined) : [];
   const primary = key.multiRegion ? kms.state.keys.find((k) => k.keyId === key.keyId && k.account === key.account && k.primaryArn === undefined) : undefined;
   return {

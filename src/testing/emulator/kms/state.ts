@@ -2,7 +2,7 @@
 import { ApiError, type Authorizer, type Clock, type KmsKeyInfo } from '../core.js';
 
 /** A KMS call made in process (by ECR), for the call log. */
-export interface InternalKmsCall {
+interface InternalKmsCall {
   readonly operation: string;
   readonly principalArn: string;
   readonly region: string;

@@ -1,5 +1,5 @@
 /**
- * The schemas every public operation reads its argument with (see `./input.ts`). The rule: a field
+ * The schemas every public operation reads its argument with (see `./validate/input.ts`). The rule: a field
  * of the wrong JavaScript type (a number for a name, `null` for a journal, a string where an
  * array goes) is `InvalidInput` naming the field, before any AWS call, in every operation. The
  * *values* of well-typed fields (a name's pattern, a key reference's form, a mutability, a
@@ -11,13 +11,13 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { err, ok } from 'neverthrow';
-import type { InvalidInput } from '../errors.js';
-import type { MigrationJournal, MigrationProgress } from '../migration/types.js';
-import type { AuditProgress, AuditRequirement } from '../operations/audit.js';
-import type { PolicyDocument } from '../policy/types.js';
-import type { Clock } from '../internal/wait.js';
-import type { EncryptedRegistryOptions } from '../registry.js';
-import type { EncryptionSpec, ImageTagMutability, RegistryLogger } from '../types.js';
+import type { InvalidInput } from './errors.js';
+import type { MigrationJournal, MigrationProgress } from './migration/types.js';
+import type { AuditProgress, AuditRequirement } from './operations/audit.js';
+import { policyDocument, type PolicyDocument } from './policy/index.js';
+import type { Clock } from './internal/wait.js';
+import type { EncryptedRegistryOptions } from './registry-options.js';
+import type { EncryptionSpec, ImageTagMutability, RegistryLogger } from './types.js';
 import {
   array,
   boolean,
@@ -31,8 +31,7 @@ import {
   type Schema,
   string,
   withMethods,
-} from './input.js';
-import { policyDocument } from './policy-inputs.js';
+} from './validate/input.js';
 
 const MAX_DEPTH = 32;
 
@@ -69,7 +68,7 @@ const copy = (value: unknown, field: string, depth: number): InvalidInput | { va
  * any value and answers its own typed error for the wrong ones. Only a `bigint` (which
  * `JSON.stringify` cannot print) and cycles are refused here.
  */
-export const copied = <T>(): Schema<T> => ({
+const copied = <T>(): Schema<T> => ({
   expected: 'a value the operation checks',
   read: (value, field) => {
     const result = copy(value, field, 0);

@@ -1,18 +1,20 @@
 /**
- * The schemas of the policy toolkit's inputs (see `./input.ts`): `explainAccess`'s request and
+ * The schemas of the policy toolkit's inputs (see `../validate/input.ts`): `explainAccess`'s request and
  * policies, and the generators' inputs. JavaScript types only; the toolkit checks the values
  * (regions, accounts, ARNs) itself.
  */
+import { ok } from 'neverthrow';
+import { array, boolean, dictionary, either, literal, number, optional, record, type Schema, string } from '../validate/input.js';
 import type {
+  AccessRequest,
   EcrEndpointPolicyInput,
   EcrKeyPolicyInput,
+  PolicyDocument,
+  PolicySet,
   RepositoryAdminPolicyInput,
   RepositoryOperation,
   S3EndpointPolicyInput,
-} from '../policy/generate.js';
-import { ok } from 'neverthrow';
-import type { AccessRequest, PolicyDocument, PolicySet } from '../policy/types.js';
-import { array, boolean, dictionary, either, literal, number, optional, record, type Schema, string } from './input.js';
+} from './types.js';
 
 const strings = either(string, array(string));
 const scalar = either(either(string, number), boolean);

@@ -1,0 +1,134 @@
+// The API report (issue 14): the public surface of each package entry, read from the BUILT
+// declarations (dist/**/*.d.ts, so run `npm run build` first) with the TypeScript compiler API, and
+// compared with the reviewed report checked in under api/. Every exported name is listed with its
+// declaration (comments removed), plus the unexported declarations the surface reaches (a change to
+// them changes the API too).
+//
+//   node scripts/api-report.mjs           fails when the built surface differs from api/*.api.md
+//   node scripts/api-report.mjs --update  rewrites api/*.api.md (npm run api:update)
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import ts from 'typescript';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const ENTRIES = [
+  { name: 'encrypted-ecr', dts: 'dist/index.d.ts', report: 'api/encrypted-ecr.api.md' },
+  { name: 'encrypted-ecr/testing', dts: 'dist/testing/index.d.ts', report: 'api/encrypted-ecr-testing.api.md' },
+  { name: 'encrypted-ecr/testing/mocks', dts: 'dist/testing/mocks/index.d.ts', report: 'api/encrypted-ecr-testing-mocks.api.md' },
+];
+const update = process.argv.includes('--update');
+
+const missing = ENTRIES.filter((e) => !existsSync(join(ROOT, e.dts)));
+if (missing.length > 0) {
+  console.error(`api report: ${missing.map((e) => e.dts).join(', ')} missing: run \`npm run build\` first.`);
+  process.exit(1);
+}
+
+const program = ts.createProgram(
+  ENTRIES.map((e) => join(ROOT, e.dts)),
+  { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, skipLibCheck: true, types: ['node'], noEmit: true },
+);
+const checker = program.getTypeChecker();
+const printer = ts.createPrinter({ removeComments: true, newLine: ts.NewLineKind.LineFeed });
+const inDist = (sf) => sf.fileName.startsWith(join(ROOT, 'dist'));
+
+const resolveAlias = (symbol) => (symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol);
+
+/** The statement to print for a declaration (a variable's whole `declare const` statement). */
+const statementOf = (decl) => (ts.isVariableDeclaration(decl) ? decl.parent.parent : decl);
+
+const print = (node) => printer.printNode(ts.EmitHint.Unspecified, node, node.getSourceFile()).replace(/^export (declare )?/, 'declare ').replace(/^(?!declare )/, 'declare ');
+
+/** The declarations of dist/ a node refers to by name (types, `typeof x`, heritage clauses). */
+const referencedSymbols = (node) => {
+  const found = [];
+  const visit = (n) => {
+    if (ts.isIdentifier(n) && (ts.isTypeReferenceNode(n.parent) || ts.isExpressionWithTypeArguments(n.parent) || ts.isTypeQueryNode(n.parent) || ts.isQualifiedName(n.parent))) {
+      const symbol = checker.getSymbolAtLocation(n);
+      if (symbol) found.push(resolveAlias(symbol));
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(node);
+  return found;
+};
+
+const reportOf = (entry) => {
+  const sf = program.getSourceFile(join(ROOT, entry.dts));
+  const moduleSymbol = sf && checker.getSymbolAtLocation(sf);
+  if (!moduleSymbol) throw new Error(`api report: cannot read ${entry.dts}`);
+  const exported = checker.getExportsOfModule(moduleSymbol).sort((a, b) => a.name.localeCompare(b.name));
+  const exportedTargets = new Set(exported.map(resolveAlias));
+  const blocks = [];
+  for (const symbol of exported) {
+    const target = resolveAlias(symbol);
+    const decls = (target.declarations ?? []).filter((d) => inDist(d.getSourceFile()));
+    if (decls.length === 0) {
+      blocks.push(`// ${symbol.name}: re-exported from a dependency\nexport { ${symbol.name} };`);
+      continue;
+    }
+    const renamed = target.name !== symbol.name && target.name !== 'default' ? ` (declared as ${target.name})` : '';
+    blocks.push(`// ${symbol.name}${renamed}\n${[...new Set(decls.map(statementOf))].map(print).join('\n')}`);
+  }
+  // The unexported declarations the surface reaches, transitively.
+  const reached = new Map();
+  const queue = [...exportedTargets];
+  for (let symbol = queue.shift(); symbol; symbol = queue.shift()) {
+    for (const decl of symbol.declarations ?? []) {
+      if (!inDist(decl.getSourceFile())) continue;
+      for (const ref of referencedSymbols(decl)) {
+        if (exportedTargets.has(ref) || reached.has(ref) || !(ref.declarations ?? []).some((d) => inDist(d.getSourceFile()))) continue;
+        if (ref.flags & ts.SymbolFlags.TypeParameter) continue;
+        reached.set(ref, true);
+        queue.push(ref);
+      }
+    }
+  }
+  const hidden = [...reached.keys()]
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((s) => `// ${s.name} (not exported)\n${[...new Set((s.declarations ?? []).filter((d) => inDist(d.getSourceFile())).map(statementOf))].map(print).join('\n')}`);
+  return [
+    `# API report: \`${entry.name}\``,
+    '',
+    `<!-- Generated by scripts/api-report.mjs from ${entry.dts}. Do not edit: after a reviewed change of the public surface, run \`npm run build && npm run api:update\` and commit. -->`,
+    '',
+    `${exported.length} exported names; ${hidden.length} unexported declarations reached from them.`,
+    '',
+    '```ts',
+    blocks.join('\n\n'),
+    ...(hidden.length > 0 ? ['', '// ---- reached from the exports, not exported ----', '', hidden.join('\n\n')] : []),
+    '```',
+    '',
+  ].join('\n');
+};
+
+let changed = 0;
+for (const entry of ENTRIES) {
+  const text = reportOf(entry);
+  const file = join(ROOT, entry.report);
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  if (old === text) continue;
+  if (update) {
+    mkdirSync(join(ROOT, 'api'), { recursive: true });
+    writeFileSync(file, text);
+    console.log(`api report: wrote ${entry.report}`);
+    continue;
+  }
+  changed += 1;
+  const built = join(tmpdir(), `api-report-${process.pid}-${entry.report.replace(/\//g, '_')}`);
+  writeFileSync(built, text);
+  console.error(`api report: the public surface of \`${entry.name}\` differs from ${entry.report}${old === undefined ? ' (missing)' : ''}:`);
+  if (old !== undefined) {
+    const diff = spawnSync('git', ['diff', '--no-index', '--no-color', '--', file, built], { encoding: 'utf8' });
+    console.error(diff.stdout.split('\n').slice(0, 200).join('\n'));
+  }
+}
+if (changed > 0) {
+  console.error(
+    `api report: ${changed} public entr${changed === 1 ? 'y' : 'ies'} changed. If the change is on purpose, accept it with \`npm run build && npm run api:update\` and commit api/ (the reviewer sees the surface change in the diff).`,
+  );
+  process.exit(1);
+}
+if (!update) console.log(`api report: ${ENTRIES.length} public entries match api/*.api.md`);
