@@ -6,7 +6,7 @@
  */
 import { err, ok, type Result, ResultAsync } from 'neverthrow';
 import type { AwsService, GenericAwsError, UnexpectedResponse } from '../errors.js';
-import { aborted } from './retry.js';
+import { aborted } from './wait.js';
 
 /** The shape every modeled or unmodeled SDK v3 service exception has. */
 export interface ServiceException extends Error {

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { ResultAsync, err, ok, type Result } from 'neverthrow';
+import { err, ok, type Result, type ResultAsync } from 'neverthrow';
 import type {
   Aborted,
   DigestMismatch,
@@ -19,7 +19,7 @@ import type {
   RepositoryNotFound,
 } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
-import { aborted, retryDelay, withRetry, type RetryPolicy } from '../internal/retry.js';
+import { aborted, retriedBeyondSdk, retry, type RetryPolicy } from '../internal/wait.js';
 import { checkTransport } from '../internal/transport.js';
 import {
   completeLayerUpload,
@@ -45,6 +45,15 @@ export const MAX_PARTS = 4_200;
 /** When ECR does not say which part size it wants. */
 export const DEFAULT_PART_SIZE = 10 * 1024 * 1024;
 
+/** The smallest and largest layer part (every part but the last is at least `min`). */
+export interface PartSizeBounds {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** ECR's layer-part quota: 5–10 MiB. The default everywhere; only tests against a registry with other limits pass others. */
+export const ECR_PART_SIZE_BOUNDS: PartSizeBounds = { min: MIN_PART_SIZE, max: MAX_PART_SIZE };
+
 /**
  * The part size for a blob: ECR's `partSize` from InitiateLayerUpload (or the fallback) kept within
  * the quota's 5–10 MiB, and raised (within 10 MiB) when the blob's known size would need more than
@@ -55,22 +64,27 @@ export const DEFAULT_PART_SIZE = 10 * 1024 * 1024;
  * partSizeFor(1, undefined, DEFAULT_PART_SIZE); // 5 MiB: ECR's 1 byte is below the quota's floor
  * ```
  */
-export const partSizeFor = (asked: number | undefined, size: number | undefined, fallback: number): number | undefined => {
+export const partSizeFor = (
+  asked: number | undefined,
+  size: number | undefined,
+  fallback: number,
+  bounds: PartSizeBounds = ECR_PART_SIZE_BOUNDS,
+): number | undefined => {
   const wanted = asked !== undefined && Number.isFinite(asked) && asked > 0 ? asked : fallback;
-  const bounded = Math.min(MAX_PART_SIZE, Math.max(MIN_PART_SIZE, Number.isFinite(wanted) ? Math.floor(wanted) : DEFAULT_PART_SIZE));
+  const bounded = Math.min(bounds.max, Math.max(bounds.min, Number.isFinite(wanted) ? Math.floor(wanted) : DEFAULT_PART_SIZE));
   if (size === undefined || size <= bounded * MAX_PARTS) return bounded;
   const needed = Math.ceil(size / MAX_PARTS);
-  return needed <= MAX_PART_SIZE ? needed : undefined;
+  return needed <= bounds.max ? needed : undefined;
 };
 
-const tooManyParts = (t: { readonly target: string; readonly digest: string }, size: number, what: string): LayerTransferFailed => ({
+const tooManyParts = (t: { readonly target: string; readonly digest: string; readonly partSizeBounds?: PartSizeBounds | undefined }, size: number, what: string): LayerTransferFailed => ({
   kind: 'LayerTransferFailed',
   repositoryName: t.target,
   layerDigest: t.digest,
   stage: 'upload',
   reason: 'LayerTooLarge',
   message:
-    `${what} ${size} bytes: more than ECR's ${MAX_PARTS} layer parts of at most ${MAX_PART_SIZE} bytes (service quotas "Layer parts" and ` +
+    `${what} ${size} bytes: more than ECR's ${MAX_PARTS} layer parts of at most ${(t.partSizeBounds ?? ECR_PART_SIZE_BOUNDS).max} bytes (service quotas "Layer parts" and ` +
     '"Maximum layer part size", not adjustable) can hold through the API',
   cause: undefined,
 });
@@ -99,6 +113,8 @@ export interface BlobTransfer {
   readonly size: number | undefined;
   /** Part size when InitiateLayerUpload does not return one. */
   readonly fallbackPartSize: number;
+  /** The part sizes allowed (default {@link ECR_PART_SIZE_BOUNDS}, ECR's quota). */
+  readonly partSizeBounds?: PartSizeBounds | undefined;
   readonly retry: RetryPolicy;
   readonly signal?: AbortSignal | undefined;
   /** Bytes uploaded (positive), or given back when the blob restarts (negative). */
@@ -143,16 +159,20 @@ const restartableUpload = (error: BlobTransferError): boolean =>
   error.kind === 'LayerTransferFailed' && (error.reason === 'UploadNotFoundException' || error.reason === 'InvalidLayerPartException');
 
 const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'completed' | 'existed', Failure>> => {
-  const { signal, retry } = t;
+  const { signal } = t;
   const callOptions = { signal };
+  /** One API call: the SDK retries it; we retry only what {@link retriedBeyondSdk} names (throttled layer uploads). */
+  const call = <T, E extends BlobTransferError>(operation: string, fn: () => ResultAsync<T, E>): ResultAsync<T, E | Aborted> =>
+    retry(ctx, t.retry, operation, fn, { retryable: retriedBeyondSdk(operation), signal });
   const algorithm = digestAlgorithm(t.digest);
   if (algorithm === undefined) {
     return err(fatal({ ...downloadFailure(t, 'UnsupportedDigest', `cannot verify digest ${t.digest}`, undefined), stage: 'locate' }));
   }
   // Before any call: a blob that cannot fit in 4,200 parts of the largest allowed size.
-  if (t.size !== undefined && partSizeFor(MAX_PART_SIZE, t.size, MAX_PART_SIZE) === undefined) return err(fatal(tooManyParts(t, t.size, 'the blob has')));
+  const bounds = t.partSizeBounds ?? ECR_PART_SIZE_BOUNDS;
+  if (t.size !== undefined && partSizeFor(bounds.max, t.size, bounds.max, bounds) === undefined) return err(fatal(tooManyParts(t, t.size, 'the blob has')));
 
-  const url = await withRetry(ctx, retry, 'GetDownloadUrlForLayer', () => getDownloadUrlForLayer(ctx, t.source, t.digest, callOptions), signal);
+  const url = await call('GetDownloadUrlForLayer', () => getDownloadUrlForLayer(ctx, t.source, t.digest, callOptions));
   if (url.isErr()) return err(fatal(url.error));
   let location = url.value;
   let response: IncomingMessage;
@@ -178,7 +198,7 @@ const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'c
     return err({ error: failure, restart: restartableStatus(status) });
   }
 
-  const upload = await withRetry(ctx, retry, 'InitiateLayerUpload', () => initiateLayerUpload(ctx, t.target, callOptions), signal);
+  const upload = await call('InitiateLayerUpload', () => initiateLayerUpload(ctx, t.target, callOptions));
   if (upload.isErr()) {
     response.destroy();
     const error = upload.error.kind === 'LayerTransferFailed' ? { ...upload.error, layerDigest: t.digest } : upload.error;
@@ -186,7 +206,7 @@ const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'c
   }
   const { uploadId } = upload.value;
   // Parts are as large as ECR asks, within the quota (never trusted blindly: 0, 1 byte or 100 MiB are kept in 5–10 MiB).
-  const partSize = partSizeFor(upload.value.partSize, t.size, t.fallbackPartSize) ?? MAX_PART_SIZE;
+  const partSize = partSizeFor(upload.value.partSize, t.size, t.fallbackPartSize, bounds) ?? bounds.max;
 
   const hash = createHash(algorithm);
   let part = Buffer.allocUnsafe(t.size !== undefined && t.size > 0 && t.size < partSize ? t.size : partSize);
@@ -196,12 +216,8 @@ const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'c
     const bytes = part.subarray(0, filled);
     // A blob larger than its descriptor said (or of unknown size) must still fit in 4,200 parts.
     if (sent / partSize >= MAX_PARTS) return err(fatal(tooManyParts(t, sent + filled, 'the blob has at least')));
-    const result = await withRetry(
-      ctx,
-      retry,
-      'UploadLayerPart',
-      () => uploadLayerPart(ctx, { repositoryName: t.target, uploadId, layerDigest: t.digest, firstByte: sent, bytes }, callOptions),
-      signal,
+    const result = await call('UploadLayerPart', () =>
+      uploadLayerPart(ctx, { repositoryName: t.target, uploadId, layerDigest: t.digest, firstByte: sent, bytes }, callOptions),
     );
     if (result.isErr()) {
       return err({ error: result.error, restart: restartableUpload(result.error) });
@@ -262,13 +278,7 @@ const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'c
     return giveBack(fatal({ kind: 'DigestMismatch', repositoryName: t.source, subject: 'blob', expected: t.digest, actual }));
   }
 
-  const completed = await withRetry(
-    ctx,
-    retry,
-    'CompleteLayerUpload',
-    () => completeLayerUpload(ctx, t.target, uploadId, t.digest, callOptions),
-    signal,
-  );
+  const completed = await call('CompleteLayerUpload', () => completeLayerUpload(ctx, t.target, uploadId, t.digest, callOptions));
   if (completed.isErr()) return giveBack({ error: completed.error, restart: restartableUpload(completed.error) });
   return ok(completed.value);
 };
@@ -279,17 +289,11 @@ const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'c
  * (403), a dropped download, a lost upload or a 5xx download starts the blob over with a fresh URL,
  * within `retry.attempts`; AWS calls retry transient failures on their own.
  */
-export const transferBlob = (ctx: RegistryContext, t: BlobTransfer): ResultAsync<'completed' | 'existed', BlobTransferError> => {
-  const run = async (): Promise<Result<'completed' | 'existed', BlobTransferError>> => {
-    for (let tried = 1; ; tried++) {
-      if (t.signal?.aborted) return err(aborted('CopyImages'));
-      const result = await attempt(ctx, t);
-      if (result.isOk()) return ok(result.value);
-      const { error, restart } = result.error;
-      if (!restart || tried >= t.retry.attempts) return err(error);
-      ctx.logger.debug('restarting a blob', { digest: t.digest, reason: error.kind === 'LayerTransferFailed' ? error.reason : error.kind, tried });
-      await ctx.sleep(retryDelay(t.retry, tried));
-    }
-  };
-  return new ResultAsync(run());
-};
+export const transferBlob = (ctx: RegistryContext, t: BlobTransfer): ResultAsync<'completed' | 'existed', BlobTransferError> =>
+  retry(ctx, t.retry, 'CopyImages', () => attempt(ctx, t), {
+    retryable: ({ error, restart }) => {
+      if (restart) ctx.logger.debug('restarting a blob', { digest: t.digest, reason: error.kind === 'LayerTransferFailed' ? error.reason : error.kind });
+      return restart;
+    },
+    signal: t.signal,
+  }).mapErr((failure) => ('restart' in failure ? failure.error : failure));

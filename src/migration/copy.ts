@@ -8,9 +8,9 @@ import { ResultAsync, err, ok, okAsync, type Result } from 'neverthrow';
 import type { CopyImagesError, InvalidInput } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { runPool } from '../internal/pool.js';
-import { DEFAULT_RETRY, aborted, withRetry, type RetryPolicy } from '../internal/retry.js';
+import { DEFAULT_RETRY, aborted, retriedBeyondSdk, retry, type RetryPolicy } from '../internal/wait.js';
 import { checkLayerAvailability, putImage } from '../steps/ecr-images.js';
-import { DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, transferBlob } from './blob-transfer.js';
+import { DEFAULT_PART_SIZE, ECR_PART_SIZE_BOUNDS, type PartSizeBounds, transferBlob } from './blob-transfer.js';
 import { digestOf, isDockerV1 } from './manifest.js';
 import type { GraphBlob, GraphImage, ImageGraph } from './snapshot.js';
 
@@ -52,10 +52,17 @@ export interface CopyImagesInput<HE = never> {
   /** Blobs in flight at once (1–64). */
   readonly concurrency: number;
   /**
-   * Part size used when InitiateLayerUpload does not return one (5 MiB – 10 MiB, ECR's layer-part
-   * quota). ECR's own answer wins within that quota (see `partSizeFor`).
+   * Part size used when InitiateLayerUpload does not return one (within `partSizeBounds`). ECR's
+   * own answer wins within those bounds (see `partSizeFor`).
    */
   readonly partSize?: number;
+  /**
+   * The smallest and largest layer part. Default (and what real ECR needs): its layer-part quota,
+   * 5–10 MiB ({@link ECR_PART_SIZE_BOUNDS}). Only for a registry with other limits, such as the
+   * emulator started with `startLocalAws({ minimumLayerPartSize })` in a test that wants small
+   * layers: `min` must be at least 1 and at most `max`.
+   */
+  readonly partSizeBounds?: PartSizeBounds;
   readonly onProgress?: (progress: CopyProgress) => void;
   /** Called once each blob is in the target; a failure stops the copy. For a journal. */
   readonly onBlobCopied?: (event: BlobCopied) => ResultAsync<void, HE>;
@@ -92,9 +99,12 @@ const validate = <HE>(ctx: RegistryContext, input: CopyImagesInput<HE>): CopyIma
   if (!Number.isInteger(input.concurrency) || input.concurrency < 1 || input.concurrency > MAX_CONCURRENCY) {
     return invalid('concurrency', `must be an integer from 1 to ${MAX_CONCURRENCY}`);
   }
-  const { partSize } = input;
-  if (partSize !== undefined && (!Number.isInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE)) {
-    return invalid('partSize', `must be an integer from ${MIN_PART_SIZE} to ${MAX_PART_SIZE} bytes`);
+  const { partSize, partSizeBounds: bounds = ECR_PART_SIZE_BOUNDS } = input;
+  if (!Number.isSafeInteger(bounds.min) || !Number.isSafeInteger(bounds.max) || bounds.min < 1 || bounds.min > bounds.max) {
+    return invalid('partSizeBounds', 'min and max must be integers with 1 ≤ min ≤ max');
+  }
+  if (partSize !== undefined && (!Number.isInteger(partSize) || partSize < bounds.min || partSize > bounds.max)) {
+    return invalid('partSize', `must be an integer from ${bounds.min} to ${bounds.max} bytes`);
   }
   const archived = input.graph.images.filter((i) => i.status !== 'ACTIVE');
   if (archived.length > 0) {
@@ -176,7 +186,7 @@ export const copyImages = <HE = never>(
   input: CopyImagesInput<HE>,
 ): ResultAsync<CopyReport, CopyImagesError | HE> => {
   const { source, target, graph, signal } = input;
-  const retry = input.retry ?? DEFAULT_RETRY;
+  const policy = input.retry ?? DEFAULT_RETRY;
   const callOptions = { signal };
 
   const run = async (): Promise<Result<CopyReport, CopyImagesError | HE>> => {
@@ -197,12 +207,12 @@ export const copyImages = <HE = never>(
     // 1. What the target holds already.
     tracker.emit();
     const unknown = graph.blobs.filter((b) => !doneBlobs.has(b.digest));
-    const availability = await withRetry(
+    const availability = await retry(
       ctx,
-      retry,
+      policy,
       'BatchCheckLayerAvailability',
       () => checkLayerAvailability(ctx, target, unknown.map((b) => b.digest), callOptions),
-      signal,
+      { retryable: retriedBeyondSdk('BatchCheckLayerAvailability'), signal },
     );
     if (availability.isErr()) return err(availability.error);
     const missing: GraphBlob[] = [];
@@ -250,7 +260,8 @@ export const copyImages = <HE = never>(
         digest: blob.digest,
         size: blob.size,
         fallbackPartSize,
-        retry,
+        partSizeBounds: input.partSizeBounds,
+        retry: policy,
         signal,
         onBytes: (bytes) => {
           tracker.bytesDone += bytes;
@@ -293,7 +304,7 @@ export const copyImages = <HE = never>(
             if (entry !== undefined && !(await entry.promise)) return ok(undefined);
           }
           if (signal?.aborted) return err(aborted('CopyImages'));
-          const pushed = await pushImage(ctx, target, image, retry, signal);
+          const pushed = await pushImage(ctx, target, image, policy, signal);
           if (pushed.isErr()) return err(pushed.error);
           if (pushed.value.created) report.manifestsCreated++;
           else report.manifestsExisting++;
@@ -337,7 +348,7 @@ const pushImage = (
   ctx: RegistryContext,
   target: string,
   image: GraphImage,
-  retry: RetryPolicy,
+  policy: RetryPolicy,
   signal: AbortSignal | undefined,
 ): ResultAsync<{ readonly created: boolean; readonly tagsApplied: number }, CopyImagesError> => {
   const run = async (): Promise<Result<{ created: boolean; tagsApplied: number }, CopyImagesError>> => {
@@ -354,9 +365,9 @@ const pushImage = (
     let created = false;
     let tagsApplied = 0;
     for (const imageTag of tags) {
-      const put = await withRetry(
+      const put = await retry(
         ctx,
-        retry,
+        policy,
         'PutImage',
         () =>
           putImage(
@@ -364,7 +375,7 @@ const pushImage = (
             { repositoryName: target, imageManifest: manifest, imageManifestMediaType: image.mediaType, imageDigest: image.digest, imageTag },
             { signal },
           ),
-        signal,
+        { retryable: retriedBeyondSdk('PutImage'), signal },
       );
       if (put.isErr()) return err(put.error);
       if (put.value === 'created') {

@@ -15,7 +15,7 @@ import {
   type RegistryError,
 } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
-import { DEFAULT_RETRY, aborted, withRetry } from '../internal/retry.js';
+import { DEFAULT_RETRY, aborted, retriedBeyondSdk, retry } from '../internal/wait.js';
 import type { CopyProgress } from './copy.js';
 import type { StateJournal } from './journal.js';
 import { observe, stateAt } from './messages.js';
@@ -67,7 +67,7 @@ export class MigrationEngine implements MigrationRun {
   }
 
   retrying<T, E extends RegistryError>(operation: string, attempt: () => ResultAsync<T, E>): ResultAsync<T, E | Aborted> {
-    return withRetry(this.ctx, this.options.retry, operation, attempt, this.options.signal);
+    return retry(this.ctx, this.options.retry, operation, attempt, { retryable: retriedBeyondSdk(operation), signal: this.options.signal });
   }
 
   emit(step: MigrationStep, status: MigrationProgress['status'], copy?: CopyProgress): void {

@@ -9,7 +9,7 @@ import { ResultAsync, err, ok, type Result } from 'neverthrow';
 import type { ImagesUnavailable, SnapshotImagesError } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { runPool } from '../internal/pool.js';
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../internal/retry.js';
+import { DEFAULT_RETRY, retriedBeyondSdk, retry, type RetryPolicy } from '../internal/wait.js';
 import { ECR_BATCH_LIMIT, MANIFEST_MEDIA_TYPES, batchGetImages, describeImages } from '../steps/ecr-images.js';
 import { manifestReferences } from './manifest.js';
 import type { ImageStatus } from './types.js';
@@ -271,12 +271,12 @@ export const snapshotImages = (
   options: SnapshotOptions = {},
 ): ResultAsync<ImageGraph, SnapshotImagesError> => {
   const { signal } = options;
-  const retry = options.retry ?? DEFAULT_RETRY;
+  const policy = options.retry ?? DEFAULT_RETRY;
   const callOptions = { signal };
   const run = async (): Promise<Result<ImageGraph, SnapshotImagesError>> => {
     if (ctx.transportError) return err(ctx.transportError);
     const takenAt = ctx.now();
-    const details = await withRetry(ctx, retry, 'DescribeImages', () => describeImages(ctx, repositoryName, callOptions), signal);
+    const details = await retry(ctx, policy, 'DescribeImages', () => describeImages(ctx, repositoryName, callOptions), { retryable: retriedBeyondSdk('DescribeImages'), signal });
     if (details.isErr()) return err(details.error);
 
     const drafts = new Map<string, Draft>();
@@ -298,10 +298,10 @@ export const snapshotImages = (
 
     const failures: ImagesUnavailable['failures'][number][] = [];
     const fetched = await runPool(batches, 4, (batch) =>
-      withRetry(ctx, retry, 'BatchGetImage', () =>
-        batchGetImages(ctx, repositoryName, batch.map((imageDigest) => ({ imageDigest })), accepted, callOptions),
+      retry(ctx, policy, 'BatchGetImage', () => batchGetImages(ctx, repositoryName, batch.map((imageDigest) => ({ imageDigest })), accepted, callOptions), {
+        retryable: retriedBeyondSdk('BatchGetImage'),
         signal,
-      ).map(({ images, failures: batchFailures }) => {
+      }).map(({ images, failures: batchFailures }) => {
         failures.push(...batchFailures);
         for (const image of images) {
           const draft = image.imageId?.imageDigest === undefined ? undefined : drafts.get(image.imageId.imageDigest);

@@ -3,12 +3,11 @@
  * the migration in its journal, then runs the steps (`./engine.ts`).
  */
 import { randomBytes } from 'node:crypto';
-import { ResultAsync, err, errAsync, ok, type Result, safeTry } from 'neverthrow';
+import { type ResultAsync, err, errAsync, ok, safeTry } from 'neverthrow';
 import { parseEncryption } from '../encryption/spec.js';
 import type { ImagesArchived, MigrateRepositoryError, RegistryError } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
-import { backoffDelays } from '../internal/poll.js';
-import { aborted } from '../internal/retry.js';
+import { aborted, pollUntil } from '../internal/wait.js';
 import { encryptionOfRepository, sameEncryption } from '../encryption/compare.js';
 import { preflightReplacement } from '../preflight/index.js';
 import { describeImages } from '../steps/ecr-images.js';
@@ -47,24 +46,15 @@ const restoreArchived = (ctx: RegistryContext, repositoryName: string, signal: A
         .filter((d) => d.imageDigest !== undefined && d.imageStatus !== undefined && d.imageStatus !== 'ACTIVE')
         .map((d) => ({ imageDigest: d.imageDigest ?? '', imageTags: d.imageTags ?? [], status: d.imageStatus === 'ARCHIVED' ? ('ARCHIVED' as const) : ('ACTIVATING' as const) })),
     );
-  const run = async (): Promise<Result<ImagesArchived | undefined, RegistryError>> => {
-    const first = await pending();
-    if (first.isErr()) return err(first.error);
-    for (const image of first.value.filter((i) => i.status === 'ARCHIVED')) {
-      const restored = await restoreImage(ctx, repositoryName, image.imageDigest);
-      if (restored.isErr()) return err(restored.error);
-    }
-    let left = first.value;
-    for (const delay of [0, ...backoffDelays(ctx.poll)]) {
-      if (left.length === 0) return ok(undefined);
-      await ctx.sleep(delay);
-      const again = await pending();
-      if (again.isErr()) return err(again.error);
-      left = again.value;
-    }
-    return ok(left.length === 0 ? undefined : { kind: 'ImagesArchived', repositoryName, images: left });
-  };
-  return new ResultAsync(run());
+  return safeTry(async function* () {
+    const first = yield* pending();
+    if (first.length === 0) return ok(undefined);
+    for (const image of first.filter((i) => i.status === 'ARCHIVED')) yield* restoreImage(ctx, repositoryName, image.imageDigest);
+    // Restoring takes a while: poll (within the poll bound) until every image is ACTIVE.
+    const { value: left, done } = yield* pollUntil(ctx, pending, (images) => images.length === 0, { signal });
+    if (!done && signal?.aborted === true) return err(aborted('MigrateRepository'));
+    return ok(done ? undefined : { kind: 'ImagesArchived' as const, repositoryName, images: left });
+  });
 };
 
 /**

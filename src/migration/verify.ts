@@ -11,7 +11,7 @@ import type {
   VerifyCopyError,
 } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from '../internal/retry.js';
+import { DEFAULT_RETRY, retriedBeyondSdk, retry, type RetryPolicy } from '../internal/wait.js';
 import { batchGetImages, checkLayerAvailability, describeImages } from '../steps/ecr-images.js';
 import type { ImageGraph } from './snapshot.js';
 
@@ -49,17 +49,20 @@ export interface VerifyReport {
 export const verifyCopy = (ctx: RegistryContext, input: VerifyCopyInput): ResultAsync<VerifyReport, VerifyCopyError> => {
   const { target, graph, signal } = input;
   if (ctx.transportError) return errAsync(ctx.transportError);
-  const retry = input.retry ?? DEFAULT_RETRY;
+  const policy = input.retry ?? DEFAULT_RETRY;
   const callOptions = { signal };
   const readable = graph.images.filter((i) => i.manifest !== undefined);
 
   return ResultAsync.combine([
-    withRetry(ctx, retry, 'BatchGetImage', () =>
-      batchGetImages(ctx, target, readable.map((i) => ({ imageDigest: i.digest })), graph.mediaTypes, callOptions),
+    retry(ctx, policy, 'BatchGetImage', () => batchGetImages(ctx, target, readable.map((i) => ({ imageDigest: i.digest })), graph.mediaTypes, callOptions), {
+      retryable: retriedBeyondSdk('BatchGetImage'),
       signal,
-    ),
-    withRetry(ctx, retry, 'DescribeImages', () => describeImages(ctx, target, callOptions), signal),
-    withRetry(ctx, retry, 'BatchCheckLayerAvailability', () => checkLayerAvailability(ctx, target, graph.blobs.map((b) => b.digest), callOptions), signal),
+    }),
+    retry(ctx, policy, 'DescribeImages', () => describeImages(ctx, target, callOptions), { retryable: retriedBeyondSdk('DescribeImages'), signal }),
+    retry(ctx, policy, 'BatchCheckLayerAvailability', () => checkLayerAvailability(ctx, target, graph.blobs.map((b) => b.digest), callOptions), {
+      retryable: retriedBeyondSdk('BatchCheckLayerAvailability'),
+      signal,
+    }),
   ] as const).andThen(([got, details, availability]) => {
     const returned = new Map(got.images.flatMap((i) => (i.imageId?.imageDigest ? [[i.imageId.imageDigest, i] as const] : [])));
     const failed = new Map(got.failures.flatMap((f) => (f.imageDigest ? [[f.imageDigest, f.failureCode] as const] : [])));

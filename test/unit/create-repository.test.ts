@@ -18,7 +18,7 @@ import { errAsync } from 'neverthrow';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { CreateEncryptedRepositoryInput } from '../../src/index.js';
 import { EncryptedRegistry, isRetryable } from '../../src/index.js';
-import { backoffDelays } from '../../src/internal/poll.js';
+import { backoffDelays } from '../../src/internal/wait.js';
 import { createEncryptedRepository } from '../../src/operations/create-repository.js';
 import { ACCOUNT, ecrGrant, enabledKey, fakeContext, fakeRegistry, FAST_POLL, installFakes, KEY_ARN, KEY_ID, MANAGED_KEY_ARN, NOW, OTHER_KEY_ARN, REGION, repoArn, type Stubs } from '../fixtures/create-stubs.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelays } from '../../src/internal/poll.js';
+import { backoffDelays } from '../../src/internal/wait.js';
 import { checkTransport } from '../../src/internal/transport.js';
 
 describe('checkTransport', () => {

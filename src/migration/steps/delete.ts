@@ -4,65 +4,50 @@
  * retired, or named in a warning.
  */
 import type { ImageDetail } from '@aws-sdk/client-ecr';
-import type { GrantListEntry } from '@aws-sdk/client-kms';
-import { ResultAsync, err, errAsync, ok, okAsync, type Result, safeTry } from 'neverthrow';
-import { type CopyVerificationFailed, isRetryable, type RegistryError, type TagDifference } from '../../errors.js';
-import { backoffDelays } from '../../internal/poll.js';
+import { err, errAsync, ok, okAsync, safeTry } from 'neverthrow';
+import type { CopyVerificationFailed, RegistryError, TagDifference } from '../../errors.js';
+import type { Incarnation } from '../../grants/incarnation.js';
+import { settleIncarnationGrants } from '../../grants/settle.js';
 import { deleteRepository } from '../../operations/delete-repository.js';
 // moves them to src/encryption/: adapt this import when it lands.
 import { encryptionOfRepository, sameEncryption } from '../../encryption/compare.js';
 import { describeImages } from '../../steps/ecr-images.js';
 import { findRepository } from '../../steps/ecr-repository.js';
-import { GRANT_CLOCK_SKEW_MS, grantsOfIncarnation, listAllGrants, retireGrant } from '../../steps/kms-grants.js';
 import type { EncryptionDescription } from '../../types.js';
 import type { ImageGraph } from '../snapshot.js';
 import { ensureVerified } from './copy.js';
 import { type MigrationRun, snapshotOf, type StepResult } from './run.js';
 import { checkStagingIsOurs } from './staging.js';
 
-/** Only grants of `incarnation` (created in its lifetime and before any successor) are retired. */
-const retireLeftoverGrants = (run: MigrationRun, keyArn: string, repositoryArn: string, createdAt: Date, successorCreatedAt: Date | undefined, label: string): StepResult => {
-  const ours = (grants: GrantListEntry[]): GrantListEntry[] =>
-    grantsOfIncarnation(grants, repositoryArn, createdAt).filter(
-      (g) => successorCreatedAt === undefined || (g.CreationDate !== undefined && g.CreationDate.getTime() < successorCreatedAt.getTime() - GRANT_CLOCK_SKEW_MS),
-    );
-  const list = (): ResultAsync<GrantListEntry[], RegistryError> =>
-    listAllGrants(run.ctx, keyArn)
-      .map(ours)
-      .orElse((e) => (e.kind === 'KeyNotFound' ? okAsync<GrantListEntry[], never>([]) : errAsync(e)));
-  const retire = async (): Promise<Result<void, RegistryError>> => {
-    let left = await list();
-    for (const delay of [0, ...backoffDelays(run.ctx.poll)]) {
-      if (left.isErr()) return err(left.error);
-      if (left.value.length === 0) return ok(undefined);
-      if (delay > 0) await run.ctx.sleep(delay);
-      for (const grant of left.value) {
-        const retired = await retireGrant(run.ctx, keyArn, grant.GrantId ?? '');
-        if (retired.isErr() && !isRetryable(retired.error)) {
-          run.warn({
-            code: 'grantsRemain',
-            message: `grants of the deleted ${label} remain on ${keyArn} (${retired.error.kind}): retire them with retireOrphanedGrants`,
-          });
-          return ok(undefined);
-        }
-      }
-      left = await list();
+/**
+ * The deleted incarnation's grants, settled by the one grant lifecycle (`settleIncarnationGrants`):
+ * it waits while ECR retires them, retires only what is provably this incarnation's (never a
+ * successor's), and lists again. A listing that failed for good fails the step (nothing could be
+ * verified); grants still shown after the poll bound are named in a `grantsRemain` warning.
+ */
+const retireLeftoverGrants = (run: MigrationRun, keyArn: string, incarnation: Incarnation, label: string): StepResult =>
+  settleIncarnationGrants(run.ctx, { keyArn, incarnation }).andThen((settled): StepResult => {
+    if (settled.listError !== undefined) return errAsync(settled.listError);
+    if (settled.remaining.length > 0) {
+      const refused = settled.failures.filter((f) => settled.remaining.includes(f.grantId)).map((f) => f.error.kind);
+      run.warn({
+        code: 'grantsRemain',
+        message:
+          `${settled.remaining.length} grant(s) of the deleted ${label} still show on ${keyArn}` +
+          (refused.length > 0 ? ` (${[...new Set(refused)].join(', ')})` : '') +
+          ': check again with findOrphanedGrants, retire them with retireOrphanedGrants',
+      });
     }
-    if (left.isOk() && left.value.length > 0) {
-      run.warn({ code: 'grantsRemain', message: `grants of the deleted ${label} still show on ${keyArn}: check again with findOrphanedGrants` });
-    }
-    return left.map(() => undefined);
-  };
-  return new ResultAsync(retire());
-};
+    return okAsync(undefined);
+  });
 
 /**
  * Deletes a repository that every image has been verified elsewhere for, and proves its grants
  * retired. Gone already (a crash after the deletion): its leftover grants are still checked.
  */
-const deleteVerified = (run: MigrationRun, repositoryName: string, incarnation: { readonly arn: string; readonly createdAt: Date }, encryption: EncryptionDescription, label: string): StepResult => {
-  const leftovers = (successor: Date | undefined): StepResult =>
-    encryption.keyArn === undefined ? okAsync(undefined) : retireLeftoverGrants(run, encryption.keyArn, incarnation.arn, incarnation.createdAt, successor, label);
+const deleteVerified = (run: MigrationRun, incarnation: Incarnation, encryption: EncryptionDescription, label: string): StepResult => {
+  const repositoryName = incarnation.name;
+  const leftovers = (): StepResult => (encryption.keyArn === undefined ? okAsync(undefined) : retireLeftoverGrants(run, encryption.keyArn, incarnation, label));
   // The repository carries this migration's own freeze: deleteRepository refuses any other's.
   return run.retrying('DeleteRepository', () => deleteRepository(run.ctx, { repositoryName, force: true }, { migrationId: run.state.migrationId }))
     .map((deleted) => {
@@ -71,7 +56,7 @@ const deleteVerified = (run: MigrationRun, repositoryName: string, incarnation: 
       }
     })
     .orElse((e): StepResult => {
-      if (e.kind === 'RepositoryNotFound') return leftovers(undefined);
+      if (e.kind === 'RepositoryNotFound') return leftovers();
       if (e.kind === 'DeletedButGrantsRemain') {
         run.warn({
           code: 'grantsRemain',
@@ -87,7 +72,7 @@ const deleteVerified = (run: MigrationRun, repositoryName: string, incarnation: 
 export const deleteOriginal = (run: MigrationRun): StepResult => {
   const s = run.state;
   const name = s.repositoryName;
-  const original = { arn: s.original.repositoryArn, createdAt: new Date(s.original.createdAt) };
+  const original: Incarnation = { name, arn: s.original.repositoryArn, createdAt: new Date(s.original.createdAt) };
   return ensureVerified(run, 'staging').andThen(() =>
     safeTry(async function* () {
       if (!run.verified.has('staging')) throw new Error('bug: deleting the original before staging was verified in this process');
@@ -108,7 +93,7 @@ export const deleteOriginal = (run: MigrationRun): StepResult => {
       const details = yield* run.retrying('DescribeImages', () => describeImages(run.ctx, name));
       const changed = changesSinceSnapshot(graph, details, name);
       if (changed !== undefined) return err<never, RegistryError>(changed);
-      return ok(yield* deleteVerified(run, name, original, s.from, `original ${name}`));
+      return ok(yield* deleteVerified(run, original, s.from, `original ${name}`));
     }),
   );
 };
@@ -117,7 +102,8 @@ const leftoversOfOriginal = (run: MigrationRun, successor: Date | undefined): St
   const s = run.state;
   const keyArn = s.from.keyArn;
   if (keyArn === undefined) return okAsync(undefined);
-  return retireLeftoverGrants(run, keyArn, s.original.repositoryArn, new Date(s.original.createdAt), successor, `original ${s.repositoryName}`);
+  const original: Incarnation = { name: s.repositoryName, arn: s.original.repositoryArn, createdAt: new Date(s.original.createdAt), successorCreatedAt: successor };
+  return retireLeftoverGrants(run, keyArn, original, `original ${s.repositoryName}`);
 };
 
 /** 8. The staging repository goes only once the final repository is verified here. */
@@ -132,7 +118,7 @@ export const deleteStaging = (run: MigrationRun): StepResult => {
       const arn = current?.repositoryArn ?? s.staging.repositoryArn;
       if (createdAt === undefined || arn === undefined) return ok(undefined);
       if (current !== undefined) yield* checkStagingIsOurs(run, current);
-      return ok(yield* deleteVerified(run, staging, { arn, createdAt }, s.to, `staging ${staging}`));
+      return ok(yield* deleteVerified(run, { name: staging, arn, createdAt }, s.to, `staging ${staging}`));
     }),
   );
 };

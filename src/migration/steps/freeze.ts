@@ -2,9 +2,9 @@
  * Step 1, `freeze`: claim the repository with a Deny statement in its policy (last writer wins,
  * read back twice), then pause its lifecycle policy, its text kept in the journal first.
  */
-import { err, ok, type ResultAsync, safeTry } from 'neverthrow';
+import { err, errAsync, ok, okAsync, type ResultAsync, safeTry } from 'neverthrow';
 import type { MigrationInProgress, RegistryError } from '../../errors.js';
-import { backoffDelays } from '../../internal/poll.js';
+import { pollUntil } from '../../internal/wait.js';
 import { deleteLifecyclePolicy } from '../../steps/ecr-migration.js';
 import { getLifecyclePolicy, getRepositoryPolicy, setRepositoryPolicy } from '../../steps/ecr-repository.js';
 import { claimOf } from '../freeze.js';
@@ -87,21 +87,22 @@ const claim = (run: MigrationRun): StepResult => {
       const claim = now.isOk() ? claimOf(now.value, s.migrationId) : 'none';
       return err(typeof claim === 'object' ? inProgress(claim.other) : written.error);
     }
-    for (const delay of [0, claimSettleMs(run)]) {
-      if (delay > 0) await ctx.sleep(delay);
-      let claim = claimOf(yield* read(), s.migrationId);
-      // ASSUMED: AWS does not document read-after-write for repository policies; a read that
-      // does not show our write yet is polled (bounded) rather than taken as a removal.
-      for (const wait of backoffDelays(ctx.poll)) {
-        if (claim !== 'none') break;
-        await ctx.sleep(wait);
-        claim = claimOf(yield* read(), s.migrationId);
-      }
-      if (typeof claim === 'object') return err(inProgress(claim.other));
-      if (claim === 'none') {
-        return err(invalid('repositoryPolicy', `the freeze statement on ${name} is not there right after it was set: someone else is changing the repository policy`));
-      }
-    }
+    // ASSUMED: AWS does not document read-after-write for repository policies; a read that does
+    // not show our write yet is polled (within the poll bound) rather than taken as a removal.
+    const readBack = (): ResultAsync<void, RegistryError> =>
+      pollUntil(ctx, () => read().map((text) => claimOf(text, s.migrationId)), (claim) => claim !== 'none').andThen(
+        ({ value: claim }): ResultAsync<void, RegistryError> => {
+          if (typeof claim === 'object') return errAsync(inProgress(claim.other));
+          if (claim === 'none') {
+            return errAsync(invalid('repositoryPolicy', `the freeze statement on ${name} is not there right after it was set: someone else is changing the repository policy`));
+          }
+          return okAsync(undefined);
+        },
+      );
+    yield* readBack();
+    // Then once more, after a rival's write already on its way has had the time to land.
+    await ctx.sleep(claimSettleMs(run));
+    yield* readBack();
     return ok(undefined);
   });
 };

@@ -7,7 +7,7 @@
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import type { Aborted, InvalidInput, JournalFailed, MigrationStep, RegistryError } from '../../errors.js';
 import type { RegistryContext } from '../../internal/context.js';
-import type { RetryPolicy } from '../../internal/retry.js';
+import type { RetryPolicy } from '../../internal/wait.js';
 import type { EncryptionDescription, EncryptionSpec } from '../../types.js';
 import type { CopyProgress } from '../copy.js';
 import { frozenPolicy } from '../freeze.js';
@@ -41,7 +41,10 @@ export interface MigrationRun {
   save(): ResultAsync<void, JournalFailed>;
   /** Progress records are an optimisation (a copy re-checks the target): they may coalesce. */
   saveProgress(): ResultAsync<void, JournalFailed>;
-  /** `attempt`, retried on retryable errors within the run's retry policy, stopped by its signal. */
+  /**
+   * `attempt`, stopped by the run's signal (an abort answers `Aborted`). The SDK retries API calls;
+   * this retries again, within the run's retry policy, only what `retriedBeyondSdk` names.
+   */
   retrying<T, E extends RegistryError>(operation: string, attempt: () => ResultAsync<T, E>): ResultAsync<T, E | Aborted>;
   emit(step: MigrationStep, status: MigrationProgress['status'], copy?: CopyProgress): void;
   /** Logs a warning and adds it to the journal (once). */

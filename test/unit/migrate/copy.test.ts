@@ -14,13 +14,16 @@ import {
   DOCKER_V2,
   ensureRepository,
   imagesIn,
-  MiB,
+  SHARED_LAYER_BYTES,
   sha256,
+  SMALL_PART_BOUNDS,
+  UNIT,
 } from '../../fixtures/app-repository.js';
 import { useEmulatedEcr } from '../../fixtures/emulated-ecr.js';
 
-// ECR answers parts of 5 MiB here (the emulator's own answer is 10 MiB); downloads pass the fault proxy.
-const world = useEmulatedEcr({ routeDownloads: true, partSize: 5 * MiB });
+// Parts are KiB here, not MiB (SMALL_PART_BOUNDS: one UNIT stands for a MiB of ECR's 5–10 MiB quota).
+// ECR answers parts of 5 units here (the emulator's own answer is 10); downloads pass the fault proxy.
+const world = useEmulatedEcr({ routeDownloads: true, partSize: 5 * UNIT });
 
 const prepare = async (bigLayerBytes = 0): Promise<{ app: AppFixture; graph: ImageGraph }> => {
   const app = await buildApp(world.target, 'app', bigLayerBytes);
@@ -31,7 +34,7 @@ const prepare = async (bigLayerBytes = 0): Promise<{ app: AppFixture; graph: Ima
 };
 
 const copy = <HE = never>(graph: ImageGraph, extra: Partial<CopyImagesInput<HE>> = {}) =>
-  copyImages<HE>(world.context(), { source: 'app', target: 'app-staging', graph, concurrency: 3, ...extra });
+  copyImages<HE>(world.context(), { source: 'app', target: 'app-staging', graph, concurrency: 3, partSizeBounds: SMALL_PART_BOUNDS, ...extra });
 
 /** Digests of the manifests PutImage stored, in order (ImageAlreadyExists answers left out). */
 const pushes = (): string[] => world.recorder.calls.filter((c) => c.command === 'PutImage' && c.ok).map((c) => String(c.input.imageDigest));
@@ -96,9 +99,9 @@ describe('copyImages', () => {
     expect(staging.get(app.index)?.tags).toEqual(['multi']);
   });
 
-  it('streams a 25 MiB layer in parts of exactly the returned part size, in order, last part smaller', async () => {
-    // Prepare: 25 MiB + 1000 bytes, so five full parts and a short one.
-    const size = 25 * MiB + 1000;
+  it('streams a 25-unit layer in parts of exactly the returned part size, in order, last part smaller', async () => {
+    // Prepare: 25 units + 1000 bytes, so five full parts and a short one.
+    const size = 25 * UNIT + 1000;
     const { graph } = await prepare(size);
     const big = sha256(bytesFor(5, size));
 
@@ -109,12 +112,12 @@ describe('copyImages', () => {
     expect(result.isOk()).toBe(true);
     const upload = { parts: world.recorder.partsOf(big) };
     expect(upload.parts?.map((p) => [p.first, p.last, p.size])).toEqual([
-      [0, 5 * MiB - 1, 5 * MiB],
-      [5 * MiB, 10 * MiB - 1, 5 * MiB],
-      [10 * MiB, 15 * MiB - 1, 5 * MiB],
-      [15 * MiB, 20 * MiB - 1, 5 * MiB],
-      [20 * MiB, 25 * MiB - 1, 5 * MiB],
-      [25 * MiB, 25 * MiB + 999, 1000],
+      [0, 5 * UNIT - 1, 5 * UNIT],
+      [5 * UNIT, 10 * UNIT - 1, 5 * UNIT],
+      [10 * UNIT, 15 * UNIT - 1, 5 * UNIT],
+      [15 * UNIT, 20 * UNIT - 1, 5 * UNIT],
+      [20 * UNIT, 25 * UNIT - 1, 5 * UNIT],
+      [25 * UNIT, 25 * UNIT + 999, 1000],
     ]);
     // The parts are the blob's bytes, in order.
     const expected = bytesFor(5, size);
@@ -123,13 +126,13 @@ describe('copyImages', () => {
   });
 
   it('uses the part size ECR returns over the fallback', async () => {
-    world.recorder.answer('InitiateLayerUpload', (output) => void (output.partSize = 6 * MiB));
-    const size = 13 * MiB;
+    world.recorder.answer('InitiateLayerUpload', (output) => void (output.partSize = 6 * UNIT));
+    const size = 13 * UNIT;
     const { graph } = await prepare(size);
 
-    await copy(graph, { partSize: 5 * MiB });
+    await copy(graph, { partSize: 5 * UNIT });
 
-    expect(world.recorder.partsOf(sha256(bytesFor(5, size)))?.map((p) => p.size)).toEqual([6 * MiB, 6 * MiB, MiB]);
+    expect(world.recorder.partsOf(sha256(bytesFor(5, size)))?.map((p) => p.size)).toEqual([6 * UNIT, 6 * UNIT, UNIT]);
   });
 
   it('fetches a new download URL when the old one has expired (403), and restarts the blob', async () => {
@@ -144,17 +147,17 @@ describe('copyImages', () => {
   });
 
   it('restarts a blob whose download breaks off mid-stream, after some parts were uploaded', async () => {
-    const size = 12 * MiB;
+    const size = 12 * UNIT;
     const { graph } = await prepare(size);
     const big = sha256(bytesFor(5, size));
-    world.downloads.cutOffs.set(big, 7 * MiB);
+    world.downloads.cutOffs.set(big, 7 * UNIT);
     const events: CopyProgress[] = [];
 
     const result = await copy(graph, { onProgress: (p) => events.push(p) });
 
     expect(result.isOk()).toBe(true);
     expect(world.recorder.inputs('InitiateLayerUpload').length).toBe(graph.blobs.length + 1);
-    expect(world.recorder.partsOf(big)?.map((p) => p.size)).toEqual([5 * MiB, 5 * MiB, 2 * MiB]);
+    expect(world.recorder.partsOf(big)?.map((p) => p.size)).toEqual([5 * UNIT, 5 * UNIT, 2 * UNIT]);
     // The bytes of the broken attempt were given back, so the total still adds up.
     expect(events.at(-1)?.bytesDone).toBe(graph.totalBytes);
   });
@@ -166,7 +169,7 @@ describe('copyImages', () => {
     const error = (await copy(graph, { concurrency: 1 }))._unsafeUnwrapErr();
 
     expect(error).toMatchObject({ kind: 'DigestMismatch', subject: 'blob', expected: app.sharedLayer, repositoryName: 'app' });
-    expect(error.kind === 'DigestMismatch' && error.actual).toBe(sha256(bytesFor(999, 300_000)));
+    expect(error.kind === 'DigestMismatch' && error.actual).toBe(sha256(bytesFor(999, SHARED_LAYER_BYTES)));
     const completed = world.recorder.inputs('CompleteLayerUpload').map((input) => (input.layerDigests as string[])[0]);
     expect(completed).not.toContain(app.sharedLayer);
     // Manifests whose blobs were all in may have been pushed meanwhile, in order; none that needs the bad blob.
@@ -220,22 +223,60 @@ describe('copyImages', () => {
     expect(world.recorder.inputs('PutImage')).toHaveLength(7);
   });
 
-  it('retries throttled calls and a lost part answer, then succeeds', async () => {
-    const { graph } = await prepare(11 * MiB);
-    world.aws.faults.failNth('ecr:UploadLayerPart', 1, throttled());
-    world.aws.faults.failNth('ecr:UploadLayerPart', 2, throttled());
+  /** HTTP attempts of `command` the recorder saw (every SDK attempt is one). */
+  const attempts = (command: string): number => world.recorder.inputs(command).length;
+
+  it('leaves throttled reads, a throttled PutImage and a 5xx to the SDK retry, and succeeds', async () => {
+    // Prepare
+    const { graph } = await prepare(11 * UNIT);
     world.aws.faults.failNth('ecr:PutImage', 1, throttled());
+    world.aws.faults.failNth('ecr:PutImage', 2, throttled());
     world.aws.faults.failNth('ecr:BatchCheckLayerAvailability', 1, new ApiError('ServerException', 'internal', { status: 500 }));
 
+    // Act
     const result = await copy(graph, { concurrency: 1 });
 
+    // Assess: the SDK's own attempts (3 by default) carried both through: one HTTP attempt per failure more.
     expect(result.isOk()).toBe(true);
+    expect(attempts('BatchCheckLayerAvailability')).toBe(2);
+    expect(attempts('PutImage')).toBe(7 + 2);
+    expect((await verifyCopy(world.context(), { target: 'app-staging', graph })).isOk()).toBe(true);
+  });
+
+  it('does not retry an API call again once the SDK gave up: a PutImage throttled three times fails after three HTTP attempts', async () => {
+    // Prepare
+    const { graph } = await prepare();
+    for (const n of [1, 2, 3]) world.aws.faults.failNth('ecr:PutImage', n, throttled());
+
+    // Act
+    const error = (await copy(graph, { concurrency: 1 }))._unsafeUnwrapErr();
+
+    // Assess: not attempts × attempts (the old double retry tried it again on top of the SDK's tries).
+    expect(error).toMatchObject({ kind: 'Throttled' });
+    expect(attempts('PutImage')).toBe(3);
+  });
+
+  it('retries a layer part throttled beyond the SDK attempts itself (ECR documents layer-upload throttling), then succeeds', async () => {
+    // Prepare: the first UploadLayerPart is throttled on all three SDK attempts, then once more.
+    const { graph } = await prepare(11 * UNIT);
+    for (const n of [1, 2, 3, 4]) world.aws.faults.failNth('ecr:UploadLayerPart', n, throttled());
+
+    // Act
+    const result = await copy(graph, { concurrency: 1 });
+
+    // Assess: two calls of ours (three SDK attempts, then two), on the same upload and the same first byte.
+    expect(result.isOk()).toBe(true);
+    const parts = world.recorder.inputs('UploadLayerPart');
+    const first = parts[0];
+    expect(parts.slice(0, 5).every((p) => p.uploadId === first?.uploadId && p.partFirstByte === 0)).toBe(true);
+    expect(parts.filter((p) => p.uploadId === first?.uploadId && p.partFirstByte === 0)).toHaveLength(5);
+    expect(world.recorder.inputs('InitiateLayerUpload')).toHaveLength(graph.blobs.length);
     expect((await verifyCopy(world.context(), { target: 'app-staging', graph })).isOk()).toBe(true);
   });
 
   it('treats InvalidLayerPartException at the part end as a part that arrived when its answer was lost', async () => {
     // Prepare: ECR stores the first part but the answer is lost; the retry is then "not consecutive".
-    const { graph } = await prepare(11 * MiB);
+    const { graph } = await prepare(11 * UNIT);
     world.aws.faults.dropConnection({ operation: 'ecr:UploadLayerPart', nth: 1, when: 'after' });
 
     const result = await copy(graph, { concurrency: 1 });
@@ -257,10 +298,13 @@ describe('copyImages', () => {
       const manifest = JSON.stringify({ schemaVersion: 2, mediaType: DOCKER_V2, config: { mediaType: 'c', digest: layerDigest, size: 64 }, layers: [] });
       await pushManifest(world.target.ecr, 'app', manifest, DOCKER_V2);
     };
-    // Twenty-five at a time: a thousand calls one by one take too long on a busy machine.
-    for (let start = 0; start < 250; start += 25) await Promise.all(Array.from({ length: 25 }, (_, i) => pushOne(start + i)));
+    // Fifty at a time: a thousand calls one by one take too long on a busy machine.
+    for (let start = 0; start < 250; start += 50) await Promise.all(Array.from({ length: 50 }, (_, i) => pushOne(start + i)));
     await ensureRepository(world.target, 'app-staging');
+    world.recorder.reset();
     const graph = (await snapshotImages(world.context(), 'app'))._unsafeUnwrap();
+    // The snapshot read the 250 manifests 100 a call.
+    expect(world.recorder.inputs('BatchGetImage').map((input) => (input.imageIds as unknown[]).length).sort((a, b) => b - a)).toEqual([100, 100, 50]);
     world.recorder.reset();
 
     const result = await copy(graph, { concurrency: 8 });
@@ -314,11 +358,13 @@ describe('copyImages', () => {
 
     expect((await copy(graph, { concurrency: 0 }))._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field: 'concurrency' });
     expect((await copy(graph, { partSize: 1024 }))._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field: 'partSize' });
+    expect((await copy(graph, { partSizeBounds: { min: 0, max: 10 } }))._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field: 'partSizeBounds' });
+    expect((await copy(graph, { partSizeBounds: { min: 11, max: 10 } }))._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field: 'partSizeBounds' });
     expect((await copy(graph, { target: 'app' }))._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field: 'target' });
   });
 
   it('reports progress up to every image, blob and byte', async () => {
-    const { app, graph } = await prepare(6 * MiB);
+    const { app, graph } = await prepare(6 * UNIT);
     const events: CopyProgress[] = [];
 
     await copy(graph, { onProgress: (p) => events.push(p) });

@@ -1,14 +1,15 @@
 /**
  * ECR's `partSize` from InitiateLayerUpload is not trusted blindly: parts stay within the
  * service-quota page's 5–10 MiB, and a layer that cannot fit in 4,200 parts is refused before any
- * byte moves.
+ * byte moves. The copies run on the emulator with the quota scaled down (one UNIT, a KiB, stands
+ * for a MiB: `SMALL_PART_BOUNDS`); the real quota, the default, is pinned by `partSizeFor` below.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE, partSizeFor, transferBlob } from '../../../src/migration/blob-transfer.js';
+import { ECR_PART_SIZE_BOUNDS, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE, partSizeFor, transferBlob } from '../../../src/migration/blob-transfer.js';
 import { copyImages } from '../../../src/migration/copy.js';
 import { snapshotImages } from '../../../src/migration/snapshot.js';
-import { DEFAULT_RETRY } from '../../../src/internal/retry.js';
-import { buildApp, bytesFor, ensureRepository, MiB, sha256 } from '../../fixtures/app-repository.js';
+import { DEFAULT_RETRY } from '../../../src/internal/wait.js';
+import { buildApp, bytesFor, ensureRepository, MiB, sha256, SMALL_PART_BOUNDS, UNIT } from '../../fixtures/app-repository.js';
 import { useEmulatedEcr } from '../../fixtures/emulated-ecr.js';
 
 const world = useEmulatedEcr();
@@ -21,25 +22,25 @@ const partsOfBigLayer = async (size: number): Promise<number[] | undefined> => {
   await buildApp(world.target, 'app', size);
   await ensureRepository(world.target, 'app-staging');
   const graph = (await snapshotImages(world.context(), 'app'))._unsafeUnwrap();
-  const result = await copyImages(world.context(), { source: 'app', target: 'app-staging', graph, concurrency: 2 });
+  const result = await copyImages(world.context(), { source: 'app', target: 'app-staging', graph, concurrency: 2, partSizeBounds: SMALL_PART_BOUNDS });
   expect(result.isOk()).toBe(true);
   return world.recorder.partsOf(sha256(bytesFor(5, size)))?.map((p) => p.size);
 };
 
 describe('layer part size', () => {
-  it('uses 5 MiB parts when ECR asks for parts of 1 byte (below the quota floor)', async () => {
+  it('uses parts of the floor (5 units) when ECR asks for parts of 1 byte (below the floor)', async () => {
     ecrAsksFor(1);
-    expect(await partsOfBigLayer(11 * MiB)).toEqual([5 * MiB, 5 * MiB, MiB]);
+    expect(await partsOfBigLayer(11 * UNIT)).toEqual([5 * UNIT, 5 * UNIT, UNIT]);
   });
 
-  it('uses the fallback (10 MiB) when ECR answers a part size of 0', async () => {
+  it('uses the fallback (kept within the bounds: 10 units) when ECR answers a part size of 0', async () => {
     ecrAsksFor(0);
-    expect(await partsOfBigLayer(21 * MiB)).toEqual([10 * MiB, 10 * MiB, MiB]);
+    expect(await partsOfBigLayer(21 * UNIT)).toEqual([10 * UNIT, 10 * UNIT, UNIT]);
   });
 
-  it('caps parts at 10 MiB (the quota ceiling) when ECR asks for 100 MiB', async () => {
-    ecrAsksFor(100 * MiB);
-    expect(await partsOfBigLayer(25 * MiB)).toEqual([10 * MiB, 10 * MiB, 5 * MiB]);
+  it('caps parts at the ceiling (10 units) when ECR asks for 100 units', async () => {
+    ecrAsksFor(100 * UNIT);
+    expect(await partsOfBigLayer(25 * UNIT)).toEqual([10 * UNIT, 10 * UNIT, 5 * UNIT]);
   });
 
   it('refuses a layer that needs more than 4,200 parts of 10 MiB before any call', async () => {
@@ -75,5 +76,13 @@ describe('layer part size', () => {
     expect(Math.ceil(size / (raised ?? 1))).toBeLessThanOrEqual(MAX_PARTS);
     expect(partSizeFor(5 * MiB, MAX_PARTS * MAX_PART_SIZE, 10 * MiB)).toBe(MAX_PART_SIZE);
     expect(partSizeFor(5 * MiB, MAX_PARTS * MAX_PART_SIZE + 1, 10 * MiB)).toBeUndefined();
+  });
+
+  it('defaults to ECR\'s quota, and keeps parts within other bounds when given them', () => {
+    expect(ECR_PART_SIZE_BOUNDS).toEqual({ min: 5 * MiB, max: 10 * MiB });
+    expect(partSizeFor(1, undefined, 10 * MiB, SMALL_PART_BOUNDS)).toBe(5 * UNIT);
+    expect(partSizeFor(100 * MiB, undefined, 10 * MiB, SMALL_PART_BOUNDS)).toBe(10 * UNIT);
+    expect(partSizeFor(0, undefined, 10 * MiB, SMALL_PART_BOUNDS)).toBe(10 * UNIT);
+    expect(partSizeFor(5 * UNIT, MAX_PARTS * 10 * UNIT + 1, 10 * UNIT, SMALL_PART_BOUNDS)).toBeUndefined();
   });
 });
