@@ -57,7 +57,7 @@ export const audit: Bench = async (sizes, log) => {
     const counts: Record<string, number> = {};
     for (const call of made) counts[`${call.service}:${call.operation}`] = (counts[`${call.service}:${call.operation}`] ?? 0) + 1;
 
-    const ecrGrants = report.keys.reduce((sum, k) => sum + k.ecrGrants, 0);
+    const ecrGrants = report.keys.reduce((sum, k) => sum + k.ecrGrantCount, 0);
     if (report.keys.length !== keyCount || ecrGrants !== 2 * repositories) {
       throw new Error(`the sweep saw ${report.keys.length} keys and ${ecrGrants} ECR grants, expected ${keyCount} and ${2 * repositories}`);
     }

@@ -25,7 +25,7 @@ try {
     console.log(`resuming migration ${pending.value.migrationId} of ${pending.value.repositoryName}`);
     const resumed = await registry.resumeMigration({ journal, onProgress: (p) => console.log(`[${p.stepNumber}/${p.stepCount}] ${p.step} ${p.status}`) });
     resumed.match(
-      (done) => console.log(`done: ${done.images} images under ${done.to.keyArn ?? done.to.type}`),
+      (done) => console.log(`done: ${done.counts.images} images under ${done.to.keyArn ?? done.to.type}`),
       (error) => console.error(error.kind === 'MigrationFailed' ? `${error.step} failed (${error.cause.kind}): ${error.state}` : error.kind),
     );
     process.exit(resumed.isOk() ? 0 : 1);
@@ -61,7 +61,7 @@ try {
     },
   });
   result.match(
-    (done) => console.log(`migrated ${done.images} images, ${done.tags} tags, ${done.bytes} bytes in ${Object.values(done.steps).reduce((a, b) => a + b, 0)} ms`),
+    (done) => console.log(`migrated ${done.counts.images} images, ${done.counts.tags} tags, ${done.counts.bytes} bytes in ${Object.values(done.steps).reduce((a, b) => a + b, 0)} ms`),
     (error) => {
       switch (error.kind) {
         case 'MigrationFailed':

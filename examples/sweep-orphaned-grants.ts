@@ -23,7 +23,7 @@ try {
     const sweep = result.value;
     for (const key of sweep.keys) {
       const room = key.headroom.remaining === undefined ? 'no quota' : `${key.headroom.remaining} grants left`;
-      console.log(`${key.keyArn} (${key.keyManager}): ${key.ecrGrants} ECR grants, ${key.orphans.length} orphaned, ${room}`);
+      console.log(`${key.keyArn} (${key.keyManager}): ${key.ecrGrantCount} ECR grants, ${key.orphans.length} orphaned, ${room}`);
       for (const orphan of key.orphans) console.log(`  ${orphan.grantId}  ${orphan.reason}  ${orphan.repositoryArn}`);
       for (const grant of key.unverifiable) console.log(`  ${grant.grantId}  left alone (${grant.reason})  ${grant.repositoryArn}`);
       if (!sweep.dryRun) {

@@ -672,46 +672,121 @@ export type MigrateRepositoryError =
 /** Everything `resumeMigration` can return: once the journal is read, every failure is `MigrationFailed`. */
 export type ResumeMigrationError = InvalidInput | InsecureEndpoint | JournalFailed | MigrationInProgress | MigrationFailed | Aborted | GenericAwsError;
 
-const KINDS: ReadonlySet<string> = new Set<RegistryErrorKind>([
-  'InvalidRepositoryName',
-  'InvalidEncryption',
-  'InvalidInput',
-  'InsecureEndpoint',
-  'KeyNotFound',
-  'KeyNotUsable',
-  'KeyRegionMismatch',
-  'KeyGrantQuotaExhausted',
-  'KmsRefused',
-  'MissingPermissions',
-  'AccessDenied',
-  'Throttled',
-  'CredentialsError',
-  'AwsServiceError',
-  'NetworkError',
-  'SdkClientError',
-  'UnexpectedResponse',
-  'RepositoryAlreadyExists',
-  'RepositoryNotFound',
-  'RepositoryNotEmpty',
-  'EncryptionMismatch',
-  'DeletedButGrantsRemain',
-  'RollbackFailed',
-  'ImagesArchived',
-  'ImagesUnavailable',
-  'DigestMismatch',
-  'LayerTransferFailed',
-  'ManifestRejected',
-  'CopyVerificationFailed',
-  'UnexpectedImages',
-  'RepositoryPolicyRefused',
-  'Aborted',
-  'JournalFailed',
-  'MigrationInProgress',
-  'MigrationFailed',
-]);
+// ---------------------------------------------------------------------------------------------
+// The one table of kinds: category (what to do, and the CLI's exit code), retryability, summary
+// ---------------------------------------------------------------------------------------------
 
 /**
- * Tells whether a value is one of this library's errors.
+ * What an error means for the caller, one per kind (see {@link ERROR_KINDS}). The CLI's exit code
+ * is a function of the category alone; `retryable` is the one category {@link isRetryable} accepts.
+ * - `usage`: the input (or the environment: no region, an unreadable journal) cannot be right; fix it.
+ * - `notFound`: the repository or key does not exist.
+ * - `conflict`: the state of the repositories conflicts with the request.
+ * - `permissions`: permissions or credentials.
+ * - `key`: the KMS key cannot be used.
+ * - `retryable`: the same call may succeed later, unchanged (throttling, no answer, a 5xx).
+ * - `partial`: something was done and something was not: read the error, then finish or resume.
+ * - `interrupted`: the caller's `AbortSignal` fired.
+ * - `unexpected`: an answer the library does not model.
+ */
+export type ErrorCategory = 'usage' | 'notFound' | 'conflict' | 'permissions' | 'key' | 'retryable' | 'partial' | 'interrupted' | 'unexpected';
+
+/** One row of {@link ERROR_KINDS}: what an error of kind `E['kind']` means. */
+export interface ErrorKindInfo<E extends RegistryError = RegistryError> {
+  /** The category of every error of this kind, except where `unless` applies. */
+  readonly category: ErrorCategory;
+  /** When an error of this kind belongs to another category, decided by its fields. */
+  readonly unless?: {
+    readonly category: ErrorCategory;
+    /** The condition in words, for the documentation. */
+    readonly when: string;
+    /** The condition. */
+    applies(error: E): boolean;
+  };
+  /** When the error happens, in one line. */
+  readonly summary: string;
+}
+
+/**
+ * Every error kind, with its category and a one-line summary: the one source of
+ * {@link isRegistryError}, {@link isRetryable}, {@link errorCategory}, the CLI's exit codes and
+ * the table in `docs/errors.md`. A kind added to {@link RegistryError} without a row here (or a
+ * row without a kind) does not compile.
+ *
+ * @example
+ * ```ts
+ * ERROR_KINDS.Throttled.category; // 'retryable'
+ * Object.keys(ERROR_KINDS); // every kind
+ * ```
+ */
+export const ERROR_KINDS = {
+  InvalidRepositoryName: { category: 'usage', summary: "The name breaks ECR's pattern or its 2–256 length; found before any AWS call." },
+  InvalidEncryption: {
+    category: 'usage',
+    summary: 'An unknown encryption type, a malformed key reference, a key ARN of another partition, or KMS `InvalidArnException`.',
+  },
+  InvalidInput: {
+    category: 'usage',
+    summary: 'Any other input that cannot be right (tags, tag mutability, a policy document, an option), or ECR `InvalidParameterException`.',
+  },
+  InsecureEndpoint: { category: 'usage', summary: 'A custom `http://` endpoint or download URL that is not loopback.' },
+  KeyNotFound: { category: 'notFound', summary: 'DescribeKey finds no such key or alias in the region.' },
+  KeyNotUsable: { category: 'key', summary: 'The key is not `Enabled`, or has the wrong usage or spec.' },
+  KeyRegionMismatch: { category: 'key', summary: 'The key is in another region than the repository.' },
+  KeyGrantQuotaExhausted: {
+    category: 'key',
+    summary: "A customer-managed key has no room for ECR's two grants: retire orphaned grants, or raise the quota.",
+  },
+  KmsRefused: { category: 'key', summary: 'ECR answered `KmsException`: KMS refused a call ECR made for the caller.' },
+  MissingPermissions: { category: 'permissions', summary: 'The IAM simulation or the key policy denies an action the operation needs; nothing was changed.' },
+  AccessDenied: { category: 'permissions', summary: 'AWS refused a call.' },
+  Throttled: { category: 'retryable', summary: "Still throttled after the SDK's own retries." },
+  CredentialsError: { category: 'permissions', summary: 'Missing, expired or unrecognised credentials.' },
+  AwsServiceError: {
+    category: 'unexpected',
+    unless: { category: 'retryable', when: '`fault` is `server` (a 5xx)', applies: (e: AwsServiceError) => e.fault === 'server' },
+    summary: 'An error the service answered with that the library does not model (see `name`).',
+  },
+  NetworkError: { category: 'retryable', summary: 'No answer: connection refused or reset, DNS, timeout.' },
+  SdkClientError: { category: 'usage', summary: 'The SDK failed before sending anything (no region configured, a client-side validation).' },
+  UnexpectedResponse: { category: 'unexpected', summary: 'An answer without what the library needs (no output, or a missing field); nothing is decided on it.' },
+  RepositoryAlreadyExists: { category: 'conflict', summary: 'A repository of that name exists and idempotency could not apply.' },
+  RepositoryNotFound: { category: 'notFound', summary: 'No repository of that name.' },
+  RepositoryNotEmpty: { category: 'conflict', summary: 'Deleting a repository that holds images, without `force`: nothing was deleted.' },
+  EncryptionMismatch: { category: 'conflict', summary: 'The repository exists with another encryption: migrate it (`migrateRepository`).' },
+  DeletedButGrantsRemain: {
+    category: 'partial',
+    summary: "The repository is deleted but its grants are still on the key: retire them with `retireOrphanedGrants` (needs `kms:RetireGrant`).",
+  },
+  RollbackFailed: { category: 'partial', summary: 'A step failed and undoing the earlier steps failed too; both are reported.' },
+  ImagesArchived: { category: 'conflict', summary: 'Archived images cannot be copied until restored; nothing was copied.' },
+  ImagesUnavailable: { category: 'conflict', summary: 'ECR listed images whose manifests it then could not return.' },
+  DigestMismatch: { category: 'conflict', summary: 'Bytes did not hash to the digest they were copied as; nothing was committed under it.' },
+  LayerTransferFailed: { category: 'conflict', summary: 'Moving one blob failed (after retries, when the failure was transient); `reason` says why.' },
+  ManifestRejected: { category: 'conflict', summary: 'ECR refused to store (or tag) a manifest.' },
+  CopyVerificationFailed: { category: 'conflict', summary: 'The copy does not match the snapshot; every difference is listed.' },
+  UnexpectedImages: {
+    category: 'conflict',
+    summary: 'The recreated repository holds images the migration did not copy: delete them as the migrating principal, then resume.',
+  },
+  RepositoryPolicyRefused: {
+    category: 'partial',
+    summary: 'ECR refused the saved repository policy at the end of a migration: the repository is complete but still frozen.',
+  },
+  Aborted: { category: 'interrupted', summary: "The caller's `AbortSignal` fired; running the operation again resumes." },
+  JournalFailed: { category: 'usage', summary: 'The migration journal could not be read, written, cleared or locked, or holds something invalid.' },
+  MigrationInProgress: { category: 'conflict', summary: 'A migration of this repository is unfinished, or its journal is locked by another process: resume it.' },
+  MigrationFailed: {
+    category: 'partial',
+    unless: { category: 'interrupted', when: '`cause` is `Aborted`', applies: (e: MigrationFailed) => e.cause.kind === 'Aborted' },
+    summary: 'A migration stopped after its first change: fix the cause, then `resumeMigration`.',
+  },
+} as const satisfies { readonly [K in RegistryErrorKind]: ErrorKindInfo<Extract<RegistryError, { readonly kind: K }>> };
+
+const isKind = (kind: string): kind is RegistryErrorKind => Object.hasOwn(ERROR_KINDS, kind);
+
+/**
+ * Tells whether a value is one of this library's errors (its `kind` is a row of {@link ERROR_KINDS}).
  *
  * @example
  * ```ts
@@ -721,24 +796,37 @@ const KINDS: ReadonlySet<string> = new Set<RegistryErrorKind>([
  */
 export const isRegistryError = (value: unknown): value is RegistryError => {
   try {
-    return typeof value === 'object' && value !== null && 'kind' in value && typeof value.kind === 'string' && KINDS.has(value.kind);
+    return typeof value === 'object' && value !== null && 'kind' in value && typeof value.kind === 'string' && isKind(value.kind);
   } catch {
     // A Proxy or getter that throws is not one of ours.
     return false;
   }
 };
 
-/** Kinds that may succeed when retried unchanged, after a pause. */
-const RETRYABLE: ReadonlySet<RegistryErrorKind> = new Set<RegistryErrorKind>(['Throttled', 'NetworkError']);
+/**
+ * The category of an error: its kind's row of {@link ERROR_KINDS}, or the row's `unless` category
+ * when that applies (a server-side `AwsServiceError` is `retryable`; a `MigrationFailed` caused by
+ * an abort is `interrupted`). Anything that is not one of this library's errors is `unexpected`.
+ *
+ * @example
+ * ```ts
+ * if (result.isErr() && errorCategory(result.error) === 'notFound') return undefined;
+ * ```
+ */
+export const errorCategory = (error: RegistryError): ErrorCategory => {
+  if (!isRegistryError(error)) return 'unexpected';
+  // Each row's `applies` takes its own kind; `error` is of that kind (method parameters are bivariant).
+  const row: ErrorKindInfo = ERROR_KINDS[error.kind];
+  return row.unless?.applies(error) === true ? row.unless.category : row.category;
+};
 
 /**
- * Tells whether retrying the same call later may succeed (throttling, network, a 5xx).
+ * Tells whether retrying the same call later, unchanged, may succeed: the errors whose
+ * {@link errorCategory} is `retryable` (throttling, no answer, a server-side `AwsServiceError`).
  *
  * @example
  * ```ts
  * if (result.isErr() && isRetryable(result.error)) await retryLater();
  * ```
  */
-export const isRetryable = (error: RegistryError): boolean =>
-  // Anything that is not one of this library's errors (a `null` from plain JavaScript) is not retryable.
-  isRegistryError(error) && (RETRYABLE.has(error.kind) || (error.kind === 'AwsServiceError' && error.fault === 'server'));
+export const isRetryable = (error: RegistryError): boolean => errorCategory(error) === 'retryable';

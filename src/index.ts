@@ -20,7 +20,7 @@ export type {
   RepositoryTag,
   Severity,
 } from './types.js';
-export { isRegistryError, isRetryable } from './errors.js';
+export { ERROR_KINDS, errorCategory, isRegistryError, isRetryable } from './errors.js';
 export type * from './errors.js';
 export type * from './policy/types.js';
 export {

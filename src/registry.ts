@@ -482,7 +482,7 @@ export class EncryptedRegistry {
    *   onProgress: (p) => console.log(p.step, p.imagesDone, '/', p.imagesTotal),
    * });
    * result.match(
-   *   (done) => console.log(`${done.images} images now under`, done.to.keyArn),
+   *   (done) => console.log(`${done.counts.images} images now under`, done.to.keyArn),
    *   (error) => {
    *     if (error.kind === 'MigrationFailed') console.error(error.step, error.state, error.resume);
    *     else console.error(error.kind); // nothing was changed

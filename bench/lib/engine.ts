@@ -162,9 +162,9 @@ export const libraryMigration = async (registry: EncryptedRegistry, repositoryNa
   return {
     seconds: seconds(started),
     cpuSeconds: cpuSince(cpu),
-    bytes: 2 * result.bytes,
-    blobs: 2 * result.blobs,
-    images: result.images,
+    bytes: 2 * result.counts.bytes,
+    blobs: 2 * result.counts.blobs,
+    images: result.counts.images,
     steps: result.steps,
   };
 };

@@ -1,11 +1,12 @@
 /**
- * The CLI's exit codes: one per outcome a pipeline may want to act on, and for errors one per
- * {@link RegistryErrorKind} (the `Record` type makes a new kind a compile error until it has a code).
+ * The CLI's exit codes: one per outcome a pipeline may want to act on. An error's code is its
+ * {@link ErrorCategory}'s (the library's `ERROR_KINDS` table gives each kind its category), so a
+ * new kind or category cannot go without a code: `EXIT` must name every category.
  */
-import type { RegistryError, RegistryErrorKind } from '../index.js';
+import type { ErrorCategory, RegistryError } from '../index.js';
 import { loadedLibrary } from './library.js';
 
-/** Exit codes, documented in `docs/cli.md`. */
+/** Exit codes, documented in `docs/errors.md` and `docs/cli.md`. */
 export const EXIT = {
   /** Done; for `audit`, every repository complies; for `policy check`, allowed. */
   ok: 0,
@@ -29,52 +30,10 @@ export const EXIT = {
   nonCompliant: 9,
   /** Interrupted (Ctrl-C). */
   interrupted: 130,
-} as const;
-
-/** Every error kind's exit code. {@link exitCodeFor} sends a server-side `AwsServiceError` to `retryable`. */
-export const EXIT_CODES: Readonly<Record<RegistryErrorKind, number>> = {
-  InvalidRepositoryName: EXIT.usage,
-  InvalidEncryption: EXIT.usage,
-  InvalidInput: EXIT.usage,
-  InsecureEndpoint: EXIT.usage,
-  SdkClientError: EXIT.usage,
-  RepositoryNotFound: EXIT.notFound,
-  KeyNotFound: EXIT.notFound,
-  RepositoryAlreadyExists: EXIT.conflict,
-  RepositoryNotEmpty: EXIT.conflict,
-  EncryptionMismatch: EXIT.conflict,
-  ImagesArchived: EXIT.conflict,
-  ImagesUnavailable: EXIT.conflict,
-  DigestMismatch: EXIT.conflict,
-  ManifestRejected: EXIT.conflict,
-  CopyVerificationFailed: EXIT.conflict,
-  MissingPermissions: EXIT.permissions,
-  AccessDenied: EXIT.permissions,
-  CredentialsError: EXIT.permissions,
-  KeyNotUsable: EXIT.key,
-  KeyRegionMismatch: EXIT.key,
-  KeyGrantQuotaExhausted: EXIT.key,
-  KmsRefused: EXIT.key,
-  Throttled: EXIT.retryable,
-  NetworkError: EXIT.retryable,
-  LayerTransferFailed: EXIT.retryable,
-  AwsServiceError: EXIT.unexpected,
-  UnexpectedResponse: EXIT.unexpected,
-  DeletedButGrantsRemain: EXIT.partial,
-  RollbackFailed: EXIT.partial,
-  Aborted: EXIT.interrupted,
-  JournalFailed: EXIT.usage,
-  MigrationInProgress: EXIT.conflict,
-  UnexpectedImages: EXIT.conflict,
-  RepositoryPolicyRefused: EXIT.partial,
-  MigrationFailed: EXIT.partial,
-};
+} as const satisfies Readonly<Record<ErrorCategory | 'ok' | 'nonCompliant', number>>;
 
 /**
- * The exit code for an error: its kind's, except that anything retryable (a 5xx included) is
- * `retryable`, and a migration stopped by Ctrl-C (`MigrationFailed` caused by `Aborted`) is `interrupted`.
+ * The exit code for an error: its category's (`errorCategory`: a server-side `AwsServiceError` is
+ * `retryable`, a migration stopped by Ctrl-C is `interrupted`).
  */
-export const exitCodeFor = (error: RegistryError): number => {
-  if (error.kind === 'MigrationFailed' && error.cause.kind === 'Aborted') return EXIT.interrupted;
-  return loadedLibrary().isRetryable(error) ? EXIT.retryable : EXIT_CODES[error.kind];
-};
+export const exitCodeFor = (error: RegistryError): number => EXIT[loadedLibrary().errorCategory(error)];

@@ -12,24 +12,43 @@ import { aborted } from './wait.js';
 export interface ServiceException extends Error {
   readonly $fault: 'client' | 'server';
   readonly $metadata: { readonly httpStatusCode?: number; readonly requestId?: string };
+  /** Set on exceptions the service model marks retryable (`throttling: true` for throttling). */
+  readonly $retryable?: { readonly throttling?: boolean };
 }
 
 /** Duck-typed, as the SDK's error-handling guide suggests: service errors carry `$metadata` and `$fault`. */
 const isServiceException = (e: unknown): e is ServiceException =>
   e instanceof Error && '$metadata' in e && '$fault' in e;
 
-const THROTTLING = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'TooManyRequestsException',
+/**
+ * Error names that mean "throttled": the AWS SDK's own list (`THROTTLING_ERROR_CODES` of
+ * `@smithy/core`'s retry classification, which its retry strategy retries) except
+ * `LimitExceededException`: ECR and KMS answer it for a service quota ("would have exceeded a
+ * service limit for your account", e.g. repositories per region, grants per key), which waiting
+ * does not lift. A unit test compares this list with the installed SDK's. A 429 answer and an
+ * exception modelled as retryable throttling (`$retryable.throttling`) are throttling too, as for
+ * the SDK. What is `Throttled` is retryable (`ERROR_KINDS` in `src/errors.ts`): the one place
+ * that decides retryability.
+ */
+const THROTTLING_NAMES: ReadonlySet<string> = new Set([
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
   'RequestThrottled',
   'RequestThrottledException',
-  'RequestLimitExceeded',
   'SlowDown',
-  'PriorRequestNotComplete',
-  'EC2ThrottledException',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
 ]);
+
+const isThrottling = (e: ServiceException): boolean =>
+  THROTTLING_NAMES.has(e.name) || e.$metadata.httpStatusCode === 429 || e.$retryable?.throttling === true;
+
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'AuthorizationError']);
 const CREDENTIALS = new Set([
   'ExpiredToken',
@@ -75,7 +94,7 @@ const isNetworkFailure = (cause: unknown): boolean => {
  */
 export const toGenericAwsError = (service: AwsService, operation: string, cause: unknown): GenericAwsError => {
   if (isServiceException(cause)) {
-    if (THROTTLING.has(cause.name)) return { kind: 'Throttled', service, operation, cause };
+    if (isThrottling(cause)) return { kind: 'Throttled', service, operation, cause };
     if (ACCESS_DENIED.has(cause.name)) {
       return { kind: 'AccessDenied', service, operation, cause, message: cause.message };
     }

@@ -266,11 +266,13 @@ export interface MigrationResult {
   readonly stagingRepositoryName: string | undefined;
   readonly from: EncryptionDescription;
   readonly to: EncryptionDescription;
-  /** Images (by digest), tags, distinct blobs and blob bytes now in the repository, as in the snapshot. */
-  readonly images: number;
-  readonly tags: number;
-  readonly blobs: number;
-  readonly bytes: number;
+  /** Images (by digest), tags, distinct blobs and blob bytes now in the repository, as in the snapshot (all 0 when nothing was done). */
+  readonly counts: {
+    readonly images: number;
+    readonly tags: number;
+    readonly blobs: number;
+    readonly bytes: number;
+  };
   readonly warnings: readonly MigrationWarning[];
   /** Milliseconds each step took (summed over attempts when resumed). */
   readonly steps: Readonly<Partial<Record<MigrationStep, number>>>;

@@ -114,9 +114,9 @@ export interface AuditedRepository {
 /** The ECR grants of a key in use. */
 export interface AuditedGrants {
   /** Every grant on the key, whoever made it. */
-  readonly total: number;
+  readonly grantCount: number;
   /** Grants ECR made for repositories. */
-  readonly ecr: number;
+  readonly ecrGrantCount: number;
   readonly orphans: readonly OrphanedGrant[];
   readonly unverifiable: readonly UnverifiableGrant[];
   readonly headroom: GrantHeadroom;

@@ -344,7 +344,7 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
         keyFeeBilledTo,
         repositories: users,
         ...(grants
-          ? { grants: { total: grants.totalGrants, ecr: grants.ecrGrants, orphans: grants.orphans, unverifiable: grants.unverifiable, headroom: grants.headroom } }
+          ? { grants: { grantCount: grants.grantCount, ecrGrantCount: grants.ecrGrantCount, orphans: grants.orphans, unverifiable: grants.unverifiable, headroom: grants.headroom } }
           : {}),
         ...(error !== undefined ? { error } : {}),
         estimatedMonthlyRequests: requests,

@@ -48,9 +48,9 @@ export interface KeyGrantReport {
   readonly keyArn: string;
   readonly keyManager: 'AWS' | 'CUSTOMER';
   /** Every grant on the key, whoever made it. */
-  readonly totalGrants: number;
+  readonly grantCount: number;
   /** Grants ECR made for a repository (`aws:ecr:arn` constraint, ECR service principal). */
-  readonly ecrGrants: number;
+  readonly ecrGrantCount: number;
   readonly orphans: readonly OrphanedGrant[];
   readonly unverifiable: readonly UnverifiableGrant[];
   readonly headroom: GrantHeadroom;
@@ -109,6 +109,13 @@ export interface OrphanedGrantsRetirement {
 }
 
 /** Bounds the DescribeKey and ListGrants calls of a whole-region sweep. */
+/** A key's classification as the report names it: a count is `…Count`, an array is plural. */
+const counted = (c: ReturnType<typeof classify>): Pick<KeyGrantReport, 'ecrGrantCount' | 'orphans' | 'unverifiable'> => ({
+  ecrGrantCount: c.ecrGrants,
+  orphans: c.orphans,
+  unverifiable: c.unverifiable,
+});
+
 const KEY_CONCURRENCY = 4;
 const DEFAULT_RETIRE_CONCURRENCY = 4;
 const MAX_RETIRE_CONCURRENCY = 30;
@@ -266,8 +273,8 @@ export const sweepKeys = (
     const reports = withGrants.map((key): KeyGrantReport => ({
       keyArn: key.keyArn,
       keyManager: key.keyManager,
-      totalGrants: key.grants.length,
-      ...classify(key.grants, repositories, region, account, now),
+      grantCount: key.grants.length,
+      ...counted(classify(key.grants, repositories, region, account, now)),
       headroom: headroomOf(key.keyManager, key.grants.length),
     }));
     return ok({ keys: reports, skipped });

@@ -165,8 +165,8 @@ export const runDemo = async (options: DemoOptions = {}): Promise<void> => {
       before.filter((o) => o.kind === 'manifest').every((o) => after.some((a) => a.digest === o.digest));
     const migratedUnderKey = after.filter((o) => o.encryptedWith === keyArn).length;
     out(
-      `   ${migrated.from.type} → ${migrated.to.type}: ${migrated.images} images, ${migrated.tags} tags, ${migrated.blobs} blobs ` +
-        `(${mib(migrated.bytes)}) copied to staging, verified, recreated under the same name, copied back, verified`,
+      `   ${migrated.from.type} → ${migrated.to.type}: ${migrated.counts.images} images, ${migrated.counts.tags} tags, ${migrated.counts.blobs} blobs ` +
+        `(${mib(migrated.counts.bytes)}) copied to staging, verified, recreated under the same name, copied back, verified`,
     );
     out(`   digests identical: ${sameDigests}; ${migratedUnderKey} of ${after.length} stored objects now under ${KEY_ALIAS}; staging deleted`);
 
@@ -189,7 +189,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<void> => {
     );
     const dryKey = dry.keys[0];
     out(
-      `   dry run: ${dryKey?.ecrGrants ?? 0} ECR grants, ${dryKey?.orphans.length ?? 0} orphans ` +
+      `   dry run: ${dryKey?.ecrGrantCount ?? 0} ECR grants, ${dryKey?.orphans.length ?? 0} orphans ` +
         `(${[...new Set(dryKey?.orphans.map((o) => o.reason))].join(', ') || 'none'}), retired ${dryKey?.retired.length ?? 0}`,
     );
     const swept = await registry.retireOrphanedGrants({ keys: [KEY_ALIAS], dryRun: false }).match(

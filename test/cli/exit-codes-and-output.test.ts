@@ -1,26 +1,30 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXIT, EXIT_CODES, exitCodeFor } from '../../src/cli/exit-codes.js';
+import { EXIT, exitCodeFor } from '../../src/cli/exit-codes.js';
 import { type CliIo, describeError, errorJson, outputFormat, renderFields, renderTable, reportError, toPlain } from '../../src/cli/output.js';
 import { loadLibrary } from '../../src/cli/library.js';
 import { confirm, createProgress, progressEnabled, progressLine } from '../../src/cli/terminal.js';
-import { isRegistryError, type RegistryError, type RegistryErrorKind } from '../../src/errors.js';
+import { ERROR_KINDS, isRegistryError, type RegistryError, type RegistryErrorKind } from '../../src/errors.js';
 
 // The CLI loads the library (lazily) before any of its errors can exist; exitCodeFor asks it what is retryable.
 beforeAll(async () => {
   await loadLibrary();
 });
 
-/** Every kind of the union: the `Record` makes a missing or extra kind a compile error here too. */
-const ALL_KINDS: Record<RegistryErrorKind, true> = {
-  InvalidRepositoryName: true, InvalidEncryption: true, InvalidInput: true, InsecureEndpoint: true,
-  KeyNotFound: true, KeyNotUsable: true, KeyRegionMismatch: true, KeyGrantQuotaExhausted: true, KmsRefused: true,
-  MissingPermissions: true, AccessDenied: true, Throttled: true, CredentialsError: true, AwsServiceError: true,
-  NetworkError: true, SdkClientError: true, UnexpectedResponse: true, RepositoryAlreadyExists: true, RepositoryNotFound: true,
-  RepositoryNotEmpty: true, EncryptionMismatch: true, DeletedButGrantsRemain: true, RollbackFailed: true,
-  ImagesArchived: true, ImagesUnavailable: true, DigestMismatch: true, LayerTransferFailed: true,
-  ManifestRejected: true, CopyVerificationFailed: true, Aborted: true,
-  JournalFailed: true, MigrationInProgress: true, MigrationFailed: true, UnexpectedImages: true,
-  RepositoryPolicyRefused: true,
+/**
+ * Every kind's exit code, pinned: a change here is a CHANGELOG "Changed" line. The `Record` makes a
+ * missing or extra kind a compile error.
+ */
+const PINNED_EXIT: Record<RegistryErrorKind, number> = {
+  InvalidRepositoryName: 2, InvalidEncryption: 2, InvalidInput: 2, InsecureEndpoint: 2, SdkClientError: 2, JournalFailed: 2,
+  RepositoryNotFound: 3, KeyNotFound: 3,
+  RepositoryAlreadyExists: 4, RepositoryNotEmpty: 4, EncryptionMismatch: 4, ImagesArchived: 4, ImagesUnavailable: 4,
+  DigestMismatch: 4, LayerTransferFailed: 4, ManifestRejected: 4, CopyVerificationFailed: 4, MigrationInProgress: 4, UnexpectedImages: 4,
+  MissingPermissions: 5, AccessDenied: 5, CredentialsError: 5,
+  KeyNotUsable: 6, KeyRegionMismatch: 6, KeyGrantQuotaExhausted: 6, KmsRefused: 6,
+  Throttled: 7, NetworkError: 7,
+  DeletedButGrantsRemain: 8, RollbackFailed: 8, RepositoryPolicyRefused: 8, MigrationFailed: 8,
+  AwsServiceError: 1, UnexpectedResponse: 1,
+  Aborted: 130,
 };
 
 const aws = { service: 'kms' as const, operation: 'DescribeKey', cause: new Error('socket details') };
@@ -36,33 +40,37 @@ const io = (over: Partial<CliIo> = {}) => {
 };
 
 describe('exit codes', () => {
-  it('every RegistryError kind has a documented code, and only those kinds', () => {
-    expect(Object.keys(EXIT_CODES).sort()).toEqual(Object.keys(ALL_KINDS).sort());
-    const documented = new Set<number>(Object.values(EXIT));
-    for (const [kind, code] of Object.entries(EXIT_CODES)) {
-      expect(documented.has(code), kind).toBe(true);
+  it('every kind exits with its category\'s code, as pinned', () => {
+    expect(Object.keys(ERROR_KINDS).sort()).toEqual(Object.keys(PINNED_EXIT).sort());
+    for (const [kind, code] of Object.entries(PINNED_EXIT)) {
+      expect(EXIT[ERROR_KINDS[kind as RegistryErrorKind].category], kind).toBe(code);
       expect(isRegistryError({ kind })).toBe(true);
     }
+    expect(EXIT.ok).toBe(0);
+    expect(EXIT.nonCompliant).toBe(9);
   });
 
-  it('groups kinds as documented', () => {
-    expect(EXIT_CODES.InvalidEncryption).toBe(2);
-    expect(EXIT_CODES.RepositoryNotFound).toBe(3);
-    expect(EXIT_CODES.KeyNotFound).toBe(3);
-    expect(EXIT_CODES.EncryptionMismatch).toBe(4);
-    expect(EXIT_CODES.MissingPermissions).toBe(5);
-    expect(EXIT_CODES.AccessDenied).toBe(5);
-    expect(EXIT_CODES.KeyNotUsable).toBe(6);
-    expect(EXIT_CODES.Throttled).toBe(7);
-    expect(EXIT_CODES.DeletedButGrantsRemain).toBe(8);
-    expect(EXIT_CODES.Aborted).toBe(130);
-    expect(EXIT.nonCompliant).toBe(9);
+  it('exitCodeFor gives each kind its code (errors with only a kind: the fields do not decide, except below)', () => {
+    for (const [kind, code] of Object.entries(PINNED_EXIT)) {
+      if (kind === 'MigrationFailed') continue; // its `cause` decides, below
+      expect(exitCodeFor({ kind, fault: 'client' } as unknown as RegistryError), kind).toBe(code);
+    }
   });
 
   it('a server-side AwsServiceError is retryable (7); a client-side one is unexpected (1)', () => {
     const base = { ...aws, kind: 'AwsServiceError' as const, name: 'InternalError', message: 'boom', httpStatusCode: 500, requestId: undefined };
     expect(exitCodeFor({ ...base, fault: 'server' })).toBe(7);
     expect(exitCodeFor({ ...base, fault: 'client' })).toBe(1);
+  });
+
+  it('a migration stopped by an abort exits 130; stopped by anything else, 8 (resume it)', () => {
+    const stopped = (cause: RegistryError): RegistryError => ({
+      kind: 'MigrationFailed', migrationId: 'm-1', repositoryName: 'app', stagingRepositoryName: 'app-migrating-m-1', step: 'copyBack',
+      state: 'every image is in staging', resume: 'resume', journal: '/tmp/app.json', cause,
+      observed: { repository: 'recreated', originalFrozen: true, staging: 'present' },
+    });
+    expect(exitCodeFor(stopped({ kind: 'Aborted', operation: 'migrateRepository' }))).toBe(130);
+    expect(exitCodeFor(stopped({ kind: 'Throttled', ...aws }))).toBe(8);
   });
 });
 

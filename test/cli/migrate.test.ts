@@ -23,8 +23,7 @@ interface Plan {
 interface Result {
   readonly changed: boolean;
   readonly resumed: boolean;
-  readonly images: number;
-  readonly tags: number;
+  readonly counts: { readonly images: number; readonly tags: number };
   readonly to: { readonly type: string; readonly keyArn?: string };
 }
 
@@ -70,7 +69,7 @@ describe('encrypted-ecr migrate', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const result = run.json<Result>();
-    expect(result).toMatchObject({ changed: true, resumed: false, images, to: { type: 'KMS', keyArn } });
+    expect(result).toMatchObject({ changed: true, resumed: false, counts: { images }, to: { type: 'KMS', keyArn } });
     expect(await encryptionOf('legacy/app')).toEqual({ encryptionType: 'KMS', kmsKey: keyArn });
     expect(existsSync(journal)).toBe(false);
 
@@ -118,7 +117,7 @@ describe('encrypted-ecr migrate', () => {
 
     const resumed = await runCli(['migrate', 'resume', '--journal', journal, '--yes', ...at(aws)], env);
     expect(resumed.code).toBe(0);
-    expect(resumed.json<Result>()).toMatchObject({ changed: true, resumed: true, images, to: { type: 'KMS', keyArn } });
+    expect(resumed.json<Result>()).toMatchObject({ changed: true, resumed: true, counts: { images }, to: { type: 'KMS', keyArn } });
     expect(await encryptionOf('legacy/two')).toEqual({ encryptionType: 'KMS', kmsKey: keyArn });
   });
 

@@ -201,7 +201,7 @@ describe('the orphaned-grant sweep', () => {
     // Find: the orphans with their reasons.
     const found = (await admin.findOrphanedGrants({ keys: [key.arn] }))._unsafeUnwrap();
     const report = found.keys[0];
-    expect(report).toMatchObject({ keyArn: key.arn, keyManager: 'CUSTOMER', ecrGrants: 8, totalGrants: 8, unverifiable: [] });
+    expect(report).toMatchObject({ keyArn: key.arn, keyManager: 'CUSTOMER', ecrGrantCount: 8, grantCount: 8, unverifiable: [] });
     expect(new Set(report?.orphans.map((o) => o.grantId))).toEqual(expectedOrphans);
     expect(report?.orphans.filter((o) => o.reason === 'older-incarnation').map((o) => o.grantId).sort()).toEqual(
       oldIncarnation.grants.map((g) => g.grantId).sort(),

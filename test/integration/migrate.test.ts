@@ -70,7 +70,7 @@ describe('migrateRepository on the local emulator', () => {
       onProgress: (p) => steps.push(p),
     });
     const first = toCmk._unsafeUnwrap();
-    expect(first).toMatchObject({ changed: true, from: { type: 'AES256' }, to: { type: 'KMS', keyArn }, images: Object.keys(before.images).length });
+    expect(first).toMatchObject({ changed: true, from: { type: 'AES256' }, to: { type: 'KMS', keyArn }, counts: { images: Object.keys(before.images).length } });
     expect(Object.keys(first.steps)).toHaveLength(11);
     expect(steps.filter((p) => p.status === 'done').map((p) => p.step)).toEqual([
       'freeze',
@@ -219,7 +219,7 @@ describe('migrateRepository on the local emulator', () => {
     const patient = new EncryptedRegistry({ clientConfig: aws.clientConfig(), poll: { initialDelayMs: 50, maxDelayMs: 500, timeoutMs: 10_000 } });
     const migrated = await patient.migrateRepository({ repositoryName: name, encryption: { type: 'KMS' }, journal: memoryJournal(), restoreArchived: true });
     patient.destroy();
-    expect(migrated._unsafeUnwrap()).toMatchObject({ changed: true, images: Object.keys(before.images).length });
+    expect(migrated._unsafeUnwrap()).toMatchObject({ changed: true, counts: { images: Object.keys(before.images).length } });
     expect((await pictureOf(ecr, name)).images).toEqual(before.images);
   });
 

@@ -1,5 +1,6 @@
 import type { ResultAsync } from 'neverthrow';
 import { expectTypeOf, test } from 'vitest';
+import { errorCategory } from '../../src/index.js';
 import type {
   AuditError,
   AuditInput,
@@ -10,6 +11,7 @@ import type {
   CreateEncryptedRepositoryInput,
   DeletedRepository,
   DeleteRepositoryError,
+  ErrorCategory,
   EncryptedRegistry,
   FindOrphanedGrantsError,
   FindOrphanedGrantsInput,
@@ -33,7 +35,7 @@ import type {
   RetireOrphanedGrantsInput,
   SnapshotImagesError,
   VerifyCopyError,
-} from '../../src/index.js';
+ ERROR_KINDS} from '../../src/index.js';
 
 test('the error union is closed: adding or removing a kind is a visible API change', () => {
   expectTypeOf<RegistryErrorKind>().toEqualTypeOf<
@@ -207,4 +209,11 @@ test('the migration error unions are closed', () => {
   >();
   expectTypeOf<MigrateRepositoryError>().toExtend<RegistryError>();
   expectTypeOf<ResumeMigrationError>().toExtend<MigrateRepositoryError>();
+});
+
+test('ERROR_KINDS has exactly one row per kind, and rows keep their literal categories', () => {
+  expectTypeOf<keyof typeof ERROR_KINDS>().toEqualTypeOf<RegistryErrorKind>();
+  expectTypeOf<(typeof ERROR_KINDS)['Throttled']['category']>().toEqualTypeOf<'retryable'>();
+  expectTypeOf<(typeof ERROR_KINDS)[RegistryErrorKind]['category']>().toExtend<ErrorCategory>();
+  expectTypeOf(errorCategory).parameter(0).toEqualTypeOf<RegistryError>();
 });

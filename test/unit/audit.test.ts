@@ -101,7 +101,7 @@ describe('EncryptedRegistry.audit', () => {
     expect(key.repositories).toEqual(['app/a', 'app/b', 'app/c']);
     expect(key.grants?.orphans).toHaveLength(2);
     expect(key.grants?.orphans.every((o) => o.repositoryArn.endsWith(':repository/gone'))).toBe(true);
-    expect(key.grants?.headroom).toEqual({ quota: 50_000, used: key.grants?.total, remaining: 50_000 - (key.grants?.total ?? 0) });
+    expect(key.grants?.headroom).toEqual({ quota: 50_000, used: key.grants?.grantCount, remaining: 50_000 - (key.grants?.grantCount ?? 0) });
     expect(report.summary.orphanedGrants).toBe(2);
     const managed = report.keys.find((k) => k.keyManager === 'AWS')!;
     expect(managed.grants?.headroom.quota).toBeUndefined();

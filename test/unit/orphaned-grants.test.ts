@@ -116,8 +116,8 @@ describe('EncryptedRegistry.findOrphanedGrants / retireOrphanedGrants', () => {
     expect(key).toMatchObject({
       keyArn: KEY_ARN,
       keyManager: 'CUSTOMER',
-      totalGrants: 11,
-      ecrGrants: 10,
+      grantCount: 11,
+      ecrGrantCount: 10,
       headroom: { quota: 50_000, used: 11, remaining: 49_989 },
     });
     expect(key?.orphans).toEqual([
@@ -188,7 +188,7 @@ describe('EncryptedRegistry.findOrphanedGrants / retireOrphanedGrants', () => {
 
     const result = await registry().findOrphanedGrants({ keys: [KEY_ARN] });
 
-    expect(result._unsafeUnwrap().keys[0]).toMatchObject({ totalGrants: 261, ecrGrants: 10 });
+    expect(result._unsafeUnwrap().keys[0]).toMatchObject({ grantCount: 261, ecrGrantCount: 10 });
     const pages = kms.commandCalls(ListGrantsCommand).map((c) => c.args[0].input);
     expect(pages).toEqual([
       { KeyId: KEY_ARN, Limit: 100 },
@@ -215,7 +215,7 @@ describe('EncryptedRegistry.findOrphanedGrants / retireOrphanedGrants', () => {
 
     const result = await registry().findOrphanedGrants({ keys: [KEY_ARN] });
 
-    expect(result._unsafeUnwrap().keys[0]).toMatchObject({ ecrGrants: 1, orphans: [] });
+    expect(result._unsafeUnwrap().keys[0]).toMatchObject({ ecrGrantCount: 1, orphans: [] });
     expect(ecr).not.toHaveReceivedCommand(DescribeRepositoriesCommand);
   });
 

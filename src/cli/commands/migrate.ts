@@ -66,9 +66,9 @@ const resultTable = (r: MigrationResult): string =>
       ['status', r.changed ? (r.resumed ? 'migrated (resumed)' : 'migrated') : 'unchanged: it already had this encryption'],
       ['from', encryptionText(r.from)],
       ['to', encryptionText(r.to)],
-      ['images', r.images],
-      ['tags', r.tags],
-      ['blobs', `${r.blobs} (${mib(r.bytes)})`],
+      ['images', r.counts.images],
+      ['tags', r.counts.tags],
+      ['blobs', `${r.counts.blobs} (${mib(r.counts.bytes)})`],
     ]),
     ...r.warnings.map((w) => `warning: ${w.code}: ${w.message}`),
   ].join('\n');
