@@ -5,7 +5,7 @@
  * whose lifetime cannot be placed is never an orphan.
  */
 import type { GrantListEntry } from '@aws-sdk/client-kms';
-import { ecrRepositoryArnOf, GRANT_CLOCK_SKEW_MS, GRANTS_PER_KEY_QUOTA, isEcrGrantee, isEcrGrantFor } from '../steps/kms-grants.js';
+import { ecrRepositoryArnOf, GRANT_CLOCK_SKEW_MS, GRANTS_PER_KEY_QUOTA, isEcrGrantee, isEcrGrantFor, predates } from './rules.js';
 
 /** Why a grant is orphaned. */
 export type OrphanReason = 'repository-deleted' | 'older-incarnation';
@@ -128,17 +128,25 @@ export const classify = (
       } else orphans.push({ ...base, reason: 'repository-deleted' });
       continue;
     }
-    const repositoryCreatedAt = repositories.get(repositoryArn)?.getTime();
+    const repositoryCreatedAt = repositories.get(repositoryArn);
     // An unknown creation time: assume the live repository's, never an orphan.
     if (repositoryCreatedAt === undefined) continue;
-    if (created < repositoryCreatedAt - GRANT_CLOCK_SKEW_MS) orphans.push({ ...base, reason: 'older-incarnation' });
-    else if (created < repositoryCreatedAt - SAME_CALL_MARGIN_MS) {
+    if (predates(grant.CreationDate, repositoryCreatedAt)) orphans.push({ ...base, reason: 'older-incarnation' });
+    else if (created < repositoryCreatedAt.getTime() - SAME_CALL_MARGIN_MS) {
       // Before the live repository, within the tolerance: maybe an older incarnation's (D16).
       unverifiable.push({ ...base, reason: 'ambiguous-incarnation', decidableAfter: undefined });
     }
   }
   return { ecrGrants: ecr.length, orphans, unverifiable };
 };
+
+/**
+ * Whether an orphan is still one by the check made right before retiring it: its repository is
+ * absent now (`undefined`), or the repository of that name now was created after the grant (less
+ * the clock tolerance), so it is a later incarnation and the grant is not its.
+ */
+export const isStillOrphaned = (orphan: OrphanedGrant, repositoryNow: { readonly createdAt?: Date | undefined } | undefined): boolean =>
+  repositoryNow === undefined || (repositoryNow.createdAt !== undefined && predates(orphan.creationDate, repositoryNow.createdAt));
 
 export const headroomOf = (keyManager: 'AWS' | 'CUSTOMER', used: number): GrantHeadroom =>
   keyManager === 'CUSTOMER'

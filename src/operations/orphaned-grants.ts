@@ -18,9 +18,19 @@ import type {
 import { mapPool } from '../internal/pool.js';
 import type { RegistryContext } from '../internal/context.js';
 import { AWS_MANAGED_ECR_ALIAS, parseKeyReference } from '../encryption/spec.js';
-import { classify, ecrGrantsOf, type GrantHeadroom, headroomOf, localityOf, nameOfRepositoryArn, type OrphanedGrant, type UnverifiableGrant } from '../grants/orphans.js';
+import {
+  classify,
+  ecrGrantsOf,
+  type GrantHeadroom,
+  headroomOf,
+  isStillOrphaned,
+  localityOf,
+  nameOfRepositoryArn,
+  type OrphanedGrant,
+  type UnverifiableGrant,
+} from '../grants/orphans.js';
 import { describeRepositoriesByName, listAllRepositories } from '../steps/ecr-repository.js';
-import { GRANT_CLOCK_SKEW_MS, listAllGrants, retireGrant } from '../steps/kms-grants.js';
+import { listAllGrants, retireGrant } from '../steps/kms-grants.js';
 
 export type { GrantHeadroom, OrphanedGrant, OrphanReason, UnverifiableGrant, UnverifiableReason } from '../grants/orphans.js';
 import { describeKey, listAllAliases, listAllKeys } from '../steps/kms-keys.js';
@@ -309,11 +319,8 @@ const confirmOrphans = (
     .map((now) => {
       for (const orphan of orphans) {
         const name = nameOfRepositoryArn(orphan.repositoryArn);
-        const repository = name === undefined ? undefined : now.get(name);
-        const created = orphan.creationDate?.getTime();
-        const olderThanRepository =
-          repository?.createdAt !== undefined && created !== undefined && created < repository.createdAt.getTime() - GRANT_CLOCK_SKEW_MS;
-        if (name !== undefined && now.has(name) && (repository === undefined || olderThanRepository)) confirmed.add(orphan.grantId);
+        // Only a name DescribeRepositories answered for is checked; anything else is kept.
+        if (name !== undefined && now.has(name) && isStillOrphaned(orphan, now.get(name))) confirmed.add(orphan.grantId);
         else kept.set(orphan.grantId, { grantId: orphan.grantId, repositoryArn: orphan.repositoryArn, reason: 'repository-exists' });
       }
       return { confirmed, kept };
