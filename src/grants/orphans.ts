@@ -148,6 +148,30 @@ export const classify = (
 export const isStillOrphaned = (orphan: OrphanedGrant, repositoryNow: { readonly createdAt?: Date | undefined } | undefined): boolean =>
   repositoryNow === undefined || (repositoryNow.createdAt !== undefined && predates(orphan.creationDate, repositoryNow.createdAt));
 
+/**
+ * How long past a grant's `decidableAfter` a sweep waits before sweeping again: a margin for the
+ * clocks of KMS and of this machine, and for a pause that ends a little early.
+ */
+const DECIDABLE_MARGIN_MS = 1_000;
+
+/** A wait for grants too recent to decide: how many, and when the last of them is decidable. */
+export interface DecidableWait {
+  readonly grants: number;
+  readonly until: Date;
+}
+
+/**
+ * The too-recent grants among `unverifiable` that become decidable by `deadline`, and when the last
+ * of them is (its `decidableAfter`, plus a margin); `undefined` when none does. Grants unverifiable
+ * for another reason are never waited for: no waiting decides them.
+ */
+export const decidableBy = (unverifiable: readonly UnverifiableGrant[], deadline: Date): DecidableWait | undefined => {
+  const times = unverifiable
+    .flatMap((u) => (u.decidableAfter !== undefined ? [u.decidableAfter.getTime() + DECIDABLE_MARGIN_MS] : []))
+    .filter((t) => t <= deadline.getTime());
+  return times.length === 0 ? undefined : { grants: times.length, until: new Date(Math.max(...times)) };
+};
+
 export const headroomOf = (keyManager: 'AWS' | 'CUSTOMER', used: number): GrantHeadroom =>
   keyManager === 'CUSTOMER'
     ? { quota: GRANTS_PER_KEY_QUOTA, used, remaining: GRANTS_PER_KEY_QUOTA - used }
