@@ -14,6 +14,7 @@ import { err, ok } from 'neverthrow';
 import type { InvalidInput } from './errors.js';
 import type { MigrationJournal, MigrationProgress } from './migration/types.js';
 import type { AuditProgress, AuditRequirement } from './operations/audit.js';
+import type { FindOrphanedGrantsInput } from './operations/orphaned-grants.js';
 import { policyDocument, type PolicyDocument } from './policy/index.js';
 import type { Clock } from './internal/wait.js';
 import type { EncryptedRegistryOptions } from './registry-options.js';
@@ -136,11 +137,15 @@ export const deleteRepositoryInput = record({
 
 export const findOrphanedGrantsInput = record({
   keys: optional(array(string)),
+  waitForDecidableMs: optional(number),
+  onWait: optional(fn<NonNullable<FindOrphanedGrantsInput['onWait']>>()),
   signal: optional(abortSignal),
 });
 
 export const retireOrphanedGrantsInput = record({
   keys: optional(array(string)),
+  waitForDecidableMs: optional(number),
+  onWait: optional(fn<NonNullable<FindOrphanedGrantsInput['onWait']>>()),
   dryRun: optional(boolean),
   concurrency: optional(number),
   signal: optional(abortSignal),

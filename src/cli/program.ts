@@ -57,7 +57,7 @@ const commandFor = (program: Command, names: readonly string[]): Command | { rea
 };
 
 /** The program with every command registered; `setExit` receives each command's exit code. */
-const buildProgram = (io: CliIo, version: string, setExit: (code: number) => void): Command => {
+export const buildProgram = (io: CliIo, version: string, setExit: (code: number) => void): Command => {
   const program = new Command('encrypted-ecr')
     .description(DESCRIPTION)
     .version(version, '-V, --version')

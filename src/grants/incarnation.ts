@@ -7,23 +7,12 @@
  */
 import type { Repository } from '@aws-sdk/client-ecr';
 import type { GrantListEntry } from '@aws-sdk/client-kms';
-import {
-  createdWithin,
-  GRANT_CLOCK_SKEW_MS,
-  grantsOfIncarnation,
-  isConstrainedTo,
-  isEcrGrantFor,
-  unattributedEcrGrants,
-} from '../steps/kms-grants.js';
+import { createdWithin, grantsOfIncarnation, type IncarnationWindow, isConstrainedTo, isEcrGrantFor, predates, unattributedEcrGrants } from './rules.js';
 
-/** One lifetime of a repository name. */
-export interface Incarnation {
+/** One lifetime of a repository name: its ARN, and when it began (and ended, when a successor is known). */
+export interface Incarnation extends IncarnationWindow {
   readonly name: string;
   readonly arn: string;
-  /** When this incarnation was created (ECR's `createdAt`). */
-  readonly createdAt: Date;
-  /** When a later incarnation of the name was created, which ends this one's lifetime, when known. */
-  readonly successorCreatedAt?: Date | undefined;
 }
 
 /** The incarnation a DescribeRepositories/CreateRepository answer describes; `undefined` without ARN or `createdAt`. */
@@ -77,7 +66,7 @@ export const sortListing = (all: readonly GrantListEntry[], incarnation: Incarna
     isEcrGrantFor(g, incarnation.arn) &&
     g.CreationDate !== undefined &&
     !createdWithin(g, incarnation) &&
-    g.CreationDate.getTime() >= newer.getTime() - GRANT_CLOCK_SKEW_MS;
+    !predates(g.CreationDate, newer);
   const mine = all.filter((g) => g.GrantId && (known.has(g.GrantId) || (isEcrGrantFor(g, incarnation.arn) && createdWithin(g, incarnation))));
   const mineIds = new Set(idsOf(mine));
   const unattributed: (readonly [GrantListEntry, UnattributedGrant['reason']])[] = [

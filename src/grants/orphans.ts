@@ -5,7 +5,7 @@
  * whose lifetime cannot be placed is never an orphan.
  */
 import type { GrantListEntry } from '@aws-sdk/client-kms';
-import { ecrRepositoryArnOf, GRANT_CLOCK_SKEW_MS, GRANTS_PER_KEY_QUOTA, isEcrGrantee, isEcrGrantFor } from '../steps/kms-grants.js';
+import { ecrRepositoryArnOf, GRANT_CLOCK_SKEW_MS, GRANTS_PER_KEY_QUOTA, isEcrGrantee, isEcrGrantFor, predates } from './rules.js';
 
 /** Why a grant is orphaned. */
 export type OrphanReason = 'repository-deleted' | 'older-incarnation';
@@ -128,16 +128,48 @@ export const classify = (
       } else orphans.push({ ...base, reason: 'repository-deleted' });
       continue;
     }
-    const repositoryCreatedAt = repositories.get(repositoryArn)?.getTime();
+    const repositoryCreatedAt = repositories.get(repositoryArn);
     // An unknown creation time: assume the live repository's, never an orphan.
     if (repositoryCreatedAt === undefined) continue;
-    if (created < repositoryCreatedAt - GRANT_CLOCK_SKEW_MS) orphans.push({ ...base, reason: 'older-incarnation' });
-    else if (created < repositoryCreatedAt - SAME_CALL_MARGIN_MS) {
+    if (predates(grant.CreationDate, repositoryCreatedAt)) orphans.push({ ...base, reason: 'older-incarnation' });
+    else if (created < repositoryCreatedAt.getTime() - SAME_CALL_MARGIN_MS) {
       // Before the live repository, within the tolerance: maybe an older incarnation's (D16).
       unverifiable.push({ ...base, reason: 'ambiguous-incarnation', decidableAfter: undefined });
     }
   }
   return { ecrGrants: ecr.length, orphans, unverifiable };
+};
+
+/**
+ * Whether an orphan is still one by the check made right before retiring it: its repository is
+ * absent now (`undefined`), or the repository of that name now was created after the grant (less
+ * the clock tolerance), so it is a later incarnation and the grant is not its.
+ */
+export const isStillOrphaned = (orphan: OrphanedGrant, repositoryNow: { readonly createdAt?: Date | undefined } | undefined): boolean =>
+  repositoryNow === undefined || (repositoryNow.createdAt !== undefined && predates(orphan.creationDate, repositoryNow.createdAt));
+
+/**
+ * How long past a grant's `decidableAfter` a sweep waits before sweeping again: a margin for the
+ * clocks of KMS and of this machine, and for a pause that ends a little early.
+ */
+const DECIDABLE_MARGIN_MS = 1_000;
+
+/** A wait for grants too recent to decide: how many, and when the last of them is decidable. */
+export interface DecidableWait {
+  readonly grants: number;
+  readonly until: Date;
+}
+
+/**
+ * The too-recent grants among `unverifiable` that become decidable by `deadline`, and when the last
+ * of them is (its `decidableAfter`, plus a margin); `undefined` when none does. Grants unverifiable
+ * for another reason are never waited for: no waiting decides them.
+ */
+export const decidableBy = (unverifiable: readonly UnverifiableGrant[], deadline: Date): DecidableWait | undefined => {
+  const times = unverifiable
+    .flatMap((u) => (u.decidableAfter !== undefined ? [u.decidableAfter.getTime() + DECIDABLE_MARGIN_MS] : []))
+    .filter((t) => t <= deadline.getTime());
+  return times.length === 0 ? undefined : { grants: times.length, until: new Date(Math.max(...times)) };
 };
 
 export const headroomOf = (keyManager: 'AWS' | 'CUSTOMER', used: number): GrantHeadroom =>

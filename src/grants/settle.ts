@@ -12,7 +12,8 @@ import type { RegistryContext } from '../internal/context.js';
 import { mapPool } from '../internal/pool.js';
 import { backoffDelays, pollUntil } from '../internal/wait.js';
 import { findRepository } from '../steps/ecr-repository.js';
-import { ECR_DOCUMENTED_GRANTS, listAllGrants, retireGrant } from '../steps/kms-grants.js';
+import { listAllGrants, retireGrant } from '../steps/kms-grants.js';
+import { ECR_DOCUMENTED_GRANTS } from './rules.js';
 import { grantsOf, idsOf, type Incarnation, isSameIncarnation, namesUnknownGrant, sortListing, type UnattributedGrant } from './incarnation.js';
 
 /** Retire at most this many grants at once: RetireGrant is 30 requests/s per account and region, shared. */

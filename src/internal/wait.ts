@@ -156,7 +156,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseDelayMs: 250, maxDelayMs: 15_000 };
 
 /** The pause before try `attempt + 1` of a retry: {@link backoff} with half jitter. */
-export const retryDelay = (policy: RetryPolicy, attempt: number): number =>
+const retryDelay = (policy: RetryPolicy, attempt: number): number =>
   backoff({ initialDelayMs: policy.baseDelayMs, maxDelayMs: policy.maxDelayMs }, attempt, 'half');
 
 export const aborted = (operation: string): Aborted => ({ kind: 'Aborted', operation });

@@ -15,8 +15,9 @@ import {
   putLifecyclePolicy,
   setRepositoryPolicy,
 } from '../steps/ecr-repository.js';
-import { ECR_DOCUMENTED_GRANTS, listAllGrants } from '../steps/kms-grants.js';
+import { listAllGrants } from '../steps/kms-grants.js';
 import { grantsOf } from '../grants/incarnation.js';
+import { ECR_DOCUMENTED_GRANTS } from '../grants/rules.js';
 import { encryptionOfRepository, existingOf, sameEncryption } from '../encryption/compare.js';
 import { type CreateEncryptedRepositoryInput, type Finding, preflight, type PreflightFacts, repositoryPolicyText } from '../preflight/index.js';
 import type { EncryptionDescription, ExistingRepository } from '../types.js';

@@ -29,7 +29,7 @@ import {
   getRepositoryPolicy,
 } from '../steps/ecr-repository.js';
 import { describeKey } from '../steps/kms-keys.js';
-import { ECR_DOCUMENTED_GRANTS, GRANT_CLOCK_SKEW_MS } from '../steps/kms-grants.js';
+import { ECR_DOCUMENTED_GRANTS, mayNotShowGrantsYet } from '../grants/rules.js';
 import type { Cancellable, EncryptionDescription } from '../types.js';
 import { validateRepositoryName } from '../validate/repository-name.js';
 
@@ -107,9 +107,6 @@ export interface DeleteRepositoryOptions {
   /** The id of the migration whose freeze statement may be on the repository. */
   readonly migrationId?: string;
 }
-
-/** KMS grants are eventually consistent, "usually less than five minutes". */
-const GRANT_CONSISTENCY_MS = 5 * 60_000;
 
 const describedIncarnation = (repository: Repository, name: string): ResultAsync<Incarnation, GenericAwsError> => {
   const incarnation = incarnationOf(repository, name);
@@ -208,7 +205,7 @@ export const deleteRepository = (
     // Before deleting: the grants ECR should retire, and proof that we may list them. A repository
     // younger than the grant consistency delay may not show its grants yet: wait (poll bound) until
     // the documented two show, then go on either way.
-    const young = (): boolean => ctx.now().getTime() - incarnation.createdAt.getTime() < GRANT_CONSISTENCY_MS + GRANT_CLOCK_SKEW_MS;
+    const young = (): boolean => mayNotShowGrantsYet(incarnation, ctx.now());
     const before = key ? (yield* awaitIncarnationGrants(ctx, key.keyArn, incarnation, { keepWaiting: young })).grants : undefined;
     if (before !== undefined && before !== 'key-gone') {
       ctx.logger.debug('grants identified before deleting', { repositoryName: name, grants: idsOf(before) });

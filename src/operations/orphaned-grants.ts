@@ -18,9 +18,20 @@ import type {
 import { mapPool } from '../internal/pool.js';
 import type { RegistryContext } from '../internal/context.js';
 import { AWS_MANAGED_ECR_ALIAS, parseKeyReference } from '../encryption/spec.js';
-import { classify, ecrGrantsOf, type GrantHeadroom, headroomOf, localityOf, nameOfRepositoryArn, type OrphanedGrant, type UnverifiableGrant } from '../grants/orphans.js';
+import {
+  classify,
+  ecrGrantsOf,
+  type GrantHeadroom,
+  headroomOf,
+  decidableBy,
+  isStillOrphaned,
+  localityOf,
+  nameOfRepositoryArn,
+  type OrphanedGrant,
+  type UnverifiableGrant,
+} from '../grants/orphans.js';
 import { describeRepositoriesByName, listAllRepositories } from '../steps/ecr-repository.js';
-import { GRANT_CLOCK_SKEW_MS, listAllGrants, retireGrant } from '../steps/kms-grants.js';
+import { listAllGrants, retireGrant } from '../steps/kms-grants.js';
 
 export type { GrantHeadroom, OrphanedGrant, OrphanReason, UnverifiableGrant, UnverifiableReason } from '../grants/orphans.js';
 import { describeKey, listAllAliases, listAllKeys } from '../steps/kms-keys.js';
@@ -33,6 +44,15 @@ export interface FindOrphanedGrantsInput extends Cancellable {
    * customer-managed key of the region, plus the AWS-managed `aws/ecr` key if the account has one.
    */
   readonly keys?: readonly string[];
+  /**
+   * Wait up to this many milliseconds (0 to 3,600,000; default 0, no waiting) for grants too recent
+   * to decide (`too-recent`, whose `decidableAfter` falls within the bound), then sweep again, and
+   * again while new ones appear within the bound. The pause goes through the registry's `clock`,
+   * and `signal` cuts it short. Grants unverifiable for another reason are not waited for.
+   */
+  readonly waitForDecidableMs?: number;
+  /** Called before each such pause: how many grants it waits for, until when, and for how long. */
+  readonly onWait?: (wait: { readonly grants: number; readonly until: Date; readonly waitMs: number }) => void;
 }
 
 /** What {@link retireOrphanedGrants} takes. */
@@ -118,6 +138,8 @@ const counted = (c: ReturnType<typeof classify>): Pick<KeyGrantReport, 'ecrGrant
 
 const KEY_CONCURRENCY = 4;
 const DEFAULT_RETIRE_CONCURRENCY = 4;
+/** The longest `waitForDecidableMs`: an hour (a too-recent grant is decidable a minute after it was made). */
+const MAX_WAIT_MS = 3_600_000;
 const MAX_RETIRE_CONCURRENCY = 30;
 
 const AWS_ECR_ALIAS_ARN = /^arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:alias\/aws\/ecr$/;
@@ -143,6 +165,20 @@ const validateKeys = (keys: unknown): Result<readonly string[] | undefined, Inva
     if (parsed.isErr()) return invalid(`keys[${i}]`, parsed.error.reason);
   }
   return ok(keys as string[]);
+};
+
+/** How a sweep waits for too-recent grants (`waitForDecidableMs`, `onWait`). */
+interface SweepWait {
+  readonly ms: number;
+  readonly onWait: FindOrphanedGrantsInput['onWait'];
+}
+
+const validateWait = (input: FindOrphanedGrantsInput): Result<SweepWait, InvalidInput> => {
+  const { waitForDecidableMs: ms = 0, onWait } = input;
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_WAIT_MS) {
+    return invalid('waitForDecidableMs', `must be a number of milliseconds from 0 to ${MAX_WAIT_MS}`);
+  }
+  return ok({ ms, onWait });
 };
 
 const validateRetireInput = (input: RetireOrphanedGrantsInput): Result<{ dryRun: boolean; concurrency: number }, InvalidInput> => {
@@ -280,13 +316,33 @@ export const sweepKeys = (
     return ok({ keys: reports, skipped });
   });
 
-const sweep = (ctx: RegistryContext, keys: readonly string[] | undefined): ResultAsync<OrphanedGrantsReport, FindOrphanedGrantsError> =>
+/**
+ * Sweeps the keys; with `wait.ms`, pauses (through the registry's clock) until the too-recent
+ * grants that the bound reaches are decidable, and sweeps again, while that moves the wait on: a
+ * clock that does not move (an instant test clock) waits once.
+ */
+const sweep = (ctx: RegistryContext, keys: readonly string[] | undefined, wait: SweepWait): ResultAsync<OrphanedGrantsReport, FindOrphanedGrantsError> =>
   safeTry(async function* () {
     const region = yield* ctx.region();
     const { account } = yield* getCallerIdentity(ctx);
     const { keys: swept, skipped } =
       keys === undefined ? yield* discoverKeys(ctx) : { keys: yield* resolveNamedKeys(ctx, keys), skipped: [] as SkippedKey[] };
-    const result = yield* sweepKeys(ctx, { region, account, strict: keys !== undefined }, swept);
+    const scope = { region, account, strict: keys !== undefined };
+    const deadline = new Date(ctx.now().getTime() + wait.ms);
+    let result = yield* sweepKeys(ctx, scope, swept);
+    let waitedUntil = Number.NEGATIVE_INFINITY;
+    for (;;) {
+      const next = wait.ms > 0 ? decidableBy(result.keys.flatMap((k) => k.unverifiable), deadline) : undefined;
+      if (next === undefined || next.until.getTime() <= waitedUntil) break;
+      const waitMs = Math.max(0, next.until.getTime() - ctx.now().getTime());
+      wait.onWait?.({ ...next, waitMs });
+      ctx.logger.info('waiting for too-recent grants to become decidable', { grants: next.grants, until: next.until.toISOString() });
+      await ctx.sleep(waitMs);
+      // Aborted: the registry answers `Aborted`, no need to sweep again.
+      if (ctx.signal?.aborted === true) break;
+      waitedUntil = next.until.getTime();
+      result = yield* sweepKeys(ctx, scope, swept);
+    }
     const reports = result.keys;
     skipped.push(...result.skipped);
     ctx.logger.info('orphaned grant sweep', {
@@ -316,11 +372,8 @@ const confirmOrphans = (
     .map((now) => {
       for (const orphan of orphans) {
         const name = nameOfRepositoryArn(orphan.repositoryArn);
-        const repository = name === undefined ? undefined : now.get(name);
-        const created = orphan.creationDate?.getTime();
-        const olderThanRepository =
-          repository?.createdAt !== undefined && created !== undefined && created < repository.createdAt.getTime() - GRANT_CLOCK_SKEW_MS;
-        if (name !== undefined && now.has(name) && (repository === undefined || olderThanRepository)) confirmed.add(orphan.grantId);
+        // Only a name DescribeRepositories answered for is checked; anything else is kept.
+        if (name !== undefined && now.has(name) && isStillOrphaned(orphan, now.get(name))) confirmed.add(orphan.grantId);
         else kept.set(orphan.grantId, { grantId: orphan.grantId, repositoryArn: orphan.repositoryArn, reason: 'repository-exists' });
       }
       return { confirmed, kept };
@@ -344,8 +397,10 @@ export const findOrphanedGrants = (
 ): ResultAsync<OrphanedGrantsReport, FindOrphanedGrantsError> => {
   const keys = validateKeys(input.keys);
   if (keys.isErr()) return errAsync(keys.error);
+  const wait = validateWait(input);
+  if (wait.isErr()) return errAsync(wait.error);
   if (ctx.transportError) return errAsync(ctx.transportError);
-  return sweep(ctx, keys.value);
+  return sweep(ctx, keys.value, wait.value);
 };
 
 /**
@@ -360,12 +415,14 @@ export const retireOrphanedGrants = (
 ): ResultAsync<OrphanedGrantsRetirement, RetireOrphanedGrantsError> => {
   const keys = validateKeys(input.keys);
   if (keys.isErr()) return errAsync(keys.error);
+  const wait = validateWait(input);
+  if (wait.isErr()) return errAsync(wait.error);
   const options = validateRetireInput(input);
   if (options.isErr()) return errAsync(options.error);
   if (ctx.transportError) return errAsync(ctx.transportError);
   const { dryRun, concurrency } = options.value;
 
-  return sweep(ctx, keys.value).andThen((report) => {
+  return sweep(ctx, keys.value, wait.value).andThen((report) => {
     const untouched = (key: KeyGrantReport): KeyRetirementReport => ({ ...key, retired: [], alreadyRetired: [], failed: [], kept: [] });
     if (dryRun) return okAsync({ ...report, dryRun, keys: report.keys.map(untouched) });
 

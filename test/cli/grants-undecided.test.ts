@@ -150,9 +150,9 @@ describe('grants retire: which grants, and the undecided ones (issue 15 B1, B10)
 
   it('--wait waits until too-recent grants become decidable, then retires them (exit 0)', async () => {
     const key = (await kms.send(new CreateKeyCommand({ Description: 'soon' }))).KeyMetadata!.Arn!;
-    // Grants 48 s old: decidable about 12 s from now (plus the CLI's margin), so the CLI still finds
-    // them too recent when its start-up is slow (a loaded 2-core machine takes seconds to start it).
-    clock.set(new Date(Date.now() - 48_000));
+    // Grants 45 s old: decidable 15 s from now (plus the sweep's margin), well after the CLI has
+    // started and swept once even on a loaded machine (a CLI run takes seconds there).
+    clock.set(new Date(Date.now() - 45_000));
     await orphanRepository('soon', key);
     clock.set(new Date(Date.now() + IN_TEN_MINUTES));
     const run = await runCli(['grants', 'retire', '--yes', '--wait', '30', '--key', key, '--output', 'json', ...at(aws)], env);

@@ -1,14 +1,19 @@
 import type { GrantListEntry } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
+import { isStillOrphaned } from '../../src/grants/orphans.js';
 import {
   ecrRepositoryArnOf,
+  GRANT_CLOCK_SKEW_MS,
+  GRANT_CONSISTENCY_MS,
   grantsOfIncarnation,
   isConstrainedTo,
   isEcrGrantee,
   isEcrGrantFor,
   isEcrServiceGrant,
+  mayNotShowGrantsYet,
+  predates,
   unattributedEcrGrants,
-} from '../../src/steps/kms-grants.js';
+} from '../../src/grants/rules.js';
 import { repoArn as arnOf } from '../fixtures/index.js';
 
 const repoArn = arnOf('app');
@@ -84,5 +89,35 @@ describe('ECR grant identification by what AWS documents only (issue 11)', () =>
       grant('constrained', '2026-06-01T12:00:02Z'),
     ];
     expect(unattributedEcrGrants(grants, repoArn, createdAt).map((g) => g.GrantId)).toEqual(['near']);
+  });
+});
+
+describe('the grant rules live in src/grants/ only (issue 14)', () => {
+  const createdAt = new Date('2026-06-01T12:00:00Z');
+  const at = (ms: number): Date => new Date(createdAt.getTime() + ms);
+
+  it('steps/kms-grants.ts holds the KMS calls and no grant policy', async () => {
+    const steps = await import('../../src/steps/kms-grants.js');
+    expect(Object.keys(steps).sort()).toEqual(['LIST_GRANTS_PAGE', 'listAllGrants', 'retireGrant']);
+  });
+
+  it('a grant predates a repository only when earlier by more than the clock tolerance, and never without a date', () => {
+    expect(predates(at(-GRANT_CLOCK_SKEW_MS - 1), createdAt)).toBe(true);
+    expect(predates(at(-GRANT_CLOCK_SKEW_MS), createdAt)).toBe(false);
+    expect(predates(undefined, createdAt)).toBe(false);
+  });
+
+  it('an incarnation may not show its grants yet for the consistency delay plus the clock tolerance', () => {
+    expect(mayNotShowGrantsYet({ createdAt }, at(GRANT_CONSISTENCY_MS + GRANT_CLOCK_SKEW_MS - 1))).toBe(true);
+    expect(mayNotShowGrantsYet({ createdAt }, at(GRANT_CONSISTENCY_MS + GRANT_CLOCK_SKEW_MS))).toBe(false);
+  });
+
+  it('an orphan is still one when its repository is gone, or the repository now is a later incarnation', () => {
+    const orphan = { grantId: 'g', repositoryArn: repoArn, creationDate: createdAt, reason: 'repository-deleted' } as const;
+    expect(isStillOrphaned(orphan, undefined)).toBe(true);
+    expect(isStillOrphaned(orphan, { createdAt: at(GRANT_CLOCK_SKEW_MS + 1) })).toBe(true);
+    expect(isStillOrphaned(orphan, { createdAt: at(GRANT_CLOCK_SKEW_MS) })).toBe(false);
+    expect(isStillOrphaned(orphan, {})).toBe(false);
+    expect(isStillOrphaned({ ...orphan, creationDate: undefined }, { createdAt: at(GRANT_CLOCK_SKEW_MS + 1) })).toBe(false);
   });
 });

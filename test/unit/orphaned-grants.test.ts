@@ -79,6 +79,15 @@ const wireKeys = (keys: Record<string, GrantListing>) => {
   });
 };
 
+/** Fresh stubs: the caller's account, and one customer-managed key, `KEY_ARN`, for any reference. */
+const resetToOneKey = () => {
+    ecr.reset();
+    kms.reset();
+    sts.reset();
+    sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/ops`, UserId: 'AIDA' });
+    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyManager: 'CUSTOMER' } });
+};
+
 const retired = () => kms.commandCalls(RetireGrantCommand).map((c) => c.args[0].input.GrantId).sort();
 
 describe('EncryptedRegistry.findOrphanedGrants / retireOrphanedGrants', () => {
@@ -299,11 +308,7 @@ describe('retireOrphanedGrants confirms each repository is gone right before ret
   };
 
   beforeEach(() => {
-    ecr.reset();
-    kms.reset();
-    sts.reset();
-    sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/ops`, UserId: 'AIDA' });
-    kms.on(DescribeKeyCommand).resolves({ KeyMetadata: { KeyId: KEY_ID, Arn: KEY_ARN, KeyManager: 'CUSTOMER' } });
+    resetToOneKey();
   });
 
   it('keeps a "repository-deleted" orphan whose repository exists when checked by name (the listing missed it)', async () => {
@@ -351,5 +356,110 @@ describe('retireOrphanedGrants confirms each repository is gone right before ret
     const [key] = result._unsafeUnwrap().keys;
     expect([...(key?.retired ?? [])].sort()).toEqual([...ORPHANS].sort());
     expect(key?.kept).toEqual([]);
+  });
+});
+
+describe('waitForDecidableMs: the sweep waits, through the registry clock, for too-recent grants', () => {
+  const NOW = new Date('2026-06-01T12:00:00Z');
+  /** A clock whose pauses move its time on at once; `frozen` keeps its time still. */
+  const testClock = (frozen = false) => {
+    let time = NOW.getTime();
+    const pauses: number[] = [];
+    return {
+      pauses,
+      clock: {
+        now: () => new Date(time),
+        sleep: (ms: number) => {
+          pauses.push(ms);
+          // A sweep that keeps waiting fails here rather than hanging the test.
+          if (pauses.length > 5) return Promise.reject(new Error('the sweep keeps waiting'));
+          if (!frozen) time += ms;
+          return Promise.resolve();
+        },
+      },
+    };
+  };
+  const registryWith = (clock: ReturnType<typeof testClock>['clock']) =>
+    new EncryptedRegistry({ clientConfig: { region: REGION }, poll: FAST_POLL, clock });
+
+  /** Two grants of `new-repo` 30 s old, which no listing shows: too recent for 30 more seconds. */
+  const young = new Date(NOW.getTime() - 30_000);
+  const youngGrants = () => new GrantListing([ecrGrant('young-1', repoArn('new-repo'), young), ecrGrant('young-2', repoArn('new-repo'), young)]);
+
+  beforeEach(() => {
+    resetToOneKey();
+    ecr.on(DescribeRepositoriesCommand).callsFake((input: DescribeRepositoriesCommandInput) => {
+      if (input.repositoryNames === undefined) return { repositories: LIVE };
+      throw new RepositoryNotFoundException({ $metadata: {}, message: `The repository with name '${input.repositoryNames[0] ?? ''}' does not exist` });
+    });
+  });
+
+  it('pauses until they are decidable (plus a margin), says so, sweeps again and decides them', async () => {
+    wireKeys({ [KEY_ARN]: youngGrants() });
+    const { clock, pauses } = testClock();
+    const waits: unknown[] = [];
+
+    const result = await registryWith(clock).findOrphanedGrants({ keys: [KEY_ARN], waitForDecidableMs: 60_000, onWait: (w) => waits.push(w) });
+
+    const decidable = new Date(young.getTime() + 60_000 + 1_000);
+    expect(waits).toEqual([{ grants: 2, until: decidable, waitMs: 31_000 }]);
+    expect(pauses).toEqual([31_000]);
+    const [key] = result._unsafeUnwrap().keys;
+    expect(key?.unverifiable).toEqual([]);
+    expect(key?.orphans.map((o) => [o.grantId, o.reason])).toEqual([
+      ['young-1', 'repository-deleted'],
+      ['young-2', 'repository-deleted'],
+    ]);
+    expect(kms.commandCalls(ListGrantsCommand)).toHaveLength(2);
+  });
+
+  it('retires them after the wait (retireOrphanedGrants takes the same option)', async () => {
+    const grants = youngGrants();
+    wireKeys({ [KEY_ARN]: grants });
+    const { clock } = testClock();
+
+    const result = await registryWith(clock).retireOrphanedGrants({ keys: [KEY_ARN], dryRun: false, waitForDecidableMs: 60_000 });
+
+    expect([...(result._unsafeUnwrap().keys[0]?.retired ?? [])].sort()).toEqual(['young-1', 'young-2']);
+    expect(grants.isActive('young-1') || grants.isActive('young-2')).toBe(false);
+  });
+
+  it('does not wait when the bound ends before they are decidable, nor by default', async () => {
+    wireKeys({ [KEY_ARN]: youngGrants() });
+    const { clock, pauses } = testClock();
+    const onWait = () => {
+      throw new Error('no wait expected');
+    };
+
+    const short = await registryWith(clock).findOrphanedGrants({ keys: [KEY_ARN], waitForDecidableMs: 30_000, onWait });
+    const none = await registryWith(clock).findOrphanedGrants({ keys: [KEY_ARN], onWait });
+
+    for (const result of [short, none]) {
+      expect(result._unsafeUnwrap().keys[0]?.unverifiable.map((u) => u.reason)).toEqual(['too-recent', 'too-recent']);
+    }
+    expect(pauses).toEqual([]);
+  });
+
+  it('waits once with a clock that does not move (never loops)', async () => {
+    wireKeys({ [KEY_ARN]: youngGrants() });
+    const { clock, pauses } = testClock(true);
+
+    const result = await registryWith(clock).findOrphanedGrants({ keys: [KEY_ARN], waitForDecidableMs: 60_000 });
+
+    expect(pauses).toEqual([31_000]);
+    expect(result._unsafeUnwrap().keys[0]?.unverifiable.map((u) => u.reason)).toEqual(['too-recent', 'too-recent']);
+  });
+
+  it('refuses a wait that is not 0 to an hour before any AWS call', async () => {
+    for (const waitForDecidableMs of [-1, 3_600_001, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const find = await registry().findOrphanedGrants({ waitForDecidableMs });
+      const retire = await registry().retireOrphanedGrants({ waitForDecidableMs });
+      expect(find._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field: 'waitForDecidableMs' });
+      expect(retire._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field: 'waitForDecidableMs' });
+    }
+    const wrongType = await registry().findOrphanedGrants({ waitForDecidableMs: '60' as unknown as number });
+    expect(wrongType._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field: 'waitForDecidableMs' });
+    expect(kms.calls()).toHaveLength(0);
+    expect(sts.calls()).toHaveLength(0);
   });
 });

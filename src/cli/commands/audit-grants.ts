@@ -4,7 +4,7 @@ import type {
   AuditProgress,
   AuditReport,
   AuditRequirement,
-  EncryptedRegistry,
+  FindOrphanedGrantsInput,
   KeyGrantReport,
   KeyRetirementReport,
   OrphanedGrantsReport,
@@ -31,10 +31,8 @@ interface GrantOptions extends AwsOptions {
   readonly wait?: string;
 }
 
-/** The longest `--wait`: an hour. */
+/** The longest `--wait`: an hour (the library's bound for `waitForDecidableMs`). */
 const MAX_WAIT_SECONDS = 3_600;
-/** Slept past a grant's `decidableAfter`, for the clocks of KMS and of this machine. */
-const WAIT_MARGIN_MS = 1_000;
 
 /** Comma-separated and repeatable: `--allowed-keys a,b --allowed-keys c`. */
 const collectList = (value: string, previous: readonly string[] | undefined): string[] => [
@@ -233,35 +231,17 @@ const parseWait = (value: string | undefined): number | undefined => {
   return /^\d+$/.test((value ?? '0').trim()) && seconds <= MAX_WAIT_SECONDS ? seconds : undefined;
 };
 
-const sleep = (ms: number): Promise<void> =>
-  new Promise((done) => {
-    setTimeout(done, ms);
-  });
-
 /**
- * Waits, up to `seconds` from now, for the too-recent grants a read-only sweep finds to become
- * decidable: sweeps, sleeps until the last of them that the bound reaches is decidable, and again
- * while new ones appear within the bound. Answers when the caller should make its real sweep.
+ * `--wait <seconds>` as the library's own wait for too-recent grants (`waitForDecidableMs`): the
+ * sweep pauses through the registry's clock and sweeps again; each pause is announced on stderr.
  */
-const waitForDecidable = async (
-  io: CliIo,
-  seconds: number,
-  find: () => ReturnType<EncryptedRegistry['findOrphanedGrants']>,
-): Promise<void> => {
-  const deadline = Date.now() + seconds * 1_000;
-  for (;;) {
-    const found = await find();
-    if (found.isErr()) return; // the real sweep reports it
-    const targets = undecidedOf(found.value.keys)
-      .flatMap((u) => (u.decidableAfter !== undefined ? [u.decidableAfter.getTime() + WAIT_MARGIN_MS] : []))
-      .filter((t) => t <= deadline);
-    const target = targets.length === 0 ? undefined : Math.max(...targets);
-    const ms = target === undefined ? 0 : target - Date.now();
-    if (ms <= 0) return;
-    io.err(`waiting ${Math.ceil(ms / 1_000)} s for ${targets.length} too-recent grant(s) to become decidable`);
-    await sleep(ms);
-  }
-};
+const waitOptions = (io: CliIo, seconds: number): Pick<FindOrphanedGrantsInput, 'waitForDecidableMs' | 'onWait'> =>
+  seconds === 0
+    ? {}
+    : {
+        waitForDecidableMs: seconds * 1_000,
+        onWait: ({ grants, waitMs }) => io.err(`waiting ${Math.ceil(waitMs / 1_000)} s for ${grants} too-recent grant(s) to become decidable`),
+      };
 
 /** Registers `audit` and `grants orphans|retire`. */
 export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setExit: (code: number) => void): void => {
@@ -318,10 +298,9 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
         const wait = parseWait(options.wait);
         if (wait === undefined) return fail(run, { kind: 'UsageError', message: `--wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` });
         const keys = options.key !== undefined ? { keys: options.key } : {};
-        if (wait > 0) await waitForDecidable(io, wait, () => registry.findOrphanedGrants(keys));
         return finish(
           run,
-          registry.findOrphanedGrants(keys).map((report) => withUndecided(report, 'grants orphans')),
+          registry.findOrphanedGrants({ ...keys, ...waitOptions(io, wait) }).map((report) => withUndecided(report, 'grants orphans')),
           orphansTable,
           sweepExit,
         );
@@ -358,11 +337,10 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
             if (confirmed !== true) return fail(run, confirmed);
           }
         }
-        if (wait > 0) await waitForDecidable(io, wait, () => registry.findOrphanedGrants(keys));
         return finish(
           run,
           registry
-            .retireOrphanedGrants({ ...keys, dryRun, concurrency: Number(options.concurrency ?? 4) })
+            .retireOrphanedGrants({ ...keys, dryRun, concurrency: Number(options.concurrency ?? 4), ...waitOptions(io, wait) })
             .map((report) => withUndecided(report, `grants retire${dryRun ? ' --dry-run' : ''}`)),
           retireTable,
           sweepExit,

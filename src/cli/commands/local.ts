@@ -28,14 +28,14 @@ interface LocalOptions {
  * for an AWS emulator at `http://localhost:4566` work unchanged. When LocalStack runs too, the start
  * fails with a clear error: pass `--port`.
  */
-export const DEFAULT_LOCAL_PORT = 4566;
+const DEFAULT_LOCAL_PORT = 4566;
 
 /**
  * The default principal's keys: AWS's own documentation example keys (the AWS CLI guide's
  * `AKIAIOSFODNN7EXAMPLE`), fixed so the exports stay valid across restarts, and known to secret
  * scanners as examples. They are no secret: the emulator listens on 127.0.0.1 only.
  */
-export const DEFAULT_LOCAL_CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' } as const;
+const DEFAULT_LOCAL_CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' } as const;
 
 /** As the emulator checks them (they name directories under `--data-dir`). */
 const REGION_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
