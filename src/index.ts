@@ -95,6 +95,11 @@ export type {
   AuditViolation,
   AuditViolationCode,
 } from './operations/audit.js';
+export type { AuditStatus, AuditWarning, AuditWarningCode } from './operations/audit-types.js';
+export type { Cancellable } from './types.js';
+export type { Clock } from './internal/wait.js';
+export type { KeptOrphan } from './operations/orphaned-grants.js';
+export type { DeletedRepositoryFields } from './operations/delete-repository.js';
 export { MIGRATION_STEPS } from './errors.js';
 export * from './migration/index.js';
 export type { DoctorCheck, DoctorCheckName, DoctorInput, DoctorReport, DoctorStatus } from './operations/doctor.js';

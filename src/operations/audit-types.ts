@@ -61,7 +61,7 @@ export type AuditViolationCode =
   | 'key-unreadable';
 
 /** A result that is not a violation but deserves attention. */
-type AuditWarningCode =
+export type AuditWarningCode =
   /** The key belongs to another account: that account controls (and can withdraw) the key, and pays its monthly fee. */
   'key-cross-account';
 

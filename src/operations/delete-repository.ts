@@ -60,7 +60,7 @@ export interface GrantsUnverifiable {
   readonly detail: string;
 }
 
-interface DeletedRepositoryFields {
+export interface DeletedRepositoryFields {
   readonly repository: {
     readonly name: string;
     readonly arn: string;

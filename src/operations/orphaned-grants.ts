@@ -102,7 +102,7 @@ export interface FailedRetirement {
  * not confirm it: `repository-exists` (a repository of that name exists now, and the grant may be
  * its), or `check-failed` (DescribeRepositories failed; `error` says why).
  */
-interface KeptOrphan {
+export interface KeptOrphan {
   readonly grantId: string;
   readonly repositoryArn: string;
   readonly reason: 'repository-exists' | 'check-failed';
