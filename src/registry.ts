@@ -2,9 +2,9 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { STSClient } from '@aws-sdk/client-sts';
-import { err, errAsync, type Result, ResultAsync } from 'neverthrow';
+import { errAsync, ResultAsync } from 'neverthrow';
 import type { Aborted, CreateEncryptedRepositoryError, InsecureEndpoint, InvalidInput, PreflightError, SdkClientError } from './errors.js';
-import { type RegistryContext, scopedTo, silentLogger } from './internal/context.js';
+import { abortedUnlessSettled, type RegistryContext, scopedTo, silentLogger } from './internal/context.js';
 import { DEFAULT_POLL, systemClock } from './internal/wait.js';
 import { checkClientEndpoints, checkTransport } from './internal/transport.js';
 import { readOptionalInput, type Schema } from './validate/input.js';
@@ -39,23 +39,6 @@ import { migrateRepository } from './migration/start.js';
 import type { MigrateRepositoryInput, MigrationPlan, MigrationResult, PlanMigrationInput, ResumeMigrationInput } from './migration/types.js';
 
 type Destroyable = { destroy(): void };
-
-/** Errors that say what state the run left, kept as they are even when the signal fired. */
-const STATEFUL_ERRORS: ReadonlySet<string> = new Set(['Aborted', 'MigrationFailed', 'RollbackFailed', 'DeletedButGrantsRemain']);
-/** Operations whose success means they ran to the end (a migration checks its signal between steps). */
-const COMPLETE_WHEN_OK: ReadonlySet<string> = new Set(['migrateRepository', 'resumeMigration']);
-
-/**
- * What an operation answers when its signal fired while it ran: `Aborted`, since its calls after
- * the abort were not sent and what it reports (findings, warnings, sweeps) is partial; except an
- * error that says what state the run left, and a migration that finished.
- */
-const abortedUnlessSettled = <T, E>(name: string, signal: AbortSignal, result: Result<T, E>): Result<T, E | Aborted> => {
-  if (!signal.aborted) return result;
-  if (result.isOk()) return COMPLETE_WHEN_OK.has(name) ? result : err({ kind: 'Aborted', operation: name });
-  const kind = (result.error as { kind?: unknown }).kind;
-  return typeof kind === 'string' && STATEFUL_ERRORS.has(kind) ? result : err({ kind: 'Aborted', operation: name });
-};
 
 /**
  * Safe operations on encrypted Amazon ECR repositories. Every operation returns a neverthrow

@@ -7,8 +7,8 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { STSClient } from '@aws-sdk/client-sts';
-import type { ResultAsync } from 'neverthrow';
-import type { InsecureEndpoint, SdkClientError } from '../errors.js';
+import { err, type Result, type ResultAsync } from 'neverthrow';
+import type { Aborted, InsecureEndpoint, SdkClientError } from '../errors.js';
 import type { RegistryLogger } from '../types.js';
 
 /** Timing of the polls that wait for eventually consistent state (KMS grants). */
@@ -64,4 +64,21 @@ export const silentLogger: RegistryLogger = {
   debug: () => undefined,
   info: () => undefined,
   warn: () => undefined,
+};
+
+/** Errors that say what state the run left, kept as they are even when the signal fired. */
+const STATEFUL_ERRORS: ReadonlySet<string> = new Set(['Aborted', 'MigrationFailed', 'RollbackFailed', 'DeletedButGrantsRemain']);
+/** Operations whose success means they ran to the end (a migration checks its signal between steps). */
+const COMPLETE_WHEN_OK: ReadonlySet<string> = new Set(['migrateRepository', 'resumeMigration']);
+
+/**
+ * What an operation answers when its signal fired while it ran: `Aborted`, since its calls after
+ * the abort were not sent and what it reports (findings, warnings, sweeps) is partial; except an
+ * error that says what state the run left, and a migration that finished.
+ */
+export const abortedUnlessSettled = <T, E>(name: string, signal: AbortSignal, result: Result<T, E>): Result<T, E | Aborted> => {
+  if (!signal.aborted) return result;
+  if (result.isOk()) return COMPLETE_WHEN_OK.has(name) ? result : err({ kind: 'Aborted', operation: name });
+  const kind = (result.error as { kind?: unknown }).kind;
+  return typeof kind === 'string' && STATEFUL_ERRORS.has(kind) ? result : err({ kind: 'Aborted', operation: name });
 };

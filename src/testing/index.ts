@@ -6,8 +6,10 @@
  */
 export { ApiError } from './emulator/core.js';
 export type { Clock, EcrInspection, StoredObjectInfo } from './emulator/core.js';
-export { startLocalAws, manualClock } from './emulator/local-aws.js';
-export type { Inspect, LocalAws, LocalAwsOptions, ManualClock, Principals } from './emulator/local-aws.js';
+export { startLocalAws } from './emulator/local-aws.js';
+export { manualClock } from './emulator/manual-clock.js';
+export type { ManualClock } from './emulator/manual-clock.js';
+export type { Inspect, LocalAws, LocalAwsOptions, Principals } from './emulator/local-aws.js';
 export { AWS_VARIANT_VALUES, DEFAULT_AWS_VARIANTS, resolveAwsVariants } from './emulator/variants.js';
 export type { AwsVariants, DeleteWhenRetireFailsVariant, SecondGrantVariant, SimulateMissingContextVariant } from './emulator/variants.js';
 export type { EmulatorCredentials, PrincipalHandle, RoleHandle } from './emulator/iam.js';
