@@ -63,7 +63,7 @@ describe('least-privilege policy for migrate', () => {
       expect(plan.warnings.filter((w) => w.code === 'registryReadDenied')).toEqual([]);
       expect(plan.preflight.findings.filter((f) => f.severity === 'error')).toEqual([]);
       const migrated = result._unsafeUnwrap();
-      expect(migrated).toMatchObject({ changed: true, images: 2, to: { type: 'KMS', keyArn: key.arn } });
+      expect(migrated).toMatchObject({ changed: true, counts: { images: 2 }, to: { type: 'KMS', keyArn: key.arn } });
       expect(migrated.warnings.filter((w) => w.code === 'registryReadDenied')).toEqual([]);
       expect(aws.inspect.calls({ principal: user.arn }).filter((c) => c.error === 'AccessDeniedException')).toEqual([]);
     } finally {

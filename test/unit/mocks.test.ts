@@ -68,7 +68,7 @@ describe('mockRegistryClients: the happy path of every operation', () => {
     );
     const migrated = result._unsafeUnwrap();
     expect(ms).toBeLessThan(1000);
-    expect(migrated).toMatchObject({ changed: true, images: 3 });
+    expect(migrated).toMatchObject({ changed: true, counts: { images: 3 } });
     expect(scenario.images(NAME)).toEqual(before);
     expect(scenario.repositoryNames()).toEqual([NAME]);
     expect(scenario.ecr).toHaveReceivedCommandTimes(PutImageCommand, 6);
