@@ -10,7 +10,7 @@ import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import { type GenericAwsError, isRetryable, type KeyNotFound } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { mapPool } from '../internal/pool.js';
-import { backoffDelays, pollUntil } from '../internal/wait.js';
+import { pollUntil } from '../internal/wait.js';
 import { findRepository } from '../steps/ecr-repository.js';
 import { listAllGrants, retireGrant } from '../steps/kms-grants.js';
 import { ECR_DOCUMENTED_GRANTS } from './rules.js';
@@ -192,28 +192,25 @@ export const settleIncarnationGrants = (ctx: RegistryContext, input: SettleInput
     if (waited.isErr()) return waited.error;
     let remaining = waited.value.value;
 
-    // 2. Retire what is left, then check again.
+    // 2. Retire what is left, then check again: new grants at once, refused ones again (when the
+    // refusal may pass) after each pause. Waiting does not change a refusal for good.
     const attempted = new Set<string>();
-    const delays = backoffDelays(ctx.poll);
-    let pause = 0;
-    while (remaining.length > 0) {
-      const fresh = remaining.filter((id) => !attempted.has(id));
-      if (fresh.length > 0) {
-        for (const id of fresh) attempted.add(id);
-        await retire(fresh);
-      } else {
-        const delay = delays[pause++];
-        if (delay === undefined) break;
-        await ctx.sleep(delay);
-        const again = remaining.filter(retryable);
-        for (const id of again) failed.delete(id);
-        await retire(again);
-      }
-      // Waiting does not change a refusal.
-      if (remaining.every((id) => failed.has(id) && !retryable(id))) break;
-      const listed = await listOurs();
-      if (listed.isErr()) return listed.error;
-      remaining = listed.value;
+    const refusedForGood = (ids: readonly string[]): boolean => ids.every((id) => failed.has(id) && !retryable(id));
+    const retireThenList = (): ResultAsync<string[], GenericAwsError> =>
+      ResultAsync.fromSafePromise(
+        (async () => {
+          const fresh = remaining.filter((id) => !attempted.has(id));
+          for (const id of fresh) attempted.add(id);
+          const again = fresh.length > 0 ? [] : remaining.filter(retryable);
+          for (const id of again) failed.delete(id);
+          await retire(fresh.length > 0 ? fresh : again);
+        })(),
+      )
+        .andThen(() => (refusedForGood(remaining) ? okAsync(remaining) : listOurs()))
+        .map((listed) => (remaining = listed));
+    if (remaining.length > 0) {
+      const retired = await pollUntil(ctx, retireThenList, (listed) => listed.length === 0 || refusedForGood(listed));
+      if (retired.isErr()) return retired.error;
     }
     return undefined;
   };

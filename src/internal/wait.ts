@@ -6,7 +6,9 @@
  * - {@link pollUntil}: probe until a condition holds, on those pauses (eventually consistent state:
  *   KMS grants appearing or being retired, a repository policy read back, images being restored);
  * - {@link retry}: try again after a failure, on jittered pauses, only where the caller says a
- *   failure is worth another try.
+ *   failure is worth another try;
+ * - {@link waitForDeadlines}: pause until times the data names (a too-recent grant becoming
+ *   decidable), and probe again.
  *
  * Who retries what: API calls are retried by the AWS SDK's own retry strategy (`retryMode`,
  * `maxAttempts` of the client), never again here; {@link retry} is for what the SDK does not see
@@ -138,6 +140,50 @@ export const pollUntil = <T, E>(
       }
       await waiter.sleep(delay, options.signal);
     }
+  };
+  return new ResultAsync(run());
+};
+
+/** Options of {@link waitForDeadlines}. */
+export interface DeadlineWaitOptions<T> {
+  /** Called before each pause with the time waited for and the pause length. */
+  readonly onWait?: (value: T, until: Date, waitMs: number) => void;
+  /** Stops the wait at the next pause (the last value is returned). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * For waits set by the data rather than by a backoff: while `nextAt(value)` names a time later
+ * than the last one waited for, pauses until then (through the clock) and probes again. A time
+ * that does not move on ends the wait, so a clock that does not move (an instant test clock)
+ * waits once. Answers the last value probed.
+ *
+ * @example
+ * ```ts
+ * waitForDeadlines(ctx, first, (report) => nextDecidable(report), () => sweepAgain());
+ * ```
+ */
+export const waitForDeadlines = <T, E>(
+  clock: Pick<Clock, 'now' | 'sleep'>,
+  first: T,
+  nextAt: (value: T) => Date | undefined,
+  probe: () => ResultAsync<T, E>,
+  options: DeadlineWaitOptions<T> = {},
+): ResultAsync<T, E> => {
+  const run = async (): Promise<Result<T, E>> => {
+    let value = first;
+    let waitedUntil = Number.NEGATIVE_INFINITY;
+    for (let until = nextAt(value); until !== undefined && until.getTime() > waitedUntil; until = nextAt(value)) {
+      const waitMs = Math.max(0, until.getTime() - clock.now().getTime());
+      options.onWait?.(value, until, waitMs);
+      await clock.sleep(waitMs, options.signal);
+      if (options.signal?.aborted === true) break;
+      waitedUntil = until.getTime();
+      const probed = await probe();
+      if (probed.isErr()) return err(probed.error);
+      value = probed.value;
+    }
+    return ok(value);
   };
   return new ResultAsync(run());
 };

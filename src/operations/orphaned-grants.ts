@@ -16,6 +16,7 @@ import type {
   RetireOrphanedGrantsError,
 } from '../errors.js';
 import { mapPool } from '../internal/pool.js';
+import { waitForDeadlines } from '../internal/wait.js';
 import type { RegistryContext } from '../internal/context.js';
 import { AWS_MANAGED_ECR_ALIAS, parseKeyReference } from '../encryption/spec.js';
 import {
@@ -24,6 +25,7 @@ import {
   type GrantHeadroom,
   headroomOf,
   decidableBy,
+  type DecidableWait,
   isStillOrphaned,
   localityOf,
   nameOfRepositoryArn,
@@ -329,20 +331,18 @@ const sweep = (ctx: RegistryContext, keys: readonly string[] | undefined, wait: 
       keys === undefined ? yield* discoverKeys(ctx) : { keys: yield* resolveNamedKeys(ctx, keys), skipped: [] as SkippedKey[] };
     const scope = { region, account, strict: keys !== undefined };
     const deadline = new Date(ctx.now().getTime() + wait.ms);
-    let result = yield* sweepKeys(ctx, scope, swept);
-    let waitedUntil = Number.NEGATIVE_INFINITY;
-    for (;;) {
-      const next = wait.ms > 0 ? decidableBy(result.keys.flatMap((k) => k.unverifiable), deadline) : undefined;
-      if (next === undefined || next.until.getTime() <= waitedUntil) break;
-      const waitMs = Math.max(0, next.until.getTime() - ctx.now().getTime());
-      wait.onWait?.({ ...next, waitMs });
-      ctx.logger.info('waiting for too-recent grants to become decidable', { grants: next.grants, until: next.until.toISOString() });
-      await ctx.sleep(waitMs);
-      // Aborted: the registry answers `Aborted`, no need to sweep again.
-      if (ctx.signal?.aborted === true) break;
-      waitedUntil = next.until.getTime();
-      result = yield* sweepKeys(ctx, scope, swept);
-    }
+    const first = yield* sweepKeys(ctx, scope, swept);
+    const nextDecidable = (sweep: { readonly keys: readonly KeyGrantReport[] }): DecidableWait | undefined =>
+      wait.ms > 0 ? decidableBy(sweep.keys.flatMap((k) => k.unverifiable), deadline) : undefined;
+    // Aborted: the registry answers `Aborted`, no need to sweep again.
+    const result = yield* waitForDeadlines(ctx, first, (r) => nextDecidable(r)?.until, () => sweepKeys(ctx, scope, swept), {
+      signal: ctx.signal,
+      onWait: (r, until, waitMs) => {
+        const grants = nextDecidable(r)?.grants ?? 0;
+        wait.onWait?.({ until, grants, waitMs });
+        ctx.logger.info('waiting for too-recent grants to become decidable', { grants, until: until.toISOString() });
+      },
+    });
     const reports = result.keys;
     skipped.push(...result.skipped);
     ctx.logger.info('orphaned grant sweep', {

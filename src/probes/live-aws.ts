@@ -23,7 +23,7 @@ import type { GrantListEntry, KMSClient } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ResultAsync } from 'neverthrow';
 import { type RegistryContext, silentLogger } from '../internal/context.js';
-import { DEFAULT_POLL, systemClock } from '../internal/wait.js';
+import { DEFAULT_POLL, pollUntil, systemClock } from '../internal/wait.js';
 import { ecrRepositoryArnOf } from '../grants/rules.js';
 import { listAllGrants, retireGrant } from '../steps/kms-grants.js';
 import { describeKey } from '../steps/kms-keys.js';
@@ -182,13 +182,11 @@ export const runLiveProbes = async (options: LiveProbeOptions): Promise<LiveRepo
   let failure: string | undefined;
   let ctx: RegistryContext | undefined;
 
-  /** The grants constrained to `repositoryArn`, following ListGrants' pages. */
-  const grantsFor = async (c: RegistryContext, key: string, repositoryArn: string): Promise<GrantListEntry[]> => {
-    const grants = await listAllGrants(c, key);
-    if (grants.isErr()) throw new Error(`ListGrants failed: ${grants.error.kind}`);
-    return grants.value.filter((g) => ecrRepositoryArnOf(g) === repositoryArn);
-  };
-  /** Polls until `done(grants)` or the wait is over; answers the grants and the time it took. */
+  /**
+   * Lists `repositoryArn`'s grants until `done(grants)` or the wait is over; answers the grants and
+   * the time it took. A fixed interval (first pause = longest pause), not a growing backoff: the
+   * probe measures how long grants take to show.
+   */
   const waitForGrants = async (
     c: RegistryContext,
     key: string,
@@ -196,14 +194,10 @@ export const runLiveProbes = async (options: LiveProbeOptions): Promise<LiveRepo
     done: (grants: GrantListEntry[]) => boolean,
   ): Promise<{ grants: GrantListEntry[]; elapsedMs: number; settled: boolean }> => {
     const start = Date.now();
-    for (;;) {
-      const grants = await grantsFor(c, key, repositoryArn);
-      const elapsedMs = Date.now() - start;
-      if (done(grants)) return { grants, elapsedMs, settled: true };
-      if (elapsedMs >= grantWaitMs) return { grants, elapsedMs, settled: false };
-      // A fixed interval, not a backoff: the probe measures how long grants take to show.
-      await c.sleep(pollMs);
-    }
+    const fixedInterval = { sleep: c.sleep, poll: { initialDelayMs: pollMs, maxDelayMs: pollMs, timeoutMs: grantWaitMs } };
+    const outcome = await pollUntil(fixedInterval, () => listAllGrants(c, key).map((all) => all.filter((g) => ecrRepositoryArnOf(g) === repositoryArn)), done);
+    if (outcome.isErr()) throw new Error(`ListGrants failed: ${outcome.error.kind}`);
+    return { grants: outcome.value.value, elapsedMs: Date.now() - start, settled: outcome.value.done };
   };
   const createKmsRepository = async (ecr: ECRClient, name: string, kmsKey: string | undefined) => {
     const out = await ecr.send(

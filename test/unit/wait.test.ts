@@ -1,7 +1,7 @@
 import { errAsync, okAsync } from 'neverthrow';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/internal/context.js';
-import { backoff, backoffDelays, pollUntil, retriedBeyondSdk, retry, systemClock } from '../../src/internal/wait.js';
+import { backoff, backoffDelays, pollUntil, retriedBeyondSdk, retry, systemClock, waitForDeadlines } from '../../src/internal/wait.js';
 import type { RegistryError } from '../../src/index.js';
 
 const throttled = (operation: string): RegistryError => ({ kind: 'Throttled', service: 'ecr', operation, cause: undefined });
@@ -49,6 +49,46 @@ describe('pollUntil', () => {
     expect((await pollUntil(waiter([]), probe, () => true))._unsafeUnwrapErr()).toBe('flaky');
     n = 0;
     expect((await pollUntil(waiter([]), probe, () => true, { tolerate: (e) => e === 'flaky' }))._unsafeUnwrap()).toEqual({ value: 3, done: true });
+  });
+});
+
+describe('waitForDeadlines', () => {
+  /** A clock that moves only when slept on. */
+  const movingClock = (start = 0) => {
+    let t = start;
+    const slept: number[] = [];
+    return { slept, now: () => new Date(t), sleep: (ms: number) => Promise.resolve(void ((t += ms), slept.push(ms))) };
+  };
+
+  it('pauses until each time the data names, probing after each, until none is named', async () => {
+    const clock = movingClock();
+    const deadlines = [1000, 2500];
+    let probes = 0;
+    const waits: number[] = [];
+    const last = await waitForDeadlines(clock, 0, (v) => (deadlines[v] === undefined ? undefined : new Date(deadlines[v])), () => okAsync(++probes), {
+      onWait: (_v, _until, ms) => waits.push(ms),
+    });
+    expect(last._unsafeUnwrap()).toBe(2);
+    expect(clock.slept).toEqual([1000, 1500]);
+    expect(waits).toEqual([1000, 1500]);
+  });
+
+  it('ends when the named time does not move on (a clock that does not move waits once)', async () => {
+    const frozen = { now: () => new Date(0), sleep: () => Promise.resolve() };
+    let probes = 0;
+    const last = await waitForDeadlines(frozen, 0, () => new Date(5000), () => okAsync(++probes));
+    expect(last._unsafeUnwrap()).toBe(1);
+  });
+
+  it('a failed probe ends the wait with its error; an abort ends it with the last value', async () => {
+    const failed = await waitForDeadlines(movingClock(), 0, (v) => (v === 0 ? new Date(10) : undefined), () => errAsync('boom'));
+    expect(failed._unsafeUnwrapErr()).toBe('boom');
+    const controller = new AbortController();
+    controller.abort();
+    let probes = 0;
+    const stopped = await waitForDeadlines(movingClock(), 0, () => new Date(10), () => okAsync(++probes), { signal: controller.signal });
+    expect(stopped._unsafeUnwrap()).toBe(0);
+    expect(probes).toBe(0);
   });
 });
 
