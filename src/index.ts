@@ -81,25 +81,36 @@ export type {
   PreflightReadyFacts,
   PreflightReport,
 } from './preflight/types.js';
-export type {
-  AuditCost,
-  AuditedEncryption,
-  AuditedGrants,
-  AuditedKey,
-  AuditedRepository,
-  AuditInput,
-  AuditProgress,
-  AuditReport,
-  AuditRequirement,
-  AuditUsage,
-  AuditViolation,
-  AuditViolationCode,
-} from './operations/audit.js';
-export type { AuditStatus, AuditWarning, AuditWarningCode } from './operations/audit-types.js';
+export type * from './operations/audit-types.js';
 export type { Cancellable } from './types.js';
 export type { Clock } from './internal/wait.js';
 export type { KeptOrphan } from './operations/orphaned-grants.js';
 export type { DeletedRepositoryFields } from './operations/delete-repository.js';
 export { MIGRATION_STEPS } from './errors.js';
-export * from './migration/index.js';
+export {
+  defaultJournalPath,
+  fileJournal,
+  memoryJournal,
+  parseMigrationJournalRecord,
+  readMigrationJournal,
+  serializeMigrationJournalRecord,
+} from './migration/index.js';
+export type {
+  ApiCallEstimate,
+  ImageStatus,
+  JournalLock,
+  MigrateRepositoryInput,
+  MigrationJournal,
+  MigrationJournalRecord,
+  MigrationJournalSummary,
+  MigrationPlan,
+  MigrationProgress,
+  MigrationResult,
+  MigrationWarning,
+  MigrationWarningCode,
+  PlanMigrationInput,
+  PlannedImage,
+  RepositorySettings,
+  ResumeMigrationInput,
+} from './migration/index.js';
 export type { DoctorCheck, DoctorCheckName, DoctorInput, DoctorReport, DoctorStatus } from './operations/doctor.js';

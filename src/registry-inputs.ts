@@ -13,7 +13,7 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import { err, ok } from 'neverthrow';
 import type { InvalidInput } from './errors.js';
 import type { MigrationJournal, MigrationProgress } from './migration/types.js';
-import type { AuditProgress, AuditRequirement } from './operations/audit.js';
+import type { AuditProgress, AuditRequirement } from './operations/audit-types.js';
 import type { FindOrphanedGrantsInput } from './operations/orphaned-grants.js';
 import { policyDocument, type PolicyDocument } from './policy/index.js';
 import type { Clock } from './internal/wait.js';

@@ -31,12 +31,19 @@ import { clientConfigFor, type EncryptedRegistryOptions, endpointsInUse } from '
 export type { EncryptedRegistryOptions, RegistryClientConfig, RegistryClients } from './registry-options.js';
 import { doctor, type DoctorInput, type DoctorReport } from './operations/doctor.js';
 import type { AuditError } from './errors.js';
-import { audit, type AuditInput, type AuditReport } from './operations/audit.js';
+import { audit } from './operations/audit.js';
+import type { AuditInput, AuditReport } from './operations/audit-types.js';
 import type { MigrateRepositoryError, PlanMigrationError, ResumeMigrationError } from './errors.js';
-import { planMigration } from './migration/plan.js';
-import { resumeMigration } from './migration/resume.js';
-import { migrateRepository } from './migration/start.js';
-import type { MigrateRepositoryInput, MigrationPlan, MigrationResult, PlanMigrationInput, ResumeMigrationInput } from './migration/types.js';
+import {
+  migrateRepository,
+  type MigrateRepositoryInput,
+  type MigrationPlan,
+  type MigrationResult,
+  planMigration,
+  type PlanMigrationInput,
+  resumeMigration,
+  type ResumeMigrationInput,
+} from './migration/index.js';
 
 type Destroyable = { destroy(): void };
 

@@ -4,6 +4,7 @@
  * new kind or category cannot go without a code: `EXIT` must name every category.
  */
 import type { ErrorCategory, RegistryError } from '../index.js';
+import { EXIT_KINDS } from './exit-help.generated.js';
 import { loadedLibrary } from './library.js';
 
 /** Exit codes, documented in `docs/errors.md` and `docs/cli.md`. */
@@ -31,6 +32,53 @@ export const EXIT = {
   /** Interrupted (Ctrl-C). */
   interrupted: 130,
 } as const satisfies Readonly<Record<ErrorCategory | 'ok' | 'nonCompliant', number>>;
+
+/** What each exit code means, for `--help` (one line each; `exit-help.generated.ts` adds the error kinds). */
+export const EXIT_MEANING = {
+  ok: 'ok (audit: every repository compliant; policy check: allowed)',
+  unexpected: 'unexpected error',
+  usage: 'usage or bad input (unknown flag, malformed name or key, missing region, no --yes off a terminal)',
+  notFound: 'not found (repository, key)',
+  conflict: 'conflict (exists, not empty, other encryption, copy mismatch, migration in progress; migrate --plan: not ready)',
+  permissions: 'permissions or credentials (policy check: denied)',
+  key: 'KMS key problem (disabled, other region, grant quota, KMS refused)',
+  retryable: 'retryable (throttled, network, 5xx)',
+  partial: 'partly done (deleted but grants remain, rollback failed, some grants not retired, a migration stopped: resume it)',
+  nonCompliant: 'audit: a repository is not compliant',
+  interrupted: 'interrupted',
+} as const satisfies Readonly<Record<keyof typeof EXIT, string>>;
+
+/**
+ * The exit codes section of `--help`: each code, what it means, and the library's error kinds that
+ * end with it (from `ERROR_KINDS`, through the generated {@link EXIT_KINDS}: `--help` loads no library).
+ */
+export const exitHelp = (): string => {
+  const lines = (Object.keys(EXIT) as (keyof typeof EXIT)[])
+    .sort((a, b) => EXIT[a] - EXIT[b])
+    .flatMap((name) => {
+      const code = String(EXIT[name]).padEnd(5);
+      const kinds = EXIT_KINDS[EXIT[name]] ?? [];
+      const [first = '', ...rest] = wrap(EXIT_MEANING[name], INDENT);
+      return [`  ${code}${first.trimStart()}`, ...rest, ...wrap(kinds.length > 0 ? `kinds: ${kinds.join(', ')}` : '', `${INDENT}  `)];
+    });
+  return ['', 'Exit codes:', ...lines].join('\n');
+};
+
+const INDENT = ' '.repeat(7);
+
+/** `text` cut into lines of at most 100 characters after `indent`, at ", ". */
+const wrap = (text: string, indent: string): string[] => {
+  if (text === '') return [];
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && indent.length + line.length + 1 + word.length > 100) {
+      out.push(indent + line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  return [...out, indent + line];
+};
 
 /**
  * The exit code for an error: its category's (`errorCategory`: a server-side `AwsServiceError` is

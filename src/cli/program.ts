@@ -9,7 +9,7 @@ import { registerLocalCommand } from './commands/local.js';
 import { registerMigrateCommands } from './commands/migrate.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerRepositoryCommands } from './commands/repository.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT, exitHelp } from './exit-codes.js';
 import { loadTestKit } from './library.js';
 import { type CliIo, errorLine, outputFormat, reportError } from './output.js';
 
@@ -17,19 +17,7 @@ const DESCRIPTION =
   'Safe Amazon ECR encryption at rest: create with a full KMS preflight, delete with verified grant retirement, ' +
   'audit a region, find and retire orphaned grants, generate and check policies.';
 
-const EXIT_HELP = `
-Exit codes:
-  0    ok (audit: every repository compliant; policy check: allowed)
-  1    unexpected error
-  2    usage or bad input (unknown flag, malformed name or key, missing region, no --yes off a terminal)
-  3    not found (repository, key)
-  4    conflict (exists, not empty, other encryption, copy mismatch, migration in progress; migrate --plan: not ready)
-  5    permissions or credentials (policy check: denied)
-  6    KMS key problem (disabled, other region, grant quota, KMS refused)
-  7    retryable (throttled, network, 5xx)
-  8    partly done (deleted but grants remain, rollback failed, some grants not retired, a migration stopped: resume it)
-  9    audit: a repository is not compliant
-  130  interrupted`;
+const EXIT_HELP = exitHelp();
 
 /** The output format argv asks for (`--output x` or `--output=x`), for usage errors found before parsing ends. */
 const outputIn = (argv: readonly string[]): string | undefined => {

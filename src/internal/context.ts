@@ -8,7 +8,7 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { err, type Result, type ResultAsync } from 'neverthrow';
-import type { Aborted, InsecureEndpoint, SdkClientError } from '../errors.js';
+import { type Aborted, type ErrorCategory, errorCategory, type InsecureEndpoint, isRegistryError, type SdkClientError } from '../errors.js';
 import type { RegistryLogger } from '../types.js';
 
 /** Timing of the polls that wait for eventually consistent state (KMS grants). */
@@ -66,8 +66,13 @@ export const silentLogger: RegistryLogger = {
   warn: () => undefined,
 };
 
-/** Errors that say what state the run left, kept as they are even when the signal fired. */
-const STATEFUL_ERRORS: ReadonlySet<string> = new Set(['Aborted', 'MigrationFailed', 'RollbackFailed', 'DeletedButGrantsRemain']);
+/**
+ * Errors that say what state the run left, kept as they are even when the signal fired: the kinds
+ * of {@link ERROR_KINDS} whose category is `partial` (something was done, something was not) or
+ * `interrupted` (`Aborted` itself).
+ */
+const STATE_LEFT: ReadonlySet<ErrorCategory> = new Set(['partial', 'interrupted']);
+const reportsStateLeft = (error: unknown): boolean => isRegistryError(error) && STATE_LEFT.has(errorCategory(error));
 /** Operations whose success means they ran to the end (a migration checks its signal between steps). */
 const COMPLETE_WHEN_OK: ReadonlySet<string> = new Set(['migrateRepository', 'resumeMigration']);
 
@@ -79,6 +84,5 @@ const COMPLETE_WHEN_OK: ReadonlySet<string> = new Set(['migrateRepository', 'res
 export const abortedUnlessSettled = <T, E>(name: string, signal: AbortSignal, result: Result<T, E>): Result<T, E | Aborted> => {
   if (!signal.aborted) return result;
   if (result.isOk()) return COMPLETE_WHEN_OK.has(name) ? result : err({ kind: 'Aborted', operation: name });
-  const kind = (result.error as { kind?: unknown }).kind;
-  return typeof kind === 'string' && STATEFUL_ERRORS.has(kind) ? result : err({ kind: 'Aborted', operation: name });
+  return reportsStateLeft(result.error) ? result : err({ kind: 'Aborted', operation: name });
 };

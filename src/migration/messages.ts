@@ -7,7 +7,7 @@ import type { MigrationFailed, MigrationStep, ObservedRepository, RegistryError 
 import type { RegistryContext } from '../internal/context.js';
 import { findRepository, getRepositoryPolicy } from '../steps/ecr-repository.js';
 import type { EncryptionDescription } from '../types.js';
-import { claimOf } from './freeze.js';
+import { claimOf } from '../policy/index.js';
 import type { JournalState } from './state.js';
 
 export const describeEncryption = (e: EncryptionDescription): string => (e.keyArn ? `${e.type} with ${e.keyArn}` : e.type);

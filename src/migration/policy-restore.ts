@@ -13,7 +13,7 @@ import type { Aborted, GenericAwsError, InvalidInput, RegistryError, RepositoryN
 import type { RegistryContext } from '../internal/context.js';
 import { deleteRepositoryPolicy } from '../steps/ecr-migration.js';
 import { getRepositoryPolicy, setRepositoryPolicy } from '../steps/ecr-repository.js';
-import { freezeOf } from './freeze.js';
+import { freezeOf } from '../policy/index.js';
 import type { MigrationWarning } from './types.js';
 
 /** An IAM unique id of a user (`AIDA`) or role (`AROA`). */

@@ -8,7 +8,7 @@ import { encryptionOfRepository, sameEncryption } from '../encryption/compare.js
 import { describeImages } from '../steps/ecr-images.js';
 import { findRepository, getRepositoryPolicy } from '../steps/ecr-repository.js';
 import { checkConcurrency, MigrationEngine, resultOf, runOptions } from './engine.js';
-import { freezeOf } from './freeze.js';
+import { freezeOf } from '../policy/index.js';
 import { guardJournal, type StateJournal } from './journal.js';
 import { withJournalLock } from './lock.js';
 import { describeEncryption } from './messages.js';

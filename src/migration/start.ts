@@ -16,7 +16,7 @@ import { describeRepository } from '../steps/ecr-repository.js';
 import { validateRepositoryName } from '../validate/repository-name.js';
 import { checkConcurrency, MigrationEngine, runOptions } from './engine.js';
 import { defaultJournalPath, fileJournal } from './file-journal.js';
-import { exemptPrincipalsOf, freezeOf } from './freeze.js';
+import { exemptPrincipalsOf, freezeOf } from '../policy/index.js';
 import { guardJournal } from './journal.js';
 import { withJournalLock } from './lock.js';
 import { describeEncryption } from './messages.js';

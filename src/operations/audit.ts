@@ -31,21 +31,6 @@ import type {
   AuditWarning,
 } from './audit-types.js';
 
-export type {
-  AuditCost,
-  AuditedEncryption,
-  AuditedGrants,
-  AuditedKey,
-  AuditedRepository,
-  AuditInput,
-  AuditProgress,
-  AuditReport,
-  AuditRequirement,
-  AuditUsage,
-  AuditViolation,
-  AuditViolationCode,
-} from './audit-types.js';
-
 /** Violation codes that make a repository's status `unknown` rather than `fail`. */
 const UNKNOWN_CODES: ReadonlySet<AuditViolationCode> = new Set(['key-unreadable']);
 

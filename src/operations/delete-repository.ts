@@ -20,7 +20,7 @@ import { type Incarnation, incarnationOf, idsOf, isSameIncarnation, type Unattri
 import { unexpectedResponse } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 import { pollUntil } from '../internal/wait.js';
-import { freezeOf } from '../migration/freeze.js';
+import { freezeOf } from '../policy/index.js';
 import {
   countImages,
   deleteRepository as ecrDeleteRepository,

@@ -9,3 +9,5 @@ export { generateEcrKeyPolicy, generateEndpointPolicy, generateRepositoryAdminPo
 export type * from './types.js';
 /** The schema of a policy document (JSON types only), for the registry's input checks. */
 export { policyDocument } from './inputs.js';
+/** The migration's freeze statement (pure policy text): the migration sets it, delete refuses a frozen repository. */
+export { claimOf, exemptPrincipalsOf, freezeOf, frozenPolicy } from './freeze.js';

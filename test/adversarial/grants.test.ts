@@ -6,7 +6,7 @@ import { ECRClient, SetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EncryptedRegistry } from '../../src/index.js';
-import { freezeStatement } from '../../src/migration/freeze.js';
+import { freezeStatement } from '../../src/policy/freeze.js';
 import { type LocalAws, manualClock, startLocalAws } from '../../src/testing/index.js';
 import { createKey, registryFor, userWithout } from '../helpers/local-aws.js';
 

@@ -18,7 +18,7 @@ import {
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EncryptedRegistry, memoryJournal } from '../../src/index.js';
-import { FREEZE_SID } from '../../src/migration/freeze.js';
+import { FREEZE_SID } from '../../src/policy/freeze.js';
 import { ApiError, type LocalAws, pushImage, randomBytes, startLocalAws } from '../../src/testing/index.js';
 
 const POLL = { initialDelayMs: 5, maxDelayMs: 20, timeoutMs: 2000 };

@@ -7,7 +7,7 @@ import type { MigrationInProgress, RegistryError } from '../../errors.js';
 import { pollUntil } from '../../internal/wait.js';
 import { deleteLifecyclePolicy } from '../../steps/ecr-migration.js';
 import { getLifecyclePolicy, getRepositoryPolicy, setRepositoryPolicy } from '../../steps/ecr-repository.js';
-import { claimOf } from '../freeze.js';
+import { claimOf } from '../../policy/index.js';
 import { frozenPolicyOf, invalid, type MigrationRun, type StepResult } from './run.js';
 
 /**

@@ -10,7 +10,7 @@ import type { RegistryContext } from '../../internal/context.js';
 import type { RetryPolicy } from '../../internal/wait.js';
 import type { EncryptionDescription, EncryptionSpec } from '../../types.js';
 import type { CopyProgress } from '../copy.js';
-import { frozenPolicy } from '../freeze.js';
+import { frozenPolicy } from '../../policy/index.js';
 import { freezeBaseOf } from '../policy-restore.js';
 import type { ImageGraph } from '../snapshot.js';
 import type { CopyRecord, JournalState } from '../state.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exemptPrincipalsOf, FREEZE_ACTIONS, freezeOf, frozenPolicy } from '../../../src/migration/freeze.js';
+import { exemptPrincipalsOf, FREEZE_ACTIONS, freezeOf, frozenPolicy } from '../../../src/policy/freeze.js';
 import { defaultJournalPath, fileJournal } from '../../../src/migration/file-journal.js';
 import { memoryJournal } from '../../../src/migration/journal.js';
 import { stagingNameOf } from '../../../src/migration/staging-name.js';

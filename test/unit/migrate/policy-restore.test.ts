@@ -6,7 +6,7 @@ import {
   SetRepositoryPolicyCommand,
 } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FREEZE_SID, freezeStatement, frozenPolicy } from '../../../src/migration/freeze.js';
+import { FREEZE_SID, freezeStatement, frozenPolicy } from '../../../src/policy/freeze.js';
 import { freezeBaseOf, restoreRepositoryPolicy, type Retrying, withoutDeletedPrincipals } from '../../../src/migration/policy-restore.js';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
