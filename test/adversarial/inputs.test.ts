@@ -12,7 +12,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Result, ResultAsync } from 'neverthrow';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   EncryptedRegistry,
   explainAccess,
@@ -25,6 +25,7 @@ import {
   memoryJournal,
 } from '../../src/index.js';
 import { KEY_ARN, REGION } from '../fixtures/index.js';
+import { collectUnhandledRejections } from '../fixtures/unhandled.js';
 
 const ecr = mockClient(ECRClient);
 const kms = mockClient(KMSClient);
@@ -32,12 +33,7 @@ const iam = mockClient(IAMClient);
 const sts = mockClient(STSClient);
 const awsCalls = (): number => ecr.calls().length + kms.calls().length + iam.calls().length + sts.calls().length;
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeAll(() => process.on('unhandledRejection', onUnhandled));
-afterAll(() => process.off('unhandledRejection', onUnhandled));
+const unhandled = collectUnhandledRejections();
 beforeEach(() => {
   for (const mock of [ecr, kms, iam, sts]) mock.reset();
 });

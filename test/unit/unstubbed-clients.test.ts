@@ -10,8 +10,11 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ResultAsync } from 'neverthrow';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EncryptedRegistry, isRegistryError, memoryJournal, parseMigrationJournalRecord, type MigrationJournalRecord, type RegistryError } from '../../src/index.js';
+import { KEY_ARN } from '../fixtures/index.js';
+import { journalText } from '../fixtures/journal.js';
+import { collectUnhandledRejections } from '../fixtures/unhandled.js';
 
 const ecr = mockClient(ECRClient);
 const kms = mockClient(KMSClient);
@@ -19,12 +22,7 @@ const iam = mockClient(IAMClient);
 const sts = mockClient(STSClient);
 const MOCKS = { ecr, kms, iam, sts } as const;
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => {
-  unhandled.push(reason);
-};
-beforeAll(() => process.on('unhandledRejection', onUnhandled));
-afterAll(() => process.off('unhandledRejection', onUnhandled));
+const unhandled = collectUnhandledRejections();
 beforeEach(() => {
   for (const mock of Object.values(MOCKS)) mock.reset();
 });
@@ -32,40 +30,7 @@ afterEach(() => {
   expect(unhandled).toEqual([]);
 });
 
-const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-
 // A journal as a file holds it (the record type is opaque: it is read through the parser, as users do).
-const journalText = (): string => JSON.stringify({
-  format: 'encrypted-ecr/migration',
-  version: 1,
-  migrationId: 'a1b2c3d4e5f6',
-  region: 'eu-west-1',
-  account: '111122223333',
-  repositoryName: 'team/app',
-  stagingRepositoryName: 'team/app-migrating-a1b2c3d4e5f6',
-  startedAt: '2026-11-01T12:00:00.000Z',
-  updatedAt: '2026-11-01T12:00:00.000Z',
-  from: { type: 'AES256' },
-  to: { type: 'KMS', keyArn: KEY_ARN },
-  exemptPrincipals: ['arn:aws:iam::111122223333:user/dev'],
-  original: {
-    repositoryArn: 'arn:aws:ecr:eu-west-1:111122223333:repository/team/app',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    settings: {
-      repositoryPolicy: undefined,
-      lifecyclePolicy: undefined,
-      scanOnPush: false,
-      imageTagMutability: 'MUTABLE',
-      imageTagMutabilityExclusionFilters: [],
-      tags: [],
-      awsTagKeys: [],
-    },
-  },
-  steps: {},
-  staging: { blobs: [], manifests: [] },
-  final: { blobs: [], manifests: [] },
-  warnings: [],
-});
 const journalState = (): MigrationJournalRecord => parseMigrationJournalRecord(journalText())._unsafeUnwrap();
 
 const registry = (): EncryptedRegistry =>

@@ -7,40 +7,15 @@ import { defaultJournalPath, fileJournal } from '../../../src/migration/file-jou
 import { memoryJournal } from '../../../src/migration/journal.js';
 import { stagingNameOf } from '../../../src/migration/staging-name.js';
 import { type JournalState, recordOf, stateOf } from '../../../src/migration/state.js';
+import { journalFields } from '../../fixtures/journal.js';
 import { validateRepositoryName } from '../../../src/validate/repository-name.js';
 
-const state = (overrides: Partial<JournalState> = {}): JournalState => ({
-  format: 'encrypted-ecr/migration',
-  version: 1,
-  migrationId: 'a1b2c3d4e5f6',
-  region: 'eu-west-1',
-  account: '111122223333',
-  repositoryName: 'team/app',
-  stagingRepositoryName: 'team/app-migrating-a1b2c3d4e5f6',
-  startedAt: '2026-11-01T12:00:00.000Z',
-  updatedAt: '2026-11-01T12:00:00.000Z',
-  from: { type: 'AES256' },
-  to: { type: 'KMS', keyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
-  exemptPrincipals: ['arn:aws:iam::111122223333:user/dev'],
-  original: {
-    repositoryArn: 'arn:aws:ecr:eu-west-1:111122223333:repository/team/app',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    settings: {
-      repositoryPolicy: undefined,
-      lifecyclePolicy: undefined,
-      scanOnPush: false,
-      imageTagMutability: 'MUTABLE',
-      imageTagMutabilityExclusionFilters: [],
-      tags: [],
-      awsTagKeys: [],
-    },
-  },
-  steps: { freeze: { status: 'done', startedAt: '2026-11-01T12:00:00.000Z', finishedAt: '2026-11-01T12:00:01.000Z', attempts: 1, durationMs: 1000 } },
-  staging: { blobs: ['sha256:aa'], manifests: [] },
-  final: { blobs: [], manifests: [] },
-  warnings: [],
-  ...overrides,
-});
+const state = (overrides: Partial<JournalState> = {}): JournalState =>
+  journalFields({
+    steps: { freeze: { status: 'done', startedAt: '2026-11-01T12:00:00.000Z', finishedAt: '2026-11-01T12:00:01.000Z', attempts: 1, durationMs: 1000 } },
+    staging: { blobs: ['sha256:aa'], manifests: [] },
+    ...overrides,
+  });
 
 describe('the freeze statement', () => {
   it('exempts a user by its ARN, and an assumed role by its role ARN with or without a path', () => {
