@@ -125,7 +125,7 @@ export const formatBytes = (bytes: number): string => {
 };
 
 /** `180.0/344.0 MiB`: both in the total's unit. */
-export const formatBytesOf = (done: number, total: number): string => {
+const formatBytesOf = (done: number, total: number): string => {
   const unit = unitOf(total);
   if (unit === 0) return `${Math.round(done)}/${Math.round(total)} B`;
   const scale = 1024 ** unit;

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import type { CliFailure, CliIo } from './output.js';
 
 /** Clears the terminal line the cursor is on and returns to its start. */
-export const CLEAR_LINE = '\r\x1b[2K';
+const CLEAR_LINE = '\r\x1b[2K';
 
 /** The width assumed when the terminal does not say (as `tput cols` without a terminal). */
 const DEFAULT_COLUMNS = 80;
