@@ -24,13 +24,19 @@ export interface AwsOptions {
   readonly grantWait?: string;
 }
 
-/** Adds `--region`, `--profile`, `--endpoint-url`, `--output` and `--no-progress` to a command. */
+/** Adds `--region`, `--profile`, `--endpoint-url` and `--output` to a command. */
 export const withAwsOptions = (command: Command): Command =>
   withOutputOption(command)
     .option('--region <region>', 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile)')
     .option('--profile <name>', 'named profile from ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE)')
-    .option('--endpoint-url <url>', 'custom endpoint for every service, e.g. the local emulator (default: AWS_ENDPOINT_URL)')
-    .option('--no-progress', 'never draw a progress bar');
+    .option('--endpoint-url <url>', 'custom endpoint for every service, e.g. the local emulator (default: AWS_ENDPOINT_URL)');
+
+/**
+ * Adds `--no-progress`, only to the commands that draw progress (`migrate`, `migrate resume`,
+ * `audit`, `doctor --live`): elsewhere it would be a flag that does nothing.
+ */
+export const withProgressOption = (command: Command): Command =>
+  command.option('--no-progress', 'never draw progress on stderr (drawn only when stderr is a terminal and CI is unset)');
 
 /** Adds `--grant-wait` (create and delete wait for eventually consistent KMS grants). */
 export const withGrantWait = (command: Command): Command =>

@@ -19,6 +19,8 @@ export interface CliIo {
   readonly stdoutIsTty: boolean;
   readonly stderrIsTty: boolean;
   readonly stdinIsTty: boolean;
+  /** The terminal's width in columns when stderr is one (read at each redraw: it may be resized). */
+  readonly stderrColumns?: () => number | undefined;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 

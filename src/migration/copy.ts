@@ -24,11 +24,29 @@ export interface CopyProgress {
   readonly bytesTotal: number;
   readonly blobsDone: number;
   readonly blobsTotal: number;
+  /**
+   * Bytes this copy uploaded so far (blobs found present do not count; a blob that starts over
+   * gives its bytes back). What {@link CopyProgress.ratePerSecond} is computed from.
+   */
+  readonly bytesCopied: number;
   /** Bytes uploaded per second since the copy started (blobs found present do not count). */
   readonly ratePerSecond: number;
-  /** Seconds left at that rate; `undefined` until there is a rate. */
+  /**
+   * Seconds left at that rate; `undefined` until the copy has run 2 s and uploaded 1% of
+   * `bytesTotal` (an estimate from the first part is noise); at most a day.
+   */
   readonly etaSeconds: number | undefined;
 }
+
+/** No estimate before the copy has run this long (and uploaded 1%). */
+const ETA_AFTER_MS = 2000;
+/** The longest estimate given: beyond it the number says nothing. */
+const ETA_MAX_SECONDS = 86_400;
+/**
+ * Byte events (one per layer part) closer together than this are dropped; phase changes, each
+ * blob's and each image's completion are always sent. Keeps a fast copy from paying for its listener.
+ */
+const BYTE_EVENT_INTERVAL_MS = 100;
 
 /** A blob is in the target: copied now, or found there. */
 interface BlobCopied {
@@ -127,6 +145,7 @@ class Tracker {
   uploaded = 0;
   phase: CopyProgress['phase'] = 'checking';
   readonly #started: number;
+  #lastByteEvent = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly ctx: RegistryContext,
@@ -136,11 +155,21 @@ class Tracker {
     this.#started = ctx.now().getTime();
   }
 
+  /** A byte event: sent unless the last one was under {@link BYTE_EVENT_INTERVAL_MS} ago. */
+  emitBytes(): void {
+    if (!this.listener) return;
+    const now = this.ctx.now().getTime();
+    if (now - this.#lastByteEvent < BYTE_EVENT_INTERVAL_MS) return;
+    this.#lastByteEvent = now;
+    this.emit();
+  }
+
   emit(): void {
     if (!this.listener) return;
-    const seconds = (this.ctx.now().getTime() - this.#started) / 1000;
-    const rate = seconds > 0 ? this.uploaded / seconds : 0;
+    const elapsedMs = this.ctx.now().getTime() - this.#started;
+    const rate = elapsedMs > 0 ? (Math.max(0, this.uploaded) * 1000) / elapsedMs : 0;
     const left = Math.max(0, this.totals.bytes - this.bytesDone);
+    const settled = elapsedMs >= ETA_AFTER_MS && this.uploaded >= this.totals.bytes * 0.01;
     this.listener({
       phase: this.phase,
       imagesDone: this.imagesDone,
@@ -149,8 +178,9 @@ class Tracker {
       bytesTotal: this.totals.bytes,
       blobsDone: this.blobsDone,
       blobsTotal: this.totals.blobs,
+      bytesCopied: Math.max(0, this.uploaded),
       ratePerSecond: rate,
-      etaSeconds: left === 0 ? 0 : rate > 0 ? left / rate : undefined,
+      etaSeconds: left === 0 ? 0 : settled && rate > 0 ? Math.min(ETA_MAX_SECONDS, left / rate) : undefined,
     });
   }
 }
@@ -267,7 +297,7 @@ export const copyImages = <HE = never>(
           tracker.bytesDone += bytes;
           tracker.uploaded += bytes;
           report.bytesCopied += bytes;
-          if (bytes > 0) tracker.emit();
+          if (bytes > 0) tracker.emitBytes();
         },
       })
         .mapErr((e): CopyImagesError | HE => e)

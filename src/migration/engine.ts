@@ -87,8 +87,10 @@ export class MigrationEngine implements MigrationRun {
         imagesTotal: copy?.imagesTotal ?? imagesTotal,
         bytesDone: copy?.bytesDone ?? (status === 'done' && (step === 'copyToStaging' || step === 'copyBack') ? bytesTotal : 0),
         bytesTotal: copy?.bytesTotal ?? bytesTotal,
+        bytesCopied: copy?.bytesCopied ?? 0,
         ratePerSecond: copy?.ratePerSecond ?? 0,
         etaSeconds: copy?.etaSeconds ?? (status === 'done' ? 0 : undefined),
+        warnings: [...this.state.warnings],
       });
     } catch (error) {
       // A listener that throws must not leave the journal behind the repositories.

@@ -221,10 +221,25 @@ export interface MigrationProgress {
   readonly imagesTotal: number;
   readonly bytesDone: number;
   readonly bytesTotal: number;
-  /** Bytes uploaded per second in the current copy step (0 outside copies). */
+  /**
+   * Bytes the current copy step uploaded in this process (0 outside copies; blobs found in the
+   * target already do not count). `bytesDone` also counts those, and may step back when a blob
+   * starts over: a display should never draw less than it drew (see the CLI's progress).
+   */
+  readonly bytesCopied: number;
+  /** Bytes uploaded per second in the current copy step (0 outside copies), averaged since it started. */
   readonly ratePerSecond: number;
-  /** Seconds left in the current copy step at that rate; `undefined` until there is a rate. */
+  /**
+   * Seconds left in the current copy step at that rate; `undefined` until the copy has run 2 s and
+   * uploaded 1% of its bytes, at most a day.
+   */
   readonly etaSeconds: number | undefined;
+  /**
+   * Every warning of the migration so far, in the order they arose: those known when it started
+   * (e.g. `freezeWindow`) and those its steps raised. A display can show each as it appears,
+   * rather than after the end.
+   */
+  readonly warnings: readonly MigrationWarning[];
 }
 
 /** What {@link migrateRepository} takes. */

@@ -10,7 +10,7 @@ import type {
   OrphanedGrantsReport,
   OrphanedGrantsRetirement,
 } from '../../index.js';
-import { type AwsOptions, fail, finish, withAwsOptions, withRegistry } from '../context.js';
+import { type AwsOptions, fail, finish, withAwsOptions, withProgressOption, withRegistry } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { type CliIo, renderTable } from '../output.js';
 import { confirm } from '../terminal.js';
@@ -245,7 +245,7 @@ const waitOptions = (io: CliIo, seconds: number): Pick<FindOrphanedGrantsInput, 
 
 /** Registers `audit` and `grants orphans|retire`. */
 export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setExit: (code: number) => void): void => {
-  withAwsOptions(
+  withProgressOption(withAwsOptions(
     program
       .command('audit')
       .description('every repository of the region: encryption, compliance, orphaned grants, estimated KMS cost; exit 9 when one is not compliant')
@@ -254,7 +254,7 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
       .option('--pushes-per-month <n>', 'image pushes a month per KMS repository, for the cost estimate', '0')
       .option('--pulls-per-month <n>', 'image pulls a month per KMS repository, for the cost estimate', '0')
       .option('--layers-per-image <n>', 'blobs per image (layers and config), for the cost estimate', '5'),
-  ).action(async (options: AuditOptions) => {
+  )).action(async (options: AuditOptions) => {
     setExit(
       await withRegistry(io, options, (run, registry) =>
         finish(

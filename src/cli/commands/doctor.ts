@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { DoctorCheck, DoctorInput, DoctorReport } from '../../index.js';
 import type { LiveReport, ProbeCredentials } from '../../testing/index.js';
-import { type AwsOptions, createRegistry, fail, isFailure, startRun, withAwsOptions } from '../context.js';
+import { type AwsOptions, createRegistry, fail, isFailure, startRun, withAwsOptions, withProgressOption } from '../context.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { loadTestKit } from '../library.js';
 import { type CliIo, outputFormat, reportError, toJson } from '../output.js';
@@ -67,7 +67,7 @@ const exitOf = (report: DoctorReport, live: LiveReport | undefined): number => {
 
 /** Registers `doctor`. */
 export const registerDoctorCommand = (program: Command, io: CliIo, setExit: (code: number) => void): void => {
-  withAwsOptions(
+  withProgressOption(withAwsOptions(
     program
       .command('doctor')
       .description(
@@ -80,7 +80,7 @@ export const registerDoctorCommand = (program: Command, io: CliIo, setExit: (cod
       .option('--without-retire-role <arn>', 'with --live: a role to assume that lacks kms:RetireGrant (default: ENCRYPTED_ECR_LIVE_NO_RETIRE_ROLE_ARN)')
       .option('--report <file>', 'with --live: write the observations report (JSON) here')
       .option('-y, --yes', 'do not ask before --live (required off a terminal)'),
-  ).action(async (options: DoctorOptions) => {
+  )).action(async (options: DoctorOptions) => {
     setExit(await runDoctor(io, options));
   });
 };

@@ -6,11 +6,12 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ResultAsync } from 'neverthrow';
-import type { EncryptionDescription, MigrateRepositoryError, MigrationPlan, MigrationProgress, MigrationResult } from '../../index.js';
-import { type AwsOptions, fail, finish, isFailure, type Run, withAwsOptions, withGrantWait, withRegistry } from '../context.js';
+import type { EncryptionDescription, MigrateRepositoryError, MigrationPlan, MigrationProgress, MigrationResult, MigrationWarning } from '../../index.js';
+import { type AwsOptions, fail, finish, isFailure, type Run, withAwsOptions, withGrantWait, withProgressOption, withRegistry } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { onInterrupt } from '../interrupt.js';
 import { loadLibrary } from '../library.js';
+import { createMigrationDisplay } from '../migration-progress.js';
 import { type CliIo, renderFields } from '../output.js';
 import { confirm } from '../terminal.js';
 import { encryptionFromFlags } from './repository.js';
@@ -29,20 +30,6 @@ const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 const encryptionText = (e: EncryptionDescription | undefined): string | undefined =>
   e === undefined ? undefined : e.keyArn === undefined ? e.type : `${e.type} ${e.keyArn}${e.awsManagedKey ? ' (aws/ecr)' : ''}`;
 
-/** The bar: images while a copy runs, steps otherwise. */
-const showProgress =
-  (run: Run) =>
-  (p: MigrationProgress): void => {
-    const step = `step ${p.stepNumber}/${p.stepCount} ${p.step}`;
-    if ((p.step === 'copyToStaging' || p.step === 'copyBack') && p.bytesTotal > 0) {
-      // The rate is meaningless over the first few bytes: no estimate before 5% is copied.
-      const eta = p.etaSeconds === undefined || p.bytesDone < p.bytesTotal * 0.05 ? '' : `, ${Math.ceil(p.etaSeconds)}s left`;
-      run.progress.update(`${step} ${mib(p.bytesDone)}/${mib(p.bytesTotal)}${eta}`, p.imagesDone, p.imagesTotal);
-    } else {
-      run.progress.update(step, p.status === 'done' ? p.stepNumber : p.stepNumber - 1, p.stepCount);
-    }
-  };
-
 const planTable = (plan: MigrationPlan): string =>
   [
     renderFields([
@@ -59,7 +46,8 @@ const planTable = (plan: MigrationPlan): string =>
     ...plan.warnings.map((w) => `warning: ${w.code}: ${w.message}`),
   ].join('\n');
 
-const resultTable = (r: MigrationResult): string =>
+/** The result; warnings the progress display printed while the migration ran are not repeated. */
+const resultTable = (r: MigrationResult, shown: (w: MigrationWarning) => boolean = () => false): string =>
   [
     renderFields([
       ['repository', r.repository.name],
@@ -70,7 +58,7 @@ const resultTable = (r: MigrationResult): string =>
       ['tags', r.counts.tags],
       ['blobs', `${r.counts.blobs} (${mib(r.counts.bytes)})`],
     ]),
-    ...r.warnings.map((w) => `warning: ${w.code}: ${w.message}`),
+    ...r.warnings.filter((w) => !shown(w)).map((w) => `warning: ${w.code}: ${w.message}`),
   ].join('\n');
 
 /**
@@ -81,16 +69,26 @@ const resultTable = (r: MigrationResult): string =>
 const runMigration = async (
   run: Run,
   journalPath: string,
-  start: (signal: AbortSignal) => ResultAsync<MigrationResult, MigrateRepositoryError>,
+  start: (signal: AbortSignal, onProgress: (p: MigrationProgress) => void) => ResultAsync<MigrationResult, MigrateRepositoryError>,
 ): Promise<number> => {
   const controller = new AbortController();
+  const display = createMigrationDisplay(run.io, run.progress.enabled);
   const release = onInterrupt(() => {
-    run.progress.done();
-    run.io.err(`encrypted-ecr: stopping the migration after the call in flight; the journal ${journalPath} keeps where it is (Ctrl-C again exits at once)`);
+    display.log(`encrypted-ecr: stopping the migration after the call in flight; the journal ${journalPath} keeps where it is (Ctrl-C again exits at once)`);
     controller.abort();
   });
   try {
-    return await finish(run, start(controller.signal), resultTable);
+    const outcome = start(controller.signal, display.onProgress)
+      .map((result) => {
+        display.end(result);
+        return result;
+      })
+      .mapErr((error) => {
+        display.stop();
+        return error;
+      });
+    // Under --output table the result follows the summary line, without the warnings shown above it.
+    return await finish(run, outcome, (result) => resultTable(result, run.io.stdoutIsTty ? display.shown : undefined));
   } finally {
     release();
   }
@@ -103,7 +101,7 @@ const concurrencyOf = (options: MigrateOptions): { concurrency?: number } =>
 export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (code: number) => void): void => {
   /** The options of a migration, on `migrate <repository>` and on its alias `migrate start <repository>`. */
   const withStartOptions = (command: Command): Command =>
-    withGrantWait(
+    withProgressOption(withGrantWait(
       withAwsOptions(
         command
           .argument('<repository>', 'repository name')
@@ -115,7 +113,7 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
           .option('--restore-archived', 'restore archived images first (they block the migration otherwise)')
           .option('-y, --yes', 'do not ask for confirmation (required off a terminal)'),
       ),
-    );
+    ));
 
   const start = async (name: string, options: MigrateOptions): Promise<void> => {
     setExit(
@@ -136,14 +134,14 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
           options.yes === true,
         );
         if (confirmed !== true) return fail(run, confirmed);
-        return runMigration(run, journalPath, (signal) =>
+        return runMigration(run, journalPath, (signal, onProgress) =>
           registry.migrateRepository({
             repositoryName: name,
             encryption,
             journal: fileJournal(journalPath),
             restoreArchived,
             signal,
-            onProgress: showProgress(run),
+            onProgress,
             ...concurrencyOf(options),
           }),
         );
@@ -168,7 +166,7 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
     migrate.command('start', { hidden: true }).description('the same as encrypted-ecr migrate <repository>: plan (--plan) or run a migration'),
   ).action(start);
 
-  withGrantWait(
+  withProgressOption(withGrantWait(
     withAwsOptions(
       migrate
         .command('resume')
@@ -177,15 +175,15 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
         .option('--concurrency <n>', 'blobs copied at once, 1-64 (default 4)')
         .option('-y, --yes', 'do not ask for confirmation (required off a terminal)'),
     ),
-  ).action(async (options: MigrateOptions & { readonly journal: string }) => {
+  )).action(async (options: MigrateOptions & { readonly journal: string }) => {
     setExit(
       await withRegistry(io, options, async (run, registry) => {
         const { fileJournal } = await loadLibrary();
         const journalPath = resolve(options.journal);
         const confirmed = await confirm(io, `Resume the migration recorded in ${journalPath}?`, options.yes === true);
         if (confirmed !== true) return fail(run, confirmed);
-        return runMigration(run, journalPath, (signal) =>
-          registry.resumeMigration({ journal: fileJournal(journalPath), signal, onProgress: showProgress(run), ...concurrencyOf(options) }),
+        return runMigration(run, journalPath, (signal, onProgress) =>
+          registry.resumeMigration({ journal: fileJournal(journalPath), signal, onProgress, ...concurrencyOf(options) }),
         );
       }),
     );

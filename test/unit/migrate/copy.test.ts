@@ -377,6 +377,29 @@ describe('copyImages', () => {
     expect(new Set(events.map((e) => e.phase))).toEqual(new Set(['checking', 'blobs', 'manifests', 'done']));
   });
 
+  it('sends at most one byte event per 100 ms, and no estimate before 2 s and 1% (issue 15 B2)', async () => {
+    const { graph } = await prepare(12 * UNIT);
+    const at = (clock: () => number) => ({ ...world.context(), now: () => new Date(clock()) });
+    // A clock that never moves: every part's byte event after the first falls within 100 ms.
+    const frozen: CopyProgress[] = [];
+    await ensureRepository(world.target, 'app-frozen');
+    await ensureRepository(world.target, 'app-moving');
+    (await copyImages(at(() => 0), { source: 'app', target: 'app-frozen', graph, concurrency: 1, partSizeBounds: SMALL_PART_BOUNDS, onProgress: (p) => frozen.push(p) }))._unsafeUnwrap();
+    // A clock that moves a second at every reading: every part's event is sent, and estimates appear after 2 s.
+    let t = 0;
+    const moving: CopyProgress[] = [];
+    (await copyImages(at(() => (t += 1000)), { source: 'app', target: 'app-moving', graph, concurrency: 1, partSizeBounds: SMALL_PART_BOUNDS, onProgress: (p) => moving.push(p) }))._unsafeUnwrap();
+
+    const bytesOnly = (events: CopyProgress[]) => events.filter((e, i) => i > 0 && e.phase === 'blobs' && e.blobsDone === events[i - 1]?.blobsDone && e.bytesDone !== events[i - 1]?.bytesDone).length;
+    expect(bytesOnly(moving)).toBeGreaterThan(bytesOnly(frozen));
+    expect(bytesOnly(frozen)).toBeLessThanOrEqual(1);
+    expect(bytesOnly(moving)).toBeGreaterThanOrEqual(2); // the big layer's parts
+    // Frozen: no time has passed, so no estimate until the end (0 left); the rate counts only bytes uploaded.
+    expect(frozen.filter((e) => e.etaSeconds !== undefined).every((e) => e.etaSeconds === 0 && e.bytesDone === e.bytesTotal)).toBe(true);
+    expect(moving.some((e) => e.etaSeconds !== undefined && e.etaSeconds > 0)).toBe(true);
+    expect(moving.at(-1)?.bytesCopied).toBe(graph.totalBytes);
+  });
+
   it('tells the journal about each blob and manifest, and skips what it recorded', async () => {
     const { app, graph } = await prepare();
     const blobs: string[] = [];
