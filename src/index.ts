@@ -103,3 +103,19 @@ export type { DeletedRepositoryFields } from './operations/delete-repository.js'
 export { MIGRATION_STEPS } from './errors.js';
 export * from './migration/index.js';
 export type { DoctorCheck, DoctorCheckName, DoctorInput, DoctorReport, DoctorStatus } from './operations/doctor.js';
+export { EncryptedFleet } from './fleet/index.js';
+export type {
+  FleetAuditedKey,
+  FleetAuditedRepository,
+  FleetAuditReport,
+  FleetKeyGrantReport,
+  FleetOptions,
+  FleetOrphanedGrantsReport,
+  FleetOrphanedGrantsRetirement,
+  FleetReportBase,
+  FleetSkippedKey,
+  FleetStage,
+  FleetTarget,
+  FleetTargetOutcome,
+  FleetTotals,
+} from './fleet/types.js';
