@@ -4,7 +4,7 @@ import type { GenericAwsError } from '../errors.js';
 import type { AssumedCredentials } from '../steps/sts.js';
 
 /** Renew this long before the expiration: the SDK itself asks again 5 minutes before it. */
-export const RENEW_BEFORE_MS = 5 * 60_000;
+const RENEW_BEFORE_MS = 5 * 60_000;
 
 /** A credential provider's failure, named as the SDK names its own (the library maps it to `CredentialsError`). */
 const providerError = (roleArn: string, error: GenericAwsError): Error =>

@@ -12,7 +12,7 @@ import { allPages, awsCall, type CallScope, expectField, expectList } from '../i
 export type OrganizationsModule = typeof OrganizationsSdk;
 
 /** An account of the organization that a sweep can reach. */
-export interface OrganizationAccount {
+interface OrganizationAccount {
   readonly id: string;
   readonly name: string | undefined;
 }
@@ -38,7 +38,7 @@ export const loadOrganizations = (): ResultAsync<OrganizationsModule, SdkClientE
  * PENDING_ACTIVATION, CLOSED). `State` decides when present, else `Status`; an account with
  * neither is not taken as active (fail closed: it is reported by the caller as skipped).
  */
-export const isActiveAccount = (account: { readonly State?: string | undefined; readonly Status?: string | undefined }): boolean =>
+const isActiveAccount = (account: { readonly State?: string | undefined; readonly Status?: string | undefined }): boolean =>
   (account.State ?? account.Status) === 'ACTIVE';
 
 /** The organization's accounts, every page (`NextToken` until absent), split into active and others. */
