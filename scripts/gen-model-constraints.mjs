@@ -36,6 +36,8 @@ export const SERVED = {
     'PutUserPolicy', 'SimulatePrincipalPolicy',
   ],
   sts: ['AssumeRole', 'GetCallerIdentity'],
+  organizations: ['ListAccounts'],
+  account: ['ListRegions'],
 };
 
 const KEEP = ['type', 'required', 'min', 'max', 'pattern', 'enum', 'flattened'];

@@ -11,7 +11,7 @@
 import type { EncryptionDescription } from './types.js';
 
 /** The AWS service a failure came from. */
-export type AwsService = 'ecr' | 'kms' | 'iam' | 'sts' | 's3';
+export type AwsService = 'ecr' | 'kms' | 'iam' | 'sts' | 's3' | 'organizations' | 'account';
 
 /** Fields shared by every variant that came back from an AWS call. */
 export interface AwsFailure {
@@ -637,6 +637,13 @@ export type VerifyCopyError = InsecureEndpoint | RepositoryNotFound | CopyVerifi
 
 /** Everything `audit` can return (a non-compliant repository is a finding of the report, not an error). */
 export type AuditError = InvalidInput | InsecureEndpoint | KeyNotFound | GenericAwsError;
+
+/**
+ * What stops a fleet sweep (`EncryptedFleet`) as a whole: its options, the caller's identity, or
+ * the list of the organization's accounts. A failure in one account or region is not an error: it is
+ * a failed target of the report. `SdkClientError` when an optional client package is not installed.
+ */
+export type FleetError = InvalidInput | InsecureEndpoint | GenericAwsError;
 
 /** Everything `planMigration` can return (the findings themselves come back in the plan). */
 export type PlanMigrationError =

@@ -114,3 +114,19 @@ export type {
   ResumeMigrationInput,
 } from './migration/index.js';
 export type { DoctorCheck, DoctorCheckName, DoctorInput, DoctorReport, DoctorStatus } from './operations/doctor.js';
+export { EncryptedFleet } from './fleet/index.js';
+export type {
+  FleetAuditedKey,
+  FleetAuditedRepository,
+  FleetAuditReport,
+  FleetKeyGrantReport,
+  FleetOptions,
+  FleetOrphanedGrantsReport,
+  FleetOrphanedGrantsRetirement,
+  FleetReportBase,
+  FleetSkippedKey,
+  FleetStage,
+  FleetTarget,
+  FleetTargetOutcome,
+  FleetTotals,
+} from './fleet/types.js';

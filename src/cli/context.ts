@@ -128,6 +128,14 @@ export const createRegistry = async (
   io: CliIo,
   options: AwsOptions,
 ): Promise<EncryptedRegistry | CliFailure> => {
+  const registryOptions = await registryOptionsFor(io, options);
+  if (isFailure(registryOptions)) return registryOptions;
+  const library = await loadLibrary();
+  return new library.EncryptedRegistry(registryOptions);
+};
+
+/** The registry options of {@link createRegistry} (also the base of a fleet sweep's): profile, region, endpoint, waits. */
+export const registryOptionsFor = async (io: CliIo, options: AwsOptions): Promise<EncryptedRegistryOptions | CliFailure> => {
   if (options.profile !== undefined) {
     const missing = unknownProfile(io, options.profile);
     if (missing !== undefined) return missing;
@@ -156,12 +164,10 @@ export const createRegistry = async (
   if (wait !== undefined && !(Number.isFinite(wait) && wait >= 0)) {
     return { kind: 'UsageError', message: `--grant-wait must be a number of seconds, not "${options.grantWait ?? ''}"` };
   }
-  const registryOptions: EncryptedRegistryOptions = {
+  return {
     clientConfig: { region, ...(endpoint !== undefined ? { endpoint } : {}) },
     ...(wait !== undefined ? { poll: { timeoutMs: wait * 1000 } } : {}),
   };
-  const library = await loadLibrary();
-  return new library.EncryptedRegistry(registryOptions);
 };
 
 const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);

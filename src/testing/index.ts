@@ -17,6 +17,7 @@ export type { GrantInfo, KeyInfo } from './emulator/kms/index.js';
 export type { CallFilter, CallList, CallRecord } from './emulator/calls.js';
 export type { FaultHandle, FaultTarget, FaultTiming, Faults } from './emulator/faults.js';
 export type { PersistenceStatus } from './emulator/persistence.js';
+export type { EmulatedAccountState } from './emulator/organizations.js';
 export { exportLines, serveLocalAws } from './standalone.js';
 export type { LocalAwsEnvironment, ServeLocalAwsOptions, StandaloneIo } from './standalone.js';
 export {

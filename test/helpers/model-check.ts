@@ -9,8 +9,8 @@ import { afterAll, expect } from 'vitest';
 import { observeExchanges, type Exchange } from '../../src/testing/emulator/server-wire.js';
 import { loadModel, queryRequestValue, queryResponseValue, type Violation } from './service-model.js';
 
-const MODELED = new Set(['ecr', 'kms', 'iam', 'sts'] as const);
-type Modeled = 'ecr' | 'kms' | 'iam' | 'sts';
+const MODELED = new Set(['ecr', 'kms', 'iam', 'sts', 'organizations', 'account'] as const);
+type Modeled = 'ecr' | 'kms' | 'iam' | 'sts' | 'organizations' | 'account';
 const isModeled = (service: string): service is Modeled => MODELED.has(service as Modeled);
 
 /**

@@ -71,6 +71,8 @@ export class ServiceModel {
 
   get protocol(): 'json' | 'query' {
     const protocol = this.json.metadata.protocol;
+    // REST-JSON bodies are JSON documents: checked as JSON (members bound to the URI or headers are not; none of the served operations has one).
+    if (protocol === 'rest-json') return 'json';
     if (protocol !== 'json' && protocol !== 'query') throw new Error(`service-model: protocol ${protocol} is not supported`);
     return protocol;
   }
@@ -238,8 +240,8 @@ export const compileJavaPattern = (source: string): RegExp | undefined => {
 const MODELS_DIR = join(import.meta.dirname, '..', 'data', 'service-models');
 const loaded = new Map<string, ServiceModel>();
 
-/** The pinned model of `ecr`, `kms`, `iam` or `sts` (read once per process). */
-export const loadModel = (service: 'ecr' | 'kms' | 'iam' | 'sts'): ServiceModel => {
+/** The pinned model of `ecr`, `kms`, `iam`, `sts`, `organizations` or `account` (read once per process). */
+export const loadModel = (service: 'ecr' | 'kms' | 'iam' | 'sts' | 'organizations' | 'account'): ServiceModel => {
   let model = loaded.get(service);
   if (model === undefined) {
     model = new ServiceModel(JSON.parse(readFileSync(join(MODELS_DIR, service, 'service-2.json'), 'utf8')) as ModelJson);

@@ -10,12 +10,13 @@ import type {
   OrphanedGrantsReport,
   OrphanedGrantsRetirement,
 } from '../../index.js';
-import { type AwsOptions, fail, finish, withAwsOptions, withProgressOption, withRegistry } from '../context.js';
+import { fail, finish, type Run, withAwsOptions, withProgressOption, withRegistry } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { type CliIo, renderTable } from '../output.js';
 import { confirm } from '../terminal.js';
+import { type FleetCliOptions, fleetAuditTable, fleetExit, fleetRequested, fleetTables, withFleet, withFleetOptions } from './fleet.js';
 
-interface AuditOptions extends AwsOptions {
+interface AuditOptions extends FleetCliOptions {
   readonly require?: string;
   readonly allowedKeys?: readonly string[];
   readonly pushesPerMonth?: string;
@@ -23,7 +24,7 @@ interface AuditOptions extends AwsOptions {
   readonly layersPerImage?: string;
 }
 
-interface GrantOptions extends AwsOptions {
+interface GrantOptions extends FleetCliOptions {
   readonly key?: readonly string[];
   readonly dryRun?: boolean;
   readonly concurrency?: string;
@@ -167,10 +168,10 @@ const withUndecided = <T extends { readonly keys: readonly KeyGrantReport[] }>(r
 };
 
 /** Exit 8 (`partial`) when a grant was not decided or a retirement failed. */
-const sweepExit = (report: ReturnType<typeof withUndecided<OrphanedGrantsReport | OrphanedGrantsRetirement>>): number =>
+const sweepExit = (report: ReturnType<typeof withUndecided<Pick<OrphanedGrantsReport | OrphanedGrantsRetirement, 'keys'>>>): number =>
   report.undecided.length > 0 || report.keys.some((k) => 'failed' in k && Array.isArray(k.failed) && k.failed.length > 0) ? EXIT.partial : EXIT.ok;
 
-const orphansTable = (report: ReturnType<typeof withUndecided<OrphanedGrantsReport>>): string =>
+const orphansTable = (report: ReturnType<typeof withUndecided<Pick<OrphanedGrantsReport, 'keys' | 'skipped'>>>): string =>
   [
     renderTable(KEY_HEADERS, keyRows(report.keys)),
     '',
@@ -195,7 +196,7 @@ const outcomeOf = (k: KeyRetirementReport, grantId: string, dryRun: boolean): st
   return 'kept';
 };
 
-const retireTable = (report: ReturnType<typeof withUndecided<OrphanedGrantsRetirement>>): string =>
+const retireTable = (report: ReturnType<typeof withUndecided<Pick<OrphanedGrantsRetirement, 'keys' | 'skipped' | 'dryRun'>>>): string =>
   [
     renderTable(
       ['KEY', 'ORPHANS', 'RETIRED', 'ALREADY RETIRED', 'FAILED', 'KEPT', 'UNVERIFIABLE'],
@@ -243,9 +244,37 @@ const waitOptions = (io: CliIo, seconds: number): Pick<FindOrphanedGrantsInput, 
         onWait: ({ grants, waitMs }) => io.err(`waiting ${Math.ceil(waitMs / 1_000)} s for ${grants} too-recent grant(s) to become decidable`),
       };
 
+/** `grants retire` over several accounts and regions: confirmed as the single-region one, then one merged report. */
+const retireInFleet = (io: CliIo, options: GrantOptions): Promise<number> =>
+  withFleet(io, options, async (run, fleet) => {
+    const dryRun = options.dryRun === true;
+    const wait = parseWait(options.wait);
+    if (wait === undefined) return fail(run, { kind: 'UsageError', message: `--wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` });
+    if (!dryRun && options.yes !== true) {
+      if (!io.stdinIsTty || !io.stderrIsTty) {
+        return fail(run, { kind: 'ConfirmationRequired', message: 'retiring grants: not confirmed; off a terminal, pass --yes (or --dry-run)' });
+      }
+      const confirmed = await confirm(io, 'Retire the orphaned grants in every account and region swept?', false);
+      if (confirmed !== true) return fail(run, confirmed);
+    }
+    return finish(
+      run,
+      fleet
+        .retireOrphanedGrants({
+          ...(options.key !== undefined ? { keys: options.key } : {}),
+          dryRun,
+          concurrency: Number(options.concurrency ?? 4),
+          ...waitOptions(io, wait),
+        })
+        .map((report) => withUndecided(report, `grants retire${dryRun ? ' --dry-run' : ''}`)),
+      (report) => [retireTable(report), '', ...fleetTables(report)].join('\n'),
+      (report) => fleetExit(report, sweepExit(report)),
+    );
+  });
+
 /** Registers `audit` and `grants orphans|retire`. */
 export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setExit: (code: number) => void): void => {
-  withProgressOption(withAwsOptions(
+  withProgressOption(withFleetOptions(withAwsOptions(
     program
       .command('audit')
       .description('every repository of the region: encryption, compliance, orphaned grants, estimated KMS cost; exit 9 when one is not compliant')
@@ -254,24 +283,28 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
       .option('--pushes-per-month <n>', 'image pushes a month per KMS repository, for the cost estimate', '0')
       .option('--pulls-per-month <n>', 'image pulls a month per KMS repository, for the cost estimate', '0')
       .option('--layers-per-image <n>', 'blobs per image (layers and config), for the cost estimate', '5'),
-  )).action(async (options: AuditOptions) => {
+  ))).action(async (options: AuditOptions) => {
+    const auditInput = (run: Run) => ({
+      require: (options.require ?? 'any').toLowerCase() as AuditRequirement,
+      ...(options.allowedKeys !== undefined ? { allowedKeys: options.allowedKeys } : {}),
+      usage: {
+        pushesPerMonth: Number(options.pushesPerMonth ?? 0),
+        pullsPerMonth: Number(options.pullsPerMonth ?? 0),
+        layersPerImage: Number(options.layersPerImage ?? 5),
+      },
+      onProgress: (p: AuditProgress) => run.progress.update(PHASES[p.phase], p.completed, p.total),
+    });
+    if (fleetRequested(options)) {
+      setExit(
+        await withFleet(io, options, (run, fleet) =>
+          finish(run, fleet.audit(auditInput(run)), fleetAuditTable, (report) => fleetExit(report, report.compliant ? EXIT.ok : EXIT.nonCompliant)),
+        ),
+      );
+      return;
+    }
     setExit(
       await withRegistry(io, options, (run, registry) =>
-        finish(
-          run,
-          registry.audit({
-            require: (options.require ?? 'any').toLowerCase() as AuditRequirement,
-            ...(options.allowedKeys !== undefined ? { allowedKeys: options.allowedKeys } : {}),
-            usage: {
-              pushesPerMonth: Number(options.pushesPerMonth ?? 0),
-              pullsPerMonth: Number(options.pullsPerMonth ?? 0),
-              layersPerImage: Number(options.layersPerImage ?? 5),
-            },
-            onProgress: (p) => run.progress.update(PHASES[p.phase], p.completed, p.total),
-          }),
-          auditTable,
-          (report) => (report.compliant ? EXIT.ok : EXIT.nonCompliant),
-        ),
+        finish(run, registry.audit(auditInput(run)), auditTable, (report) => (report.compliant ? EXIT.ok : EXIT.nonCompliant)),
       ),
     );
   });
@@ -285,14 +318,29 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
   const exitHelp =
     '\nExit codes: 0 every ECR grant decided (and, for retire, every orphan retired); 8 a grant could not be decided ' +
     '(too recent, ambiguous, other account or region, kept) or a retirement failed: the output lists them and says when to run again.';
-  withAwsOptions(
+  withFleetOptions(withAwsOptions(
     grants
       .command('orphans')
       .description('find grants of deleted repositories (or older incarnations of a name); reads only; exit 8 when a grant could not be decided')
       .option('--key <key>', 'sweep only this key (repeatable; default: every customer-managed key and aws/ecr)', collect)
       .option(...waitOption)
       .addHelpText('after', exitHelp),
-  ).action(async (options: GrantOptions) => {
+  )).action(async (options: GrantOptions) => {
+    if (fleetRequested(options)) {
+      setExit(
+        await withFleet(io, options, async (run, fleet) => {
+          const wait = parseWait(options.wait);
+          if (wait === undefined) return fail(run, { kind: 'UsageError', message: `--wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` });
+          return finish(
+            run,
+            fleet.findOrphanedGrants({ ...(options.key !== undefined ? { keys: options.key } : {}), ...waitOptions(io, wait) }).map((r) => withUndecided(r, 'grants orphans')),
+            (report) => [orphansTable(report), '', ...fleetTables(report)].join('\n'),
+            (report) => fleetExit(report, sweepExit(report)),
+          );
+        }),
+      );
+      return;
+    }
     setExit(
       await withRegistry(io, options, async (run, registry) => {
         const wait = parseWait(options.wait);
@@ -308,7 +356,7 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
     );
   });
 
-  withAwsOptions(
+  withFleetOptions(withAwsOptions(
     grants
       .command('retire')
       .description('retire the orphaned grants (never revokes, never touches a live repository); exit 8 when a grant could not be decided')
@@ -318,7 +366,11 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
       .option(...waitOption)
       .option('-y, --yes', 'do not ask for confirmation (required off a terminal)')
       .addHelpText('after', exitHelp),
-  ).action(async (options: GrantOptions) => {
+  )).action(async (options: GrantOptions) => {
+    if (fleetRequested(options)) {
+      setExit(await retireInFleet(io, options));
+      return;
+    }
     setExit(
       await withRegistry(io, options, async (run, registry) => {
         const dryRun = options.dryRun === true;

@@ -12,6 +12,7 @@ import { IamStore, type EmulatorCredentials, type PrincipalHandle, type RoleHand
 import { IamQueryService, StsQueryService } from './iam-sts.js';
 import { KmsService, type GrantInfo, type KeyInfo } from './kms/index.js';
 import { DATA_DIR_MODE, StateStore, type PersistenceStatus } from './persistence.js';
+import { AccountService, type EmulatedAccountState, OrganizationsService } from './organizations.js';
 import { EmulatorServer, type ServerDeps } from './server.js';
 import { type AwsVariants, resolveAwsVariants } from './variants.js';
 import { explainAccess } from '../../policy/evaluate.js';
@@ -25,6 +26,12 @@ export interface LocalAwsOptions {
   readonly regions?: readonly string[];
   /** Account IDs; the first holds the default principal. Default `['111122223333']`. */
   readonly accounts?: readonly string[];
+  /**
+   * Opt-in regions the accounts have NOT enabled: Account `ListRegions` lists them as `DISABLED`,
+   * and a call signed for one answers as AWS does, `UnrecognizedClientException` (ECR, KMS, …) or
+   * `InvalidClientTokenId` (STS). Default none.
+   */
+  readonly disabledRegions?: readonly string[];
   /** Keeps state here (rewritten atomically after every call that changes it) and reloads it on start. */
   readonly dataDir?: string;
   /** The emulator's clock (grant creation dates, key deletion, session expiry). Default: system time. */
@@ -158,8 +165,13 @@ export interface Principals {
   setPolicies(arn: string, policies: readonly PolicyDocument[]): void;
   setBoundary(arn: string, boundary: PolicyDocument | undefined): void;
   setTrust(roleArn: string, trust: PolicyDocument): void;
-  /** Puts an account in an organization (`aws:PrincipalOrgID`). */
+  /**
+   * Puts an account in an organization (`aws:PrincipalOrgID`; Organizations `ListAccounts` lists
+   * the organization's accounts, answering its management account: the first of `accounts` in it).
+   */
   setOrg(accountId: string, orgId: string | undefined): void;
+  /** An account's state as Organizations `ListAccounts` reports it (default `ACTIVE`); not persisted. */
+  setAccountState(accountId: string, state: EmulatedAccountState): void;
 }
 
 /** Read-only views for tests. */
@@ -298,7 +310,7 @@ export const startLocalAwsWith = async (options: LocalAwsOptions, plugins: Emula
   }
   const calls = new CallLog(options.onCall);
   const faults = new Faults();
-  for (const name of regions) {
+  for (const name of [...regions, ...(options.disabledRegions ?? [])]) {
     // Regions name directories under the data directory.
     if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) throw new Error(`startLocalAws: "${name}" is not a region name such as eu-west-1`);
   }
@@ -354,13 +366,17 @@ export const startLocalAwsWith = async (options: LocalAwsOptions, plugins: Emula
   store?.saveOrThrow(parts());
   const persist = (): void => store?.save(parts());
 
-  const jsonServices: JsonService[] = [kms, ...(ecr ? [ecr] : []), ...(plugins.services ?? [])];
+  const organizations = new OrganizationsService(iam, authorizer);
+  const account = new AccountService(organizations, authorizer, regions, options.disabledRegions ?? []);
+  const jsonServices: JsonService[] = [kms, organizations, ...(ecr ? [ecr] : []), ...(plugins.services ?? [])];
   const serverDeps: ServerDeps = {
     iam,
     clock,
     requestClock,
     regions,
     jsonServices: () => jsonServices,
+    restJsonServices: () => [account],
+    disabledRegions: options.disabledRegions ?? [],
     // The variants reach the IAM simulator here (`simulateMissingContext`).
     queryServices: [new IamQueryService(iam, authorizer, variants), new StsQueryService(iam, authorizer)],
     routes: () => ecr?.routes ?? [],
@@ -432,6 +448,7 @@ export const startLocalAwsWith = async (options: LocalAwsOptions, plugins: Emula
     setBoundary: (arn, boundary) => mutate(() => iam.setBoundary(arn, boundary)),
     setTrust: (roleArn, trust) => mutate(() => iam.setTrust(roleArn, trust)),
     setOrg: (accountId, orgId) => mutate(() => iam.setOrg(accountId, orgId)),
+    setAccountState: (accountId, state) => organizations.setAccountState(accountId, state),
   };
 
   const endpoint = `http://127.0.0.1:${emulator.port}`;

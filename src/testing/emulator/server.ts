@@ -18,6 +18,7 @@ import { checkSigV4Headers, parseAuthorization, verifySigV4Payload, type SigV4Fa
 import { queryResponse } from './xml.js';
 import { Input, QUERY_WORDS } from './input.js';
 import { queryInput, rejectInvalidRequest } from './request-validation.js';
+import type { RestJsonService } from './organizations.js';
 
 /** When the request being served arrived (`performance.now()`), for the call log's `durationMs`. */
 const requestStart = new AsyncLocalStorage<number>();
@@ -30,6 +31,13 @@ export interface ServerDeps {
   readonly requestClock: Clock;
   readonly regions: readonly string[];
   readonly jsonServices: () => readonly JsonService[];
+  /** AWS JSON services on REST routes (AWS Account `POST /listRegions`). */
+  readonly restJsonServices?: () => readonly RestJsonService[];
+  /**
+   * Regions the accounts have not enabled (opt-in regions): calls signed for them answer as AWS
+   * does, `UnrecognizedClientException` (JSON) or `InvalidClientTokenId` (STS), before anything else.
+   */
+  readonly disabledRegions?: readonly string[];
   readonly queryServices: readonly QueryService[];
   readonly routes: () => readonly RawRoute[];
   readonly faults: Faults;
@@ -122,8 +130,11 @@ export class EmulatorServer {
     try {
       const target = req.headers['x-amz-target'];
       const contentType = String(req.headers['content-type'] ?? '');
+      const rest = this.#restJsonRoute(req);
       if (typeof target === 'string' && target !== '') {
         await this.#serveJson(req, res, target, requestId);
+      } else if (rest !== undefined) {
+        await this.#serveJsonAction(req, res, rest.service, rest.action, requestId, [], 'application/json');
       } else if (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')) {
         await this.#serveQuery(req, res, requestId);
       } else {
@@ -224,12 +235,35 @@ export class EmulatorServer {
       sendAndClose(req, res, jsonError(error, requestId));
       return;
     }
+    // JSON protocols name the action in a header: it must be signed too.
+    await this.#serveJsonAction(req, res, service, action, requestId, ['x-amz-target'], JSON_TYPE);
+  }
+
+  /** The REST-JSON service and action a request's method and path name, if any. */
+  #restJsonRoute(req: IncomingMessage): { readonly service: RestJsonService; readonly action: string } | undefined {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    for (const service of this.#deps.restJsonServices?.() ?? []) {
+      const action = service.route(req.method ?? 'GET', path);
+      if (action !== undefined) return { service, action };
+    }
+    return undefined;
+  }
+
+  /** One JSON call once its service and action are known (JSON 1.1 by `X-Amz-Target`, or a REST-JSON route). */
+  async #serveJsonAction(
+    req: IncomingMessage,
+    res: ServerResponse,
+    service: Pick<JsonService, 'signingName' | 'handle'>,
+    action: string,
+    requestId: string,
+    signedHeaders: readonly string[],
+    contentType: string,
+  ): Promise<void> {
     const refuse = (error: ApiError): void => {
       this.#log(service.signingName, action, undefined, undefined, error.status, error.code);
       sendAndClose(req, res, jsonError(error, requestId));
     };
-    // JSON protocols name the action in a header: it must be signed too.
-    const checked = this.#checkHeaders(req, ['x-amz-target']);
+    const checked = this.#checkHeaders(req, signedHeaders);
     if (!checked.ok) {
       refuse(jsonAuthError(checked.failure));
       return;
@@ -258,6 +292,11 @@ export class EmulatorServer {
       fail(wrongEndpoint);
       return;
     }
+    if (this.#deps.disabledRegions?.includes(auth.region) === true) {
+      // What AWS answers for a region the account has not enabled (public reports; see docs/emulator.md).
+      fail(new ApiError('UnrecognizedClientException', 'The security token included in the request is invalid.'));
+      return;
+    }
     if (!this.#deps.regions.includes(auth.region)) {
       fail(new ApiError('UnrecognizedClientException', `The local AWS emulator serves regions ${this.#deps.regions.join(', ')}, not ${auth.region}.`));
       return;
@@ -278,7 +317,7 @@ export class EmulatorServer {
         rejectInvalidRequest(service.signingName, action, input);
         return {
           status: 200,
-          headers: { 'content-type': JSON_TYPE, 'x-amzn-requestid': requestId },
+          headers: { 'content-type': contentType, 'x-amzn-requestid': requestId },
           body: JSON.stringify(service.handle(action, input, ctx) ?? {}),
         };
       },
@@ -333,6 +372,11 @@ export class EmulatorServer {
     }
     if (action === '') {
       fail(new ApiError('MissingAction', 'Missing Action'));
+      return;
+    }
+    if (service.signingName === 'sts' && this.#deps.disabledRegions?.includes(auth.region) === true) {
+      // STS's regional endpoint of a region the account has not enabled (public reports; see docs/emulator.md).
+      fail(new ApiError('InvalidClientTokenId', 'The security token included in the request is invalid.', { status: 403 }));
       return;
     }
     const wrongEndpoint = this.#wrongEndpoint(service.signingName);
