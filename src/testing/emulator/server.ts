@@ -424,7 +424,7 @@ export class EmulatorServer {
       send(res, jsonError(decision.error, requestId));
       return;
     }
-    await route.handle(req, res);
+    await route.handle(req, res, this.#through());
     this.#log('http', operation, undefined, undefined, res.statusCode);
     this.#deps.afterCall();
   }
