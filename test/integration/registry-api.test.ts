@@ -235,3 +235,26 @@ describe('the registry API (/v2/) over HTTP', () => {
     }
   });
 });
+
+describe('the registry API through a VPC endpoint (ecr.dkr)', () => {
+  it('applies the endpoint\'s policy to registry calls sent to its port, and not to those sent to the main one', async () => {
+    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], Resource: '*' }] };
+    const aws = await startLocalAws({ vpcEndpoints: { 'vpce-0dkr': { service: 'ecr.dkr', policy } } });
+    try {
+      const library = registryFor(aws);
+      (await library.createEncryptedRepository({ repositoryName: 'vpce/app', encryption: { type: 'AES256' } }))._unsafeUnwrap();
+      library.destroy();
+      const token = (await new ECRClient(aws.clientConfig()).send(new GetAuthorizationTokenCommand({}))).authorizationData?.[0]?.authorizationToken ?? '';
+      const headers = { authorization: `Basic ${token}` };
+      const direct = await fetch(`${aws.endpoint}/v2/vpce/app/tags/list`, { headers });
+      expect(direct.status).toBe(200);
+      const through = await fetch(`${aws.network.endpointFor('vpce-0dkr')}/v2/vpce/app/tags/list`, { headers });
+      expect(through.status).toBe(403);
+      const body = (await through.json()) as { errors: { code: string; message: string }[] };
+      expect(body.errors[0]?.code).toBe('DENIED');
+      expect(body.errors[0]?.message).toContain('ecr:ListImages');
+    } finally {
+      await aws.stop();
+    }
+  });
+});
