@@ -123,6 +123,14 @@ describe('the registry API (/v2/) over HTTP', () => {
     expect(aws.inspect.ecr?.storedObjects(aws.region, 'reg/a').some((o) => o.digest === `sha256:${'1'.repeat(64)}`)).toBe(false);
   });
 
+  it('takes a monolithic upload sent as curl -d sends it (form content type), not as a Query API call', async () => {
+    const bytes = Buffer.from('sent by curl --data-binary');
+    const digest = sha256(bytes);
+    const answer = await call('POST', `/v2/reg/a/blobs/uploads/?digest=${digest}`, { body: bytes, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(answer.status).toBe(201);
+    expect(answer.headers.get('docker-content-digest')).toBe(digest);
+  });
+
   it('stores a manifest PUT by tag as the image DescribeImages lists, serves it by tag and digest with content negotiation, and its blobs by redirect with ranges', async () => {
     const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
     const layer = Buffer.from('layer bytes '.repeat(100));
@@ -238,7 +246,7 @@ describe('the registry API (/v2/) over HTTP', () => {
 
 describe('the registry API through a VPC endpoint (ecr.dkr)', () => {
   it('applies the endpoint\'s policy to registry calls sent to its port, and not to those sent to the main one', async () => {
-    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], Resource: '*' }] };
+    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: '*', Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], Resource: '*' }] } as const;
     const aws = await startLocalAws({ vpcEndpoints: { 'vpce-0dkr': { service: 'ecr.dkr', policy } } });
     try {
       const library = registryFor(aws);

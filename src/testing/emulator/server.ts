@@ -124,7 +124,8 @@ export class EmulatorServer {
       const contentType = String(req.headers['content-type'] ?? '');
       if (typeof target === 'string' && target !== '') {
         await this.#serveJson(req, res, target, requestId);
-      } else if (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')) {
+      } else if (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded') && !(req.url ?? '').startsWith('/v2/')) {
+        // (A registry upload sent by `curl -d` carries this content type too: /v2/ is never a Query call.)
         await this.#serveQuery(req, res, requestId);
       } else {
         // Plain routes read (or stream) the request body themselves.
