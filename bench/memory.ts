@@ -20,14 +20,15 @@ const TARGET_MIB = 300;
 /** The 2 GiB run may use at most this much more than the 256 MiB run to count as flat. */
 const FLAT_SLACK = 1.1;
 
-interface ChildResult {
+export interface ChildResult {
   readonly maxRss: number;
   readonly sampledPeakRss: number;
   readonly bytes: number;
   readonly seconds: number;
 }
 
-const child = async (job: Record<string, unknown>): Promise<ChildResult> => {
+/** Runs `memory-child.ts` with `job`: the library in a process of its own, and its peak RSS. */
+export const child = async (job: Record<string, unknown>): Promise<ChildResult> => {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(job)], {
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     maxBuffer: 1024 * 1024,

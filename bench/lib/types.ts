@@ -20,7 +20,7 @@ export interface Figure {
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
-export const BENCH_NAMES = ['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy'] as const;
+export const BENCH_NAMES = ['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy', 'peer'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 /** Sizes of one run: the real ones, or tiny ones for a smoke run (`--quick`). */
@@ -38,6 +38,8 @@ export interface BenchSizes {
   readonly audit: { readonly repositories: number; readonly keys: number };
   /** Policy: how long to evaluate for. */
   readonly policy: { readonly durationMs: number };
+  /** Peer (skopeo): images and unique layer bytes of the repository both move; the library's concurrency. */
+  readonly peer: { readonly images: number; readonly bytes: number; readonly concurrency: number };
 }
 
 export const MiB = 1024 * 1024;
@@ -51,6 +53,7 @@ export const FULL_SIZES: BenchSizes = {
   calls: { images: 250, multipartLayers: 6 },
   audit: { repositories: 10_000, keys: 5 },
   policy: { durationMs: 2_000 },
+  peer: { images: 40, bytes: GiB, concurrency: 4 },
 };
 
 export const QUICK_SIZES: BenchSizes = {
@@ -61,6 +64,7 @@ export const QUICK_SIZES: BenchSizes = {
   calls: { images: 12, multipartLayers: 1 },
   audit: { repositories: 60, keys: 3 },
   policy: { durationMs: 200 },
+  peer: { images: 6, bytes: 24 * MiB, concurrency: 4 },
 };
 
 /** A benchmark: given the sizes, its figures. */

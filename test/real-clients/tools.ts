@@ -9,6 +9,8 @@ import { existsSync } from 'node:fs';
 import type { EmulatorCredentials, LocalAws } from '../../src/testing/index.js';
 
 export const AWS_CLI = '/usr/bin/aws';
+/** skopeo, from Debian's package (`.ci/run` installs it): a registry client nobody here wrote. */
+export const SKOPEO = '/usr/bin/skopeo';
 export const PYTHON = '/usr/bin/python3';
 
 /** Whether boto3 imports under Debian's python3 (the pyenv python on dev machines lacks it). */
@@ -26,10 +28,11 @@ const hasBoto3 = (): boolean => {
  * Whether a tool is here. On CI a missing tool is a failure (the run must install it), elsewhere
  * the suite is skipped with a message saying how to get it.
  */
-export const available = (tool: 'aws-cli' | 'boto3'): boolean => {
-  const present = tool === 'aws-cli' ? existsSync(AWS_CLI) : hasBoto3();
-  if (!present && process.env.CI) throw new Error(`${tool} is missing on CI: .ci/run installs awscli and python3-boto3 with apt-get`);
-  if (!present) console.warn(`skipping the ${tool} tests: apt-get install awscli python3-boto3`);
+export const available = (tool: 'aws-cli' | 'boto3' | 'skopeo'): boolean => {
+  const present = tool === 'aws-cli' ? existsSync(AWS_CLI) : tool === 'skopeo' ? existsSync(SKOPEO) : hasBoto3();
+  const packages = tool === 'skopeo' ? 'skopeo' : 'awscli python3-boto3';
+  if (!present && process.env.CI) throw new Error(`${tool} is missing on CI: .ci/run installs ${packages} with apt-get`);
+  if (!present) console.warn(`skipping the ${tool} tests: ${SKOPEO} not found (apt-get install --no-install-recommends ${packages})`);
   return present;
 };
 
@@ -55,9 +58,9 @@ const envFor = (aws: LocalAws, credentials: EmulatorCredentials): NodeJS.Process
   ENDPOINT: aws.endpoint,
 });
 
-const run = (file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Run> =>
+const run = (file: string, args: readonly string[], env: NodeJS.ProcessEnv, timeout = 60_000): Promise<Run> =>
   new Promise((resolve) => {
-    execFile(file, [...args], { env, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(file, [...args], { env, timeout, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
       resolve({ code, stdout, stderr });
     });
@@ -70,6 +73,19 @@ export const awsCli = (aws: LocalAws, credentials: EmulatorCredentials, ...args:
 /** Runs a Python script with boto3; `ENDPOINT` and the credentials are in its environment. */
 export const python = (aws: LocalAws, credentials: EmulatorCredentials, script: string, ...args: string[]): Promise<Run> =>
   run(PYTHON, ['-c', script, ...args], envFor(aws, credentials));
+
+/**
+ * `skopeo <args>` with no configuration of the machine (its own empty HOME and auth file, no
+ * signature policy): what a user runs against a plain-HTTP loopback registry.
+ */
+export const skopeo = (home: string, ...args: string[]): Promise<Run> =>
+  run(SKOPEO, ['--insecure-policy', ...args], {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    XDG_RUNTIME_DIR: home,
+    REGISTRY_AUTH_FILE: `${home}/auth.json`,
+    CONTAINERS_REGISTRIES_CONF: '/dev/null',
+  }, 300_000);
 
 /** Parses a command's JSON output, failing with what it printed. */
 export const json = <T>(result: Run): T => {

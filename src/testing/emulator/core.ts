@@ -152,10 +152,11 @@ export interface JsonService {
   handle(action: string, input: Readonly<Record<string, unknown>>, ctx: CallContext): unknown;
 }
 
-/** A plain HTTP route outside the AWS protocols, such as a pre-signed layer download URL. */
+/** A plain HTTP route outside the AWS protocols, such as a pre-signed layer download URL or the registry API (`/v2/`). */
 export interface RawRoute {
   matches(method: string, path: string): boolean;
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** `through`: the VPC endpoint the call came through, when the server stands for one. */
+  handle(req: IncomingMessage, res: ServerResponse, through?: { readonly sourceVpce?: string }): Promise<void>;
 }
 
 /** State that survives a restart, and across processes when a data directory is given. */

@@ -135,7 +135,8 @@ export class EmulatorServer {
         await this.#serveJson(req, res, target, requestId);
       } else if (rest !== undefined) {
         await this.#serveJsonAction(req, res, rest.service, rest.action, requestId, [], 'application/json');
-      } else if (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded')) {
+      } else if (req.method === 'POST' && contentType.startsWith('application/x-www-form-urlencoded') && !(req.url ?? '').startsWith('/v2/')) {
+        // (A registry upload sent by `curl -d` carries this content type too: /v2/ is never a Query call.)
         await this.#serveQuery(req, res, requestId);
       } else {
         // Plain routes read (or stream) the request body themselves.
@@ -468,7 +469,7 @@ export class EmulatorServer {
       send(res, jsonError(decision.error, requestId));
       return;
     }
-    await route.handle(req, res);
+    await route.handle(req, res, this.#through());
     this.#log('http', operation, undefined, undefined, res.statusCode);
     this.#deps.afterCall();
   }

@@ -6,6 +6,7 @@ import type { PolicyDocument } from '../../../policy/types.js';
 import { ApiError, type AuthorizeOptions, type CallContext, type EcrServiceDeps } from '../core.js';
 import { REGISTRY_ID, repositoryName, type Input } from './input.js';
 import { emptyState, own, registryKey, type EcrState, type ImageRecord, type RepositoryRecord } from './state.js';
+import { RegistryTokens } from './registry-token.js';
 import { ObjectStore } from './storage.js';
 
 /**
@@ -49,12 +50,15 @@ export class EcrContext {
   readonly minimumLayerPartSize: number;
   /** Running sha256 of each upload; lost on restore, then recomputed from the part file. */
   readonly uploadHashes = new Map<string, { readonly hash: Hash; bytes: number }>();
+  /** Registry passwords (GetAuthorizationToken issues them, the `/v2/` API verifies them). */
+  readonly registryTokens: RegistryTokens;
 
   constructor(
     readonly deps: EcrServiceDeps,
     options: EcrServiceOptions,
   ) {
     this.store = new ObjectStore(deps.dataDir, deps.kms);
+    this.registryTokens = new RegistryTokens(() => this.store.path('ecr/registry-token.key'));
     this.imageRestoreMs = options.imageRestoreMs ?? 2000;
     this.downloadUrlTtlMs = options.downloadUrlTtlMs ?? 10 * 60 * 1000;
     this.minimumLayerPartSize = deps.minimumLayerPartSize ?? MIN_PART_BYTES;

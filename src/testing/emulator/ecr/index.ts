@@ -8,6 +8,7 @@ import { imageHandlers } from './images.js';
 import { ECR_WORDS, Input } from './input.js';
 import { downloadRoute, layerHandlers } from './layers.js';
 import { repositoryHandlers } from './repositories.js';
+import { registryRoute } from '../registry/index.js';
 import { settingsHandlers } from './settings.js';
 import { assertSafeEcrState } from './storage.js';
 import { cloneState, own, SNAPSHOT_VERSION, type EcrState, type RepositoryRecord } from './state.js';
@@ -54,7 +55,7 @@ export const createEcrService = (deps: EcrServiceDeps, options: EcrServiceOption
       if (handler === undefined) throw new ApiError('UnknownOperationException', `The emulator does not support ECR ${action}`);
       return handler(ecr, new Input(input, ECR_WORDS), ctx);
     },
-    routes: [downloadRoute(ecr)],
+    routes: [downloadRoute(ecr), registryRoute(ecr)],
     inspect: {
       repositories: (region) =>
         allRepositories(region).map((repository) => ({

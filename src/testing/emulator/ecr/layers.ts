@@ -7,6 +7,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApiError, type RawRoute } from '../core.js';
 import { encryptionContext, imagesUsingBlob, repositoryDirectory, type EcrContext, type Handler } from './context.js';
@@ -100,10 +101,7 @@ const completeLayerUpload: Handler = (ecr, input, ctx) => {
   if (upload.partSizes.slice(0, -1).some((size) => size < ecr.minimumLayerPartSize)) {
     throw new ApiError('LayerPartTooSmallException', `Layer parts must be at least ${sizeWords(ecr.minimumLayerPartSize)} in size, except the last one`);
   }
-  const running = ecr.uploadHashes.get(uploadId);
-  ecr.uploadHashes.delete(uploadId);
-  const hash = running !== undefined && running.bytes === upload.received ? running.hash : hashFile(ecr.store.path(upload.tempFile));
-  const digest = `sha256:${hash.digest('hex')}`;
+  const digest = uploadDigest(ecr, upload);
   // The emulator computes sha256 only; the first digest given is the layer's.
   const expected = digests[0] ?? '';
   if (expected !== digest) {
@@ -116,6 +114,23 @@ const completeLayerUpload: Handler = (ecr, input, ctx) => {
       `The layer with digest '${digest}' already exists in the repository with name '${repository.name}' in the registry with id '${repository.account}'`,
     );
   }
+  sealUpload(ecr, repository, upload, digest);
+  return { registryId: repository.account, repositoryName: repository.name, uploadId, layerDigest: digest };
+};
+
+/** The sha256 of what an upload received: its running hash, or the part file rehashed after a restart. */
+export const uploadDigest = (ecr: EcrContext, upload: UploadRecord): string => {
+  const running = ecr.uploadHashes.get(upload.uploadId);
+  ecr.uploadHashes.delete(upload.uploadId);
+  const hash = running !== undefined && running.bytes === upload.received ? running.hash : hashFile(ecr.store.path(upload.tempFile));
+  return `sha256:${hash.digest('hex')}`;
+};
+
+/**
+ * Encrypts a finished upload into the repository's blob `digest` with a fresh data key of the
+ * repository's key (KMS first: a refused data key leaves the upload as it was), then drops the upload.
+ */
+export const sealUpload = (ecr: EcrContext, repository: RepositoryRecord, upload: UploadRecord, digest: string): void => {
   const key = ecr.store.dataKey(repository.region, repository.kmsKey ?? EMULATOR_KEY, encryptionContext(repository, 'layer', digest));
   const sealed = ecr.store.sealFile(
     ecr.store.path(upload.tempFile),
@@ -125,10 +140,10 @@ const completeLayerUpload: Handler = (ecr, input, ctx) => {
   );
   repository.blobs[digest] = { digest, sealed };
   dropUpload(ecr, repository, upload);
-  return { registryId: repository.account, repositoryName: repository.name, uploadId, layerDigest: digest };
 };
 
-const dropUpload = (ecr: EcrContext, repository: RepositoryRecord, upload: UploadRecord): void => {
+/** Forgets an upload and removes its part file. */
+export const dropUpload = (ecr: EcrContext, repository: RepositoryRecord, upload: UploadRecord): void => {
   delete repository.uploads[upload.uploadId];
   ecr.uploadHashes.delete(upload.uploadId);
   ecr.store.remove(upload.tempFile);
@@ -202,6 +217,39 @@ export const layerHandlers: Readonly<Record<string, Handler>> = {
   GetDownloadUrlForLayer: getDownloadUrlForLayer,
 };
 
+/**
+ * One `Range: bytes=<first>-[<last>]` or `bytes=-<suffix>` (RFC 9110, as S3 GetObject accepts it);
+ * undefined for no range or one the server may ignore (several ranges, another unit).
+ */
+const byteRange = (header: string | undefined, size: number): { readonly start: number; readonly end: number } | 'unsatisfiable' | undefined => {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '');
+  if (match === null) return undefined;
+  const [, first = '', last = ''] = match;
+  if (first === '' && last === '') return undefined;
+  if (first === '') {
+    const suffix = Number(last);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { start, end };
+};
+
+/** Passes on bytes `start`..`end` (inclusive) of a stream: the plaintext is decrypted from its start, then cut. */
+const sliceBytes = (start: number, end: number): Transform => {
+  let offset = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const from = Math.max(start - offset, 0);
+      const to = Math.min(end + 1 - offset, chunk.length);
+      offset += chunk.length;
+      done(null, from < to ? chunk.subarray(from, to) : undefined);
+    },
+  });
+};
+
 /** An S3-style XML error, as a pre-signed S3 URL answers. */
 const s3Error = (res: ServerResponse, status: number, code: string, message: string): void => {
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
@@ -228,9 +276,14 @@ export const downloadRoute = (ecr: EcrContext): RawRoute => ({
       // S3 reports KMS failures as KMS.<code>; a denied KMS call is a 403.
       return s3Error(res, error.code === 'AccessDeniedException' ? 403 : 400, `KMS.${error.code}`, error.message);
     }
-    res.writeHead(200, {
+    const size = blob.sealed.size;
+    const range = byteRange(req.headers.range, size);
+    if (range === 'unsatisfiable') return s3Error(res, 416, 'InvalidRange', 'The requested range is not satisfiable');
+    res.writeHead(range === undefined ? 200 : 206, {
       'content-type': 'application/octet-stream',
-      'content-length': blob.sealed.size,
+      'content-length': range === undefined ? size : range.end - range.start + 1,
+      'accept-ranges': 'bytes',
+      ...(range === undefined ? {} : { 'content-range': `bytes ${String(range.start)}-${String(range.end)}/${String(size)}` }),
       'x-amz-server-side-encryption': repository.kmsKey === undefined ? 'AES256' : 'aws:kms',
       ...(repository.kmsKey === undefined ? {} : { 'x-amz-server-side-encryption-aws-kms-key-id': repository.kmsKey }),
     });
@@ -239,7 +292,8 @@ export const downloadRoute = (ecr: EcrContext): RawRoute => ({
       return undefined;
     }
     try {
-      await pipeline(ecr.store.openStream(blob.sealed, dataKey), res);
+      const plain = ecr.store.openStream(blob.sealed, dataKey);
+      await (range === undefined ? pipeline(plain, res) : pipeline(plain, sliceBytes(range.start, range.end), res));
     } catch {
       // A failed GCM tag or a vanished file: cut the connection so the client sees a broken download.
       res.destroy();

@@ -2,12 +2,12 @@
  * Repository settings and registry-level actions: repository and lifecycle policies, tag
  * mutability, scanning configuration, resource tags, authorization tokens and registry reads.
  */
-import { randomBytes } from 'node:crypto';
 import type { PolicyDocument } from '../../../policy/types.js';
 import { ApiError, type CallContext } from '../core.js';
 import { repositoryArn, repositoryNotFound, type EcrContext, type Handler, type RegistryRef } from './context.js';
 import { epochSeconds, invalidParameter, REPOSITORY_NAME, type Input } from './input.js';
 import { validateRepositoryPolicy } from './repository-policy.js';
+import { REGISTRY_TOKEN_TTL_MS } from './registry-token.js';
 import type { ExclusionFilter, RepositoryRecord, Tag } from './state.js';
 
 const MUTABILITIES = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'] as const;
@@ -203,15 +203,21 @@ const listTagsForResource: Handler = (ecr, input, ctx) => {
   return { tags: repository.tags.map((tag) => ({ ...tag })) };
 };
 
-/** A Docker-login token; the emulator has no registry HTTP API, so the password opens nothing. */
+/**
+ * A registry login: `base64("AWS:" + password)`, valid for 12 hours of the emulator's clock. The
+ * password stands for the caller and this region, whatever `registryIds` says ("specifying a
+ * registry ID doesn't change the permissions scope of the authorization token": the model's
+ * deprecation note); the `/v2/` API (`emulator/registry/`) verifies it.
+ */
 const getAuthorizationToken: Handler = (ecr, input, ctx) => {
   ecr.authorize(ctx, 'GetAuthorizationToken', '*', { account: ctx.principal.account, region: ctx.region });
   const registryIds = input.optionalStrings('registryIds', 1, 10, { pattern: /^[0-9]{12}$/ }) ?? [ctx.principal.account];
-  const expiresAt = epochSeconds(ecr.now() + 12 * 60 * 60 * 1000);
+  const expiresAtMs = ecr.now() + REGISTRY_TOKEN_TTL_MS;
+  const authorizationToken = ecr.registryTokens.issue({ principal: ctx.principal, region: ctx.region, expiresAt: expiresAtMs });
   return {
     authorizationData: registryIds.map((account) => ({
-      authorizationToken: Buffer.from(`AWS:${randomBytes(24).toString('base64')}`, 'utf8').toString('base64'),
-      expiresAt,
+      authorizationToken,
+      expiresAt: epochSeconds(expiresAtMs),
       proxyEndpoint: `https://${account}.dkr.ecr.${ctx.region}.amazonaws.com`,
     })),
   };

@@ -80,6 +80,15 @@ export const assertSafeEcrState = (state: EcrState): void => {
   }
 };
 
+/** A 32-byte secret kept (base64, mode 0600) in `file`, made on first use. */
+export const loadOrCreateKey = (file: string): Buffer => {
+  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  mkdirSync(dirname(file), { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(file, key.toString('base64'), { mode: 0o600 });
+  return key;
+};
+
 export class ObjectStore {
   #emulatorKey: Buffer | undefined;
 
@@ -95,15 +104,7 @@ export class ObjectStore {
 
   /** The emulator-held key for AES256 repositories, created on first use. */
   private emulatorKey(): Buffer {
-    if (this.#emulatorKey !== undefined) return this.#emulatorKey;
-    const file = this.path('ecr/aes256-emulator.key');
-    if (existsSync(file)) {
-      this.#emulatorKey = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
-    } else {
-      mkdirSync(dirname(file), { recursive: true });
-      this.#emulatorKey = randomBytes(32);
-      writeFileSync(file, this.#emulatorKey.toString('base64'), { mode: 0o600 });
-    }
+    this.#emulatorKey ??= loadOrCreateKey(this.path('ecr/aes256-emulator.key'));
     return this.#emulatorKey;
   }
 
