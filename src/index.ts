@@ -96,6 +96,7 @@ export type {
   AuditViolationCode,
 } from './operations/audit.js';
 export type { AuditStatus, AuditWarning, AuditWarningCode } from './operations/audit-types.js';
+export type { FindingSeverity, KeyPosture, KeyPostureCheck, KeyPostureCheckId, KeyRotation } from './operations/key-posture.js';
 export type { Cancellable } from './types.js';
 export type { Clock } from './internal/wait.js';
 export type { KeptOrphan } from './operations/orphaned-grants.js';

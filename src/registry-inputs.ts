@@ -162,6 +162,7 @@ export const auditInput = record({
       layersPerImage: optional(number),
     }),
   ),
+  posture: optional(boolean),
   onProgress: optional(fn<(progress: AuditProgress) => void>()),
   signal: optional(abortSignal),
 });
