@@ -97,6 +97,8 @@ export type {
 } from './operations/audit.js';
 export type { AuditStatus, AuditWarning, AuditWarningCode } from './operations/audit-types.js';
 export type { FindingSeverity, KeyPosture, KeyPostureCheck, KeyPostureCheckId, KeyRotation } from './operations/key-posture.js';
+export { auditToAsff } from './operations/audit-asff.js';
+export type { AsffFinding, AsffOptions, AsffResource } from './operations/audit-asff.js';
 export type { Cancellable } from './types.js';
 export type { Clock } from './internal/wait.js';
 export type { KeptOrphan } from './operations/orphaned-grants.js';

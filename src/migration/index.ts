@@ -25,3 +25,4 @@ export type {
   RepositorySettings,
   ResumeMigrationInput,
 } from './types.js';
+export type { ReplicaStatus, ReplicationPlan, ReplicationTarget } from './replication.js';

@@ -21,10 +21,12 @@ import type { GenericAwsError, KeyNotFound } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { explainAccess } from '../policy/index.js';
 import type { PolicyDocument, PolicyStatement } from '../policy/index.js';
-import { parseKeyPolicy } from '../preflight/key-policy.js';
+import { parseKeyPolicy } from '../preflight/index.js';
 import { getKeyRotationStatus, listAllKeyRotations, type RotationNotSupported } from '../steps/kms-posture.js';
 import { getKeyPolicy } from '../steps/kms-keys.js';
-import type { AuditStatus } from './audit-types.js';
+
+/** Three states, as `AuditStatus` (`./audit-types.ts`, which imports this module's types). */
+type AuditStatus = 'pass' | 'fail' | 'unknown';
 
 /** The posture checks made on a key. */
 export type KeyPostureCheckId =
@@ -134,7 +136,7 @@ const errorText = (e: RotationNotSupported | GenericAwsError | KeyNotFound): str
 const USABLE: ReadonlySet<string> = new Set(['Enabled', 'Updating']);
 const DELETING: ReadonlySet<string> = new Set(['PendingDeletion', 'PendingReplicaDeletion']);
 /** Imported key material expiring within this many days fails the check (an assumption: a month to re-import). */
-export const EXPIRY_WARNING_DAYS = 30;
+const EXPIRY_WARNING_DAYS = 30;
 const DAY_MS = 86_400_000;
 
 // ---------------------------------------------------------------------------------------------
@@ -377,7 +379,7 @@ const policyChecks = async (ctx: RegistryContext, input: PostureInput): Promise<
 const ORDER: readonly KeyPostureCheckId[] = ['key-state', 'deletion-scheduled', 'rotation', 'imported-key-material', 'key-account', 'public-key-policy', 'destructive-key-access'];
 
 /** `fail` when a check fails, else `unknown` when one could not be made, else `pass`. */
-export const postureStatus = (checks: readonly { readonly status: AuditStatus }[]): AuditStatus =>
+const postureStatus = (checks: readonly { readonly status: AuditStatus }[]): AuditStatus =>
   checks.some((c) => c.status === 'fail') ? 'fail' : checks.some((c) => c.status === 'unknown') ? 'unknown' : 'pass';
 
 /**
