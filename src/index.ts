@@ -82,6 +82,9 @@ export type {
   PreflightReport,
 } from './preflight/types.js';
 export type * from './operations/audit-types.js';
+export type { FindingSeverity, KeyPosture, KeyPostureCheck, KeyPostureCheckId, KeyRotation } from './operations/key-posture.js';
+export { auditToAsff } from './operations/audit-asff.js';
+export type { AsffFinding, AsffOptions, AsffResource } from './operations/audit-asff.js';
 export type { Cancellable } from './types.js';
 export type { Clock } from './internal/wait.js';
 export type { KeptOrphan } from './operations/orphaned-grants.js';
@@ -110,6 +113,9 @@ export type {
   MigrationWarningCode,
   PlanMigrationInput,
   PlannedImage,
+  ReplicaStatus,
+  ReplicationPlan,
+  ReplicationTarget,
   RepositorySettings,
   ResumeMigrationInput,
 } from './migration/index.js';

@@ -23,6 +23,7 @@ import {
   array,
   boolean,
   describeValue,
+  dictionary,
   either,
   fn,
   literal,
@@ -162,6 +163,7 @@ export const auditInput = record({
       layersPerImage: optional(number),
     }),
   ),
+  posture: optional(boolean),
   onProgress: optional(fn<(progress: AuditProgress) => void>()),
   signal: optional(abortSignal),
 });
@@ -170,6 +172,7 @@ export const planMigrationInput = record({
   repositoryName: string,
   encryption,
   restoreArchived: optional(boolean),
+  replicaClients: optional(dictionary(withMethods<ECRClient>('an ECR client', ['send']))),
   signal: optional(abortSignal),
 });
 

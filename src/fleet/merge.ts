@@ -86,6 +86,8 @@ const sumCost = (reports: readonly AuditReport[]): AuditCost | undefined => {
     requests: sum((c) => c.requests),
     total: sum((c) => c.total),
     requestsPerMonth: sum((c) => c.requestsPerMonth),
+    rotationSurcharges: sum((c) => c.rotationSurcharges),
+    rotationSurchargesEstimated: reports.some((r) => r.cost.rotationSurchargesEstimated),
     caveats: [...new Set(reports.flatMap((r) => r.cost.caveats))],
   };
 };
@@ -112,6 +114,11 @@ export const mergeAudit = (scope: SweepScope, results: readonly TargetResult<Aud
     unknown: reports.reduce((n, r) => n + r.report.summary.unknown, 0),
     keys: reports.reduce((n, r) => n + r.report.summary.keys, 0),
     orphanedGrants: reports.reduce((n, r) => n + r.report.summary.orphanedGrants, 0),
+    keyPosture: {
+      pass: reports.reduce((n, r) => n + r.report.summary.keyPosture.pass, 0),
+      fail: reports.reduce((n, r) => n + r.report.summary.keyPosture.fail, 0),
+      unknown: reports.reduce((n, r) => n + r.report.summary.keyPosture.unknown, 0),
+    },
   };
   const status: AuditStatus = summary.nonCompliant > 0 ? 'fail' : summary.unknown > 0 || common.failedTargets > 0 ? 'unknown' : 'pass';
   return {

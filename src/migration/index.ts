@@ -25,6 +25,7 @@ export type {
   RepositorySettings,
   ResumeMigrationInput,
 } from './types.js';
+export type { ReplicaStatus, ReplicationPlan, ReplicationTarget } from './replication.js';
 
 // The library's side (not re-exported by src/index.ts).
 export { planMigration } from './plan.js';

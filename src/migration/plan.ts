@@ -13,6 +13,7 @@ import type { RegistryContext } from '../internal/context.js';
 import { encryptionOfRepository, sameEncryption } from '../encryption/compare.js';
 import { preflight } from '../preflight/index.js';
 import { ECR_BATCH_LIMIT, ECR_PAGE_LIMIT } from '../steps/ecr-images.js';
+import { describeReplicationRules } from '../steps/ecr-migration.js';
 import { describeRepository } from '../steps/ecr-repository.js';
 import type { EncryptionDescription } from '../types.js';
 import { validateRepositoryName } from '../validate/repository-name.js';
@@ -20,7 +21,25 @@ import { DEFAULT_PART_SIZE } from './blob-transfer.js';
 import { migrationFindings, preflightInputOf, readSettings, targetOf } from './settings.js';
 import { type ImageGraph, snapshotImages } from './snapshot.js';
 import type { ApiCallEstimate, MigrationPlan, MigrationWarning, PlanMigrationInput, PlannedImage, RepositorySettings } from './types.js';
+import { chooseStagingName, type ReplicationPlan, replicasOf } from './replication.js';
+import { stagingNameOf } from './staging-name.js';
 import { graphWarnings, registryWarnings } from './warnings.js';
+
+/** Stands for the migration id in the plan (the id is chosen when the migration starts). */
+const PLACEHOLDER_ID = '<id>';
+
+/** The replication side of a plan; never fails (unreadable rules: no replica listed, and a `registryReadDenied` warning). */
+const replicationPlan = (ctx: RegistryContext, repositoryName: string, rules: ReturnType<typeof describeReplicationRules>, input: PlanMigrationInput): ResultAsync<ReplicationPlan, never> =>
+  ResultAsync.fromSafePromise(
+    (async (): Promise<ReplicationPlan> => {
+      const read = await rules;
+      if (read.isErr()) return { stagingName: stagingNameOf(repositoryName, PLACEHOLDER_ID), rulesRead: false, stagingReplicatedTo: [], replicas: [] };
+      const choice = chooseStagingName(repositoryName, PLACEHOLDER_ID, read.value);
+      const region = (await ctx.region()).unwrapOr('');
+      const replicas = await replicasOf(ctx, region, repositoryName, read.value, input.replicaClients);
+      return { stagingName: choice.name, rulesRead: true, stagingReplicatedTo: choice.replicatedTo, replicas: replicas.unwrapOr([]) };
+    })(),
+  );
 
 const describe = (e: EncryptionDescription | undefined): string =>
   e === undefined ? 'an unresolved key' : e.keyArn ? `${e.type} with ${e.keyArn}${e.awsManagedKey ? ' (aws/ecr)' : ''}` : e.type;
@@ -89,12 +108,15 @@ export const planMigration = (ctx: RegistryContext, input: PlanMigrationInput): 
   const repositoryName = name.value;
   const restoreArchived = input.restoreArchived === true;
 
-  return describeRepository(ctx, repositoryName).andThen((repository) =>
-    ResultAsync.combine([
+  return describeRepository(ctx, repositoryName).andThen((repository) => {
+    const rules = describeReplicationRules(ctx);
+    const replication = replicationPlan(ctx, repositoryName, rules, input);
+    return ResultAsync.combine([
       readSettings(ctx, repository, repositoryName),
       snapshotImages(ctx, repositoryName, input.signal ? { signal: input.signal } : {}),
-      registryWarnings(ctx, repositoryName),
-    ] as const).andThen(([settings, graph, registry]) =>
+      replication.andThen((r) => registryWarnings(ctx, repositoryName, undefined, { name: r.stagingName, rules })),
+      replication,
+    ] as const).andThen(([settings, graph, registry, replicationOf]) =>
       preflight(ctx, preflightInputOf(repositoryName, input.encryption, settings)).map((report): MigrationPlan => {
         const from = encryptionOfRepository(repository);
         const to = targetOf(input.encryption, report);
@@ -136,9 +158,10 @@ export const planMigration = (ctx: RegistryContext, input: PlanMigrationInput): 
           settings,
           preflight: { ok: !findings.some((f) => f.severity === 'error'), findings },
           estimatedApiCalls: estimateApiCalls(graph, settings, fromKms, toKms),
+          replication: replicationOf,
           warnings,
         };
       }),
-    ),
-  );
+    );
+  });
 };

@@ -21,6 +21,8 @@ import { guardJournal } from './journal.js';
 import { withJournalLock } from './lock.js';
 import { describeEncryption } from './messages.js';
 import { preflightInputOf, readSettings } from './settings.js';
+import { describeReplicationRules } from '../steps/ecr-migration.js';
+import { chooseStagingName } from './replication.js';
 import { stagingNameOf } from './staging-name.js';
 import { JOURNAL_FORMAT, JOURNAL_VERSION, type JournalState } from './state.js';
 import type { MigrateRepositoryInput, MigrationResult, MigrationWarning } from './types.js';
@@ -138,7 +140,10 @@ export const migrateRepository = (ctx: RegistryContext, input: MigrateRepository
     if (input.signal?.aborted) return err<never, MigrateRepositoryError>(aborted('MigrateRepository'));
 
     const migrationId = randomBytes(6).toString('hex');
-    const warnings = yield* registryWarnings(ctx, repositoryName, migrationId);
+    // A staging name no replication rule covers, so that no copy of it appears in a destination.
+    const rules = describeReplicationRules(ctx);
+    const stagingName = (await rules).match((r) => chooseStagingName(repositoryName, migrationId, r).name, () => stagingNameOf(repositoryName, migrationId));
+    const warnings = yield* registryWarnings(ctx, repositoryName, migrationId, { name: stagingName, rules });
     const now = ctx.now().toISOString();
     const state: JournalState = {
       format: JOURNAL_FORMAT,
@@ -147,7 +152,7 @@ export const migrateRepository = (ctx: RegistryContext, input: MigrateRepository
       region,
       account,
       repositoryName,
-      stagingRepositoryName: stagingNameOf(repositoryName, migrationId),
+      stagingRepositoryName: stagingName,
       startedAt: now,
       updatedAt: now,
       from,

@@ -3,6 +3,7 @@
  * `resumeMigration` take and answer, and the journal a migration is recorded in. The journal's
  * content is opaque ({@link MigrationJournalRecord}); its shape is internal (`./state.ts`).
  */
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ResultAsync } from 'neverthrow';
 import type { JournalFailed, MigrationStep } from '../errors.js';
 // ImageTagMutability, RepositoryTag and Finding still live in operations/preflight.ts; another
@@ -10,6 +11,7 @@ import type { JournalFailed, MigrationStep } from '../errors.js';
 import type { Finding } from '../preflight/index.js';
 import type { ImageTagMutability, RepositoryTag } from '../types.js';
 import type { EncryptionDescription, EncryptionSpec } from '../types.js';
+import type { ReplicationPlan } from './replication.js';
 
 /** ECR's image states: archived images cannot be pulled until restored. */
 export type ImageStatus = 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
@@ -40,6 +42,12 @@ export interface PlanMigrationInput {
    * option). Without it, archived images block the migration.
    */
   readonly restoreArchived?: boolean;
+  /**
+   * ECR clients of other regions, by region, to read the repository's replicas in replication
+   * destinations there (DescribeRepositories with the destination's `registryId`). The registry's
+   * own client serves its region; a destination without a client is reported `unknown`.
+   */
+  readonly replicaClients?: Readonly<Record<string, ECRClient>>;
   readonly signal?: AbortSignal;
 }
 
@@ -132,6 +140,8 @@ export interface MigrationPlan {
   /** The target key and permissions, checked exactly as `createEncryptedRepository` checks them. */
   readonly preflight: { readonly ok: boolean; readonly findings: readonly Finding[] };
   readonly estimatedApiCalls: ApiCallEstimate;
+  /** Replication: the staging name that escapes the rules, where its copies would appear, and the repository's replicas. */
+  readonly replication: ReplicationPlan;
   readonly warnings: readonly MigrationWarning[];
 }
 

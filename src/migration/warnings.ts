@@ -16,7 +16,8 @@ import type { MigrationWarning, RepositorySettings } from './types.js';
  * Whether a replication rule's `PREFIX_MATCH` filter matches the staging repository: the one of
  * this migration when its id is known, otherwise any a migration of `repositoryName` could use.
  */
-const filterMatchesStaging = (filter: string, repositoryName: string, migrationId: string | undefined): boolean => {
+const filterMatchesStaging = (filter: string, repositoryName: string, migrationId: string | undefined, stagingName: string | undefined): boolean => {
+  if (stagingName !== undefined) return stagingName.startsWith(filter);
   if (migrationId !== undefined) return stagingNameOf(repositoryName, migrationId).startsWith(filter);
   const base = stagingNameOf(repositoryName, '0'.repeat(MIGRATION_ID_DIGITS)).slice(0, -MIGRATION_ID_DIGITS);
   return base.startsWith(filter) || (filter.startsWith(base) && /^[0-9a-f]*$/.test(filter.slice(base.length)) && filter.length - base.length <= MIGRATION_ID_DIGITS);
@@ -32,9 +33,15 @@ const prefixCovers = (prefix: string | undefined, name: string): boolean => {
 
 /**
  * Registry-level settings that interact with a migration. Best effort: a read that is denied or
- * fails becomes a warning.
+ * fails becomes a warning. `staging`: the staging name chosen (see `chooseStagingName`) and the
+ * replication rules it was chosen with (DescribeRegistry is then not called again).
  */
-export const registryWarnings = (ctx: RegistryContext, repositoryName: string, migrationId?: string): ResultAsync<MigrationWarning[], never> => {
+export const registryWarnings = (
+  ctx: RegistryContext,
+  repositoryName: string,
+  migrationId?: string,
+  staging?: { readonly name: string; readonly rules: ResultAsync<ReplicationRule[], GenericAwsError> },
+): ResultAsync<MigrationWarning[], never> => {
   const denied = (what: string) => (e: GenericAwsError): ResultAsync<MigrationWarning[], never> =>
     okAsync([{ code: 'registryReadDenied', message: `could not read the ${what} (${e.kind}${e.kind === 'AwsServiceError' ? ` ${e.name}` : ''}): check them yourself` }]);
   const destinationsOf = (rule: ReplicationRule): string => (rule.destinations ?? []).map((d) => `${d.registryId ?? '?'}/${d.region ?? '?'}`).join(', ');
@@ -47,12 +54,17 @@ export const registryWarnings = (ctx: RegistryContext, repositoryName: string, m
   };
   const ruleName = (index: number, filters: readonly string[]): string =>
     `replication rule #${index + 1} (${filters.length === 0 ? 'no repository filter: every repository' : `PREFIX_MATCH ${filters.map((f) => `"${f}"`).join(', ')}`})`;
-  const staging = migrationId === undefined ? `the staging repository (${stagingNameOf(repositoryName, '<id>')})` : `the staging repository ${stagingNameOf(repositoryName, migrationId)}`;
-  const replication = describeReplicationRules(ctx)
+  const stagingText =
+    staging !== undefined
+      ? `the staging repository ${staging.name}`
+      : migrationId === undefined
+        ? `the staging repository (${stagingNameOf(repositoryName, '<id>')})`
+        : `the staging repository ${stagingNameOf(repositoryName, migrationId)}`;
+  const replication = (staging?.rules ?? describeReplicationRules(ctx))
     .map((rules) =>
       rules.flatMap((rule, index): MigrationWarning[] => {
         const original = matching(rule, (f) => repositoryName.startsWith(f));
-        const ofStaging = matching(rule, (f) => filterMatchesStaging(f, repositoryName, migrationId));
+        const ofStaging = matching(rule, (f) => filterMatchesStaging(f, repositoryName, migrationId, staging?.name));
         return [
           ...(original === undefined
             ? []
@@ -62,8 +74,8 @@ export const registryWarnings = (ctx: RegistryContext, repositoryName: string, m
             : [{
                 code: 'stagingReplicated' as const,
                 message:
-                  `${ruleName(index, ofStaging)} also covers ${staging}: ECR replicates every image copied into it to ${destinationsOf(rule)}, ` +
-                  'where copies stay after the migration deletes the staging repository (delete them there yourself, or exclude the staging name from the rule)',
+                  `${ruleName(index, ofStaging)} also covers ${stagingText}, and no staging name escapes the rules: ECR replicates every image copied into it to ${destinationsOf(rule)}, ` +
+                  'where copies stay after the migration deletes the staging repository (replication never deletes): delete them there after the migration ends',
               }]),
         ];
       }),

@@ -5,6 +5,7 @@ import type { KeyState } from '@aws-sdk/client-kms';
 import type { FindOrphanedGrantsError, KeyNotFound } from '../errors.js';
 import type { GrantHeadroom, OrphanedGrant, UnverifiableGrant } from '../grants/orphans.js';
 import type { Cancellable, EncryptionType } from '../types.js';
+import type { KeyPosture } from './key-posture.js';
 
 /**
  * The encryption a repository must have:
@@ -34,13 +35,19 @@ export interface AuditInput extends Cancellable {
    */
   readonly allowedKeys?: readonly string[];
   readonly usage?: AuditUsage;
+  /**
+   * Check the posture of each key in use (rotation, deletion, state, owner, imported material,
+   * key policy). Default `true`; `false` saves GetKeyRotationStatus, ListKeyRotations and
+   * GetKeyPolicy calls (one or two each per key).
+   */
+  readonly posture?: boolean;
   /** Called as the audit advances, for progress bars. */
   readonly onProgress?: (progress: AuditProgress) => void;
 }
 
 /** One step of the audit: `total` is unknown (undefined) while repositories are being listed. */
 export interface AuditProgress {
-  readonly phase: 'repositories' | 'keys' | 'grants';
+  readonly phase: 'repositories' | 'keys' | 'grants' | 'posture';
   readonly completed: number;
   readonly total: number | undefined;
 }
@@ -141,7 +148,17 @@ export interface AuditedKey {
   readonly grants?: AuditedGrants;
   /** Why DescribeKey or ListGrants failed, when one did. */
   readonly error?: FindOrphanedGrantsError | KeyNotFound;
-  /** This key's share of the estimated monthly cost, in USD. */
+  /** Whether a KMS_DSSE repository uses the key (costed like KMS: an approximation). */
+  readonly usedWithDsse: boolean;
+  /** The key's posture checks; absent when `posture: false`. */
+  readonly posture?: KeyPosture;
+  /**
+   * The monthly rotation surcharge billed here, in USD: $1 for each of the first two rotations of
+   * the key material (later rotations are not billed; AWS KMS pricing). 0 when not billed here,
+   * or when the rotations could not be counted (see `posture.rotation`).
+   */
+  readonly rotationSurcharge: number;
+  /** This key's share of the estimated monthly cost, in USD (its fee, rotation surcharge and requests). */
   readonly estimatedMonthlyCost: number;
   readonly estimatedMonthlyRequests: number;
 }
@@ -151,8 +168,14 @@ export interface AuditCost {
   readonly currency: 'USD';
   /** $1 per customer-managed key of this account in use (keys pending deletion and other accounts' keys are not billed here). */
   readonly keys: number;
+  /** Rotation surcharges of those keys: $1 a month per rotation, for the first two rotations of each. */
+  readonly rotationSurcharges: number;
+  /** Whether a rotation count behind `rotationSurcharges` is an estimate (rotation period and creation date). */
+  readonly rotationSurchargesEstimated: boolean;
   /** $0.03 per 10,000 requests, before the free tier (20,000 requests a month per account). 0 when not estimated. */
   readonly requests: number;
+  /** What `requests` is: always the price before the KMS free tier. */
+  readonly requestsBasis: 'before-free-tier';
   readonly total: number;
   readonly requestsPerMonth: number;
   /**
@@ -187,6 +210,12 @@ export interface AuditReport {
   readonly repositories: readonly AuditedRepository[];
   readonly keys: readonly AuditedKey[];
   readonly cost: AuditCost;
+  /**
+   * The keys' posture: `fail` when a check of a key fails, else `unknown` when one could not be
+   * made, else `pass`; undefined when `posture: false` or no key is in use. Separate from `status`
+   * (which is the repositories' rule).
+   */
+  readonly postureStatus: AuditStatus | undefined;
   readonly summary: {
     readonly repositories: number;
     /** Repositories whose status is `fail`. */
@@ -195,5 +224,7 @@ export interface AuditReport {
     readonly unknown: number;
     readonly keys: number;
     readonly orphanedGrants: number;
+    /** Keys by posture status (0 each when `posture: false`). */
+    readonly keyPosture: { readonly pass: number; readonly fail: number; readonly unknown: number };
   };
 }

@@ -8,7 +8,7 @@
  * DescribeKey would create). No STS call: the account is the repositories' registry id.
  */
 import type { Repository } from '@aws-sdk/client-ecr';
-import type { KeyState } from '@aws-sdk/client-kms';
+import type { KeyMetadata, KeyState } from '@aws-sdk/client-kms';
 import { err, errAsync, ok, okAsync, type Result, ResultAsync, safeTry } from 'neverthrow';
 import { AWS_MANAGED_ECR_ALIAS, parseKeyReference } from '../encryption/spec.js';
 import type { AuditError, GenericAwsError, InvalidInput, KeyNotFound } from '../errors.js';
@@ -17,6 +17,7 @@ import type { RegistryContext } from '../internal/context.js';
 import { listAllRepositories } from '../steps/ecr-repository.js';
 import { describeKey, listAllAliases } from '../steps/kms-keys.js';
 import type { EncryptionType } from '../types.js';
+import { assessKeyPosture, type KeyPosture } from './key-posture.js';
 import { sweepKeys } from './orphaned-grants.js';
 import type {
   AuditedEncryption,
@@ -53,6 +54,18 @@ const DEFAULT_LAYERS_PER_IMAGE = 5;
 const requestsPerImage = (layersPerImage: number): number => layersPerImage + 1;
 
 const round = (usd: number): number => Math.round(usd * 1e6) / 1e6;
+
+/**
+ * The rotation surcharge of a key billed here: "each rotation adds $1/month, for the first and
+ * second rotation; later rotations are not billed" (AWS KMS pricing page, since the May 2024
+ * change). 0 when the rotations are not known.
+ */
+const KMS_ROTATION_SURCHARGE = 1;
+const BILLED_ROTATIONS = 2;
+const rotationSurchargeOf = (posture: KeyPosture | undefined): number => {
+  const rotations = posture?.rotation?.rotations;
+  return rotations === undefined ? 0 : Math.min(rotations, BILLED_ROTATIONS) * KMS_ROTATION_SURCHARGE;
+};
 
 /** Who pays a key's monthly fee, seen from the registry's account. */
 const keyFeeOf = (key: DescribedKey, account: string | undefined): AuditedKey['keyFeeBilledTo'] => {
@@ -107,6 +120,7 @@ interface DescribedKey {
   readonly keyState: KeyState | 'NotFound' | undefined;
   readonly description: string | undefined;
   readonly keyAccount: string | undefined;
+  readonly metadata?: KeyMetadata;
   readonly error?: KeyNotFound | GenericAwsError;
 }
 
@@ -125,6 +139,7 @@ const describeInUse = (ctx: RegistryContext, keyArn: string): Promise<DescribedK
       keyState: meta.KeyState,
       description: meta.Description,
       keyAccount: meta.AWSAccountId ?? /^arn:[^:]+:kms:[^:]*:(\d{12}):/.exec(meta.Arn)?.[1],
+      metadata: meta,
     }),
     (error): DescribedKey => {
       if (error.kind === 'KeyNotFound') return { keyArn, keyManager: undefined, keyState: 'NotFound', description: undefined, keyAccount: undefined, error };
@@ -247,6 +262,7 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
   if (ctx.transportError) return errAsync(ctx.transportError);
   const { require, allowedKeys, pushesPerMonth, pullsPerMonth, layersPerImage } = params.value;
   const progress = input.onProgress ?? (() => undefined);
+  const withPosture = input.posture !== false;
 
   return safeTry(async function* () {
     const region = yield* ctx.region();
@@ -287,6 +303,27 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
         ? { keys: [], skipped: [] }
         : yield* sweepKeys(ctx, { region, account, strict: false, listed: { repositories, listedAt } }, sweepable);
     progress({ phase: 'grants', completed: sweepable.length, total: sweepable.length });
+    // The posture of each distinct key (never per repository).
+    const distinct = [...new Map(keyList.map((k) => [k.keyArn, k])).values()];
+    const postures = new Map<string, KeyPosture>();
+    if (withPosture) {
+      let assessed = 0;
+      progress({ phase: 'posture', completed: 0, total: distinct.length });
+      const list = await mapPool(distinct, KEY_CONCURRENCY, async (key) => {
+        const posture = await assessKeyPosture(ctx, {
+          keyArn: key.keyArn,
+          metadata: key.metadata,
+          keyState: key.keyState,
+          keyAccount: key.keyAccount,
+          account,
+          billedHere: keyFeeOf(key, account) === 'this-account',
+          error: key.error,
+        });
+        progress({ phase: 'posture', completed: ++assessed, total: distinct.length });
+        return posture;
+      });
+      distinct.forEach((key, i) => postures.set(key.keyArn, list[i] as KeyPosture));
+    }
     const grantsByKey = new Map(swept.keys.map((k) => [k.keyArn, k]));
     const sweepErrors = new Map(swept.skipped.map((s) => [s.keyArn, s.error]));
 
@@ -311,13 +348,14 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
     const requestsPerPush = requestsPerImage(layersPerImage);
     const requestsPerPull = requestsPerImage(layersPerImage);
     const requestsPerRepository = pushesPerMonth * requestsPerPush + pullsPerMonth * requestsPerPull;
-    // Two references to one key (an alias ARN and its key ARN) make one key.
-    const distinct = [...new Map(keyList.map((k) => [k.keyArn, k])).values()];
+    // Two references to one key (an alias ARN and its key ARN) make one key (`distinct` above).
     const auditedKeys = distinct.map((key): AuditedKey => {
       const users = audited.filter((r) => r.encryption.keyArn === key.keyArn).map((r) => r.name);
       const requests = users.length * requestsPerRepository;
       const keyFeeBilledTo = keyFeeOf(key, account);
       const billedKey = keyFeeBilledTo === 'this-account' ? KMS_PRICE_PER_KEY_MONTH : 0;
+      const posture = postures.get(key.keyArn);
+      const rotationSurcharge = keyFeeBilledTo === 'this-account' ? rotationSurchargeOf(posture) : 0;
       const grants = grantsByKey.get(key.keyArn);
       const error = key.error ?? sweepErrors.get(key.keyArn);
       return {
@@ -332,23 +370,43 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
           ? { grants: { grantCount: grants.grantCount, ecrGrantCount: grants.ecrGrantCount, orphans: grants.orphans, unverifiable: grants.unverifiable, headroom: grants.headroom } }
           : {}),
         ...(error !== undefined ? { error } : {}),
+        usedWithDsse: repositories.some((r) => r.encryptionConfiguration?.encryptionType === 'KMS_DSSE' && keys.get(r.encryptionConfiguration.kmsKey ?? '')?.keyArn === key.keyArn),
+        ...(posture !== undefined ? { posture } : {}),
+        rotationSurcharge,
         estimatedMonthlyRequests: requests,
-        estimatedMonthlyCost: round(billedKey + (requests / 10_000) * KMS_PRICE_PER_10K_REQUESTS),
+        estimatedMonthlyCost: round(billedKey + rotationSurcharge + (requests / 10_000) * KMS_PRICE_PER_10K_REQUESTS),
       };
     });
 
     const requestsPerMonth = auditedKeys.reduce((n, k) => n + k.estimatedMonthlyRequests, 0);
     const keyCost = auditedKeys.filter((k) => k.keyFeeBilledTo === 'this-account').length * KMS_PRICE_PER_KEY_MONTH;
     const requestCost = round((requestsPerMonth / 10_000) * KMS_PRICE_PER_10K_REQUESTS);
+    const rotationSurcharges = auditedKeys.reduce((n, k) => n + k.rotationSurcharge, 0);
+    const estimatedRotations = auditedKeys.filter((k) => k.keyFeeBilledTo === 'this-account' && k.posture?.rotation?.rotationsEstimated === true).length;
+    const uncountedRotations = auditedKeys.filter(
+      (k) => k.keyFeeBilledTo === 'this-account' && k.posture?.rotation !== undefined && k.posture.rotation.enabled !== false && k.posture.rotation.rotations === undefined,
+    ).length;
+    const keyPosture = {
+      pass: auditedKeys.filter((k) => k.posture?.status === 'pass').length,
+      fail: auditedKeys.filter((k) => k.posture?.status === 'fail').length,
+      unknown: auditedKeys.filter((k) => k.posture?.status === 'unknown').length,
+    };
     const requestsEstimated = input.usage?.pushesPerMonth !== undefined || input.usage?.pullsPerMonth !== undefined;
     const nonCompliant = audited.filter((r) => r.status === 'fail').length;
     const unknown = audited.filter((r) => r.status === 'unknown').length;
     const caveats = [
       'before the KMS free tier (20,000 requests a month per account)',
       ...(requestsEstimated ? [] : ['request cost not estimated: give usage (pushes and pulls a month) to estimate it']),
-      ...(audited.some((r) => r.encryption.type === 'KMS_DSSE') ? ['KMS_DSSE repositories are costed like KMS: DSSE-KMS pricing is not modelled'] : []),
+      ...(audited.some((r) => r.encryption.type === 'KMS_DSSE') ? ['KMS_DSSE repositories are costed like KMS, an approximation: DSSE-KMS pricing is not modelled'] : []),
       ...(auditedKeys.some((k) => k.keyFeeBilledTo === 'owner') ? ["keys of other accounts are billed to their owners, not here"] : []),
-      'automatic key rotation adds $1 a month per rotation for the first two rotations: not included',
+      ...(withPosture
+        ? [
+            ...(estimatedRotations > 0
+              ? [`rotation surcharges of ${estimatedRotations} key(s) are estimates (rotation periods since the key was created; ListKeyRotations could not be read): an upper bound`]
+              : []),
+            ...(uncountedRotations > 0 ? [`the rotations of ${uncountedRotations} key(s) could not be counted: their rotation surcharge ($1 a month per rotation, for the first two) is not included`] : []),
+          ]
+        : ['automatic key rotation adds $1 a month per rotation for the first two rotations: not included (posture: false)']),
     ];
     const report: AuditReport = {
       region,
@@ -358,11 +416,15 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
       status: nonCompliant > 0 ? 'fail' : unknown > 0 ? 'unknown' : 'pass',
       repositories: audited,
       keys: auditedKeys,
+      postureStatus: !withPosture || auditedKeys.length === 0 ? undefined : keyPosture.fail > 0 ? 'fail' : keyPosture.unknown > 0 ? 'unknown' : 'pass',
       cost: {
         currency: 'USD',
         keys: keyCost,
+        rotationSurcharges,
+        rotationSurchargesEstimated: estimatedRotations > 0,
         requests: requestCost,
-        total: round(keyCost + requestCost),
+        requestsBasis: 'before-free-tier',
+        total: round(keyCost + rotationSurcharges + requestCost),
         requestsPerMonth,
         requestsEstimated,
         caveats,
@@ -382,6 +444,7 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
         unknown,
         keys: auditedKeys.length,
         orphanedGrants: auditedKeys.reduce((n, k) => n + (k.grants?.orphans.length ?? 0), 0),
+        keyPosture,
       },
     };
     ctx.logger.info('audit', { ...report.summary, compliant: report.compliant });

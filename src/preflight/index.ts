@@ -33,6 +33,7 @@ import type {
 export type * from './types.js';
 export { checkCaller, type CallerOutcome } from './caller.js';
 export { repositoryPolicyText } from './input.js';
+export { parseKeyPolicy } from './key-policy.js';
 export { partitionOfRegion } from './region.js';
 export { simulate, simulationBatches, type SimulationBatch } from './permissions.js';
 

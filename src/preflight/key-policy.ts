@@ -66,7 +66,8 @@ const contextOfEntries = (entries: readonly ContextEntry[]): Record<string, Cont
   return context;
 };
 
-const parseKeyPolicy = (text: string): PolicyDocument | undefined => {
+/** A key policy text as a document; undefined when it is not JSON with a `Statement`. */
+export const parseKeyPolicy = (text: string): PolicyDocument | undefined => {
   try {
     const parsed: unknown = JSON.parse(text);
     return typeof parsed === 'object' && parsed !== null && 'Statement' in parsed ? (parsed as PolicyDocument) : undefined;

@@ -90,7 +90,7 @@ describe('audit: the cost estimate says what it leaves out', () => {
     ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repo('a', OWN), repo('d', OWN, 'KMS_DSSE')] });
     const cost = (await registry().audit({ usage: { pushesPerMonth: 100 } }))._unsafeUnwrap().cost;
     expect(cost).toMatchObject({ requestsEstimated: true, requestsPerMonth: 2 * 100 * 6 });
-    expect(cost.caveats).toContain('KMS_DSSE repositories are costed like KMS: DSSE-KMS pricing is not modelled');
+    expect(cost.caveats).toContain('KMS_DSSE repositories are costed like KMS, an approximation: DSSE-KMS pricing is not modelled');
     expect(cost.caveats.some((c) => c.startsWith('request cost not estimated'))).toBe(false);
   });
 });

@@ -123,7 +123,7 @@ describe('EncryptedRegistry.audit', () => {
     const principal = aws.principals.default.arn;
     const before = aws.inspect.calls({ principal }).length;
     const progress: AuditProgress[] = [];
-    const report = (await registry.audit({ onProgress: (p) => progress.push(p) }))._unsafeUnwrap();
+    const report = (await registry.audit({ posture: false, onProgress: (p) => progress.push(p) }))._unsafeUnwrap();
     const counts = aws.inspect.calls({ principal }).slice(before).reduce<Record<string, number>>((acc, c) => {
       const name = `${c.service}:${c.operation}`;
       acc[name] = (acc[name] ?? 0) + 1;
@@ -132,6 +132,23 @@ describe('EncryptedRegistry.audit', () => {
     expect(report.keys).toHaveLength(4);
     expect(counts).toEqual({ 'ecr:DescribeRepositories': 1, 'kms:DescribeKey': 4, 'kms:ListGrants': 4 });
     expect(progress.at(-1)).toEqual({ phase: 'grants', completed: 4, total: 4 });
+  });
+
+  it('checks the posture of each key once, whatever the number of repositories using it', async () => {
+    const principal = aws.principals.default.arn;
+    const before = aws.inspect.calls({ principal }).length;
+    const progress: AuditProgress[] = [];
+    const report = (await registry.audit({ onProgress: (p) => progress.push(p) }))._unsafeUnwrap();
+    const counts = aws.inspect.calls({ principal }).slice(before).reduce<Record<string, number>>((acc, c) => {
+      const name = `${c.service}:${c.operation}`;
+      acc[name] = (acc[name] ?? 0) + 1;
+      return acc;
+    }, {});
+    // 4 keys (3 customer keys, 1 AWS managed): one GetKeyPolicy each; rotation read for customer keys only.
+    expect(counts).toMatchObject({ 'kms:DescribeKey': 4, 'kms:GetKeyPolicy': 4, 'kms:GetKeyRotationStatus': 3 });
+    expect(counts['kms:ListKeyRotations'] ?? 0).toBeLessThanOrEqual(3);
+    expect(progress.at(-1)).toEqual({ phase: 'posture', completed: 4, total: 4 });
+    expect(report.keys.every((k) => k.posture !== undefined && k.posture.checks.length > 0)).toBe(true);
   });
 
   it('rejects a malformed allowed key before any call, and an unknown one as KeyNotFound', async () => {

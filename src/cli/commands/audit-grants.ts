@@ -49,6 +49,7 @@ const PHASES: Readonly<Record<AuditProgress['phase'], string>> = {
   repositories: 'listing repositories',
   keys: 'describing keys',
   grants: 'listing grants',
+  posture: 'checking key posture',
 };
 
 const auditTable = (report: AuditReport): string => {
@@ -77,19 +78,33 @@ const auditTable = (report: AuditReport): string => {
       usd(k.estimatedMonthlyCost),
     ]),
   );
+  const postureRows = report.keys.flatMap((k) =>
+    (k.posture?.checks ?? []).map((check) => [
+      short(k.keyArn),
+      check.id,
+      check.status === 'fail' ? 'FAIL' : check.status,
+      check.status === 'fail' ? check.severity : '',
+      [check.securityHubControlId, check.prowlerCheckId].filter((id) => id !== undefined).join(' / '),
+      check.message,
+    ]),
+  );
+  const posture = postureRows.length === 0 ? [] : [renderTable(['KEY', 'CHECK', 'STATUS', 'SEVERITY', 'SECURITY HUB / PROWLER', 'DETAIL'], postureRows), ''];
   const c = report.cost;
+  const rotation = c.rotationSurcharges > 0 ? `, ${usd(c.rotationSurcharges)} rotation surcharges${c.rotationSurchargesEstimated ? ' (estimated)' : ''}` : '';
   return [
     repositories,
     '',
     keys,
     '',
+    ...posture,
     c.requestsEstimated
-      ? `estimated KMS cost: ${usd(c.total)}/month (${usd(c.keys)} for customer-managed keys, ${usd(c.requests)} for ${c.requestsPerMonth} requests; ` +
+      ? `estimated KMS cost: ${usd(c.total)}/month (${usd(c.keys)} for customer-managed keys${rotation}, ${usd(c.requests)} for ${c.requestsPerMonth} requests before the free tier; ` +
         `${c.assumptions.pushesPerMonth} pushes and ${c.assumptions.pullsPerMonth} pulls a month per repository, ${c.assumptions.layersPerImage} blobs an image)`
-      : `estimated KMS cost: ${usd(c.keys)}/month for customer-managed keys; request cost not estimated (give --pushes-per-month / --pulls-per-month)`,
+      : `estimated KMS cost: ${usd(c.keys + c.rotationSurcharges)}/month for customer-managed keys${rotation}; request cost not estimated (give --pushes-per-month / --pulls-per-month)`,
     ...c.caveats.filter((caveat) => !caveat.startsWith('request cost not estimated')).map((caveat) => `  note: ${caveat}`),
     `${report.summary.repositories} repositories, ${report.summary.nonCompliant} non-compliant, ${report.summary.unknown} unknown under require=${report.rule.require}` +
-      `${report.rule.allowedKeys ? ` and ${report.rule.allowedKeys.length} allowed key(s)` : ''}; ${report.summary.orphanedGrants} orphaned grant(s)`,
+      `${report.rule.allowedKeys ? ` and ${report.rule.allowedKeys.length} allowed key(s)` : ''}; ${report.summary.orphanedGrants} orphaned grant(s)` +
+      (report.postureStatus === undefined ? '' : `; key posture ${report.postureStatus} (${report.summary.keyPosture.fail} key(s) failing, ${report.summary.keyPosture.unknown} unknown)`),
   ].join('\n');
 };
 
