@@ -49,7 +49,10 @@ export interface InvalidInput {
   readonly reason: string;
 }
 
-/** A custom endpoint over plain `http://` that is not loopback: layers and credentials travel over TLS only. */
+/**
+ * A custom endpoint over plain `http://` that is not loopback: layers and signed requests travel
+ * over TLS only, unless the registry was built with `allowInsecureHttp: true`.
+ */
 export interface InsecureEndpoint {
   readonly kind: 'InsecureEndpoint';
   readonly endpoint: string;
@@ -135,9 +138,22 @@ export interface Throttled extends AwsFailure {
   readonly kind: 'Throttled';
 }
 
-/** The credentials are missing, expired or not recognised. */
+/**
+ * Why credentials failed, from the error's name (the fixes differ):
+ * - `missing`: the SDK found none to sign with (`CredentialsProviderError`, `TokenProviderError`:
+ *   its provider chain "could not load credentials from any providers", or the configured
+ *   provider failed), or AWS answered `MissingAuthenticationToken`;
+ * - `expired`: session credentials past their expiry (`ExpiredToken`, `ExpiredTokenException`);
+ * - `rejected`: AWS does not accept them (`UnrecognizedClientException`, `InvalidClientTokenId`,
+ *   `InvalidAccessKeyId`, `InvalidSignatureException`, `SignatureDoesNotMatch`,
+ *   `IncompleteSignature`): an unknown or deactivated key, a wrong secret, a clock far off.
+ */
+export type CredentialsProblem = 'missing' | 'expired' | 'rejected';
+
+/** The credentials are missing, expired or not recognised (`reason` says which). */
 export interface CredentialsError extends AwsFailure {
   readonly kind: 'CredentialsError';
+  readonly reason: CredentialsProblem;
   readonly message: string;
 }
 
@@ -736,7 +752,7 @@ export const ERROR_KINDS = {
     category: 'usage',
     summary: 'Any other input that cannot be right (tags, tag mutability, a policy document, an option), or ECR `InvalidParameterException`.',
   },
-  InsecureEndpoint: { category: 'usage', summary: 'A custom `http://` endpoint or download URL that is not loopback.' },
+  InsecureEndpoint: { category: 'usage', summary: 'A custom `http://` endpoint or download URL that is not loopback, without the `allowInsecureHttp` opt-in.' },
   KeyNotFound: { category: 'notFound', summary: 'DescribeKey finds no such key or alias in the region.' },
   KeyNotUsable: { category: 'key', summary: 'The key is not `Enabled`, or has the wrong usage or spec.' },
   KeyRegionMismatch: { category: 'key', summary: 'The key is in another region than the repository.' },
@@ -748,7 +764,7 @@ export const ERROR_KINDS = {
   MissingPermissions: { category: 'permissions', summary: 'The IAM simulation or the key policy denies an action the operation needs; nothing was changed.' },
   AccessDenied: { category: 'permissions', summary: 'AWS refused a call.' },
   Throttled: { category: 'retryable', summary: "Still throttled after the SDK's own retries." },
-  CredentialsError: { category: 'permissions', summary: 'Missing, expired or unrecognised credentials.' },
+  CredentialsError: { category: 'permissions', summary: 'Missing, expired or rejected credentials; `reason` says which (`missing`, `expired`, `rejected`).' },
   AwsServiceError: {
     category: 'unexpected',
     unless: { category: 'retryable', when: '`fault` is `server` (a 5xx)', applies: (e: AwsServiceError) => e.fault === 'server' },

@@ -234,6 +234,7 @@ export const registryOptions: Schema<EncryptedRegistryOptions> = record({
   ),
   logger: optional(withMethods<RegistryLogger>('a logger { debug, info, warn }', ['debug', 'info', 'warn'])),
   clock: optional(withMethods<Clock>('a clock { sleep, now }', ['sleep', 'now'])),
+  allowInsecureHttp: optional(boolean),
   poll: optional(
     record({
       initialDelayMs: optional(nonNegative),

@@ -27,7 +27,8 @@ export interface RegistryClientConfig {
   readonly credentials?: ECRClientConfig['credentials'];
   /**
    * A custom endpoint for every service, e.g. the local emulator of `encrypted-ecr/testing`.
-   * Plain `http://` is accepted only for a loopback host.
+   * Plain `http://` is accepted only for a loopback host, unless the registry's
+   * `allowInsecureHttp` says otherwise.
    */
   readonly endpoint?: string;
   /**
@@ -79,6 +80,24 @@ export interface EncryptedRegistryOptions {
    * ```
    */
   readonly clock?: Clock;
+  /**
+   * Accept plain `http://` to a host that is not loopback: an emulator container reached by its
+   * CI service name (`http://localstack:4566`), or a test proxy. Off by default: without TLS,
+   * signed requests, their answers and the image layers a migration copies (layer download URLs
+   * over plain http are accepted too) travel unencrypted. `https://` and loopback `http://` never
+   * need it. When an endpoint in use is plain http to another host, the registry logs one
+   * `warn` naming the hosts (`fields.insecureHttpHosts`) before its first call. Without it such
+   * an endpoint is `InsecureEndpoint`, before any call.
+   *
+   * @example
+   * ```ts
+   * const registry = new EncryptedRegistry({
+   *   clientConfig: { region: 'us-east-1', endpoint: 'http://localstack:4566' },
+   *   allowInsecureHttp: true,
+   * });
+   * ```
+   */
+  readonly allowInsecureHttp?: boolean;
 }
 
 /** The part of a client config that every SDK client accepts alike. */

@@ -92,7 +92,7 @@ export class EncryptedRegistry {
     const read = readOptionalInput(inputs.registryOptions, options);
     this.#optionsError = read.isErr() ? { ...read.error, field: `options.${read.error.field}`.replace(/^options\.input$/, 'options') } : undefined;
     const valid: EncryptedRegistryOptions = read.isOk() ? read.value : {};
-    const { clients = {}, clientConfig = {}, logger = silentLogger, clock = systemClock } = valid;
+    const { clients = {}, clientConfig = {}, logger = silentLogger, clock = systemClock, allowInsecureHttp = false } = valid;
     const config = clientConfigFor(clientConfig);
     const ecr = clients.ecr ?? this.#own(new ECRClient(config));
     const kms = clients.kms ?? this.#own(new KMSClient(config));
@@ -122,7 +122,10 @@ export class EncryptedRegistry {
       sts,
       logger,
       region: resolveRegion,
-      transportError: endpointsInUse(clientConfig).map(checkTransport).find((e) => e !== undefined),
+      transportError: endpointsInUse(clientConfig)
+        .map((url) => checkTransport(url, allowInsecureHttp))
+        .find((e) => e !== undefined),
+      allowInsecureHttp,
       poll: { ...DEFAULT_POLL, ...valid.poll },
       sleep: (ms, signal) => clock.sleep(ms, signal),
       now: () => clock.now(),
@@ -258,7 +261,7 @@ export class EncryptedRegistry {
     if (signal?.aborted) return errAsync({ kind: 'Aborted', operation: name });
     if (this.context.transportError) return errAsync(this.context.transportError);
     const { ecr, kms, iam, sts } = this.context;
-    this.#endpoints ??= checkClientEndpoints([ecr.config, kms.config, iam.config, sts.config]);
+    this.#endpoints ??= checkClientEndpoints([ecr.config, kms.config, iam.config, sts.config], this.context.allowInsecureHttp, this.context.logger);
     const run = this.#endpoints.andThen(() => operation(scopedTo(this.context, signal), read.value));
     if (signal === undefined) return run;
     return new ResultAsync((async () => abortedUnlessSettled(name, signal, await run))());

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { ResultAsync } from 'neverthrow';
 import type { EncryptedRegistry, EncryptedRegistryOptions, RegistryError } from '../index.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
+import { CLI_FAILURE_EXIT, EXIT, exitCodeFor } from './exit-codes.js';
 import { loadLibrary } from './library.js';
-import { type CliFailure, type CliIo, type OutputFormat, outputFormat, reportError, toJson } from './output.js';
+import { type CliFailure, type CliIo, isCliFailureKind, type OutputFormat, outputFormat, reportError, toJson } from './output.js';
 import { createProgress, type Progress, progressEnabled } from './terminal.js';
 
 /** The options every AWS command takes. */
@@ -22,14 +22,20 @@ export interface AwsOptions {
   readonly progress?: boolean;
   /** `--grant-wait <seconds>` of `create` and `delete`: how long to wait for KMS grants (the registry's `poll.timeoutMs`). */
   readonly grantWait?: string;
+  /** `--allow-insecure-http`: plain http:// to a non-loopback endpoint (the registry's `allowInsecureHttp`). */
+  readonly allowInsecureHttp?: boolean;
 }
 
-/** Adds `--region`, `--profile`, `--endpoint-url` and `--output` to a command. */
+/** Adds `--region`, `--profile`, `--endpoint-url`, `--allow-insecure-http` and `--output` to a command. */
 export const withAwsOptions = (command: Command): Command =>
   withOutputOption(command)
     .option('--region <region>', 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile)')
     .option('--profile <name>', 'named profile from ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE)')
-    .option('--endpoint-url <url>', 'custom endpoint for every service, e.g. the local emulator (default: AWS_ENDPOINT_URL)');
+    .option('--endpoint-url <url>', 'custom endpoint for every service, e.g. the local emulator (default: AWS_ENDPOINT_URL)')
+    .option(
+      '--allow-insecure-http',
+      'accept a plain http:// endpoint that is not loopback, e.g. an emulator at a CI service name (default: ENCRYPTED_ECR_ALLOW_INSECURE_HTTP=1); warns',
+    );
 
 /**
  * Adds `--no-progress`, only to the commands that draw progress (`migrate`, `migrate resume`,
@@ -164,29 +170,49 @@ export const registryOptionsFor = async (io: CliIo, options: AwsOptions): Promis
   if (wait !== undefined && !(Number.isFinite(wait) && wait >= 0)) {
     return { kind: 'UsageError', message: `--grant-wait must be a number of seconds, not "${options.grantWait ?? ''}"` };
   }
+  const insecure = allowInsecureHttp(io, options);
+  if (isFailure(insecure)) return insecure;
   return {
     clientConfig: { region, ...(endpoint !== undefined ? { endpoint } : {}) },
     ...(wait !== undefined ? { poll: { timeoutMs: wait * 1000 } } : {}),
+    ...(insecure !== false ? { allowInsecureHttp: true, logger: insecureHttpWarning(io, insecure) } : {}),
   };
 };
+
+/** `--allow-insecure-http`, else `ENCRYPTED_ECR_ALLOW_INSECURE_HTTP` (1/true or 0/false/empty; anything else is a usage error). */
+const allowInsecureHttp = (io: CliIo, options: AwsOptions): string | false | CliFailure => {
+  if (options.allowInsecureHttp === true) return '--allow-insecure-http';
+  const value = io.env.ENCRYPTED_ECR_ALLOW_INSECURE_HTTP?.trim().toLowerCase();
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return 'ENCRYPTED_ECR_ALLOW_INSECURE_HTTP';
+  return { kind: 'UsageError', message: `ENCRYPTED_ECR_ALLOW_INSECURE_HTTP must be 1 or 0 (true or false), not "${io.env.ENCRYPTED_ECR_ALLOW_INSECURE_HTTP ?? ''}"` };
+};
+
+/** The streams already warned, so a run with several registries (several regions) warns once. */
+const warnedOfInsecureHttp = new WeakSet<CliIo>();
+
+/** A logger that prints the registry's plain-http warning, once per run, naming the hosts; the library's other log lines stay silent. */
+const insecureHttpWarning = (io: CliIo, optIn: string): NonNullable<EncryptedRegistryOptions['logger']> => ({
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (_message, fields) => {
+    const hosts = fields?.insecureHttpHosts;
+    if (!Array.isArray(hosts) || warnedOfInsecureHttp.has(io)) return;
+    warnedOfInsecureHttp.add(io);
+    io.err(`encrypted-ecr: warning: plain HTTP to ${hosts.map(String).join(', ')} (${optIn}): requests and image layers travel unencrypted`);
+  },
+});
 
 const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
 
 /** Whether a value is a CLI failure rather than what was asked for. */
 export const isFailure = (value: unknown): value is CliFailure =>
-  typeof value === 'object' &&
-  value !== null &&
-  'kind' in value &&
-  (value.kind === 'UsageError' || value.kind === 'ConfirmationRequired' || value.kind === 'Interrupted' || value.kind === 'Unexpected');
-
-/** The exit code of a CLI failure. */
-const failureExitCode = (failure: CliFailure): number =>
-  failure.kind === 'Interrupted' ? EXIT.interrupted : failure.kind === 'Unexpected' ? EXIT.unexpected : EXIT.usage;
+  typeof value === 'object' && value !== null && 'kind' in value && isCliFailureKind(value.kind);
 
 /** Reports a CLI failure and answers its exit code. */
 export const fail = (run: Pick<Run, 'io' | 'format'>, failure: CliFailure): number => {
   reportError(run.io, run.format, failure);
-  return failureExitCode(failure);
+  return CLI_FAILURE_EXIT[failure.kind];
 };
 
 /**

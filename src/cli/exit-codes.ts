@@ -3,9 +3,10 @@
  * {@link ErrorCategory}'s (the library's `ERROR_KINDS` table gives each kind its category), so a
  * new kind or category cannot go without a code: `EXIT` must name every category.
  */
-import type { ErrorCategory, RegistryError } from '../index.js';
+import type { ErrorCategory, Finding, RegistryError } from '../index.js';
 import { EXIT_KINDS } from './exit-help.generated.js';
 import { loadedLibrary } from './library.js';
+import type { CliFailure } from './output.js';
 
 /** Exit codes, documented in `docs/errors.md` and `docs/cli.md`. */
 export const EXIT = {
@@ -15,7 +16,7 @@ export const EXIT = {
   unexpected: 1,
   /** Bad usage or input: unknown flag, malformed name or key, missing region, no `--yes` off a terminal, an unreadable journal. */
   usage: 2,
-  /** The repository or key does not exist. */
+  /** The repository, key or migration journal does not exist. */
   notFound: 3,
   /** The state conflicts with the request: exists, not empty, other encryption, copy mismatch, a migration in progress. */
   conflict: 4,
@@ -29,22 +30,38 @@ export const EXIT = {
   partial: 8,
   /** `audit`: at least one repository is not compliant. */
   nonCompliant: 9,
+  /**
+   * A confirmation prompt was answered no: nothing was done. Not a usage error (the command line
+   * was right) and not a failure of AWS: its own code, so a wrapper script can tell it apart.
+   */
+  declined: 10,
   /** Interrupted (Ctrl-C). */
   interrupted: 130,
-} as const satisfies Readonly<Record<ErrorCategory | 'ok' | 'nonCompliant', number>>;
+} as const satisfies Readonly<Record<ErrorCategory | 'ok' | 'nonCompliant' | 'declined', number>>;
+
+/** The exit code of each failure of the CLI itself. */
+export const CLI_FAILURE_EXIT = {
+  UsageError: EXIT.usage,
+  ConfirmationRequired: EXIT.usage,
+  Declined: EXIT.declined,
+  JournalNotFound: EXIT.notFound,
+  Interrupted: EXIT.interrupted,
+  Unexpected: EXIT.unexpected,
+} as const satisfies Readonly<Record<CliFailure['kind'], number>>;
 
 /** What each exit code means, for `--help` (one line each; `exit-help.generated.ts` adds the error kinds). */
 export const EXIT_MEANING = {
   ok: 'ok (audit: every repository compliant; policy check: allowed)',
   unexpected: 'unexpected error',
   usage: 'usage or bad input (unknown flag, malformed name or key, missing region, no --yes off a terminal)',
-  notFound: 'not found (repository, key)',
-  conflict: 'conflict (exists, not empty, other encryption, copy mismatch, migration in progress; migrate --plan: not ready)',
+  notFound: 'not found (repository, key, migration journal)',
+  conflict: 'conflict (exists, not empty, other encryption, copy mismatch, migration in progress, archived images)',
   permissions: 'permissions or credentials (policy check: denied)',
   key: 'KMS key problem (disabled, other region, grant quota, KMS refused)',
   retryable: 'retryable (throttled, network, 5xx)',
   partial: 'partly done (deleted but grants remain, rollback failed, some grants not retired, a migration stopped: resume it)',
   nonCompliant: 'audit: a repository is not compliant',
+  declined: 'declined at a confirmation prompt (nothing was done)',
   interrupted: 'interrupted',
 } as const satisfies Readonly<Record<keyof typeof EXIT, string>>;
 
@@ -61,7 +78,7 @@ export const exitHelp = (): string => {
       const [first = '', ...rest] = wrap(EXIT_MEANING[name], INDENT);
       return [`  ${code}${first.trimStart()}`, ...rest, ...wrap(kinds.length > 0 ? `kinds: ${kinds.join(', ')}` : '', `${INDENT}  `)];
     });
-  return ['', 'Exit codes:', ...lines].join('\n');
+  return ['', 'Exit codes:', ...lines, '  preflight and migrate --plan exit with the code create and migrate would (a disabled key: 6)'].join('\n');
 };
 
 const INDENT = ' '.repeat(7);
@@ -85,3 +102,14 @@ const wrap = (text: string, indent: string): string[] => {
  * `retryable`, a migration stopped by Ctrl-C is `interrupted`).
  */
 export const exitCodeFor = (error: RegistryError): number => EXIT[loadedLibrary().errorCategory(error)];
+
+/**
+ * The exit code of a check (`preflight`, `migrate --plan`): the code the checked operation would
+ * exit with, i.e. that of the first blocking finding's typed error (a disabled key 6, a missing
+ * permission 5, a key that does not exist 3), since `create` and `migrate` return exactly that
+ * error. `undefined` when no finding blocks.
+ */
+export const blockingExitCode = (findings: readonly Finding[]): number | undefined => {
+  const blocking = findings.find((f) => f.severity === 'error' && f.error !== undefined);
+  return blocking?.error === undefined ? undefined : exitCodeFor(blocking.error);
+};

@@ -24,9 +24,20 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** A failure of the CLI itself (not of an AWS operation): a usage error, a refused confirmation, an interruption. */
+/**
+ * The kinds of failure of the CLI itself (not of an AWS operation), each with its exit code in
+ * `CLI_FAILURE_EXIT` (`exit-codes.ts`):
+ * - `UsageError`: a flag or argument that cannot be right (2);
+ * - `ConfirmationRequired`: a destructive command off a terminal without `--yes` (2);
+ * - `Declined`: the confirmation prompt was answered no (10; nothing was done);
+ * - `JournalNotFound`: `migrate resume --journal PATH` names no file (3);
+ * - `Interrupted`: Ctrl-C (130); `Unexpected`: a bug (1).
+ */
+const CLI_FAILURE_KINDS = ['UsageError', 'ConfirmationRequired', 'Declined', 'JournalNotFound', 'Interrupted', 'Unexpected'] as const;
+
+/** A failure of the CLI itself (not of an AWS operation): a usage error, a declined confirmation, an interruption. */
 export interface CliFailure {
-  readonly kind: 'UsageError' | 'ConfirmationRequired' | 'Interrupted' | 'Unexpected';
+  readonly kind: (typeof CLI_FAILURE_KINDS)[number];
   readonly message: string;
 }
 
@@ -86,7 +97,7 @@ export const describeError = (error: RegistryError): string => {
     case 'InvalidInput':
       return `invalid ${error.field}: ${error.reason}`;
     case 'InsecureEndpoint':
-      return `refusing plain http:// to ${error.endpoint}: only loopback endpoints may skip TLS`;
+      return `refusing plain http:// to ${error.endpoint}: only loopback endpoints may skip TLS; for an emulator at a CI service name, opt in with --allow-insecure-http (or ENCRYPTED_ECR_ALLOW_INSECURE_HTTP=1)`;
     case 'KeyNotFound':
       return `KMS key not found: ${error.key}`;
     case 'KeyNotUsable':
@@ -104,7 +115,7 @@ export const describeError = (error: RegistryError): string => {
     case 'Throttled':
       return `throttled on ${error.service}:${error.operation} after retries: try again later`;
     case 'CredentialsError':
-      return `credentials rejected on ${error.service}:${error.operation}: ${error.message}`;
+      return describeCredentialsError(error);
     case 'AwsServiceError':
       return `${error.service}:${error.operation} failed with ${error.name} (${error.fault} fault${error.httpStatusCode !== undefined ? `, HTTP ${error.httpStatusCode}` : ''}): ${error.message}`;
     case 'NetworkError':
@@ -156,31 +167,54 @@ export const describeError = (error: RegistryError): string => {
   }
 };
 
+/**
+ * "No credentials" and "credentials rejected" are different problems with different fixes: the
+ * SDK found none to sign with (`CredentialsProviderError`), AWS does not know the key or the
+ * signature does not match, or the session credentials expired.
+ */
+const describeCredentialsError = (error: Extract<RegistryError, { readonly kind: 'CredentialsError' }>): string => {
+  const call = `${error.service}:${error.operation}`;
+  switch (error.reason) {
+    case 'missing':
+      return `no AWS credentials for ${call}: ${error.message}; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, choose a profile (--profile, AWS_PROFILE), or sign in (aws sso login)`;
+    case 'expired':
+      return `the AWS credentials have expired (${call}): ${error.message}; get new ones (aws sso login, or a new session)`;
+    case 'rejected':
+      return `AWS rejected the credentials on ${call}: ${error.message} (an unknown or deactivated access key, a wrong secret key, or a clock far off)`;
+  }
+};
+
 const describeEncryption = (e: { readonly type: string; readonly keyArn?: string }): string =>
   e.keyArn !== undefined ? `${e.type} (${e.keyArn})` : e.type;
 
+/** A message as one line: an error is one line on stderr, and its JSON `message` holds no line break either. */
+const oneLine = (message: string): string => message.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+
 /** The JSON error object: `{ error: { kind, message, …fields without cause } }`. */
 export const errorJson = (error: RegistryError | CliFailure): string => {
-  const message = isRegistryKind(error) ? describeError(error) : error.message;
+  const message = oneLine(isRegistryKind(error) ? describeError(error) : error.message);
   const fields = toPlain(error) as Record<string, unknown>;
   // A stopped migration's `cause` is the typed error of the failed step (not an SDK exception): keep it, as `stepError`.
   if (error.kind === 'MigrationFailed') fields.stepError = toPlain(error.cause);
   return JSON.stringify({ error: { ...fields, kind: error.kind, message } }, null, 2);
 };
 
-const CLI_KINDS: ReadonlySet<string> = new Set(['UsageError', 'ConfirmationRequired', 'Interrupted', 'Unexpected']);
+const CLI_KINDS: ReadonlySet<string> = new Set(CLI_FAILURE_KINDS);
 const isRegistryKind = (error: RegistryError | CliFailure): error is RegistryError => !CLI_KINDS.has(error.kind);
+
+/** Whether a kind is one of the CLI's own failures (`CLI_FAILURE_KINDS`). */
+export const isCliFailureKind = (kind: unknown): boolean => typeof kind === 'string' && CLI_KINDS.has(kind);
 
 /**
  * The one format of every error line the CLI prints on stderr: `encrypted-ecr: <kind>: <message>`
- * (the README promises it; scripts and CI logs match on the kind).
+ * (the README promises it; scripts and CI logs match on the kind), always one line.
  *
  * @example
  * ```ts
  * io.err(errorLine('Interrupted', 'stopped by Ctrl-C')); // encrypted-ecr: Interrupted: stopped by Ctrl-C
  * ```
  */
-export const errorLine = (kind: RegistryError['kind'] | CliFailure['kind'], message: string): string => `encrypted-ecr: ${kind}: ${message}`;
+export const errorLine = (kind: RegistryError['kind'] | CliFailure['kind'], message: string): string => `encrypted-ecr: ${kind}: ${oneLine(message)}`;
 
 /**
  * Reports an error: always one human line on stderr (what a CI log shows), and with JSON output

@@ -30,19 +30,54 @@ const outputIn = (argv: readonly string[]): string | undefined => {
 
 const plainHelp = new Help();
 
+const subcommand = (command: Command, name: string): Command | undefined =>
+  command.commands.find((c) => c.name() === name || c.aliases().includes(name));
+
+/** `encrypted-ecr grants retire`: a command's full name, as typed. */
+const commandPath = (command: Command): string => {
+  const names: string[] = [];
+  for (let c: Command | null = command; c !== null; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+};
+
 /**
- * `help [command [subcommand]]`: the command the names lead to (by name or alias), or the first
- * name that leads nowhere.
+ * The command `argv` names before anything else (`migrate start app --bogus` → `migrate start`):
+ * the one whose help a usage error points at.
  */
-const commandFor = (program: Command, names: readonly string[]): Command | { readonly unknown: string } => {
+const commandOf = (program: Command, argv: readonly string[]): Command => {
   let command = program;
-  for (const name of names) {
-    const next = command.commands.find((c) => c.name() === name || c.aliases().includes(name));
-    if (next === undefined) return { unknown: [command === program ? undefined : command.name(), name].filter(Boolean).join(' ') };
+  for (const arg of argv) {
+    const next = subcommand(command, arg);
+    if (next === undefined) break;
     command = next;
   }
   return command;
 };
+
+/**
+ * `help [command [subcommand]]`: the command the names lead to (by name or alias), or the first
+ * name that leads nowhere and the command it was looked for in.
+ */
+const commandFor = (program: Command, names: readonly string[]): Command | { readonly unknown: string; readonly within: Command } => {
+  let command = program;
+  for (const name of names) {
+    const next = subcommand(command, name);
+    if (next === undefined) return { unknown: [command === program ? undefined : command.name(), name].filter(Boolean).join(' '), within: command };
+    command = next;
+  }
+  return command;
+};
+
+/**
+ * A commander error message as one line of ours: without its `error: ` prefix, with its
+ * "(Did you mean …?)" on the same line, and the help of the command that failed to read next.
+ */
+const usageMessage = (message: string, command: string): string =>
+  `${message
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*\(Did you mean (.+?)\?\)\s*$/s, '; did you mean $1?')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim()} (see: ${command} --help)`;
 
 /** The program with every command registered; `setExit` receives each command's exit code. */
 export const buildProgram = (io: CliIo, version: string, setExit: (code: number) => void): Command => {
@@ -104,7 +139,7 @@ export const runCli = async (argv: readonly string[], io: CliIo, version: string
       target.outputHelp();
       return EXIT.ok;
     }
-    reportError(io, outputFormat(undefined, io), { kind: 'UsageError', message: `unknown command '${target.unknown}' (see: encrypted-ecr --help)` });
+    reportError(io, outputFormat(undefined, io), { kind: 'UsageError', message: usageMessage(`unknown command '${target.unknown}'`, commandPath(target.within)) });
     return EXIT.usage;
   }
   const program = buildProgram(io, version, (code) => {
@@ -115,14 +150,14 @@ export const runCli = async (argv: readonly string[], io: CliIo, version: string
   } catch (error) {
     if (!(error instanceof CommanderError)) throw error;
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
-    // Help asked for (`policy help generate`) exits 0; a command group without its subcommand
-    // (commander printed its help as an error) is a usage error.
-    if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    // Help asked for (`policy help generate`) exits 0.
+    if (error.code === 'commander.help' && error.exitCode === 0) return EXIT.ok;
     if (error.code === 'commander.executeSubCommandAsync') return EXIT.usage;
-    reportError(io, outputFormat(outputIn(argv), io), {
-      kind: 'UsageError',
-      message: `${error.message.replace(/^error: /, '')} (see: encrypted-ecr --help)`,
-    });
+    const command = commandOf(program, argv);
+    // A command group without its subcommand: commander printed the group's help (on stderr); the
+    // error line says what was missing, as every usage error does.
+    const message = error.code === 'commander.help' ? `${command.name()} needs one of its commands: ${plainHelp.visibleCommands(command).map((c) => c.name()).filter((name) => name !== 'help').join(', ')}` : error.message;
+    reportError(io, outputFormat(outputIn(argv), io), { kind: 'UsageError', message: usageMessage(message, commandPath(command)) });
     return EXIT.usage;
   }
   return exitCode;

@@ -139,7 +139,10 @@ export const createProgress = (io: CliIo, enabled: boolean): Progress => {
 
 /**
  * Asks `question` on the terminal; `--yes` answers it. Off a terminal without `--yes` the answer is
- * a {@link CliFailure} (exit 2), so a script never hangs on a prompt nor deletes unasked.
+ * `ConfirmationRequired` (exit 2), so a script never hangs on a prompt nor deletes unasked. An
+ * answer other than y/yes, or Ctrl-D, is `Declined` (exit 10: nothing was done); Ctrl-C is
+ * `Interrupted` (exit 130). Either way the cursor first moves off the prompt's line, so the error
+ * line starts a line of its own.
  */
 export const confirm = async (io: CliIo, question: string, yes: boolean): Promise<true | CliFailure> => {
   if (yes) return true;
@@ -149,12 +152,16 @@ export const confirm = async (io: CliIo, question: string, yes: boolean): Promis
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     // Ctrl-C at the prompt reaches readline (raw mode), not the process: it is an interruption.
-    const answer = await new Promise<string | undefined>((resolve) => {
-      rl.once('SIGINT', () => resolve(undefined));
-      rl.question(`${question} [y/N] `, resolve);
+    // Ctrl-D closes the input without an answer: a no (without it the process would end, exit 0).
+    const answer = await new Promise<{ readonly text: string } | 'interrupted' | 'closed'>((resolve) => {
+      rl.once('SIGINT', () => resolve('interrupted'));
+      rl.once('close', () => resolve('closed'));
+      rl.question(`${question} [y/N] `, (text) => resolve({ text }));
     });
-    if (answer === undefined) return { kind: 'Interrupted', message: 'interrupted' };
-    return /^y(es)?$/i.test(answer.trim()) ? true : { kind: 'ConfirmationRequired', message: 'cancelled: not confirmed' };
+    if (typeof answer === 'string') io.errRaw('\n');
+    if (answer === 'interrupted') return { kind: 'Interrupted', message: 'interrupted at the confirmation prompt (Ctrl-C): nothing was done' };
+    if (typeof answer !== 'string' && /^y(es)?$/i.test(answer.text.trim())) return true;
+    return { kind: 'Declined', message: `${question.replace(/\?$/, '')}: declined, nothing was done` };
   } finally {
     rl.close();
   }

@@ -247,7 +247,7 @@ export class EncryptedFleet {
     const { signal } = read.value;
     if (signal?.aborted) return errAsync({ kind: 'Aborted', operation: name });
     const clientConfig = this.#options.clientConfig ?? {};
-    const insecure = endpointsInUse(clientConfig).map(checkTransport).find((e) => e !== undefined);
+    const insecure = endpointsInUse(clientConfig).map((url) => checkTransport(url, this.#options.allowInsecureHttp === true)).find((e) => e !== undefined);
     if (insecure !== undefined) return errAsync(insecure);
     const scope = { signal };
     const sts = (this.#sts ??= this.#own(new STSClient(clientConfigFor(clientConfig))));

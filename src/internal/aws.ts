@@ -5,7 +5,7 @@
  * {@link toGenericAwsError}.
  */
 import { err, ok, type Result, ResultAsync } from 'neverthrow';
-import type { AwsService, GenericAwsError, UnexpectedResponse } from '../errors.js';
+import type { AwsService, CredentialsProblem, GenericAwsError, UnexpectedResponse } from '../errors.js';
 import { aborted } from './wait.js';
 
 /** The shape every modeled or unmodeled SDK v3 service exception has. */
@@ -50,18 +50,26 @@ const isThrottling = (e: ServiceException): boolean =>
   THROTTLING_NAMES.has(e.name) || e.$metadata.httpStatusCode === 429 || e.$retryable?.throttling === true;
 
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'AuthorizationError']);
-const CREDENTIALS = new Set([
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'UnrecognizedClientException',
-  'InvalidClientTokenId',
-  'InvalidSignatureException',
-  'SignatureDoesNotMatch',
-  'IncompleteSignature',
-  'MissingAuthenticationToken',
-  'InvalidAccessKeyId',
-  'CredentialsProviderError',
-  'TokenProviderError',
+/**
+ * Credential errors by name, and why (`CredentialsProblem`): the SDK's provider errors
+ * (aws-sdk-js-v3 PR #2408: the chain throws `CredentialsProviderError` "Could not load credentials
+ * from any providers"), and the common errors of AWS APIs
+ * (https://docs.aws.amazon.com/awsconsolehelpdocs/latest/gsg/common-errors.html: ExpiredTokenException,
+ * UnrecognizedClientException, IncompleteSignature; IAM/STS: InvalidClientTokenId,
+ * MissingAuthenticationToken, SignatureDoesNotMatch; JSON services: InvalidSignatureException).
+ */
+const CREDENTIALS: ReadonlyMap<string, CredentialsProblem> = new Map([
+  ['CredentialsProviderError', 'missing'],
+  ['TokenProviderError', 'missing'],
+  ['MissingAuthenticationToken', 'missing'],
+  ['ExpiredToken', 'expired'],
+  ['ExpiredTokenException', 'expired'],
+  ['UnrecognizedClientException', 'rejected'],
+  ['InvalidClientTokenId', 'rejected'],
+  ['InvalidAccessKeyId', 'rejected'],
+  ['InvalidSignatureException', 'rejected'],
+  ['SignatureDoesNotMatch', 'rejected'],
+  ['IncompleteSignature', 'rejected'],
 ]);
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -98,9 +106,8 @@ export const toGenericAwsError = (service: AwsService, operation: string, cause:
     if (ACCESS_DENIED.has(cause.name)) {
       return { kind: 'AccessDenied', service, operation, cause, message: cause.message };
     }
-    if (CREDENTIALS.has(cause.name)) {
-      return { kind: 'CredentialsError', service, operation, cause, message: cause.message };
-    }
+    const reason = CREDENTIALS.get(cause.name);
+    if (reason !== undefined) return { kind: 'CredentialsError', reason, service, operation, cause, message: cause.message };
     return {
       kind: 'AwsServiceError',
       service,
@@ -113,9 +120,8 @@ export const toGenericAwsError = (service: AwsService, operation: string, cause:
       requestId: cause.$metadata.requestId,
     };
   }
-  if (cause instanceof Error && CREDENTIALS.has(cause.name)) {
-    return { kind: 'CredentialsError', service, operation, cause, message: cause.message };
-  }
+  const reason = cause instanceof Error ? CREDENTIALS.get(cause.name) : undefined;
+  if (reason !== undefined) return { kind: 'CredentialsError', reason, service, operation, cause, message: messageOf(cause) };
   if (isNetworkFailure(cause)) return { kind: 'NetworkError', service, operation, cause, message: messageOf(cause) };
   return { kind: 'SdkClientError', service, operation, cause, message: messageOf(cause) };
 };

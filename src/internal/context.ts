@@ -32,6 +32,8 @@ export interface RegistryContext {
   readonly region: () => ResultAsync<string, SdkClientError>;
   /** Set when a configured endpoint is unsafe: every operation returns it before any AWS call. */
   readonly transportError: InsecureEndpoint | undefined;
+  /** `EncryptedRegistryOptions.allowInsecureHttp`: plain `http://` to any host (layer downloads included). */
+  readonly allowInsecureHttp?: boolean;
   readonly poll: PollSettings;
   /** The registry's clock (`EncryptedRegistryOptions.clock`): every pause of the library goes through it. */
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;

@@ -1,5 +1,6 @@
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
 import type { InsecureEndpoint } from '../errors.js';
+import type { RegistryLogger } from '../types.js';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '[::1]', '::1']);
 
@@ -29,9 +30,12 @@ const insecure = (url: string): InsecureEndpoint => ({ kind: 'InsecureEndpoint',
 
 /**
  * Refuses plain `http://` unless the host is loopback: image layers and signed requests travel
- * over TLS only. Returns the error to report, or `undefined` when the URL is acceptable.
+ * over TLS only. With `allowInsecureHttp` (the registry's explicit opt-in, for an emulator at a CI
+ * service name such as `http://localstack:4566`) plain `http://` to any host is accepted too; what
+ * is neither http nor https, or no URL, is refused always. Returns the error to report, or
+ * `undefined` when the URL is acceptable.
  */
-export const checkTransport = (url: string): InsecureEndpoint | undefined => {
+export const checkTransport = (url: string, allowInsecureHttp = false): InsecureEndpoint | undefined => {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -39,8 +43,18 @@ export const checkTransport = (url: string): InsecureEndpoint | undefined => {
     return insecure(url);
   }
   if (parsed.protocol === 'https:') return undefined;
-  if (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname)) return undefined;
+  if (parsed.protocol === 'http:' && (allowInsecureHttp || isLoopbackHost(parsed.hostname))) return undefined;
   return insecure(url);
+};
+
+/** The host (`name:port`) of a plain-`http://` URL that is not loopback: what `allowInsecureHttp` lets through. */
+const insecureHttpHost = (url: string): string | undefined => {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname) ? parsed.host : undefined;
+  } catch {
+    return undefined;
+  }
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -98,12 +112,24 @@ const clientEndpoint = async (config: unknown): Promise<string | undefined> => {
   }
 };
 
+/** What {@link checkClientEndpoints} reports a plain-http endpoint it let through to. */
+const INSECURE_HTTP_WARNING = 'plain HTTP to a non-loopback endpoint (allowInsecureHttp): requests, and the image layers a migration copies, travel unencrypted';
+
 /**
  * Checks the endpoint each client will use (see {@link clientEndpoint}) before the first call:
- * the first insecure one is the error.
+ * the first insecure one is the error. Plain-http endpoints let through by `allowInsecureHttp`
+ * are logged as one warning naming their hosts (`fields.insecureHttpHosts`).
  */
-export const checkClientEndpoints = (configs: readonly unknown[]): ResultAsync<void, InsecureEndpoint> =>
+export const checkClientEndpoints = (
+  configs: readonly unknown[],
+  allowInsecureHttp = false,
+  logger?: RegistryLogger,
+): ResultAsync<void, InsecureEndpoint> =>
   ResultAsync.fromSafePromise(Promise.all(configs.map(clientEndpoint))).andThen((urls) => {
-    const problem = urls.map((url) => (url === undefined ? undefined : checkTransport(url))).find((e) => e !== undefined);
-    return problem === undefined ? okAsync<void, InsecureEndpoint>(undefined) : errAsync<void, InsecureEndpoint>(problem);
+    const known = urls.filter((url): url is string => url !== undefined);
+    const problem = known.map((url) => checkTransport(url, allowInsecureHttp)).find((e) => e !== undefined);
+    if (problem !== undefined) return errAsync<void, InsecureEndpoint>(problem);
+    const hosts = [...new Set(known.flatMap((url) => insecureHttpHost(url) ?? []))];
+    if (hosts.length > 0) logger?.warn(INSECURE_HTTP_WARNING, { insecureHttpHosts: hosts });
+    return okAsync<void, InsecureEndpoint>(undefined);
   });

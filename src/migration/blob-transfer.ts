@@ -178,7 +178,7 @@ const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'c
   let response: IncomingMessage;
   for (let hops = 0; ; hops++) {
     // Every hop is checked: a redirect must not lead off TLS.
-    const insecure = checkTransport(location);
+    const insecure = checkTransport(location, ctx.allowInsecureHttp === true);
     if (insecure) return err(fatal(insecure));
     try {
       response = await openDownload(location, signal);

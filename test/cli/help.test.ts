@@ -50,12 +50,15 @@ describe('help', () => {
   it('`help` of an unknown command is a usage error naming it: exit 2', async () => {
     const run = await runCli(['help', 'migrate', 'nosuch'], baseEnv());
     expect(run.code).toBe(2);
-    expect(run.stderr.trim()).toBe("encrypted-ecr: UsageError: unknown command 'migrate nosuch' (see: encrypted-ecr --help)");
+    expect(run.stderr.trim()).toBe("encrypted-ecr: UsageError: unknown command 'migrate nosuch' (see: encrypted-ecr migrate --help)");
   });
 
-  it('a command group without its subcommand is still a usage error: exit 2', async () => {
+  it('a command group without its subcommand is still a usage error: exit 2, with an error line naming its commands', async () => {
     const run = await runCli(['policy'], baseEnv());
     expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n').at(-1)).toBe(
+      'encrypted-ecr: UsageError: policy needs one of its commands: generate, check (see: encrypted-ecr policy --help)',
+    );
   });
 
   it('`migrate --help` shows every option of a migration (--plan, --kms-key, ...) and the resume subcommand', async () => {

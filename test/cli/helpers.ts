@@ -12,6 +12,11 @@ export const assertBuilt = (): void => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` before the CLI tests (npm test does)`);
 };
 
+/** The JSON error object the CLI prints on stdout with JSON output. */
+export interface JsonError {
+  readonly error: { readonly kind: string; readonly message: string } & Record<string, unknown>;
+}
+
 export interface CliRun {
   readonly code: number;
   readonly stdout: string;

@@ -1,5 +1,7 @@
 import { RepositoryNotFoundException } from '@aws-sdk/client-ecr';
 import { KMSServiceException, NotFoundException } from '@aws-sdk/client-kms';
+import { STSServiceException } from '@aws-sdk/client-sts';
+import { CredentialsProviderError } from '@smithy/core/config';
 import { describe, expect, it } from 'vitest';
 import { awsCall, toGenericAwsError } from '../../src/internal/aws.js';
 
@@ -64,7 +66,21 @@ describe('toGenericAwsError', () => {
 
   it('classifies expired credentials as CredentialsError', () => {
     const cause = new KMSServiceException({ name: 'ExpiredTokenException', $fault: 'client', $metadata: {}, message: 'expired' });
-    expect(toGenericAwsError('kms', 'DescribeKey', cause).kind).toBe('CredentialsError');
+    expect(toGenericAwsError('kms', 'DescribeKey', cause)).toMatchObject({ kind: 'CredentialsError', reason: 'expired' });
+  });
+
+  it('tells credentials the SDK could not find from credentials AWS rejected', () => {
+    // What the SDK's default chain throws when no provider has any (aws-sdk-js-v3 PR #2408).
+    const none = new CredentialsProviderError('Could not load credentials from any providers', { tryNextLink: false });
+    expect(toGenericAwsError('ecr', 'DescribeRepositories', none)).toMatchObject({ kind: 'CredentialsError', reason: 'missing' });
+    const unknownKey = new KMSServiceException({ name: 'UnrecognizedClientException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'The security token included in the request is invalid.' });
+    expect(toGenericAwsError('kms', 'DescribeKey', unknownKey)).toMatchObject({ kind: 'CredentialsError', reason: 'rejected' });
+    const badKeyId = new STSServiceException({ name: 'InvalidClientTokenId', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'The security token included in the request is invalid.' });
+    expect(toGenericAwsError('sts', 'GetCallerIdentity', badKeyId)).toMatchObject({ kind: 'CredentialsError', reason: 'rejected' });
+    const badSecret = new KMSServiceException({ name: 'InvalidSignatureException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'The request signature we calculated does not match the signature you provided.' });
+    expect(toGenericAwsError('kms', 'ListGrants', badSecret)).toMatchObject({ kind: 'CredentialsError', reason: 'rejected' });
+    const expiredSts = new STSServiceException({ name: 'ExpiredToken', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'The security token included in the request is expired' });
+    expect(toGenericAwsError('sts', 'GetCallerIdentity', expiredSts)).toMatchObject({ kind: 'CredentialsError', reason: 'expired' });
   });
 
   it('classifies a refused connection as NetworkError', () => {

@@ -62,13 +62,14 @@ const CATEGORY_MEANING: Record<keyof typeof EXIT, string> = {
   ok: 'Done. `audit`: every repository complies. `policy check`: allowed.',
   unexpected: 'An answer the library does not model, or a bug.',
   usage: 'Bad usage or input (for the CLI also: an unknown flag, no region, no `--yes` off a terminal).',
-  notFound: 'The repository or key does not exist.',
-  conflict: 'The state of the repositories conflicts with the request (`migrate --plan`: not ready).',
+  notFound: 'The repository or key does not exist (for the CLI also: no migration journal at the `--journal` path).',
+  conflict: 'The state of the repositories conflicts with the request (`migrate --plan`: archived images block it).',
   permissions: 'Permissions or credentials (`policy check`: denied).',
   key: 'The KMS key cannot be used.',
   retryable: 'Try again later, unchanged: throttled, no answer, a 5xx.',
   partial: 'Partly done: read the error, then finish or resume.',
   nonCompliant: '`audit`: at least one repository is not compliant (not an error kind).',
+  declined: 'CLI only: a confirmation prompt was answered no (or Ctrl-D); nothing was done (not an error kind).',
   interrupted: 'Interrupted: the `AbortSignal` fired (Ctrl-C).',
 };
 

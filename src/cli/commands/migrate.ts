@@ -3,16 +3,17 @@
  * `migrateRepository` and `resumeMigration`. Ctrl-C stops the migration between AWS calls through
  * its `AbortSignal`; the journal keeps where it stopped, and the CLI says how to resume.
  */
-import { resolve } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ResultAsync } from 'neverthrow';
 import type { EncryptionDescription, MigrateRepositoryError, MigrationPlan, MigrationProgress, MigrationResult, MigrationWarning } from '../../index.js';
 import { type AwsOptions, fail, finish, isFailure, type Run, withAwsOptions, withGrantWait, withProgressOption, withRegistry } from '../context.js';
-import { EXIT } from '../exit-codes.js';
+import { blockingExitCode, EXIT } from '../exit-codes.js';
 import { onInterrupt } from '../interrupt.js';
 import { loadLibrary } from '../library.js';
 import { createMigrationDisplay } from '../migration-progress.js';
-import { type CliIo, renderFields } from '../output.js';
+import { type CliFailure, type CliIo, renderFields } from '../output.js';
 import { confirm } from '../terminal.js';
 import { encryptionFromFlags } from './repository.js';
 
@@ -30,7 +31,19 @@ const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 const encryptionText = (e: EncryptionDescription | undefined): string | undefined =>
   e === undefined ? undefined : e.keyArn === undefined ? e.type : `${e.type} ${e.keyArn}${e.awsManagedKey ? ' (aws/ecr)' : ''}`;
 
-const planTable = (plan: MigrationPlan): string =>
+/** What a migration that changes nothing says (as Terraform's "No changes."), and nothing else. */
+const noChanges = (repositoryName: string, encryption: EncryptionDescription | undefined): string =>
+  `No changes. ${repositoryName} already has ${encryptionText(encryption) ?? 'this encryption'}: there is nothing to migrate.`;
+
+/**
+ * The plan's exit code is the one `migrate` would exit with: a blocking preflight finding's (a
+ * disabled key 6, a missing permission 5: `migrate` returns that very error, as `preflight` and
+ * `create` do), else 0 when it would go ahead or change nothing, else 4 (archived images).
+ */
+const planExit = (plan: MigrationPlan): number =>
+  blockingExitCode(plan.preflight.findings) ?? (plan.ready || plan.nothingToDo ? EXIT.ok : EXIT.conflict);
+
+const planDetails = (plan: MigrationPlan): string =>
   [
     renderFields([
       ['repository', plan.repositoryName],
@@ -47,7 +60,7 @@ const planTable = (plan: MigrationPlan): string =>
   ].join('\n');
 
 /** The result; warnings the progress display printed while the migration ran are not repeated. */
-const resultTable = (r: MigrationResult, shown: (w: MigrationWarning) => boolean = () => false): string =>
+const resultDetails = (r: MigrationResult, shown: (w: MigrationWarning) => boolean = () => false): string =>
   [
     renderFields([
       ['repository', r.repository.name],
@@ -60,6 +73,13 @@ const resultTable = (r: MigrationResult, shown: (w: MigrationWarning) => boolean
     ]),
     ...r.warnings.filter((w) => !shown(w)).map((w) => `warning: ${w.code}: ${w.message}`),
   ].join('\n');
+
+/** A plan that changes nothing (and nothing blocks) is "No changes.": no estimate of API calls, no warnings. */
+const planTable = (plan: MigrationPlan): string =>
+  plan.nothingToDo && plan.blockers.length === 0 ? noChanges(plan.repositoryName, plan.to) : planDetails(plan);
+
+const resultTable = (r: MigrationResult, shown: (w: MigrationWarning) => boolean = () => false): string =>
+  r.changed ? resultDetails(r, shown) : noChanges(r.repository.name, r.to);
 
 /**
  * Runs a migration with Ctrl-C wired to its AbortSignal: the first Ctrl-C stops it after the call
@@ -94,6 +114,38 @@ const runMigration = async (
   }
 };
 
+/** The journals `migrate` writes by default (`.encrypted-ecr-migration-<name>.json`, older `.migration-journal-<name>.json`) in a directory. */
+const journalsIn = (directory: string): string[] => {
+  try {
+    return readdirSync(directory).filter((name) => /^\.(?:encrypted-ecr-migration|migration-journal)-.+\.json$/.test(name));
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * `JournalNotFound` when no file is at the journal path (the library would read a missing file as a
+ * journal that records no migration), naming the journals beside it; `undefined` otherwise (an
+ * unreadable one is the library's `JournalFailed`).
+ */
+const missingJournal = (path: string): CliFailure | undefined => {
+  try {
+    statSync(path);
+    return undefined;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return undefined;
+  }
+  const beside = journalsIn(dirname(path)).filter((name) => name !== basename(path));
+  return {
+    kind: 'JournalNotFound',
+    message:
+      `no journal at ${path}` +
+      (beside.length > 0 ? `; journals in ${dirname(path)}: ${beside.join(', ')}` : '') +
+      ' (migrate <repository> writes .encrypted-ecr-migration-<name>.json in the directory it ran in, or where --journal said)',
+  };
+};
+
 const concurrencyOf = (options: MigrateOptions): { concurrency?: number } =>
   options.concurrency === undefined ? {} : { concurrency: Number(options.concurrency) };
 
@@ -122,9 +174,7 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
         if (isFailure(encryption)) return fail(run, encryption);
         const restoreArchived = options.restoreArchived === true;
         if (options.plan === true) {
-          return finish(run, registry.planMigration({ repositoryName: name, encryption, restoreArchived }), planTable, (plan) =>
-            plan.ready || plan.nothingToDo ? EXIT.ok : EXIT.conflict,
-          );
+          return finish(run, registry.planMigration({ repositoryName: name, encryption, restoreArchived }), planTable, planExit);
         }
         const { defaultJournalPath, fileJournal } = await loadLibrary();
         const journalPath = resolve(options.journal ?? defaultJournalPath(name));
@@ -180,6 +230,8 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
       await withRegistry(io, options, async (run, registry) => {
         const { fileJournal } = await loadLibrary();
         const journalPath = resolve(options.journal);
+        const missing = missingJournal(journalPath);
+        if (missing !== undefined) return fail(run, missing);
         const confirmed = await confirm(io, `Resume the migration recorded in ${journalPath}?`, options.yes === true);
         if (confirmed !== true) return fail(run, confirmed);
         return runMigration(run, journalPath, (signal, onProgress) =>

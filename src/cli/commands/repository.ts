@@ -11,7 +11,7 @@ import type {
   RepositoryTag,
 } from '../../index.js';
 import { type AwsOptions, fail, finish, isFailure, withAwsOptions, withGrantWait, withRegistry } from '../context.js';
-import { EXIT, exitCodeFor } from '../exit-codes.js';
+import { blockingExitCode, EXIT } from '../exit-codes.js';
 import type { CliFailure, CliIo } from '../output.js';
 import { renderFields, renderTable } from '../output.js';
 import { confirm } from '../terminal.js';
@@ -115,11 +115,7 @@ const preflightTable = (report: PreflightReport): string => {
 };
 
 /** 0 when the preflight finds nothing blocking; otherwise the exit code of the first blocking finding. */
-const preflightExit = (report: PreflightReport): number => {
-  if (report.ok) return EXIT.ok;
-  const blocking = report.findings.find((f) => f.severity === 'error' && f.error !== undefined);
-  return blocking?.error ? exitCodeFor(blocking.error) : EXIT.unexpected;
-};
+const preflightExit = (report: PreflightReport): number => (report.ok ? EXIT.ok : (blockingExitCode(report.findings) ?? EXIT.unexpected));
 
 const createdTable = (created: CreatedRepository): string =>
   [

@@ -340,6 +340,24 @@ describe('copyImages', () => {
     expect(world.downloads.downloads).toEqual([]);
   });
 
+  it('with allowInsecureHttp, downloads over plain http from a host that is not loopback (an emulator at a CI service name)', async () => {
+    const { graph } = await prepare();
+    // 0.0.0.0 is not loopback by name, yet reaches this machine's 127.0.0.1 listeners on Linux
+    // (this answer replaces the fault proxy's routing: the layers come from the emulator itself).
+    world.recorder.answer('GetDownloadUrlForLayer', (output) => {
+      output.downloadUrl = String(output.downloadUrl).replace(/^http:\/\/127\.0\.0\.1:/, 'http://0.0.0.0:');
+    });
+
+    expect((await copy(graph))._unsafeUnwrapErr()).toMatchObject({ kind: 'InsecureEndpoint' });
+    const result = await copyImages(
+      { ...world.context(), allowInsecureHttp: true },
+      { source: 'app', target: 'app-staging', graph, concurrency: 3, partSizeBounds: SMALL_PART_BOUNDS },
+    );
+
+    expect(result.isOk()).toBe(true);
+    expect(blobsIn('app-staging').length).toBeGreaterThan(0);
+  });
+
   it('follows a download redirect, and refuses one that leaves TLS', async () => {
     const { app, graph } = await prepare();
     world.downloads.redirects.set(app.sharedLayer, `/${encodeURIComponent(app.sharedLayer)}?to={to}&moved=1`);
