@@ -95,7 +95,16 @@ export type {
   AuditViolation,
   AuditViolationCode,
 } from './operations/audit.js';
-export type { AuditStatus, AuditWarning, AuditWarningCode } from './operations/audit-types.js';
+export type {
+  AuditedRegistryRule,
+  AuditedRegistryRules,
+  AuditStatus,
+  AuditWarning,
+  AuditWarningCode,
+  RegistryRuleKind,
+} from './operations/audit-types.js';
+export type { CreationTemplateDescription, EnsureCreationTemplateInput, EnsuredCreationTemplate } from './operations/creation-template.js';
+export type { TemplateScenario } from './encryption/templates.js';
 export type { Cancellable } from './types.js';
 export type { Clock } from './internal/wait.js';
 export type { KeptOrphan } from './operations/orphaned-grants.js';

@@ -32,6 +32,8 @@ export type { EncryptedRegistryOptions, RegistryClientConfig, RegistryClients } 
 import { doctor, type DoctorInput, type DoctorReport } from './operations/doctor.js';
 import type { AuditError } from './errors.js';
 import { audit, type AuditInput, type AuditReport } from './operations/audit.js';
+import { ensureCreationTemplate, type EnsureCreationTemplateInput, type EnsuredCreationTemplate } from './operations/creation-template.js';
+import type { EnsureCreationTemplateError } from './errors.js';
 import type { MigrateRepositoryError, PlanMigrationError, ResumeMigrationError } from './errors.js';
 import { planMigration } from './migration/plan.js';
 import { resumeMigration } from './migration/resume.js';
@@ -378,6 +380,40 @@ export class EncryptedRegistry {
    */
   audit(input?: AuditInput): ResultAsync<AuditReport, AuditError> {
     return this.#run('audit', inputs.auditInput, input, audit);
+  }
+
+  /**
+   * Creates or updates the repository creation template of `prefix`, so that the repositories ECR
+   * creates on your behalf under it (create-on-push, pull-through cache, replication, as
+   * `appliedFor` says) get this encryption. Templates do not touch existing repositories, and
+   * where no template applies ECR creates repositories with AES256 (`audit` reports such places).
+   *
+   * Checked first, as `createEncryptedRepository` checks them: the key (resolved to its key ARN,
+   * which is all a template takes; in this region, enabled, symmetric), and the custom role ECR
+   * assumes to create the repositories and their KMS grants (IAM policy simulation of
+   * `ecr:CreateRepository`, and in ECR's context `kms:CreateGrant`, `kms:DescribeKey`,
+   * `kms:RetireGrant`, plus the key policy). A KMS template needs `customRoleArn`. Idempotent:
+   * `action: 'unchanged'` when the template says the same already; the template ECR answers is
+   * compared with the one written.
+   *
+   * Errors (`error.kind`): `InvalidInput`, `InvalidEncryption`, `InsecureEndpoint`, `KeyNotFound`,
+   * `KeyNotUsable`, `KeyRegionMismatch`, `KeyGrantQuotaExhausted`, `MissingPermissions`, `Aborted`,
+   * and the generic AWS kinds.
+   *
+   * @example
+   * ```ts
+   * const result = await registry.ensureCreationTemplate({
+   *   prefix: 'ROOT',
+   *   appliedFor: ['CREATE_ON_PUSH', 'REPLICATION', 'PULL_THROUGH_CACHE'],
+   *   encryption: { type: 'KMS', key: 'alias/ecr-app' },
+   *   customRoleArn: 'arn:aws:iam::111122223333:role/ecr-template-role',
+   * });
+   * if (result.isOk()) console.log(result.value.action, result.value.template.encryption.keyArn);
+   * else console.error(result.error.kind);
+   * ```
+   */
+  ensureCreationTemplate(input: EnsureCreationTemplateInput): ResultAsync<EnsuredCreationTemplate, EnsureCreationTemplateError> {
+    return this.#run('ensureCreationTemplate', inputs.ensureCreationTemplateInput, input, ensureCreationTemplate);
   }
 
   /**
