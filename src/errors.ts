@@ -605,6 +605,9 @@ export type EnsureCreationTemplateError =
   | Aborted
   | GenericAwsError;
 
+/** Everything `listCreationTemplates` can return. */
+export type ListCreationTemplatesError = InvalidInput | InsecureEndpoint | Aborted | GenericAwsError;
+
 /** What stops `preflight` from running at all (the checks themselves come back as findings). */
 export type PreflightError = InvalidInput | InsecureEndpoint | GenericAwsError;
 

@@ -177,6 +177,8 @@ export const ensureCreationTemplateInput = record({
   signal: optional(abortSignal),
 });
 
+export const listCreationTemplatesInput = record({ signal: optional(abortSignal) });
+
 export const planMigrationInput = record({
   repositoryName: string,
   encryption,

@@ -32,8 +32,14 @@ export type { EncryptedRegistryOptions, RegistryClientConfig, RegistryClients } 
 import { doctor, type DoctorInput, type DoctorReport } from './operations/doctor.js';
 import type { AuditError } from './errors.js';
 import { audit, type AuditInput, type AuditReport } from './operations/audit.js';
-import { ensureCreationTemplate, type EnsureCreationTemplateInput, type EnsuredCreationTemplate } from './operations/creation-template.js';
-import type { EnsureCreationTemplateError } from './errors.js';
+import {
+  type CreationTemplateDescription,
+  ensureCreationTemplate,
+  type EnsureCreationTemplateInput,
+  type EnsuredCreationTemplate,
+  listCreationTemplates,
+} from './operations/creation-template.js';
+import type { EnsureCreationTemplateError, ListCreationTemplatesError } from './errors.js';
 import type { MigrateRepositoryError, PlanMigrationError, ResumeMigrationError } from './errors.js';
 import { planMigration } from './migration/plan.js';
 import { resumeMigration } from './migration/resume.js';
@@ -414,6 +420,22 @@ export class EncryptedRegistry {
    */
   ensureCreationTemplate(input: EnsureCreationTemplateInput): ResultAsync<EnsuredCreationTemplate, EnsureCreationTemplateError> {
     return this.#run('ensureCreationTemplate', inputs.ensureCreationTemplateInput, input, ensureCreationTemplate);
+  }
+
+  /**
+   * Every repository creation template of the region: prefix, scenarios (`appliedFor`),
+   * encryption (the key by its ARN; `awsManagedKey` for KMS with no key) and custom role.
+   *
+   * Errors (`error.kind`): `InvalidInput`, `InsecureEndpoint`, `Aborted`, and the generic AWS kinds.
+   *
+   * @example
+   * ```ts
+   * const templates = await registry.listCreationTemplates();
+   * if (templates.isOk()) for (const t of templates.value) console.log(t.prefix, t.appliedFor.join(','), t.encryption.type);
+   * ```
+   */
+  listCreationTemplates(input: Cancellable = {}): ResultAsync<CreationTemplateDescription[], ListCreationTemplatesError> {
+    return this.#run('listCreationTemplates', inputs.listCreationTemplatesInput, input, listCreationTemplates);
   }
 
   /**

@@ -12,7 +12,7 @@ import type { RepositoryCreationTemplate } from '@aws-sdk/client-ecr';
 import { err, errAsync, ok, okAsync, type Result, type ResultAsync, safeTry } from 'neverthrow';
 import { type ParsedEncryption, parseEncryption } from '../encryption/spec.js';
 import { TEMPLATE_PREFIX, TEMPLATE_SCENARIOS, type TemplateScenario } from '../encryption/templates.js';
-import type { EnsureCreationTemplateError, InvalidInput } from '../errors.js';
+import type { EnsureCreationTemplateError, InvalidInput, ListCreationTemplatesError } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { checkCaller, checkKey, checkTemplateRole, type Finding, isBlocking, parseRoleArn, type PreflightFindingError, type ResolvedKey } from '../preflight/index.js';
 import { describeCreationTemplates } from '../steps/ecr-migration.js';
@@ -183,3 +183,10 @@ export const ensureCreationTemplate = (ctx: RegistryContext, input: EnsureCreati
     return ok({ action: written.action, template: describe(written.template), findings });
   });
 };
+
+/**
+ * Every repository creation template of the region, as {@link CreationTemplateDescription}s.
+ * @internal Use `EncryptedRegistry.listCreationTemplates`.
+ */
+export const listCreationTemplates = (ctx: RegistryContext, _input: Cancellable): ResultAsync<CreationTemplateDescription[], ListCreationTemplatesError> =>
+  ctx.transportError ? errAsync(ctx.transportError) : describeCreationTemplates(ctx).map((templates) => templates.map(describe));

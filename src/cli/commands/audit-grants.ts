@@ -77,10 +77,27 @@ const auditTable = (report: AuditReport): string => {
     ]),
   );
   const c = report.cost;
+  // Issue 18: what the repositories ECR creates on your behalf get.
+  const rules =
+    report.registryRules.rules.length === 0
+      ? 'registry rules: no creation template, pull-through cache rule or replication'
+      : renderTable(
+          ['REGISTRY RULE', 'PREFIX', 'TEMPLATE', 'NEW REPOSITORIES', 'STATUS', 'REASON'],
+          report.registryRules.rules.map((r) => [
+            r.rule + (r.destination ? ` → ${r.destination.registryId}/${r.destination.region}` : '') + (r.appliedFor ? ` (${r.appliedFor.join(',')})` : ''),
+            r.prefix,
+            r.template ?? '-',
+            r.encryption ? `${r.encryption.type}${r.encryption.keyArn ? ` ${short(r.encryption.keyArn)}` : ''}` : '?',
+            r.status === 'fail' ? 'FAIL' : r.status,
+            [...r.violations.map((v) => v.message), ...r.notes.map((n) => `note: ${n}`)].join('; '),
+          ]),
+        );
   return [
     repositories,
     '',
     keys,
+    '',
+    rules,
     '',
     c.requestsEstimated
       ? `estimated KMS cost: ${usd(c.total)}/month (${usd(c.keys)} for customer-managed keys, ${usd(c.requests)} for ${c.requestsPerMonth} requests; ` +
