@@ -19,11 +19,13 @@ const OUT = join(root, 'src/testing/emulator/model-constraints.ts');
 export const SERVED = {
   ecr: [
     'BatchCheckLayerAvailability', 'BatchDeleteImage', 'BatchGetImage', 'BatchGetRepositoryScanningConfiguration', 'CompleteLayerUpload',
-    'CreateRepository', 'DeleteLifecyclePolicy', 'DeleteRepository', 'DeleteRepositoryPolicy', 'DescribeImages', 'DescribePullThroughCacheRules',
+    'CreatePullThroughCacheRule', 'CreateRepository', 'CreateRepositoryCreationTemplate', 'DeleteLifecyclePolicy', 'DeletePullThroughCacheRule',
+    'DeleteRegistryPolicy', 'DeleteRepository', 'DeleteRepositoryCreationTemplate', 'DeleteRepositoryPolicy', 'DescribeImages', 'DescribePullThroughCacheRules',
     'DescribeRegistry', 'DescribeRepositories', 'DescribeRepositoryCreationTemplates', 'GetAuthorizationToken', 'GetDownloadUrlForLayer',
     'GetLifecyclePolicy', 'GetRegistryPolicy', 'GetRegistryScanningConfiguration', 'GetRepositoryPolicy', 'InitiateLayerUpload', 'ListImageReferrers',
-    'ListImages', 'ListTagsForResource', 'PutImage', 'PutImageScanningConfiguration', 'PutImageTagMutability', 'PutLifecyclePolicy', 'SetRepositoryPolicy',
-    'TagResource', 'UntagResource', 'UpdateImageStorageClass', 'UploadLayerPart',
+    'ListImages', 'ListTagsForResource', 'PutImage', 'PutImageScanningConfiguration', 'PutImageTagMutability', 'PutLifecyclePolicy', 'PutRegistryPolicy',
+    'PutReplicationConfiguration', 'SetRepositoryPolicy', 'TagResource', 'UntagResource', 'UpdateImageStorageClass', 'UpdateRepositoryCreationTemplate',
+    'UploadLayerPart',
   ],
   kms: [
     'CancelKeyDeletion', 'CreateAlias', 'CreateGrant', 'CreateKey', 'Decrypt', 'DeleteAlias', 'DescribeKey', 'DisableKey', 'DisableKeyRotation', 'EnableKey',

@@ -607,6 +607,23 @@ export type CreateEncryptedRepositoryError =
   | RollbackFailed
   | GenericAwsError;
 
+/**
+ * Everything `ensureCreationTemplate` can return: bad input before any call, the key checks of a
+ * creation (`KeyError`), the custom role's or the caller's `MissingPermissions`, and the generic
+ * AWS kinds (`UnexpectedResponse` when ECR answers a template other than the one written).
+ */
+export type EnsureCreationTemplateError =
+  | InvalidEncryption
+  | InvalidInput
+  | InsecureEndpoint
+  | KeyError
+  | MissingPermissions
+  | Aborted
+  | GenericAwsError;
+
+/** Everything `listCreationTemplates` can return. */
+export type ListCreationTemplatesError = InvalidInput | InsecureEndpoint | Aborted | GenericAwsError;
+
 /** What stops `preflight` from running at all (the checks themselves come back as findings). */
 export type PreflightError = InvalidInput | InsecureEndpoint | GenericAwsError;
 

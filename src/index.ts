@@ -85,6 +85,8 @@ export type * from './operations/audit-types.js';
 export type { FindingSeverity, KeyPosture, KeyPostureCheck, KeyPostureCheckId, KeyRotation } from './operations/key-posture.js';
 export { auditToAsff } from './operations/audit-asff.js';
 export type { AsffFinding, AsffOptions, AsffResource } from './operations/audit-asff.js';
+export type { CreationTemplateDescription, EnsureCreationTemplateInput, EnsuredCreationTemplate } from './operations/creation-template.js';
+export type { TemplateScenario } from './encryption/templates.js';
 export type { Cancellable } from './types.js';
 export type { Clock } from './internal/wait.js';
 export type { KeptOrphan } from './operations/orphaned-grants.js';

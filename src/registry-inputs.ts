@@ -13,6 +13,7 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import { err, ok } from 'neverthrow';
 import type { InvalidInput } from './errors.js';
 import type { MigrationJournal, MigrationProgress } from './migration/types.js';
+import type { TemplateScenario } from './encryption/templates.js';
 import type { AuditProgress, AuditRequirement } from './operations/audit-types.js';
 import type { FindOrphanedGrantsInput } from './operations/orphaned-grants.js';
 import { policyDocument, type PolicyDocument } from './policy/index.js';
@@ -167,6 +168,18 @@ export const auditInput = record({
   onProgress: optional(fn<(progress: AuditProgress) => void>()),
   signal: optional(abortSignal),
 });
+
+/** `ensureCreationTemplate`: the operation says which strings are prefixes, scenarios and role ARNs. */
+export const ensureCreationTemplateInput = record({
+  prefix: string,
+  appliedFor: array(string as Schema<TemplateScenario>),
+  encryption,
+  customRoleArn: optional(string),
+  description: optional(string),
+  signal: optional(abortSignal),
+});
+
+export const listCreationTemplatesInput = record({ signal: optional(abortSignal) });
 
 export const planMigrationInput = record({
   repositoryName: string,

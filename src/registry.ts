@@ -33,6 +33,14 @@ import { doctor, type DoctorInput, type DoctorReport } from './operations/doctor
 import type { AuditError } from './errors.js';
 import { audit } from './operations/audit.js';
 import type { AuditInput, AuditReport } from './operations/audit-types.js';
+import {
+  type CreationTemplateDescription,
+  ensureCreationTemplate,
+  type EnsureCreationTemplateInput,
+  type EnsuredCreationTemplate,
+  listCreationTemplates,
+} from './operations/creation-template.js';
+import type { EnsureCreationTemplateError, ListCreationTemplatesError } from './errors.js';
 import type { MigrateRepositoryError, PlanMigrationError, ResumeMigrationError } from './errors.js';
 import {
   migrateRepository,
@@ -388,6 +396,56 @@ export class EncryptedRegistry {
    */
   audit(input?: AuditInput): ResultAsync<AuditReport, AuditError> {
     return this.#run('audit', inputs.auditInput, input, audit);
+  }
+
+  /**
+   * Creates or updates the repository creation template of `prefix`, so that the repositories ECR
+   * creates on your behalf under it (create-on-push, pull-through cache, replication, as
+   * `appliedFor` says) get this encryption. Templates do not touch existing repositories, and
+   * where no template applies ECR creates repositories with AES256 (`audit` reports such places).
+   *
+   * Checked first, as `createEncryptedRepository` checks them: the key (resolved to its key ARN,
+   * which is all a template takes; in this region, enabled, symmetric), and the custom role ECR
+   * assumes to create the repositories and their KMS grants (IAM policy simulation of
+   * `ecr:CreateRepository`, and in ECR's context `kms:CreateGrant`, `kms:DescribeKey`,
+   * `kms:RetireGrant`, plus the key policy). A KMS template needs `customRoleArn`. Idempotent:
+   * `action: 'unchanged'` when the template says the same already; the template ECR answers is
+   * compared with the one written.
+   *
+   * Errors (`error.kind`): `InvalidInput`, `InvalidEncryption`, `InsecureEndpoint`, `KeyNotFound`,
+   * `KeyNotUsable`, `KeyRegionMismatch`, `KeyGrantQuotaExhausted`, `MissingPermissions`, `Aborted`,
+   * and the generic AWS kinds.
+   *
+   * @example
+   * ```ts
+   * const result = await registry.ensureCreationTemplate({
+   *   prefix: 'ROOT',
+   *   appliedFor: ['CREATE_ON_PUSH', 'REPLICATION', 'PULL_THROUGH_CACHE'],
+   *   encryption: { type: 'KMS', key: 'alias/ecr-app' },
+   *   customRoleArn: 'arn:aws:iam::111122223333:role/ecr-template-role',
+   * });
+   * if (result.isOk()) console.log(result.value.action, result.value.template.encryption.keyArn);
+   * else console.error(result.error.kind);
+   * ```
+   */
+  ensureCreationTemplate(input: EnsureCreationTemplateInput): ResultAsync<EnsuredCreationTemplate, EnsureCreationTemplateError> {
+    return this.#run('ensureCreationTemplate', inputs.ensureCreationTemplateInput, input, ensureCreationTemplate);
+  }
+
+  /**
+   * Every repository creation template of the region: prefix, scenarios (`appliedFor`),
+   * encryption (the key by its ARN; `awsManagedKey` for KMS with no key) and custom role.
+   *
+   * Errors (`error.kind`): `InvalidInput`, `InsecureEndpoint`, `Aborted`, and the generic AWS kinds.
+   *
+   * @example
+   * ```ts
+   * const templates = await registry.listCreationTemplates();
+   * if (templates.isOk()) for (const t of templates.value) console.log(t.prefix, t.appliedFor.join(','), t.encryption.type);
+   * ```
+   */
+  listCreationTemplates(input: Cancellable = {}): ResultAsync<CreationTemplateDescription[], ListCreationTemplatesError> {
+    return this.#run('listCreationTemplates', inputs.listCreationTemplatesInput, input, listCreationTemplates);
   }
 
   /**

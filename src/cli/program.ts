@@ -9,6 +9,7 @@ import { registerLocalCommand } from './commands/local.js';
 import { registerMigrateCommands } from './commands/migrate.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerRepositoryCommands } from './commands/repository.js';
+import { registerTemplateCommands } from './commands/template.js';
 import { EXIT, exitHelp } from './exit-codes.js';
 import { loadTestKit } from './library.js';
 import { type CliIo, errorLine, outputFormat, reportError } from './output.js';
@@ -102,6 +103,7 @@ export const buildProgram = (io: CliIo, version: string, setExit: (code: number)
   registerAuditAndGrantCommands(program, io, setExit);
   registerMigrateCommands(program, io, setExit);
   registerPolicyCommands(program, io, setExit);
+  registerTemplateCommands(program, io, setExit);
   registerDoctorCommand(program, io, setExit);
   registerLocalCommand(program, io, setExit);
   program

@@ -65,7 +65,17 @@ export type AuditViolationCode =
   /** The key no longer exists. */
   | 'key-not-found'
   /** DescribeKey failed (e.g. access denied): compliance is UNKNOWN (neither pass nor fail), never assumed. */
-  | 'key-unreadable';
+  | 'key-unreadable'
+  /** Registry rules: repositories ECR creates on your behalf here get no template, so ECR's default, AES256. */
+  | 'no-template'
+  /** A KMS creation template names no custom role: ECR has no identity to create the KMS grants with. */
+  | 'template-role-missing'
+  /** The template's custom role may not do what ECR needs it for (IAM simulation or key policy). */
+  | 'template-role-denied'
+  /** A template's key is in another region: "The key must exist in the same Region as the repository". */
+  | 'key-wrong-region'
+  /** Registry rules that could not be read or checked (another registry's templates, a denied read): UNKNOWN. */
+  | 'rules-unverified';
 
 /** A result that is not a violation but deserves attention. */
 export type AuditWarningCode =
@@ -197,6 +207,41 @@ export interface AuditCost {
   };
 }
 
+/** Where a registry rule makes ECR create repositories on your behalf. */
+export type RegistryRuleKind = 'creation-template' | 'pull-through-cache' | 'replication';
+
+/**
+ * One registry rule and the encryption the repositories ECR creates under it get: a creation
+ * template (its own encryption, key and custom role), a pull-through cache rule or a replication
+ * destination (the template that applies there, or AES256 when none does).
+ */
+export interface AuditedRegistryRule {
+  readonly rule: RegistryRuleKind;
+  /** The template's prefix, the pull-through cache rule's ECR prefix, or the replication filter (`ROOT`: every repository). */
+  readonly prefix: string;
+  /** For templates: the scenarios it applies to. */
+  readonly appliedFor?: readonly string[];
+  /** For replication: the destination registry. */
+  readonly destination?: { readonly region: string; readonly registryId: string };
+  /** The prefix of the template that applies (a template names itself); absent when none does. */
+  readonly template?: string;
+  /** For templates: the role ECR assumes to create repositories and grants. */
+  readonly customRoleArn?: string;
+  /** What new repositories get; absent when it cannot be known here (another registry's templates). */
+  readonly encryption?: AuditedEncryption;
+  readonly status: AuditStatus;
+  readonly violations: readonly AuditViolation[];
+  /** Worth knowing, not failing: e.g. a role that may not retire grants. */
+  readonly notes: readonly string[];
+}
+
+/** The registry rules of the region, audited. */
+export interface AuditedRegistryRules {
+  /** `fail` when a rule fails, else `unknown` when one could not be checked, else `pass`. */
+  readonly status: AuditStatus;
+  readonly rules: readonly AuditedRegistryRule[];
+}
+
 /** The answer of {@link audit}. */
 export interface AuditReport {
   readonly region: string;
@@ -209,6 +254,11 @@ export interface AuditReport {
   readonly status: AuditStatus;
   readonly repositories: readonly AuditedRepository[];
   readonly keys: readonly AuditedKey[];
+  /**
+   * Creation templates, pull-through cache rules and replication: what the repositories ECR will
+   * create on your behalf get. Counted in `status` and `compliant` like the repositories.
+   */
+  readonly registryRules: AuditedRegistryRules;
   readonly cost: AuditCost;
   /**
    * The keys' posture: `fail` when a check of a key fails, else `unknown` when one could not be

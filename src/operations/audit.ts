@@ -18,6 +18,7 @@ import { listAllRepositories } from '../steps/ecr-repository.js';
 import { describeKey, listAllAliases } from '../steps/kms-keys.js';
 import type { EncryptionType } from '../types.js';
 import { assessKeyPosture, type KeyPosture } from './key-posture.js';
+import { auditRegistryRules, type EncryptionJudge } from './audit-registry-rules.js';
 import { sweepKeys } from './orphaned-grants.js';
 import type {
   AuditedEncryption,
@@ -378,6 +379,15 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
       };
     });
 
+    // Registry rules (issue 18): the templates' keys are judged like the repositories' keys.
+    const ruleKeys = new Map(keys);
+    const judge: EncryptionJudge = async (type, keyArn) => {
+      if (keyArn !== undefined && !ruleKeys.has(keyArn)) ruleKeys.set(keyArn, await describeInUse(ctx, keyArn));
+      const encryption = encryptionOf({ encryptionConfiguration: { encryptionType: type, ...(keyArn === undefined ? {} : { kmsKey: keyArn }) } }, ruleKeys);
+      return { encryption, violations: violationsOf(encryption, keyArn === undefined ? undefined : ruleKeys.get(keyArn), require, allowed) };
+    };
+    const registryRules = yield* auditRegistryRules(ctx, { region, require, judge });
+
     const requestsPerMonth = auditedKeys.reduce((n, k) => n + k.estimatedMonthlyRequests, 0);
     const keyCost = auditedKeys.filter((k) => k.keyFeeBilledTo === 'this-account').length * KMS_PRICE_PER_KEY_MONTH;
     const requestCost = round((requestsPerMonth / 10_000) * KMS_PRICE_PER_10K_REQUESTS);
@@ -412,11 +422,12 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
       region,
       account,
       rule: { require, allowedKeys: allowed === undefined ? undefined : [...allowed] },
-      compliant: nonCompliant === 0 && unknown === 0,
-      status: nonCompliant > 0 ? 'fail' : unknown > 0 ? 'unknown' : 'pass',
+      compliant: nonCompliant === 0 && unknown === 0 && registryRules.status === 'pass',
+      status: nonCompliant > 0 || registryRules.status === 'fail' ? 'fail' : unknown > 0 || registryRules.status === 'unknown' ? 'unknown' : 'pass',
       repositories: audited,
       keys: auditedKeys,
       postureStatus: !withPosture || auditedKeys.length === 0 ? undefined : keyPosture.fail > 0 ? 'fail' : keyPosture.unknown > 0 ? 'unknown' : 'pass',
+      registryRules,
       cost: {
         currency: 'USD',
         keys: keyCost,

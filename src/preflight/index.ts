@@ -36,6 +36,9 @@ export { repositoryPolicyText } from './input.js';
 export { parseKeyPolicy } from './key-policy.js';
 export { partitionOfRegion } from './region.js';
 export { simulate, simulationBatches, type SimulationBatch } from './permissions.js';
+export { checkKey, type ResolvedKey } from './key.js';
+export { checkTemplateRole, parseRoleArn } from './template-role.js';
+export { isBlocking } from './finding.js';
 
 /** @internal How far the preflight goes. `create` stops before any AWS call when the input is wrong. */
 export interface PreflightOptions {

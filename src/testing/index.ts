@@ -5,13 +5,20 @@
  * @packageDocumentation
  */
 export { ApiError } from './emulator/core.js';
-export type { Clock, EcrInspection, StoredObjectInfo } from './emulator/core.js';
+export type { Clock, EcrInspection, ReplicationAttemptInfo, StoredObjectInfo } from './emulator/core.js';
 export { startLocalAws } from './emulator/local-aws.js';
 export { manualClock } from './emulator/manual-clock.js';
 export type { ManualClock } from './emulator/manual-clock.js';
 export type { Inspect, LocalAws, LocalAwsOptions, Principals } from './emulator/local-aws.js';
 export { AWS_VARIANT_VALUES, DEFAULT_AWS_VARIANTS, resolveAwsVariants } from './emulator/variants.js';
-export type { AwsVariants, DeleteWhenRetireFailsVariant, SecondGrantVariant, SimulateMissingContextVariant } from './emulator/variants.js';
+export type {
+  AwsVariants,
+  CreateOnPushPermissionVariant,
+  DeleteWhenRetireFailsVariant,
+  SecondGrantVariant,
+  SimulateMissingContextVariant,
+  TemplateKmsWithoutRoleVariant,
+} from './emulator/variants.js';
 export type { EmulatorCredentials, PrincipalHandle, RoleHandle } from './emulator/iam.js';
 export type { GrantInfo, KeyInfo } from './emulator/kms/index.js';
 export type { CallFilter, CallList, CallRecord } from './emulator/calls.js';

@@ -1,4 +1,10 @@
-import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import {
+  DescribePullThroughCacheRulesCommand,
+  DescribeRegistryCommand,
+  DescribeRepositoriesCommand,
+  DescribeRepositoryCreationTemplatesCommand,
+  ECRClient,
+} from '@aws-sdk/client-ecr';
 import { DescribeKeyCommand, type DescribeKeyCommandInput, KMSClient, KMSServiceException, ListGrantsCommand, NotFoundException } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -27,6 +33,10 @@ describe('EncryptedRegistry.audit (edge cases)', () => {
   beforeEach(() => {
     ecr.reset();
     kms.reset();
+    // No registry rules: the audit reads them (issue 18).
+    ecr.on(DescribeRepositoryCreationTemplatesCommand).resolves({ registryId: ACCOUNT, repositoryCreationTemplates: [] });
+    ecr.on(DescribePullThroughCacheRulesCommand).resolves({ pullThroughCacheRules: [] });
+    ecr.on(DescribeRegistryCommand).resolves({ registryId: ACCOUNT, replicationConfiguration: { rules: [] } });
     kms.on(ListGrantsCommand).resolves({ Grants: [], Truncated: false });
     kms.on(DescribeKeyCommand).callsFake((input: DescribeKeyCommandInput) => {
       if (input.KeyId === GONE) throw new NotFoundException({ $metadata: {}, message: 'no such key' });

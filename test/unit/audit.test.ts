@@ -130,7 +130,15 @@ describe('EncryptedRegistry.audit', () => {
       return acc;
     }, {});
     expect(report.keys).toHaveLength(4);
-    expect(counts).toEqual({ 'ecr:DescribeRepositories': 1, 'kms:DescribeKey': 4, 'kms:ListGrants': 4 });
+    // Plus one read of each registry rule list (issue 18): no template here, so no more DescribeKey.
+    expect(counts).toEqual({
+      'ecr:DescribeRepositories': 1,
+      'ecr:DescribeRepositoryCreationTemplates': 1,
+      'ecr:DescribePullThroughCacheRules': 1,
+      'ecr:DescribeRegistry': 1,
+      'kms:DescribeKey': 4,
+      'kms:ListGrants': 4,
+    });
     expect(progress.at(-1)).toEqual({ phase: 'grants', completed: 4, total: 4 });
   });
 

@@ -91,12 +91,29 @@ const auditTable = (report: AuditReport): string => {
   const posture = postureRows.length === 0 ? [] : [renderTable(['KEY', 'CHECK', 'STATUS', 'SEVERITY', 'SECURITY HUB / PROWLER', 'DETAIL'], postureRows), ''];
   const c = report.cost;
   const rotation = c.rotationSurcharges > 0 ? `, ${usd(c.rotationSurcharges)} rotation surcharges${c.rotationSurchargesEstimated ? ' (estimated)' : ''}` : '';
+  // Issue 18: what the repositories ECR creates on your behalf get.
+  const rules =
+    report.registryRules.rules.length === 0
+      ? 'registry rules: no creation template, pull-through cache rule or replication'
+      : renderTable(
+          ['REGISTRY RULE', 'PREFIX', 'TEMPLATE', 'NEW REPOSITORIES', 'STATUS', 'REASON'],
+          report.registryRules.rules.map((r) => [
+            r.rule + (r.destination ? ` → ${r.destination.registryId}/${r.destination.region}` : '') + (r.appliedFor ? ` (${r.appliedFor.join(',')})` : ''),
+            r.prefix,
+            r.template ?? '-',
+            r.encryption ? `${r.encryption.type}${r.encryption.keyArn ? ` ${short(r.encryption.keyArn)}` : ''}` : '?',
+            r.status === 'fail' ? 'FAIL' : r.status,
+            [...r.violations.map((v) => v.message), ...r.notes.map((n) => `note: ${n}`)].join('; '),
+          ]),
+        );
   return [
     repositories,
     '',
     keys,
     '',
     ...posture,
+    rules,
+    '',
     c.requestsEstimated
       ? `estimated KMS cost: ${usd(c.total)}/month (${usd(c.keys)} for customer-managed keys${rotation}, ${usd(c.requests)} for ${c.requestsPerMonth} requests before the free tier; ` +
         `${c.assumptions.pushesPerMonth} pushes and ${c.assumptions.pullsPerMonth} pulls a month per repository, ${c.assumptions.layersPerImage} blobs an image)`

@@ -194,7 +194,15 @@ export interface EcrServiceDeps {
   /** The smallest layer part (all but the last) CompleteLayerUpload accepts; ECR's 5 MiB when absent. */
   readonly minimumLayerPartSize?: number;
   /** The open AWS behaviours ECR plays (see `variants.ts`); defaults when absent. */
-  readonly awsVariants?: Pick<AwsVariants, 'secondGrant' | 'deleteWhenRetireFails'>;
+  readonly awsVariants?: Pick<AwsVariants, 'secondGrant' | 'deleteWhenRetireFails'> &
+    Partial<Pick<AwsVariants, 'templateKmsWithoutRole' | 'createOnPushPermission'>>;
+  /**
+   * A session of a repository creation template's `customRoleArn`, as ECR assumes it (the role's
+   * trust policy must allow the service `ecr.amazonaws.com` to `sts:AssumeRole`). Throws
+   * {@link ApiError} when the role is missing or does not trust ECR. Without it, templates with a
+   * custom role cannot create KMS repositories.
+   */
+  readonly assumeRoleAsEcr?: (roleArn: string, region: string) => Principal;
 }
 
 /** One stored blob or manifest, as `inspect` shows it. */
@@ -221,6 +229,19 @@ export interface EcrInspection {
   }[];
   /** Every stored blob and manifest with the key that encrypts it. */
   storedObjects(region?: string, repositoryName?: string): readonly StoredObjectInfo[];
+  /** Every replication ECR attempted after a push, in order, with why it failed (not persisted). */
+  replications?(): readonly ReplicationAttemptInfo[];
+}
+
+/** One replication of a pushed image to one destination registry. */
+export interface ReplicationAttemptInfo {
+  /** The source repository's ARN. */
+  readonly source: string;
+  readonly destination: { readonly region: string; readonly registryId: string };
+  readonly digest: string;
+  readonly ok: boolean;
+  /** `<ExceptionName>: <message>` when it failed. */
+  readonly error?: string;
 }
 
 /** The emulated ECR. */

@@ -363,6 +363,34 @@ export class IamStore implements Persistable {
     return { ...this.#handleFor(key), assumedRoleId: session.userId };
   }
 
+  /**
+   * A session of a role as an AWS service assumes it (ECR assuming a repository creation template's
+   * custom role): the role's trust policy must allow `service` (`Principal.Service`) to
+   * `sts:AssumeRole` (repository-creation-templates-create-iam.html gives that trust policy).
+   * Conditions in the trust statement are not evaluated (GUESS: ECR's own request context is unknown).
+   */
+  serviceSession(roleArn: string, service: string): Principal {
+    const role = this.#state.roles.find((r) => r.arn === roleArn);
+    if (role === undefined) throw new ApiError('NoSuchEntity', `The role ${roleArn} cannot be found.`, { status: 404 });
+    const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : value === undefined ? [] : [value]);
+    const trusted = list(role.trust.Statement).some((statement) => {
+      const s = statement as { Effect?: unknown; Principal?: unknown; Action?: unknown };
+      const principal = s.Principal as { Service?: unknown } | undefined;
+      return (
+        s.Effect === 'Allow' &&
+        list(principal?.Service).includes(service) &&
+        list(s.Action).some((a) => a === 'sts:AssumeRole' || a === 'sts:*' || a === '*')
+      );
+    });
+    if (!trusted) {
+      throw new ApiError('AccessDenied', `${service} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, { status: 403 });
+    }
+    const handle = this.startSession(roleArn, service.replace(/[^\w+=,.@-]/g, '-'));
+    const resolved = this.resolveAccessKey(handle.credentials.accessKeyId);
+    if (resolved === undefined) throw new Error(`bug: no session for ${roleArn}`);
+    return resolved.principal;
+  }
+
   role(account: string, name: string): RoleRecord | undefined {
     return this.#state.roles.find((r) => r.account === account && r.name === name);
   }

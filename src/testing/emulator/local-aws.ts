@@ -348,6 +348,7 @@ export const startLocalAwsWith = async (options: LocalAwsOptions, plugins: Emula
     dataDir: blobDir,
     baseUrl,
     awsVariants: variants,
+    assumeRoleAsEcr: (roleArn) => iam.serviceSession(roleArn, 'ecr.amazonaws.com'),
     ...(minimumLayerPartSize !== undefined ? { minimumLayerPartSize } : {}),
     // Still passed for ECR factories that read the deprecated option.
     ...(onRetireFailure !== undefined ? { onGrantRetireFailure: onRetireFailure } : {}),

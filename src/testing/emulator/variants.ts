@@ -22,6 +22,28 @@ export type DeleteWhenRetireFailsVariant =
   /** The repository is deleted, the grants stay, and the call succeeds with no error. */
   | 'silent';
 
+/**
+ * What ECR does with a KMS repository creation template that has no `customRoleArn`. AWS documents
+ * only that a custom role is needed "if you intend to use KMS keys" in a template
+ * (repository-creation-templates-create.html); what happens without one is not documented.
+ */
+export type TemplateKmsWithoutRoleVariant =
+  /** GUESS (default): the template is accepted; a repository ECR would create from it is not created. */
+  | 'creation-fails'
+  /** GUESS: CreateRepositoryCreationTemplate refuses the template (InvalidParameterException). */
+  | 'template-refused';
+
+/**
+ * Whether a push that creates its repository through a `CREATE_ON_PUSH` template also needs
+ * `ecr:CreateRepository` on the pusher. Reported by others (classmethod.jp, 2025-12-21: the
+ * pusher's IAM permissions matter); not stated by AWS.
+ */
+export type CreateOnPushPermissionVariant =
+  /** Reported (default): the pusher needs `ecr:CreateRepository` on the new repository's ARN. */
+  | 'pusher-needs-create'
+  /** GUESS: the push permissions suffice; the template alone allows creation. */
+  | 'push-permissions-only';
+
 /** Whether the IAM policy simulator reports condition keys it lacked (`MissingContextValues`). */
 export type SimulateMissingContextVariant = 'none' | 'report';
 
@@ -30,6 +52,8 @@ export interface AwsVariants {
   readonly secondGrant: SecondGrantVariant;
   readonly deleteWhenRetireFails: DeleteWhenRetireFailsVariant;
   readonly simulateMissingContext: SimulateMissingContextVariant;
+  readonly templateKmsWithoutRole: TemplateKmsWithoutRoleVariant;
+  readonly createOnPushPermission: CreateOnPushPermissionVariant;
   /**
    * Grant eventual consistency in milliseconds (AWS: "usually less than five minutes"): retired
    * grants keep showing in ListGrants, new ones show only after it.
@@ -42,12 +66,16 @@ export const AWS_VARIANT_VALUES = {
   secondGrant: ['describe-retire', 'same-as-first', 'no-constraint'],
   deleteWhenRetireFails: ['kms-exception', 'access-denied', 'silent'],
   simulateMissingContext: ['none', 'report'],
+  templateKmsWithoutRole: ['creation-fails', 'template-refused'],
+  createOnPushPermission: ['pusher-needs-create', 'push-permissions-only'],
 } as const satisfies { readonly [K in Exclude<keyof AwsVariants, 'grantConsistencyDelayMs'>]: readonly AwsVariants[K][] };
 
 export const DEFAULT_AWS_VARIANTS: AwsVariants = {
   secondGrant: 'describe-retire',
   deleteWhenRetireFails: 'kms-exception',
   simulateMissingContext: 'report',
+  templateKmsWithoutRole: 'creation-fails',
+  createOnPushPermission: 'pusher-needs-create',
   grantConsistencyDelayMs: 0,
 };
 

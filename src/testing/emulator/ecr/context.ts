@@ -3,7 +3,7 @@
  */
 import type { Hash } from 'node:crypto';
 import type { PolicyDocument } from '../../../policy/types.js';
-import { ApiError, type AuthorizeOptions, type CallContext, type EcrServiceDeps } from '../core.js';
+import { ApiError, type AuthorizeOptions, type CallContext, type EcrServiceDeps, type ReplicationAttemptInfo } from '../core.js';
 import { REGISTRY_ID, repositoryName, type Input } from './input.js';
 import { emptyState, own, registryKey, type EcrState, type ImageRecord, type RepositoryRecord } from './state.js';
 import { RegistryTokens } from './registry-token.js';
@@ -41,8 +41,21 @@ export interface RegistryRef {
   readonly region: string;
 }
 
+/**
+ * The push actions of the ECR API that create a missing repository through a `CREATE_ON_PUSH`
+ * template. GUESS: AWS announces create-on-push for image pushes (the registry API a `docker push`
+ * uses); that the JSON API's InitiateLayerUpload and PutImage do the same is not documented.
+ */
+const CREATING_PUSH_ACTIONS: ReadonlySet<string> = new Set(['InitiateLayerUpload', 'PutImage']);
+
 export class EcrContext {
   state: EcrState = emptyState();
+  /** Set by the service: creates a missing repository for a push when a CREATE_ON_PUSH template allows it. */
+  createOnPush: ((ref: RegistryRef, name: string, ctx: CallContext) => RepositoryRecord | undefined) | undefined;
+  /** Set by the service: replicates a pushed image as the registry's replication rules say. */
+  afterPush: ((repository: RepositoryRecord, image: ImageRecord, tag: string | undefined) => void) | undefined;
+  /** Replications attempted after pushes, for tests (not persisted). */
+  readonly replications: ReplicationAttemptInfo[] = [];
   readonly store: ObjectStore;
   readonly imageRestoreMs: number;
   readonly downloadUrlTtlMs: number;
@@ -113,7 +126,11 @@ export class EcrContext {
     const name = repositoryName(input);
     const repository = this.findRepository(ref, name);
     this.authorize(ctx, action, repositoryArn(ref.region, ref.account, name), ref, repository);
-    if (repository === undefined) throw repositoryNotFound(name, ref.account);
+    if (repository === undefined) {
+      const created = CREATING_PUSH_ACTIONS.has(action) ? this.createOnPush?.(ref, name, ctx) : undefined;
+      if (created === undefined) throw repositoryNotFound(name, ref.account);
+      return created;
+    }
     return repository;
   }
 

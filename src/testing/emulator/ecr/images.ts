@@ -59,7 +59,7 @@ const resolve = (ecr: EcrContext, repository: RepositoryRecord, id: ImageId): Im
 const isFailure = (value: ImageRecord | Failure): value is Failure => 'failureCode' in value;
 
 /** Whether a tag may not move, given the repository's mutability and exclusion filters. */
-const tagIsImmutable = (repository: RepositoryRecord, tag: string): boolean => {
+export const tagIsImmutable = (repository: RepositoryRecord, tag: string): boolean => {
   const excluded = (repository.imageTagMutabilityExclusionFilters ?? []).some((filter) => wildcardMatches(filter.filter, tag));
   switch (repository.imageTagMutability) {
     case 'IMMUTABLE':
@@ -160,6 +160,7 @@ const putImage: Handler = (ecr, input, ctx) => {
     if (holder !== undefined) holder.tags = holder.tags.filter((t) => t !== tag);
     image.tags.push(tag);
   }
+  ecr.afterPush?.(repository, image, tag);
   return {
     image: {
       registryId: repository.account,

@@ -7,6 +7,8 @@ import { EcrContext, type EcrServiceOptions, type Handler } from './context.js';
 import { imageHandlers } from './images.js';
 import { ECR_WORDS, Input } from './input.js';
 import { downloadRoute, layerHandlers } from './layers.js';
+import { createOnPush, replicatePush } from './on-behalf.js';
+import { registryRuleHandlers } from './registry-rules.js';
 import { repositoryHandlers } from './repositories.js';
 import { registryRoute } from '../registry/index.js';
 import { settingsHandlers } from './settings.js';
@@ -16,7 +18,13 @@ import { cloneState, own, SNAPSHOT_VERSION, type EcrState, type RepositoryRecord
 export type { EcrServiceOptions } from './context.js';
 export { ECR_GRANT_OPERATIONS } from './repositories.js';
 
-const HANDLERS: Readonly<Record<string, Handler>> = { ...repositoryHandlers, ...settingsHandlers, ...layerHandlers, ...imageHandlers };
+const HANDLERS: Readonly<Record<string, Handler>> = {
+  ...repositoryHandlers,
+  ...settingsHandlers,
+  ...registryRuleHandlers,
+  ...layerHandlers,
+  ...imageHandlers,
+};
 
 /** The actions the emulated ECR answers. */
 export const ECR_ACTIONS: readonly string[] = Object.keys(HANDLERS).sort();
@@ -40,6 +48,8 @@ const isSnapshot = (value: unknown): value is EcrSnapshot =>
  */
 export const createEcrService = (deps: EcrServiceDeps, options: EcrServiceOptions = {}): EcrService => {
   const ecr = new EcrContext(deps, options);
+  ecr.createOnPush = (ref, name, ctx) => createOnPush(ecr, ref, name, ctx);
+  ecr.afterPush = (repository, image, tag) => replicatePush(ecr, repository, image, tag);
 
   const allRepositories = (region?: string, name?: string): RepositoryRecord[] =>
     Object.values(ecr.state.registries)
@@ -86,6 +96,7 @@ export const createEcrService = (deps: EcrServiceDeps, options: EcrServiceOption
             encryptedWith: image.sealed.encryptedWith,
           })),
         ]),
+      replications: () => [...ecr.replications],
     },
     snapshot: (): EcrSnapshot => ({ version: SNAPSHOT_VERSION, state: cloneState(ecr.state) }),
     restore(snapshot: unknown): void {

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError, type CallContext, type KmsForEcr, type KmsKeyInfo } from '../core.js';
 import {
-  ecrServicePrincipal, repositoryArn, repositoryDirectory, repositoryNotFound, repositoryUri, type EcrContext, type Handler,
+  ecrServicePrincipal, repositoryArn, repositoryDirectory, repositoryNotFound, repositoryUri, type EcrContext, type Handler, type RegistryRef,
 } from './context.js';
 import { epochSeconds, invalidParameter, page, REPOSITORY_NAME, repositoryName } from './input.js';
 import { mergeTags, readMutability, readTags } from './settings.js';
@@ -79,7 +79,7 @@ const unusableKeyError = (key: KmsKeyInfo, region: string): ApiError | undefined
  * DescribeKey and the two CreateGrant calls ECR makes as the caller (forward access session:
  * `kms:ViaService = ecr.<region>.amazonaws.com`). Creates nothing if any step fails.
  */
-const prepareKms = (
+export const prepareKms = (
   kms: KmsForEcr,
   ctx: CallContext,
   arn: string,
@@ -149,15 +149,7 @@ const createRepository: Handler = (ecr, input, ctx) => {
   }
 
   const kms = encryptionType === 'AES256' ? undefined : prepareKms(ecr.deps.kms, ctx, arn, requestedKey, variantsOf(ecr).secondGrant);
-  const repository: RepositoryRecord = {
-    account: ref.account,
-    region: ref.region,
-    name,
-    arn,
-    uri: repositoryUri(ref.region, ref.account, name),
-    uuid: randomUUID(),
-    createdAt: ecr.now(),
-    sequence: ecr.state.nextRepositorySequence++,
+  const repository = storeRepository(ecr, ref, name, {
     imageTagMutability: mutability,
     imageTagMutabilityExclusionFilters: filters,
     scanOnPush,
@@ -167,13 +159,43 @@ const createRepository: Handler = (ecr, input, ctx) => {
     tags: merged,
     policyText: undefined,
     lifecyclePolicyText: undefined,
+  });
+  return { repository: repositoryShape(repository) };
+};
+
+/** The settings a new repository is made with (by CreateRepository, or by ECR on your behalf). */
+export type NewRepositorySettings = Pick<
+  RepositoryRecord,
+  | 'imageTagMutability'
+  | 'imageTagMutabilityExclusionFilters'
+  | 'scanOnPush'
+  | 'encryptionType'
+  | 'kmsKey'
+  | 'grantIds'
+  | 'tags'
+  | 'policyText'
+  | 'lifecyclePolicyText'
+>;
+
+/** Adds a new, empty repository to a registry. */
+export const storeRepository = (ecr: EcrContext, ref: RegistryRef, name: string, settings: NewRepositorySettings): RepositoryRecord => {
+  const repository: RepositoryRecord = {
+    account: ref.account,
+    region: ref.region,
+    name,
+    arn: repositoryArn(ref.region, ref.account, name),
+    uri: repositoryUri(ref.region, ref.account, name),
+    uuid: randomUUID(),
+    createdAt: ecr.now(),
+    sequence: ecr.state.nextRepositorySequence++,
+    ...settings,
     blobs: {},
     uploads: {},
     images: {},
     nextSequence: 1,
   };
   ecr.repositories(ref)[name] = repository;
-  return { repository: repositoryShape(repository) };
+  return repository;
 };
 
 const describeRepositories: Handler = (ecr, input, ctx) => {
@@ -203,7 +225,7 @@ const describeRepositories: Handler = (ecr, input, ctx) => {
 };
 
 /** The variants ECR plays: `awsVariants`, else the deprecated `onGrantRetireFailure`, else the defaults. */
-const variantsOf = (ecr: EcrContext): Pick<AwsVariants, 'secondGrant' | 'deleteWhenRetireFails'> => ({
+export const variantsOf = (ecr: EcrContext): Pick<AwsVariants, 'secondGrant' | 'deleteWhenRetireFails'> => ({
   secondGrant: ecr.deps.awsVariants?.secondGrant ?? DEFAULT_AWS_VARIANTS.secondGrant,
   deleteWhenRetireFails:
     ecr.deps.awsVariants?.deleteWhenRetireFails ??

@@ -267,17 +267,8 @@ export const settingsHandlers: Readonly<Record<string, Handler>> = {
   ListTagsForResource: listTagsForResource,
   GetAuthorizationToken: getAuthorizationToken,
   BatchGetRepositoryScanningConfiguration: batchGetRepositoryScanningConfiguration,
-  DescribeRegistry: registryRead('DescribeRegistry', (ref) => ({ registryId: ref.account, replicationConfiguration: { rules: [] } })),
-  DescribeRepositoryCreationTemplates: registryRead('DescribeRepositoryCreationTemplates', (ref) => ({
-    registryId: ref.account,
-    repositoryCreationTemplates: [],
-  })),
-  DescribePullThroughCacheRules: registryRead('DescribePullThroughCacheRules', () => ({ pullThroughCacheRules: [] })),
   GetRegistryScanningConfiguration: registryRead('GetRegistryScanningConfiguration', (ref) => ({
     registryId: ref.account,
     scanningConfiguration: { scanType: 'BASIC', rules: [] },
   })),
-  GetRegistryPolicy: registryRead('GetRegistryPolicy', (ref) => {
-    throw new ApiError('RegistryPolicyNotFoundException', `Registry policy does not exist in the registry with id '${ref.account}'`);
-  }),
 };

@@ -111,9 +111,56 @@ interface DownloadToken {
   readonly expiresAt: number;
 }
 
+/** Why ECR creates a repository on your behalf: a template's `appliedFor` value. */
+export type AppliedFor = 'REPLICATION' | 'PULL_THROUGH_CACHE' | 'CREATE_ON_PUSH';
+
+/** A repository creation template, as CreateRepositoryCreationTemplate stored it. */
+export interface TemplateRecord {
+  /** As given: `ROOT`, or a namespace prefix (a trailing `/` is implied). */
+  readonly prefix: string;
+  description: string | undefined;
+  encryptionType: string;
+  /** A full key ARN (the model allows nothing else), or absent for `aws/ecr`. */
+  kmsKey: string | undefined;
+  resourceTags: Tag[];
+  imageTagMutability: string;
+  imageTagMutabilityExclusionFilters: ExclusionFilter[] | undefined;
+  repositoryPolicy: string | undefined;
+  lifecyclePolicy: string | undefined;
+  appliedFor: AppliedFor[];
+  customRoleArn: string | undefined;
+  readonly createdAt: number;
+  updatedAt: number;
+}
+
+export interface PullThroughCacheRuleRecord {
+  readonly ecrRepositoryPrefix: string;
+  readonly upstreamRegistryUrl: string;
+  readonly upstreamRegistry: string | undefined;
+  readonly upstreamRepositoryPrefix: string | undefined;
+  readonly credentialArn: string | undefined;
+  readonly customRoleArn: string | undefined;
+  readonly createdAt: number;
+}
+
+export interface ReplicationRuleRecord {
+  readonly destinations: readonly { readonly region: string; readonly registryId: string }[];
+  readonly repositoryFilters: readonly { readonly filter: string; readonly filterType: string }[] | undefined;
+}
+
+/** The registry-level settings of one registry (account + region). */
+export interface RegistryRules {
+  templates: TemplateRecord[];
+  pullThroughCacheRules: PullThroughCacheRuleRecord[];
+  replicationRules: ReplicationRuleRecord[];
+  policyText: string | undefined;
+}
+
 export interface EcrState {
   /** `<account>/<region>` → repository name → repository; insertion order is creation order. */
   registries: Record<string, Record<string, RepositoryRecord>>;
+  /** `<account>/<region>` → templates, pull-through cache rules, replication, registry policy (absent in older snapshots). */
+  rules?: Record<string, RegistryRules>;
   downloads: Record<string, DownloadToken>;
   nextRepositorySequence: number;
 }
