@@ -45,6 +45,7 @@ const io: CliIo = {
   stdoutIsTty: process.stdout.isTTY === true,
   stderrIsTty: process.stderr.isTTY === true,
   stdinIsTty: process.stdin.isTTY === true,
+  columns: process.stdout.columns,
   env: process.env,
 };
 

@@ -12,6 +12,7 @@ import { registerRepositoryCommands } from './commands/repository.js';
 import { EXIT } from './exit-codes.js';
 import { loadTestKit } from './library.js';
 import { type CliIo, errorLine, outputFormat, reportError } from './output.js';
+import { setCliVersion } from './report/spec.js';
 
 const DESCRIPTION =
   'Safe Amazon ECR encryption at rest: create with a full KMS preflight, delete with verified grant retirement, ' +
@@ -28,7 +29,7 @@ Exit codes:
   6    KMS key problem (disabled, other region, grant quota, KMS refused)
   7    retryable (throttled, network, 5xx)
   8    partly done (deleted but grants remain, rollback failed, some grants not retired, a migration stopped: resume it)
-  9    audit: a repository is not compliant
+  9    a finding --fail-on selects (audit: a repository not compliant; grants: an orphaned grant with --fail-on orphans)
   130  interrupted`;
 
 /** The output format argv asks for (`--output x` or `--output=x`), for usage errors found before parsing ends. */
@@ -58,6 +59,7 @@ const commandFor = (program: Command, names: readonly string[]): Command | { rea
 
 /** The program with every command registered; `setExit` receives each command's exit code. */
 export const buildProgram = (io: CliIo, version: string, setExit: (code: number) => void): Command => {
+  setCliVersion(version);
   const program = new Command('encrypted-ecr')
     .description(DESCRIPTION)
     .version(version, '-V, --version')
