@@ -2,15 +2,19 @@
  * What every AWS command shares: the AWS CLI's conventions for region, profile and endpoint, the
  * registry built from them, and how a command's outcome becomes output and an exit code.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ResultAsync } from 'neverthrow';
 import type { EncryptedRegistry, EncryptedRegistryOptions, RegistryError } from '../index.js';
 import { CLI_FAILURE_EXIT, EXIT, exitCodeFor } from './exit-codes.js';
 import { loadLibrary } from './library.js';
-import { type CliFailure, type CliIo, isCliFailureKind, type OutputFormat, outputFormat, reportError, toJson } from './output.js';
+import { type CliFailure, type CliIo, isCliFailureKind, type OutputFormat, outputFormat, reportError } from './output.js';
+import { emit } from './report/emit.js';
+import { parseQuery, type Query } from './report/query.js';
+import { cliVersion, type ReportContext, type View } from './report/spec.js';
+import { setTableWidth, terminalWidth } from './report/table.js';
 import { createProgress, type Progress, progressEnabled } from './terminal.js';
 
 /** The options every AWS command takes. */
@@ -19,6 +23,12 @@ export interface AwsOptions {
   readonly profile?: string;
   readonly endpointUrl?: string;
   readonly output?: string;
+  /** `--query <JMESPath>`, applied to the JSON result. */
+  readonly query?: string;
+  /** `--report-file <path>` of the report commands. */
+  readonly reportFile?: string;
+  /** `--fail-on <what>` of the report commands (each command parses its own). */
+  readonly failOn?: string;
   readonly progress?: boolean;
   /** `--grant-wait <seconds>` of `create` and `delete`: how long to wait for KMS grants (the registry's `poll.timeoutMs`). */
   readonly grantWait?: string;
@@ -26,9 +36,12 @@ export interface AwsOptions {
   readonly allowInsecureHttp?: boolean;
 }
 
-/** Adds `--region`, `--profile`, `--endpoint-url`, `--allow-insecure-http` and `--output` to a command. */
-export const withAwsOptions = (command: Command): Command =>
-  withOutputOption(command)
+/** The formats every command prints. */
+const BASIC_FORMATS: readonly string[] = ['json', 'table'];
+
+/** Adds `--region`, `--profile`, `--endpoint-url`, `--allow-insecure-http`, `--output` (`formats`) and `--query` to a command. */
+export const withAwsOptions = (command: Command, formats: readonly string[] = BASIC_FORMATS): Command =>
+  withOutputOption(command, formats)
     .option('--region <region>', 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile)')
     .option('--profile <name>', 'named profile from ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE)')
     .option('--endpoint-url <url>', 'custom endpoint for every service, e.g. the local emulator (default: AWS_ENDPOINT_URL)')
@@ -48,26 +61,72 @@ export const withProgressOption = (command: Command): Command =>
 export const withGrantWait = (command: Command): Command =>
   command.option('--grant-wait <seconds>', 'how long to wait for KMS grants to appear or be retired (default 120)');
 
-/** Adds `--output`. */
-export const withOutputOption = (command: Command): Command =>
-  command.option('--output <format>', 'json or table (default: table on a terminal, json when piped)');
+/** Adds `--output` (one of `formats`) and `--query`. */
+export const withOutputOption = (command: Command, formats: readonly string[] = BASIC_FORMATS): Command =>
+  command
+    .option('--output <format>', `${formats.slice(0, -1).join(', ')} or ${formats.at(-1) ?? ''} (default: table on a terminal, json when piped)`)
+    .option('--query <jmespath>', 'a JMESPath expression applied to the JSON result before printing, as the AWS CLI does');
+
+/**
+ * Adds `--report-file` and `--fail-on` to a report command; `failOn` is the option's help (its
+ * values and default).
+ */
+export const withReportOptions = (command: Command, failOn: string): Command =>
+  command
+    .option('--report-file <path>', 'write the --output report to this file (atomically; --query does not filter it) and print the table on stdout')
+    .option('--fail-on <what>', failOn);
 
 /** A command's run: its output format, progress bar, and the registry once built. */
 export interface Run {
   readonly io: CliIo;
+  /** How errors are printed: `json` adds the JSON error object on stdout. */
   readonly format: OutputFormat;
+  /** The format the value is printed in (`json`, `table`, or a report format). */
+  readonly output: string;
+  readonly query?: Query;
+  readonly reportFile?: string;
+  readonly context: ReportContext;
   readonly progress: Progress;
 }
 
-/** Checks `--output` and picks the format. */
-export const startRun = (io: CliIo, options: AwsOptions): Run | CliFailure => {
-  const output = options.output?.toLowerCase();
-  if (output !== undefined && output !== 'json' && output !== 'table') {
-    return { kind: 'UsageError', message: `--output must be json or table, not "${options.output ?? ''}"` };
+/** Why `--report-file` cannot be written, checked before any AWS call; `undefined` when it can. */
+const unwritable = (path: string): string | undefined => {
+  const target = resolve(path);
+  try {
+    if (statSync(target, { throwIfNoEntry: false })?.isDirectory() === true) return `--report-file: ${path} is a directory`;
+    accessSync(dirname(target), constants.W_OK);
+    return undefined;
+  } catch (error) {
+    return `--report-file: cannot write into ${dirname(target)}: ${error instanceof Error ? error.message : String(error)}`;
   }
+};
+
+/**
+ * Checks `--output` (one of `formats`), `--query` (JMESPath) and `--report-file`, all before any
+ * AWS call, and picks the format; sets the width tables are cut to.
+ */
+export const startRun = (io: CliIo, options: AwsOptions, formats: readonly string[] = BASIC_FORMATS): Run | CliFailure => {
+  setTableWidth(terminalWidth(io));
+  const given = options.output?.toLowerCase();
+  if (given !== undefined && !formats.includes(given)) {
+    return { kind: 'UsageError', message: `--output must be ${formats.slice(0, -1).join(', ')} or ${formats.at(-1) ?? ''}, not "${options.output ?? ''}"` };
+  }
+  const query = options.query === undefined ? undefined : parseQuery(options.query);
+  if (typeof query === 'string') return { kind: 'UsageError', message: `--query: not a JMESPath expression (${query}): ${options.query ?? ''}` };
+  const reportFile = options.reportFile;
+  const output = given ?? (reportFile !== undefined ? 'json' : outputFormat(undefined, io));
+  if (query !== undefined && reportFile === undefined && output !== 'json' && output !== 'table') {
+    return { kind: 'UsageError', message: `--query applies to json and table output, not to --output ${output} (it never filters a --report-file)` };
+  }
+  const cannotWrite = reportFile === undefined ? undefined : unwritable(reportFile);
+  if (cannotWrite !== undefined) return { kind: 'UsageError', message: cannotWrite };
   return {
     io,
-    format: outputFormat(output, io),
+    format: output === 'json' && reportFile === undefined ? 'json' : 'table',
+    output,
+    ...(query !== undefined ? { query } : {}),
+    ...(reportFile !== undefined ? { reportFile } : {}),
+    context: { version: cliVersion(), now: new Date() },
     progress: createProgress(io, progressEnabled(io, options.progress !== false)),
   };
 };
@@ -216,13 +275,22 @@ export const fail = (run: Pick<Run, 'io' | 'format'>, failure: CliFailure): numb
 };
 
 /**
- * Runs a library operation and prints its value (JSON, or `table(value)`), or its error; answers
- * the exit code (`exit(value)` for a value, default 0).
+ * Prints a value in the run's format (`--query` applied, `--report-file` written); answers the
+ * exit code of a report file that could not be written, else `undefined`.
+ */
+export const show = async <T>(run: Run, value: T, view: View<T> | ((value: T) => string)): Promise<number | undefined> => {
+  const failed = await emit(run, value, typeof view === 'function' ? { table: view } : view);
+  return failed === undefined ? undefined : fail(run, { kind: 'Unexpected', message: failed });
+};
+
+/**
+ * Runs a library operation and prints its value (JSON, `table(value)`, or a report format of
+ * `view`), or its error; answers the exit code (`exit(value)` for a value, default 0).
  */
 export const finish = async <T>(
   run: Run,
   result: ResultAsync<T, RegistryError>,
-  table: (value: T) => string,
+  view: View<T> | ((value: T) => string),
   exit: (value: T) => number = () => EXIT.ok,
 ): Promise<number> => {
   const outcome = await result;
@@ -231,8 +299,7 @@ export const finish = async <T>(
     reportError(run.io, run.format, outcome.error);
     return exitCodeFor(outcome.error);
   }
-  run.io.out(run.format === 'json' ? toJson(outcome.value) : table(outcome.value));
-  return exit(outcome.value);
+  return (await show(run, outcome.value, view)) ?? exit(outcome.value);
 };
 
 /** Builds the run and the registry, runs `body`, and always destroys the registry. */
@@ -240,8 +307,9 @@ export const withRegistry = async (
   io: CliIo,
   options: AwsOptions,
   body: (run: Run, registry: EncryptedRegistry) => Promise<number>,
+  formats: readonly string[] = BASIC_FORMATS,
 ): Promise<number> => {
-  const run = startRun(io, options);
+  const run = startRun(io, options, formats);
   if (isFailure(run)) return fail({ io, format: outputFormat(undefined, io) }, run);
   const registry = await createRegistry(io, options);
   if (isFailure(registry)) return fail(run, registry);

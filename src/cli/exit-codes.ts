@@ -60,7 +60,7 @@ export const EXIT_MEANING = {
   key: 'KMS key problem (disabled, other region, grant quota, KMS refused)',
   retryable: 'retryable (throttled, network, 5xx)',
   partial: 'partly done (deleted but grants remain, rollback failed, some grants not retired, a migration stopped: resume it)',
-  nonCompliant: 'audit: a repository is not compliant',
+  nonCompliant: 'a finding --fail-on selects (audit: a repository not compliant; grants: an orphaned grant with --fail-on orphans)',
   declined: 'declined at a confirmation prompt (nothing was done)',
   interrupted: 'interrupted',
 } as const satisfies Readonly<Record<keyof typeof EXIT, string>>;

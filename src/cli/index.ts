@@ -46,6 +46,7 @@ const io: CliIo = {
   stderrIsTty: process.stderr.isTTY === true,
   stdinIsTty: process.stdin.isTTY === true,
   stderrColumns: () => process.stderr.columns,
+  columns: process.stdout.columns,
   env: process.env,
 };
 

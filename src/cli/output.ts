@@ -21,6 +21,8 @@ export interface CliIo {
   readonly stdinIsTty: boolean;
   /** The terminal's width in columns when stderr is one (read at each redraw: it may be resized). */
   readonly stderrColumns?: () => number | undefined;
+  /** The terminal's width when stdout is one (`process.stdout.columns`); tables are cut to it. */
+  readonly columns?: number | undefined;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -67,16 +69,8 @@ export const toPlain = (value: unknown): unknown => {
 /** Pretty JSON of {@link toPlain}. */
 export const toJson = (value: unknown): string => JSON.stringify(toPlain(value), null, 2);
 
-/** A plain-text table: a header, a rule, and left-aligned columns. */
-export const renderTable = (headers: readonly string[], rows: readonly (readonly string[])[]): string => {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-};
+/** Tables are cut to the terminal: see `report/table.ts`. */
+export { renderTable } from './report/table.js';
 
 /** `key: value` lines, aligned. Undefined values are left out. */
 export const renderFields = (fields: readonly (readonly [string, string | number | boolean | undefined])[]): string => {

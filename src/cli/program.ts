@@ -13,6 +13,7 @@ import { registerTemplateCommands } from './commands/template.js';
 import { EXIT, exitHelp } from './exit-codes.js';
 import { loadTestKit } from './library.js';
 import { type CliIo, errorLine, outputFormat, reportError } from './output.js';
+import { setCliVersion } from './report/spec.js';
 
 const DESCRIPTION =
   'Safe Amazon ECR encryption at rest: create with a full KMS preflight, delete with verified grant retirement, ' +
@@ -82,6 +83,7 @@ const usageMessage = (message: string, command: string): string =>
 
 /** The program with every command registered; `setExit` receives each command's exit code. */
 export const buildProgram = (io: CliIo, version: string, setExit: (code: number) => void): Command => {
+  setCliVersion(version);
   const program = new Command('encrypted-ecr')
     .description(DESCRIPTION)
     .version(version, '-V, --version')

@@ -10,9 +10,13 @@ import type {
   OrphanedGrantsReport,
   OrphanedGrantsRetirement,
 } from '../../index.js';
-import { fail, finish, type Run, withAwsOptions, withProgressOption, withRegistry } from '../context.js';
+import { fail, finish, type Run, withAwsOptions, withProgressOption, withRegistry, withReportOptions } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { type CliIo, renderTable } from '../output.js';
+import { AUDIT_FAIL_ON, AUDIT_FORMATS, auditDocument, auditFails } from '../report/audit.js';
+import { GRANTS_FAIL_ON, grantsDocument, grantsExit, ORPHANS_FORMATS, RETIRE_FORMATS } from '../report/grants.js';
+import { parseFailOn } from '../report/spec.js';
+import { shortGrantId, shortKeyArn } from '../report/table.js';
 import { confirm } from '../terminal.js';
 import { type FleetCliOptions, fleetAuditTable, fleetExit, fleetRequested, fleetTables, withFleet, withFleetOptions } from './fleet.js';
 
@@ -43,7 +47,7 @@ const collectList = (value: string, previous: readonly string[] | undefined): st
 const collect = (value: string, previous: readonly string[] | undefined): string[] => [...(previous ?? []), value];
 
 const usd = (n: number): string => `$${n.toFixed(2)}`;
-const short = (arn: string | undefined): string => (arn === undefined ? '' : arn.replace(/^arn:[^:]+:kms:[^:]+:\d{12}:key\//, 'key/'));
+const short = shortKeyArn;
 
 const PHASES: Readonly<Record<AuditProgress['phase'], string>> = {
   repositories: 'listing repositories',
@@ -68,7 +72,7 @@ const auditTable = (report: AuditReport): string => {
   const keys = renderTable(
     ['KEY', 'MANAGER', 'STATE', 'REPOSITORIES', 'GRANTS', 'ORPHANS', 'HEADROOM', 'EST/MONTH'],
     report.keys.map((k) => [
-      k.keyArn,
+      short(k.keyArn),
       k.keyManager ?? '?',
       k.keyState ?? '?',
       String(k.repositories.length),
@@ -127,7 +131,7 @@ const auditTable = (report: AuditReport): string => {
 
 const keyRows = (keys: readonly KeyGrantReport[]): string[][] =>
   keys.map((k) => [
-    k.keyArn,
+    short(k.keyArn),
     k.keyManager,
     String(k.grantCount),
     String(k.ecrGrantCount),
@@ -187,7 +191,7 @@ const undecidedTable = (undecided: readonly UndecidedGrant[]): string[] =>
         'not decided (left alone):',
         renderTable(
           ['KEY', 'GRANT', 'REPOSITORY', 'REASON', 'DECIDABLE AFTER'],
-          undecided.map((u) => [short(u.keyArn), u.grantId, u.repositoryArn, u.reason, u.decidableAfter?.toISOString() ?? '']),
+          undecided.map((u) => [short(u.keyArn), shortGrantId(u.grantId), u.repositoryArn, u.reason, u.decidableAfter?.toISOString() ?? '']),
         ),
       ];
 
@@ -203,6 +207,19 @@ const withUndecided = <T extends { readonly keys: readonly KeyGrantReport[] }>(r
 const sweepExit = (report: ReturnType<typeof withUndecided<Pick<OrphanedGrantsReport | OrphanedGrantsRetirement, 'keys'>>>): number =>
   report.undecided.length > 0 || report.keys.some((k) => 'failed' in k && Array.isArray(k.failed) && k.failed.length > 0) ? EXIT.partial : EXIT.ok;
 
+/** Exit 8 (`partial`) when a grant was not decided (`--fail-on undecided`, the default) or a retirement failed; 9 for orphans under `--fail-on orphans`. */
+const SWEEP_CODES = { partial: EXIT.partial, findings: EXIT.nonCompliant, ok: EXIT.ok } as const;
+
+/** The `--output` formats of each report command. */
+const AUDIT_OUTPUTS = ['json', 'table', ...Object.keys(AUDIT_FORMATS)];
+const ORPHANS_OUTPUTS = ['json', 'table', ...Object.keys(ORPHANS_FORMATS)];
+const RETIRE_OUTPUTS = ['json', 'table', ...Object.keys(RETIRE_FORMATS)];
+
+const AUDIT_FAIL_ON_HELP =
+  'what makes the run exit 9: fail (a repository fails), unknown (default: fails or could not be checked), warning (also a warning or an orphaned grant), none';
+const GRANTS_FAIL_ON_HELP =
+  'comma-separated: undecided (default: exit 8 when a grant could not be decided), orphans (exit 9 when an orphaned grant is found), none; a failed retirement always exits 8';
+
 const orphansTable = (report: ReturnType<typeof withUndecided<Pick<OrphanedGrantsReport, 'keys' | 'skipped'>>>): string =>
   [
     renderTable(KEY_HEADERS, keyRows(report.keys)),
@@ -210,7 +227,7 @@ const orphansTable = (report: ReturnType<typeof withUndecided<Pick<OrphanedGrant
     report.keys.some((k) => k.orphans.length > 0)
       ? renderTable(
           ['KEY', 'GRANT', 'REPOSITORY', 'REASON'],
-          report.keys.flatMap((k) => k.orphans.map((o) => [short(k.keyArn), o.grantId, o.repositoryArn, o.reason])),
+          report.keys.flatMap((k) => k.orphans.map((o) => [short(k.keyArn), shortGrantId(o.grantId), o.repositoryArn, o.reason])),
         )
       : 'no orphaned grants',
     ...undecidedTable(report.undecided),
@@ -233,7 +250,7 @@ const retireTable = (report: ReturnType<typeof withUndecided<Pick<OrphanedGrants
     renderTable(
       ['KEY', 'ORPHANS', 'RETIRED', 'ALREADY RETIRED', 'FAILED', 'KEPT', 'UNVERIFIABLE'],
       report.keys.map((k) => [
-        k.keyArn,
+        short(k.keyArn),
         String(k.orphans.length),
         String(k.retired.length),
         String(k.alreadyRetired.length),
@@ -247,12 +264,12 @@ const retireTable = (report: ReturnType<typeof withUndecided<Pick<OrphanedGrants
           '',
           renderTable(
             ['KEY', 'GRANT', 'REPOSITORY', 'REASON', 'OUTCOME'],
-            report.keys.flatMap((k) => k.orphans.map((o) => [short(k.keyArn), o.grantId, o.repositoryArn, o.reason, outcomeOf(k, o.grantId, report.dryRun)])),
+            report.keys.flatMap((k) => k.orphans.map((o) => [short(k.keyArn), shortGrantId(o.grantId), o.repositoryArn, o.reason, outcomeOf(k, o.grantId, report.dryRun)])),
           ),
         ]
       : []),
     ...undecidedTable(report.undecided),
-    ...report.keys.flatMap((k) => k.failed.map((f) => `failed ${f.grantId} on ${short(k.keyArn)}: ${f.error.kind}`)),
+    ...report.keys.flatMap((k) => k.failed.map((f) => `failed ${shortGrantId(f.grantId)} on ${short(k.keyArn)}: ${f.error.kind}`)),
     ...report.skipped.map((s) => `skipped ${s.keyArn}: ${s.error.kind}`),
     ...(report.dryRun ? ['dry run: nothing was retired'] : []),
     ...(report.rerun !== undefined ? [report.rerun] : []),
@@ -307,14 +324,14 @@ const retireInFleet = (io: CliIo, options: GrantOptions): Promise<number> =>
 /** Registers `audit` and `grants orphans|retire`. */
 export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setExit: (code: number) => void): void => {
   withProgressOption(withFleetOptions(withAwsOptions(
-    program
-      .command('audit')
-      .description('every repository of the region: encryption, compliance, orphaned grants, estimated KMS cost; exit 9 when one is not compliant')
+    withReportOptions(program.command('audit'), AUDIT_FAIL_ON_HELP)
+      .description('every repository of the region: encryption, compliance, orphaned grants, estimated KMS cost; exit 9 when one is not compliant (see --fail-on)')
       .option('--require <rule>', 'cmk (customer-managed key), kms (any KMS key) or any, any case', 'any')
       .option('--allowed-keys <keys>', 'KMS keys repositories may use (comma-separated, repeatable; ids, ARNs or aliases)', collectList)
       .option('--pushes-per-month <n>', 'image pushes a month per KMS repository, for the cost estimate', '0')
       .option('--pulls-per-month <n>', 'image pulls a month per KMS repository, for the cost estimate', '0')
       .option('--layers-per-image <n>', 'blobs per image (layers and config), for the cost estimate', '5'),
+    AUDIT_OUTPUTS,
   ))).action(async (options: AuditOptions) => {
     const auditInput = (run: Run) => ({
       require: (options.require ?? 'any').toLowerCase() as AuditRequirement,
@@ -335,8 +352,29 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
       return;
     }
     setExit(
-      await withRegistry(io, options, (run, registry) =>
-        finish(run, registry.audit(auditInput(run)), auditTable, (report) => (report.compliant ? EXIT.ok : EXIT.nonCompliant)),
+      await withRegistry(
+        io,
+        options,
+        (run, registry) => {
+          const failOn = parseFailOn(options.failOn, AUDIT_FAIL_ON, ['unknown'], false);
+          if (typeof failOn === 'string') return Promise.resolve(fail(run, { kind: 'UsageError', message: failOn }));
+          return finish(
+          run,
+          registry.audit({
+            require: (options.require ?? 'any').toLowerCase() as AuditRequirement,
+            ...(options.allowedKeys !== undefined ? { allowedKeys: options.allowedKeys } : {}),
+            usage: {
+              pushesPerMonth: Number(options.pushesPerMonth ?? 0),
+              pullsPerMonth: Number(options.pullsPerMonth ?? 0),
+              layersPerImage: Number(options.layersPerImage ?? 5),
+            },
+            onProgress: (p) => run.progress.update(PHASES[p.phase], p.completed, p.total),
+          }),
+          { table: auditTable, document: auditDocument, formats: AUDIT_FORMATS },
+          (report) => (auditFails(report, failOn[0] ?? 'unknown') ? EXIT.nonCompliant : EXIT.ok),
+        );
+        },
+        AUDIT_OUTPUTS,
       ),
     );
   });
@@ -349,14 +387,15 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
   ] as const;
   const exitHelp =
     '\nExit codes: 0 every ECR grant decided (and, for retire, every orphan retired); 8 a grant could not be decided ' +
-    '(too recent, ambiguous, other account or region, kept) or a retirement failed: the output lists them and says when to run again.';
+    '(too recent, ambiguous, other account or region, kept) or a retirement failed: the output lists them and says when to run again; ' +
+    '9 an orphaned grant was found under --fail-on orphans. --fail-on none: 0 unless a retirement failed.';
   withFleetOptions(withAwsOptions(
-    grants
-      .command('orphans')
+    withReportOptions(grants.command('orphans'), GRANTS_FAIL_ON_HELP)
       .description('find grants of deleted repositories (or older incarnations of a name); reads only; exit 8 when a grant could not be decided')
       .option('--key <key>', 'sweep only this key (repeatable; default: every customer-managed key and aws/ecr)', collect)
       .option(...waitOption)
       .addHelpText('after', exitHelp),
+    ORPHANS_OUTPUTS,
   )).action(async (options: GrantOptions) => {
     if (fleetRequested(options)) {
       setExit(
@@ -374,23 +413,29 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
       return;
     }
     setExit(
-      await withRegistry(io, options, async (run, registry) => {
-        const wait = parseWait(options.wait);
-        if (wait === undefined) return fail(run, { kind: 'UsageError', message: `--wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` });
-        const keys = options.key !== undefined ? { keys: options.key } : {};
-        return finish(
-          run,
-          registry.findOrphanedGrants({ ...keys, ...waitOptions(io, wait) }).map((report) => withUndecided(report, 'grants orphans')),
-          orphansTable,
-          sweepExit,
-        );
-      }),
+      await withRegistry(
+        io,
+        options,
+        async (run, registry) => {
+          const wait = parseWait(options.wait);
+          if (wait === undefined) return fail(run, { kind: 'UsageError', message: `--wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` });
+          const failOn = parseFailOn(options.failOn, GRANTS_FAIL_ON, ['undecided'], true);
+          if (typeof failOn === 'string') return fail(run, { kind: 'UsageError', message: failOn });
+          const keys = options.key !== undefined ? { keys: options.key } : {};
+          return finish(
+            run,
+            registry.findOrphanedGrants({ ...keys, ...waitOptions(io, wait) }).map((report) => withUndecided(report, 'grants orphans')),
+            { table: orphansTable, document: grantsDocument, formats: ORPHANS_FORMATS },
+            (view) => grantsExit(view, failOn, SWEEP_CODES),
+          );
+        },
+        ORPHANS_OUTPUTS,
+      ),
     );
   });
 
   withFleetOptions(withAwsOptions(
-    grants
-      .command('retire')
+    withReportOptions(grants.command('retire'), GRANTS_FAIL_ON_HELP)
       .description('retire the orphaned grants (never revokes, never touches a live repository); exit 8 when a grant could not be decided')
       .option('--key <key>', 'sweep only this key (repeatable)', collect)
       .option('--dry-run', 'list the grants that would be retired, retire nothing')
@@ -398,6 +443,7 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
       .option(...waitOption)
       .option('-y, --yes', 'do not ask for confirmation (required off a terminal)')
       .addHelpText('after', exitHelp),
+    RETIRE_OUTPUTS,
   )).action(async (options: GrantOptions) => {
     if (fleetRequested(options)) {
       setExit(await retireInFleet(io, options));
@@ -409,6 +455,8 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
         const keys = options.key !== undefined ? { keys: options.key } : {};
         const wait = parseWait(options.wait);
         if (wait === undefined) return fail(run, { kind: 'UsageError', message: `--wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` });
+        const failOn = parseFailOn(options.failOn, GRANTS_FAIL_ON, ['undecided'], true);
+        if (typeof failOn === 'string') return fail(run, { kind: 'UsageError', message: failOn });
         if (!dryRun) {
           // Off a terminal, refuse before any call; on one, say how many grants before asking.
           if (options.yes !== true && (!io.stdinIsTty || !io.stderrIsTty)) {
@@ -426,10 +474,10 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
           registry
             .retireOrphanedGrants({ ...keys, dryRun, concurrency: Number(options.concurrency ?? 4), ...waitOptions(io, wait) })
             .map((report) => withUndecided(report, `grants retire${dryRun ? ' --dry-run' : ''}`)),
-          retireTable,
-          sweepExit,
+          { table: retireTable, document: grantsDocument, formats: RETIRE_FORMATS },
+          (view) => grantsExit(view, failOn, SWEEP_CODES),
         );
-      }),
+      }, RETIRE_OUTPUTS),
     );
   });
 };

@@ -3,10 +3,10 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { DoctorCheck, DoctorInput, DoctorReport } from '../../index.js';
 import type { LiveReport, ProbeCredentials } from '../../testing/index.js';
-import { type AwsOptions, createRegistry, fail, isFailure, startRun, withAwsOptions, withProgressOption } from '../context.js';
+import { type AwsOptions, createRegistry, fail, isFailure, show, startRun, withAwsOptions, withProgressOption } from '../context.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { loadTestKit } from '../library.js';
-import { type CliIo, outputFormat, reportError, toJson } from '../output.js';
+import { type CliIo, outputFormat, reportError } from '../output.js';
 import { confirm } from '../terminal.js';
 
 interface DoctorOptions extends AwsOptions {
@@ -140,8 +140,8 @@ const runDoctor = async (io: CliIo, options: DoctorOptions): Promise<number> => 
       run.progress.done();
       if (options.report !== undefined) writeFileSync(options.report, `${JSON.stringify(liveReport, null, 2)}\n`);
     }
-    io.out(run.format === 'json' ? toJson({ ...report, ...(liveReport ? { live: liveReport } : {}) }) : checklist(report, liveReport, options.report));
-    return exitOf(report, liveReport);
+    const shown = await show(run, { ...report, ...(liveReport ? { live: liveReport } : {}) }, () => checklist(report, liveReport, options.report));
+    return shown ?? exitOf(report, liveReport);
   } finally {
     run.progress.done();
     registry.destroy();

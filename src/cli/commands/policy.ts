@@ -12,7 +12,7 @@ import type {
   RepositoryOperation,
   RequestPrincipal,
 } from '../../index.js';
-import { fail, isFailure, startRun, withOutputOption } from '../context.js';
+import { fail, isFailure, show, startRun, withOutputOption } from '../context.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { type Library, loadLibrary } from '../library.js';
 import { type CliFailure, type CliIo, outputFormat, renderFields, renderTable, reportError, toJson } from '../output.js';
@@ -49,8 +49,7 @@ const emit = async (
     reportError(io, run.format, policy.error);
     return exitCodeFor(policy.error);
   }
-  io.out(toJson(policy.value));
-  return EXIT.ok;
+  return (await show(run, policy.value, toJson)) ?? EXIT.ok;
 };
 
 const readPolicy = (file: string, flag: string): PolicyDocument | CliFailure => {
@@ -169,8 +168,7 @@ const check = async (io: CliIo, options: CheckOptions): Promise<number> => {
     { principal, action: options.action, resource: options.resource, ...(Object.keys(context).length > 0 ? { context } : {}) },
     policies,
   );
-  io.out(run.format === 'json' ? toJson(explanation) : checkTable(explanation));
-  return checkExit(explanation);
+  return (await show(run, explanation, checkTable)) ?? checkExit(explanation);
 };
 
 /** Registers `policy generate identity|key|endpoint` and `policy check`. */
