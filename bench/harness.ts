@@ -6,9 +6,10 @@ import { calls } from './calls.js';
 import { concurrency } from './concurrency.js';
 import { memory } from './memory.js';
 import { policy } from './policy.js';
+import { fleet } from './fleet.js';
 import { throughput } from './throughput.js';
 
-const BENCHES: Readonly<Record<BenchName, Bench>> = { throughput, concurrency, memory, calls, audit, policy };
+const BENCHES: Readonly<Record<BenchName, Bench>> = { throughput, concurrency, memory, calls, audit, policy, fleet };
 
 export interface HarnessOptions {
   readonly only?: readonly BenchName[];

@@ -20,7 +20,7 @@ export interface Figure {
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
-export const BENCH_NAMES = ['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy'] as const;
+export const BENCH_NAMES = ['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy', 'fleet'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 /** Sizes of one run: the real ones, or tiny ones for a smoke run (`--quick`). */
@@ -38,6 +38,8 @@ export interface BenchSizes {
   readonly audit: { readonly repositories: number; readonly keys: number };
   /** Policy: how long to evaluate for. */
   readonly policy: { readonly durationMs: number };
+  /** Fleet: repositories migrated at once, images in each, latency per call. */
+  readonly fleet: { readonly repositories: number; readonly imagesPerRepository: number; readonly latencyMs: number };
 }
 
 export const MiB = 1024 * 1024;
@@ -51,6 +53,7 @@ export const FULL_SIZES: BenchSizes = {
   calls: { images: 250, multipartLayers: 6 },
   audit: { repositories: 10_000, keys: 5 },
   policy: { durationMs: 2_000 },
+  fleet: { repositories: 50, imagesPerRepository: 4, latencyMs: 20 },
 };
 
 export const QUICK_SIZES: BenchSizes = {
@@ -61,6 +64,7 @@ export const QUICK_SIZES: BenchSizes = {
   calls: { images: 12, multipartLayers: 1 },
   audit: { repositories: 60, keys: 3 },
   policy: { durationMs: 200 },
+  fleet: { repositories: 6, imagesPerRepository: 2, latencyMs: 20 },
 };
 
 /** A benchmark: given the sizes, its figures. */
