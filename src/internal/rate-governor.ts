@@ -88,6 +88,12 @@ export class RateGovernor {
   readonly #clock: GovernorClock;
   readonly #window: number;
   readonly #quiet: number;
+  /**
+   * How far the governor's time runs ahead of `clock.now()`: a pause that ended before the clock
+   * moved (a clock whose `sleep` resolves at once, as in tests with mocked clients) counts as time
+   * passed, so such a clock makes the governor's waits instant too instead of spinning.
+   */
+  #skew = 0;
 
   constructor(quotas: Readonly<Record<string, number>>, clock: GovernorClock, settings: RateGovernorSettings = {}) {
     this.#clock = clock;
@@ -117,7 +123,7 @@ export class RateGovernor {
   acquire(api: string, signal?: AbortSignal): Promise<Release> {
     const bucket = this.#buckets.get(api);
     if (bucket === undefined || signal?.aborted === true) return Promise.resolve(noRelease);
-    this.#recover(bucket, this.#clock.now().getTime());
+    this.#recover(bucket, this.#now());
     return new Promise<Release>((resolve) => {
       const waiter: Waiter = {
         start: (release) => {
@@ -140,7 +146,7 @@ export class RateGovernor {
   throttled(api: string): void {
     const bucket = this.#buckets.get(api);
     if (bucket === undefined) return;
-    const now = this.#clock.now().getTime();
+    const now = this.#now();
     bucket.lastThrottle = now;
     if (now - bucket.lastDecrease < this.#window) return;
     bucket.limit = Math.max(1, bucket.limit / 2);
@@ -154,7 +160,7 @@ export class RateGovernor {
 
   /** Starts waiting calls while there is room; otherwise sets one timer for the next answer to leave the window. */
   #pump(bucket: Bucket): void {
-    const now = this.#clock.now().getTime();
+    const now = this.#now();
     const { answered, queue } = bucket;
     let expired = 0;
     while (expired < answered.length && (answered[expired] ?? 0) <= now - this.#window) expired += 1;
@@ -169,17 +175,24 @@ export class RateGovernor {
         if (released) return;
         released = true;
         bucket.inFlight -= 1;
-        answered.push(this.#clock.now().getTime());
+        answered.push(this.#now());
         this.#pump(bucket);
       });
     }
     const oldest = answered[0];
     if (queue.length === 0 || bucket.timer || oldest === undefined || bucket.inFlight + answered.length < allowed) return;
     bucket.timer = true;
-    void this.#clock.sleep(Math.max(1, oldest + this.#window - now)).then(() => {
+    const pause = Math.max(1, oldest + this.#window - now);
+    void this.#clock.sleep(pause).then(() => {
+      const early = pause - (this.#now() - now);
+      if (early > 0) this.#skew += early;
       bucket.timer = false;
       this.#pump(bucket);
     });
+  }
+
+  #now(): number {
+    return this.#clock.now().getTime() + this.#skew;
   }
 
   /** Additive increase: after `quietMs` without throttling, a tenth of the quota more per window. */

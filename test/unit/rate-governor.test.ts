@@ -207,3 +207,21 @@ describe('AWS_RATE_QUOTAS and the rateQuotas option', () => {
     }
   });
 });
+
+describe('RateGovernor on a clock whose sleep resolves at once', () => {
+  it('makes its waits instant too (a pause that ended early counts as time passed), instead of spinning', async () => {
+    const frozen = new Date(0);
+    let sleeps = 0;
+    const instant = {
+      now: () => frozen,
+      sleep: () => {
+        sleeps += 1;
+        return Promise.resolve();
+      },
+    };
+    const governor = new RateGovernor({ 'ecr:PutImage': 10 }, instant);
+    const releases = await Promise.all(Array.from({ length: 100 }, () => governor.acquire('ecr:PutImage').then((release) => release())));
+    expect(releases).toHaveLength(100);
+    expect(sleeps).toBe(9);
+  });
+});
