@@ -6,10 +6,11 @@ import { calls } from './calls.js';
 import { concurrency } from './concurrency.js';
 import { memory } from './memory.js';
 import { policy } from './policy.js';
+import { fleet } from './fleet.js';
 import { peer } from './skopeo.js';
 import { throughput } from './throughput.js';
 
-const BENCHES: Readonly<Record<BenchName, Bench>> = { throughput, concurrency, memory, calls, audit, policy, peer };
+const BENCHES: Readonly<Record<BenchName, Bench>> = { throughput, concurrency, memory, calls, audit, policy, peer, fleet };
 
 export interface HarnessOptions {
   readonly only?: readonly BenchName[];

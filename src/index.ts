@@ -10,6 +10,8 @@ export type {
   RegistryClients,
 } from './registry.js';
 export type { PollSettings } from './internal/context.js';
+export { AWS_RATE_QUOTAS } from './internal/rate-quotas.js';
+export type { RateQuotaOverrides } from './registry-options.js';
 export type {
   EncryptionDescription,
   EncryptionSpec,

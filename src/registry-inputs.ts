@@ -18,7 +18,8 @@ import type { AuditProgress, AuditRequirement } from './operations/audit-types.j
 import type { FindOrphanedGrantsInput } from './operations/orphaned-grants.js';
 import { policyDocument, type PolicyDocument } from './policy/index.js';
 import type { Clock } from './internal/wait.js';
-import type { EncryptedRegistryOptions } from './registry-options.js';
+import type { EncryptedRegistryOptions, RateQuotaOverrides } from './registry-options.js';
+import { RATE_QUOTA_KEY } from './internal/rate-quotas.js';
 import type { EncryptionSpec, ImageTagMutability, RegistryLogger } from './types.js';
 import {
   array,
@@ -219,6 +220,32 @@ const nonNegative: Schema<number> = {
     number.read(value, field).andThen((n) => (n >= 0 ? ok(n) : err<never, InvalidInput>({ kind: 'InvalidInput', field, reason: 'must be 0 or more' }))),
 };
 
+/** A quota: requests per second, more than 0 (fractions allowed: KMS has 0.25/s quotas), or `false`. */
+const quotaValue: Schema<number | false> = {
+  expected: 'a number of requests per second above 0, or false',
+  read: (value, field) =>
+    value === false
+      ? ok(false)
+      : number.read(value, field).andThen((n) => (n > 0 ? ok(n) : err<never, InvalidInput>({ kind: 'InvalidInput', field, reason: 'must be above 0 (or false to leave the API unpaced)' }))),
+};
+
+/** `rateQuotas`: `'aws'`, `false`, or quotas keyed `'<service>:<Operation>'` (a typo would silently pace nothing). */
+const rateQuotas: Schema<'aws' | RateQuotaOverrides | false> = {
+  expected: "'aws', false, or an object of quotas keyed '<service>:<Operation>'",
+  read: (value, field) => {
+    if (value === false) return ok(false);
+    if (value === 'aws') return ok('aws' as const);
+    return dictionary(quotaValue)
+      .read(value, field)
+      .andThen((quotas) => {
+        const bad = Object.keys(quotas).find((api) => !RATE_QUOTA_KEY.test(api));
+        return bad === undefined
+          ? ok(quotas)
+          : err<never, InvalidInput>({ kind: 'InvalidInput', field: `${field}.${bad}`, reason: "must be keyed '<service>:<Operation>' with service ecr, kms, iam or sts, e.g. 'ecr:PutImage'" });
+      });
+  },
+};
+
 export const registryOptions: Schema<EncryptedRegistryOptions> = record({
   clients: optional(
     record({
@@ -248,6 +275,7 @@ export const registryOptions: Schema<EncryptedRegistryOptions> = record({
   logger: optional(withMethods<RegistryLogger>('a logger { debug, info, warn }', ['debug', 'info', 'warn'])),
   clock: optional(withMethods<Clock>('a clock { sleep, now }', ['sleep', 'now'])),
   allowInsecureHttp: optional(boolean),
+  rateQuotas: optional(rateQuotas),
   poll: optional(
     record({
       initialDelayMs: optional(nonNegative),

@@ -7,6 +7,8 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { KMSClient } from '@aws-sdk/client-kms';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { PollSettings } from './internal/context.js';
+import { RateGovernor } from './internal/rate-governor.js';
+import { AWS_RATE_QUOTAS } from './internal/rate-quotas.js';
 import type { Clock } from './internal/wait.js';
 import type { RegistryLogger } from './types.js';
 
@@ -98,7 +100,44 @@ export interface EncryptedRegistryOptions {
    * ```
    */
   readonly allowInsecureHttp?: boolean;
+  /**
+   * The request-rate quotas the registry keeps its calls under, in requests per second per API
+   * (`'ecr:PutImage'`, `'kms:CreateGrant'`…), shared by every operation it runs at the same time:
+   * many concurrent migrations then go as fast as AWS allows, not faster. Default
+   * {@link AWS_RATE_QUOTAS}, AWS's documented defaults for the account and Region; the values you
+   * give replace those (when AWS raised your quotas), `false` for one API stops pacing it, and
+   * `rateQuotas: false` turns the governor off. A throttled call halves that API's pace; it grows
+   * back after 5 s without throttling. The SDK still retries throttled attempts (`retryMode`): the
+   * governor only decides when each call starts. Make one registry per account and Region (each
+   * paces its own calls).
+   *
+   * @example
+   * ```ts
+   * const registry = new EncryptedRegistry({ rateQuotas: { 'ecr:PutImage': 50, 'ecr:UploadLayerPart': 1_000 } });
+   * ```
+   */
+  readonly rateQuotas?: 'aws' | RateQuotaOverrides | false;
 }
+
+/** Per-API request-rate quotas (requests per second), keyed `'<service>:<Operation>'`; `false` leaves an API unpaced. */
+export type RateQuotaOverrides = Readonly<Record<string, number | false>>;
+
+/** The quotas in force: AWS's defaults with the overrides applied (`undefined`: no governor). */
+const rateQuotasFor = (overrides: 'aws' | RateQuotaOverrides | false | undefined): Record<string, number> | undefined => {
+  if (overrides === false || overrides === undefined) return undefined;
+  const quotas: Record<string, number> = { ...AWS_RATE_QUOTAS };
+  for (const [api, quota] of Object.entries(overrides === 'aws' ? {} : overrides)) {
+    if (quota === false) delete quotas[api];
+    else quotas[api] = quota;
+  }
+  return quotas;
+};
+
+/** The registry's rate governor, paced by its clock; `undefined` unless `rateQuotas` asks for one. */
+export const governorFor = (overrides: 'aws' | RateQuotaOverrides | false | undefined, clock: Clock): RateGovernor | undefined => {
+  const quotas = rateQuotasFor(overrides);
+  return quotas === undefined ? undefined : new RateGovernor(quotas, clock);
+};
 
 /** The part of a client config that every SDK client accepts alike. */
 export type SharedClientConfig = Pick<ECRClientConfig, 'region' | 'credentials' | 'endpoint' | 'maxAttempts' | 'retryMode' | 'requestHandler'>;

@@ -26,7 +26,7 @@ import {
 import { type CreatedRepository, createEncryptedRepository } from './operations/create-repository.js';
 import { type CreateEncryptedRepositoryInput, preflight, type PreflightInput, type PreflightReport } from './preflight/index.js';
 import type { Cancellable } from './types.js';
-import { clientConfigFor, type EncryptedRegistryOptions, endpointsInUse } from './registry-options.js';
+import { clientConfigFor, type EncryptedRegistryOptions, endpointsInUse, governorFor } from './registry-options.js';
 
 export type { EncryptedRegistryOptions, RegistryClientConfig, RegistryClients } from './registry-options.js';
 import { doctor, type DoctorInput, type DoctorReport } from './operations/doctor.js';
@@ -137,6 +137,7 @@ export class EncryptedRegistry {
       poll: { ...DEFAULT_POLL, ...valid.poll },
       sleep: (ms, signal) => clock.sleep(ms, signal),
       now: () => clock.now(),
+      rate: governorFor(valid.rateQuotas, clock),
     };
   }
 

@@ -43,7 +43,7 @@ export const startBenchAws = async (options: LocalAwsOptions = {}): Promise<Benc
   const config = aws.clientConfig();
   const ecr = new ECRClient(config);
   const kms = new KMSClient(config);
-  const registry = new BenchRegistry({ clientConfig: config });
+  const registry = new BenchRegistry({ clientConfig: config, ...(options.rateQuotas === 'aws' ? { rateQuotas: 'aws' as const } : {}) });
   return {
     aws,
     ecrService,

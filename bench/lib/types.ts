@@ -20,7 +20,7 @@ export interface Figure {
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
-export const BENCH_NAMES = ['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy', 'peer'] as const;
+export const BENCH_NAMES = ['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy', 'peer', 'fleet'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 /** Sizes of one run: the real ones, or tiny ones for a smoke run (`--quick`). */
@@ -40,6 +40,8 @@ export interface BenchSizes {
   readonly policy: { readonly durationMs: number };
   /** Peer (skopeo): images and unique layer bytes of the repository both move; the library's concurrency. */
   readonly peer: { readonly images: number; readonly bytes: number; readonly concurrency: number };
+  /** Fleet: repositories migrated at once, images in each, latency per call. */
+  readonly fleet: { readonly repositories: number; readonly imagesPerRepository: number; readonly latencyMs: number };
 }
 
 export const MiB = 1024 * 1024;
@@ -54,6 +56,7 @@ export const FULL_SIZES: BenchSizes = {
   audit: { repositories: 10_000, keys: 5 },
   policy: { durationMs: 2_000 },
   peer: { images: 40, bytes: GiB, concurrency: 4 },
+  fleet: { repositories: 50, imagesPerRepository: 4, latencyMs: 20 },
 };
 
 export const QUICK_SIZES: BenchSizes = {
@@ -65,6 +68,7 @@ export const QUICK_SIZES: BenchSizes = {
   audit: { repositories: 60, keys: 3 },
   policy: { durationMs: 200 },
   peer: { images: 6, bytes: 24 * MiB, concurrency: 4 },
+  fleet: { repositories: 6, imagesPerRepository: 2, latencyMs: 20 },
 };
 
 /** A benchmark: given the sizes, its figures. */

@@ -6,6 +6,7 @@
  */
 import { err, ok, type Result, ResultAsync } from 'neverthrow';
 import type { AwsService, CredentialsProblem, GenericAwsError, UnexpectedResponse } from '../errors.js';
+import type { RateGovernor } from './rate-governor.js';
 import { aborted } from './wait.js';
 
 /** The shape every modeled or unmodeled SDK v3 service exception has. */
@@ -166,9 +167,11 @@ export const expectList = <T>(service: AwsService, operation: string, missing: s
     ? ok(value)
     : err(unexpectedResponse(service, operation, `the answer has no ${missing} list (got ${value === undefined ? 'none' : describeValue(value)})`, missing));
 
-/** What a call needs from its caller: the operation's `AbortSignal`, when it has one. */
+/** What a call needs from its caller: the operation's `AbortSignal`, and the registry's rate governor, when they exist. */
 export interface CallScope {
   readonly signal?: AbortSignal | undefined;
+  /** Paces calls under AWS's request-rate quotas (`EncryptedRegistryOptions.rateQuotas`); absent: not paced. */
+  readonly rate?: RateGovernor | undefined;
 }
 
 /** The SDK's per-call options (`client.send(command, options)`): the abort signal, when there is one. */
@@ -180,6 +183,8 @@ export interface SendOptions {
  * Runs one AWS call as a `ResultAsync`, the only way the library calls AWS:
  * - an aborted `scope.signal` answers `Aborted` before anything is sent; the signal is passed to
  *   the SDK (`abortSignal`), and a call that fails once the signal fired is `Aborted` too;
+ * - `scope.rate` (the rate governor) is waited for before the SDK sends, and told when the call
+ *   comes back throttled after the SDK's own retries;
  * - an answer that is not an output object (`undefined` from an unstubbed aws-sdk-client-mock
  *   command) is `UnexpectedResponse` naming the command, never a `TypeError` later;
  * - `mapKnown` turns the service exceptions this operation models (matched on `error.name`) into
@@ -202,16 +207,24 @@ export const awsCall = <T, E = never, R = never>(
   mapKnown?: (error: ServiceException) => E | undefined,
   success?: (error: ServiceException) => R | undefined,
 ): ResultAsync<T | R, E | GenericAwsError> => {
-  const { signal } = scope;
+  const { signal, rate } = scope;
+  const api = `${service}:${operation}`;
   const run = async (): Promise<Result<T | R, E | GenericAwsError>> => {
     if (signal?.aborted) return err(aborted(operation));
+    const release = rate === undefined ? undefined : await rate.acquire(api, signal);
+    if (signal?.aborted) {
+      release?.();
+      return err(aborted(operation));
+    }
     let out: T;
     try {
       out = await call(signal === undefined ? {} : { abortSignal: signal });
     } catch (cause) {
+      release?.();
       // However the SDK reports an abort (`AbortError`, a network error), it is the caller's abort.
       if (signal?.aborted) return err(aborted(operation));
       if (isServiceException(cause)) {
+        if (isThrottling(cause)) rate?.throttled(api);
         const recovered = success?.(cause);
         if (recovered !== undefined) return ok(recovered);
         const known = mapKnown?.(cause);
@@ -219,6 +232,7 @@ export const awsCall = <T, E = never, R = never>(
       }
       return err(toGenericAwsError(service, operation, cause));
     }
+    release?.();
     if (typeof out !== 'object' || out === null) {
       return err(
         unexpectedResponse(

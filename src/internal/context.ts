@@ -10,6 +10,7 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import { err, type Result, type ResultAsync } from 'neverthrow';
 import { type Aborted, type ErrorCategory, errorCategory, type InsecureEndpoint, isRegistryError, type SdkClientError } from '../errors.js';
 import type { RegistryLogger } from '../types.js';
+import type { RateGovernor } from './rate-governor.js';
 
 /** Timing of the polls that wait for eventually consistent state (KMS grants). */
 export interface PollSettings {
@@ -40,6 +41,8 @@ export interface RegistryContext {
   readonly now: () => Date;
   /** The running operation's `signal`: every AWS call checks it first and passes it to the SDK. */
   readonly signal?: AbortSignal | undefined;
+  /** The registry's rate governor (`EncryptedRegistryOptions.rateQuotas`), shared by all its operations; absent when turned off. */
+  readonly rate?: RateGovernor | undefined;
 }
 
 /** A pause that ends at `ms`, or as soon as `signal` fires (at once when it already has). */

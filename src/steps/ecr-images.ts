@@ -56,7 +56,7 @@ export interface CallOptions {
 }
 
 /** The signal a call runs under: the one given to this call, else the operation's. */
-const scope = (ctx: RegistryContext, options: CallOptions | undefined): CallScope => ({ signal: options?.signal ?? ctx.signal });
+const scope = (ctx: RegistryContext, options: CallOptions | undefined): CallScope => ({ signal: options?.signal ?? ctx.signal, rate: ctx.rate });
 
 type RepositoryScoped<E> = E | RepositoryNotFound | GenericAwsError;
 

@@ -10,6 +10,7 @@ export { startLocalAws } from './emulator/local-aws.js';
 export { manualClock } from './emulator/manual-clock.js';
 export type { ManualClock } from './emulator/manual-clock.js';
 export type { Inspect, LocalAws, LocalAwsOptions, Principals } from './emulator/local-aws.js';
+export type { EmulatorRateQuotas } from './emulator/rate-quotas.js';
 export { AWS_VARIANT_VALUES, DEFAULT_AWS_VARIANTS, resolveAwsVariants } from './emulator/variants.js';
 export type {
   AwsVariants,

@@ -51,7 +51,7 @@ describe('encrypted-ecr local and demo', () => {
     for (const args of [['local', '--help'], ['help', 'local'], ['local', '-h']]) {
       const run = await runCli(args, baseEnv());
       expect(run.code, args.join(' ')).toBe(0);
-      for (const flag of ['--port', '--region', '--account', '--data-dir', '--access-key-id', '--secret-access-key', '--grant-consistency-delay-ms', '--aws-variant', '--write-env-file', '--log-requests', '--print-env']) {
+      for (const flag of ['--port', '--region', '--account', '--data-dir', '--access-key-id', '--secret-access-key', '--grant-consistency-delay-ms', '--aws-variant', '--write-env-file', '--log-requests', '--print-env', '--rate-quotas']) {
         expect(run.stdout, `${args.join(' ')}: ${flag}`).toContain(flag);
       }
       expect(run.stdout).toMatch(/secondGrant=describe-retire\|same-as-first\|no-constraint \(default describe-retire\)/);
@@ -74,6 +74,14 @@ describe('encrypted-ecr local and demo', () => {
       expect(run.code, args.join(' ')).toBe(2);
       expect(run.stderr, args.join(' ')).toMatch(/^encrypted-ecr: UsageError: /);
       expect(run.stderr, args.join(' ')).toContain(message);
+    }
+  });
+
+  it('refuses a malformed --rate-quotas before starting anything (exit 2, one UsageError line)', async () => {
+    for (const value of ['fast', 'ecr:PutImage=0', 'PutImage=5']) {
+      const run = await runCli(['local', '--rate-quotas', value], baseEnv());
+      expect(run.code, value).toBe(2);
+      expect(run.stderr, value).toMatch(/^encrypted-ecr: UsageError: .*--rate-quotas: "aws", or <service>:<Operation>=<requests per second>/);
     }
   });
 });

@@ -21,6 +21,7 @@ interface LocalOptions {
   readonly writeEnvFile?: string;
   readonly logRequests?: boolean;
   readonly printEnv?: boolean;
+  readonly rateQuotas?: 'aws' | Readonly<Record<string, number>>;
 }
 
 /**
@@ -82,6 +83,20 @@ const delay = (value: string): number => {
   const n = Number(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`--grant-consistency-delay-ms: not a duration: ${value}`);
   return n;
+};
+
+/** `--rate-quotas`: `aws`, or `<service>:<Operation>=<per second>` pairs (comma-separated, repeatable). */
+const rateQuotas = (value: string, previous: 'aws' | Readonly<Record<string, number>> | undefined): 'aws' | Record<string, number> => {
+  if (value === 'aws') return 'aws';
+  const table: Record<string, number> = previous === undefined || previous === 'aws' ? {} : { ...previous };
+  for (const pair of value.split(',')) {
+    const match = /^([a-z]+:[A-Z][A-Za-z]+)=(\d+(?:\.\d+)?)$/.exec(pair.trim());
+    if (match?.[1] === undefined || match[2] === undefined || !(Number(match[2]) > 0)) {
+      throw new InvalidArgumentError(`--rate-quotas: "aws", or <service>:<Operation>=<requests per second> such as ecr:PutImage=10 (got ${pair})`);
+    }
+    table[match[1]] = Number(match[2]);
+  }
+  return table;
 };
 
 /** `name=value` of `--aws-variant`, added to the earlier ones; the values are checked once all are in. */
@@ -162,6 +177,7 @@ const localAwsOptions = (options: LocalOptions, env: CliIo['env']): ServeLocalAw
     ...(options.grantConsistencyDelayMs !== undefined ? { grantConsistencyDelayMs: options.grantConsistencyDelayMs } : {}),
     ...(options.writeEnvFile !== undefined ? { envFile: options.writeEnvFile } : {}),
     ...(options.logRequests === true ? { logRequests: true } : {}),
+    ...(options.rateQuotas !== undefined ? { rateQuotas: options.rateQuotas } : {}),
   };
 };
 
@@ -188,6 +204,11 @@ export const registerLocalCommand = (program: Command, io: CliIo, setExit: (code
     // Not `--env-file`: Node reads `--env-file` even after the script name (nodejs/node#54232) and
     // exits 9 when the file does not exist yet, before this program runs.
     .option('--write-env-file <path>', 'also write the AWS_* variables to this file as NAME=value lines (docker compose env_file, direnv dotenv), mode 0600')
+    .option(
+      '--rate-quotas <aws|api=n,…>',
+      "answer ThrottlingException beyond request-rate quotas per account and region: 'aws' (AWS's documented defaults) or pairs such as ecr:PutImage=10 (repeatable; off by default)",
+      rateQuotas,
+    )
     .option('--log-requests', 'print one line per request on stderr: service, operation, status, milliseconds, error code')
     .option('--print-env', 'print the export lines for these options and exit without starting (for eval "$(encrypted-ecr local --print-env)")')
     .addHelpText('after', () => `${usageHelp()}\n${variantHelp()}`)

@@ -15,6 +15,7 @@ import { DATA_DIR_MODE, StateStore, type PersistenceStatus } from './persistence
 import { AccountService, type EmulatedAccountState, OrganizationsService } from './organizations.js';
 import { EmulatorServer, type ServerDeps } from './server.js';
 import { type AwsVariants, resolveAwsVariants } from './variants.js';
+import { type EmulatorRateQuotas, RateQuotaKeeper, resolveRateQuotas } from './rate-quotas.js';
 import { explainAccess } from '../../policy/evaluate.js';
 import type { PolicyDocument } from '../../policy/types.js';
 
@@ -88,6 +89,13 @@ export interface LocalAwsOptions {
    * calls ECR makes in process), e.g. to print a request log as `encrypted-ecr local --log-requests` does.
    */
   readonly onCall?: (call: CallRecord) => void;
+  /**
+   * Enforce request-rate quotas: `'aws'` for AWS's documented defaults (`AWS_RATE_QUOTAS`), or a
+   * table of your own (`{ 'ecr:PutImage': 2 }`: only those APIs). A call beyond its API's quota per
+   * account and Region (in any one second of the emulator's clock) answers `ThrottlingException`.
+   * Off by default.
+   */
+  readonly rateQuotas?: EmulatorRateQuotas;
 }
 
 /**
@@ -308,6 +316,7 @@ export const startLocalAwsWith = async (options: LocalAwsOptions, plugins: Emula
     if (!Object.hasOwn(ENDPOINT_SIGNING_NAMES, endpoint.service)) throw new Error(`startLocalAws: VPC endpoint ${id}: service "${String(endpoint.service)}" is not one of ${Object.keys(ENDPOINT_SIGNING_NAMES).join(', ')}`);
     vpcEndpoints.set(id, { service: endpoint.service, policy: endpoint.policy, vpcId: endpoint.vpcId, port: endpoint.port });
   }
+  const quotas = resolveRateQuotas(options.rateQuotas);
   const calls = new CallLog(options.onCall);
   const faults = new Faults();
   for (const name of [...regions, ...(options.disabledRegions ?? [])]) {
@@ -382,6 +391,7 @@ export const startLocalAwsWith = async (options: LocalAwsOptions, plugins: Emula
     queryServices: [new IamQueryService(iam, authorizer, variants), new StsQueryService(iam, authorizer)],
     routes: () => ecr?.routes ?? [],
     faults,
+    rateQuotas: quotas === undefined ? undefined : new RateQuotaKeeper(quotas, clock),
     calls,
     afterCall: persist,
     onFaultStop: () => void emulator.stop(),

@@ -11,6 +11,7 @@ import type { CallLog } from './calls.js';
 import type { FaultDecision, Faults } from './faults.js';
 import type { IamStore } from './iam.js';
 import type { QueryService } from './iam-sts.js';
+import type { RateQuotaKeeper } from './rate-quotas.js';
 import { uuid } from './ids.js';
 import { bodyLimit, declaredLength, readBody, sendAndClose, tooLarge } from './http-body.js';
 import { jsonAuthError, jsonError, JSON_TYPE, queryAuthError, queryErrorAnswer, reportExchange, send, type Answer, type Exchange } from './server-wire.js';
@@ -42,6 +43,8 @@ export interface ServerDeps {
   readonly routes: () => readonly RawRoute[];
   readonly faults: Faults;
   readonly calls: CallLog;
+  /** Request-rate quotas (`startLocalAws({ rateQuotas })`): answers the throttling error for a call over its quota. */
+  readonly rateQuotas?: RateQuotaKeeper | undefined;
   /** Called after every call that may have changed state (persistence). */
   readonly afterCall: () => void;
   /** Called when a `stopDuring` fault fires. */
@@ -423,9 +426,11 @@ export class EmulatorServer {
       this.#log(signingName, action, auth.principal, auth.region, 0, 'ConnectionDropped');
       return;
     }
-    if (decision.error) {
-      this.#log(signingName, action, auth.principal, auth.region, decision.error.status, decision.error.code);
-      send(res, renderError(decision.error));
+    // Counted on arrival, after the injected latency (the network), as AWS counts what reaches it.
+    const error = decision.error ?? this.#deps.rateQuotas?.admit(signingName, action, auth.principal.account, auth.region);
+    if (error) {
+      this.#log(signingName, action, auth.principal, auth.region, error.status, error.code);
+      send(res, renderError(error));
       return;
     }
     const ctx: CallContext = { region: auth.region, principal: auth.principal, requestId, ...this.#through() };

@@ -1,0 +1,205 @@
+/**
+ * The rate governor: keeps the calls a registry makes to each AWS API under that API's request-rate
+ * quota (requests per second, per account and Region), shared by every operation the registry runs
+ * at the same time, so many concurrent migrations, sweeps or audits go as fast as the quota allows
+ * and no faster.
+ *
+ * How it paces: AWS documents its quotas as "requests … per second" (KMS: "in each one-second
+ * interval") without saying whether the second is a fixed or a sliding window, or a token bucket
+ * that allows a burst. The governor satisfies the strictest reading, a sliding window, measured
+ * where AWS measures it: a request reaches AWS at some moment between the governor letting it go
+ * and its answer coming back, so a call counts from its start until `windowMs` (1 s plus a small
+ * guard) after its answer. At most `limit` calls count at any moment. However unevenly the network
+ * delays requests, no window of AWS's second then holds more than `limit` arrivals, which also
+ * passes a fixed-window count and a token bucket of the same rate. The cost: each call holds its
+ * place for one window plus its latency, so the pace is `limit / (1 s + latency)`, about 98% of the
+ * quota at 20 ms. A lone operation is never slowed while it stays under the quota (its first `limit`
+ * calls start at once).
+ *
+ * How it adapts (AIMD): a call throttled anyway (`Throttled`: other clients of the account share the
+ * quota, or AWS lowered it) halves that API's limit, at most once per window; after `quietMs` with
+ * no throttling the limit grows back by a tenth of the quota per window, up to the quota.
+ *
+ * With the SDK's retries: the governor sits BEFORE the SDK call (`awsCall`): one permit per call,
+ * taken before the SDK sends its first attempt. The SDK still retries a throttled attempt with its
+ * own backoff (`retryMode` `'standard'`; `'adaptive'` adds its own client-side limiter after
+ * throttling, which then rarely triggers); only a call whose attempts all failed reaches the
+ * governor as `Throttled`. Retried attempts take no permit: the governor stays a little under the
+ * quota (`guardMs`) so they find room.
+ */
+
+/** The clock the governor paces with: the registry's (`EncryptedRegistryOptions.clock`). */
+export interface GovernorClock {
+  now(): Date;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Tuning of the governor; the defaults suit AWS. */
+export interface RateGovernorSettings {
+  /** The window a quota counts in: 1,000 ms (AWS quotas are per second). */
+  readonly windowMs?: number;
+  /** Added to the window, for clocks and window edges that differ a little. Default 20 ms. */
+  readonly guardMs?: number;
+  /** How long without throttling before a lowered limit grows again. Default 5,000 ms. */
+  readonly quietMs?: number;
+}
+
+/** Ends a call's hold on its place: call it when the answer (or the failure) came back. */
+export type Release = () => void;
+
+interface Waiter {
+  readonly start: (release: Release) => void;
+}
+
+/** The state of one API's quota. */
+interface Bucket {
+  /** The quota: the limit never grows above it. */
+  readonly quota: number;
+  /** Calls allowed per window now (≤ quota; halved on throttling). */
+  limit: number;
+  /** Calls sent whose answer has not come back (they may reach AWS at any moment until then). */
+  inFlight: number;
+  /** When answers came back (ms, ascending): each still counts until one window later. */
+  readonly answered: number[];
+  /** Calls waiting for a place, first come first served. */
+  readonly queue: Waiter[];
+  /** A timer is set for the next place to free up. */
+  timer: boolean;
+  lastThrottle: number;
+  lastDecrease: number;
+  lastIncrease: number;
+}
+
+/** What {@link RateGovernor.snapshot} tells about one API. */
+export interface GovernedApi {
+  readonly api: string;
+  readonly quota: number;
+  readonly limit: number;
+}
+
+const noRelease: Release = () => undefined;
+
+/**
+ * One governor per registry (a registry's clients talk to one account and Region), keyed by
+ * `'<service>:<Operation>'`. APIs without a quota pass straight through.
+ */
+export class RateGovernor {
+  readonly #buckets = new Map<string, Bucket>();
+  readonly #clock: GovernorClock;
+  readonly #window: number;
+  readonly #quiet: number;
+  /**
+   * How far the governor's time runs ahead of `clock.now()`: a pause that ended before the clock
+   * moved (a clock whose `sleep` resolves at once, as in tests with mocked clients) counts as time
+   * passed, so such a clock makes the governor's waits instant too instead of spinning.
+   */
+  #skew = 0;
+
+  constructor(quotas: Readonly<Record<string, number>>, clock: GovernorClock, settings: RateGovernorSettings = {}) {
+    this.#clock = clock;
+    this.#window = (settings.windowMs ?? 1_000) + (settings.guardMs ?? 20);
+    this.#quiet = settings.quietMs ?? 5_000;
+    for (const [api, quota] of Object.entries(quotas)) {
+      if (!(quota > 0)) continue;
+      this.#buckets.set(api, {
+        quota,
+        limit: quota,
+        inFlight: 0,
+        answered: [],
+        queue: [],
+        timer: false,
+        lastThrottle: -Infinity,
+        lastDecrease: -Infinity,
+        lastIncrease: -Infinity,
+      });
+    }
+  }
+
+  /**
+   * Waits until a call to `api` may start (at once when it is under its limit) and answers the
+   * release to call when its answer came back. An abort ends the wait early (nothing counted); the
+   * caller then checks its signal.
+   */
+  acquire(api: string, signal?: AbortSignal): Promise<Release> {
+    const bucket = this.#buckets.get(api);
+    if (bucket === undefined || signal?.aborted === true) return Promise.resolve(noRelease);
+    this.#recover(bucket, this.#now());
+    return new Promise<Release>((resolve) => {
+      const waiter: Waiter = {
+        start: (release) => {
+          signal?.removeEventListener('abort', cancel);
+          resolve(release);
+        },
+      };
+      const cancel = (): void => {
+        const at = bucket.queue.indexOf(waiter);
+        if (at >= 0) bucket.queue.splice(at, 1);
+        resolve(noRelease);
+      };
+      signal?.addEventListener('abort', cancel, { once: true });
+      bucket.queue.push(waiter);
+      this.#pump(bucket);
+    });
+  }
+
+  /** A call to `api` came back throttled: halve its limit (once per window). */
+  throttled(api: string): void {
+    const bucket = this.#buckets.get(api);
+    if (bucket === undefined) return;
+    const now = this.#now();
+    bucket.lastThrottle = now;
+    if (now - bucket.lastDecrease < this.#window) return;
+    bucket.limit = Math.max(1, bucket.limit / 2);
+    bucket.lastDecrease = now;
+  }
+
+  /** Every governed API with its quota and current limit (calls per window). */
+  snapshot(): GovernedApi[] {
+    return [...this.#buckets].map(([api, b]) => ({ api, quota: b.quota, limit: b.limit }));
+  }
+
+  /** Starts waiting calls while there is room; otherwise sets one timer for the next answer to leave the window. */
+  #pump(bucket: Bucket): void {
+    const now = this.#now();
+    const { answered, queue } = bucket;
+    let expired = 0;
+    while (expired < answered.length && (answered[expired] ?? 0) <= now - this.#window) expired += 1;
+    if (expired > 0) answered.splice(0, expired);
+    const allowed = Math.max(1, Math.floor(bucket.limit));
+    while (queue.length > 0 && bucket.inFlight + answered.length < allowed) {
+      const waiter = queue.shift();
+      if (waiter === undefined) break;
+      bucket.inFlight += 1;
+      let released = false;
+      waiter.start(() => {
+        if (released) return;
+        released = true;
+        bucket.inFlight -= 1;
+        answered.push(this.#now());
+        this.#pump(bucket);
+      });
+    }
+    const oldest = answered[0];
+    if (queue.length === 0 || bucket.timer || oldest === undefined || bucket.inFlight + answered.length < allowed) return;
+    bucket.timer = true;
+    const pause = Math.max(1, oldest + this.#window - now);
+    void this.#clock.sleep(pause).then(() => {
+      const early = pause - (this.#now() - now);
+      if (early > 0) this.#skew += early;
+      bucket.timer = false;
+      this.#pump(bucket);
+    });
+  }
+
+  #now(): number {
+    return this.#clock.now().getTime() + this.#skew;
+  }
+
+  /** Additive increase: after `quietMs` without throttling, a tenth of the quota more per window. */
+  #recover(bucket: Bucket, now: number): void {
+    if (bucket.limit >= bucket.quota) return;
+    if (now - bucket.lastThrottle < this.#quiet || now - bucket.lastIncrease < this.#window) return;
+    bucket.limit = Math.min(bucket.quota, bucket.limit + Math.max(1, bucket.quota / 10));
+    bucket.lastIncrease = now;
+  }
+}
