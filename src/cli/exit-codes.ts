@@ -50,7 +50,7 @@ export const CLI_FAILURE_EXIT = {
 } as const satisfies Readonly<Record<CliFailure['kind'], number>>;
 
 /** What each exit code means, for `--help` (one line each; `exit-help.generated.ts` adds the error kinds). */
-export const EXIT_MEANING = {
+const EXIT_MEANING = {
   ok: 'ok (audit: every repository compliant; policy check: allowed)',
   unexpected: 'unexpected error',
   usage: 'usage or bad input (unknown flag, malformed name or key, missing region, no --yes off a terminal)',
