@@ -1,12 +1,8 @@
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { STSClient } from '@aws-sdk/client-sts';
 import { errAsync, ResultAsync } from 'neverthrow';
-import type { Aborted, CreateEncryptedRepositoryError, InsecureEndpoint, InvalidInput, PreflightError, SdkClientError } from './errors.js';
-import { abortedUnlessSettled, type RegistryContext, scopedTo, silentLogger } from './internal/context.js';
-import { DEFAULT_POLL, systemClock } from './internal/wait.js';
-import { checkClientEndpoints, checkTransport } from './internal/transport.js';
+import type { Aborted, CreateEncryptedRepositoryError, InsecureEndpoint, InvalidInput, PreflightError } from './errors.js';
+import { abortedUnlessSettled, type RegistryContext, scopedTo } from './internal/context.js';
+import { checkClientEndpoints } from './internal/transport.js';
+import { registryContextFor } from './registry-context.js';
 import { readOptionalInput, type Schema } from './validate/input.js';
 import * as inputs from './registry-inputs.js';
 import type { DeleteRepositoryError, FindOrphanedGrantsError, RetireOrphanedGrantsError } from './errors.js';
@@ -26,7 +22,7 @@ import {
 import { type CreatedRepository, createEncryptedRepository } from './operations/create-repository.js';
 import { type CreateEncryptedRepositoryInput, preflight, type PreflightInput, type PreflightReport } from './preflight/index.js';
 import type { Cancellable } from './types.js';
-import { clientConfigFor, type EncryptedRegistryOptions, endpointsInUse, governorFor } from './registry-options.js';
+import type { EncryptedRegistryOptions } from './registry-options.js';
 
 export type { EncryptedRegistryOptions, RegistryClientConfig, RegistryClients } from './registry-options.js';
 import { doctor, type DoctorInput, type DoctorReport } from './operations/doctor.js';
@@ -100,45 +96,7 @@ export class EncryptedRegistry {
     const read = readOptionalInput(inputs.registryOptions, options);
     this.#optionsError = read.isErr() ? { ...read.error, field: `options.${read.error.field}`.replace(/^options\.input$/, 'options') } : undefined;
     const valid: EncryptedRegistryOptions = read.isOk() ? read.value : {};
-    const { clients = {}, clientConfig = {}, logger = silentLogger, clock = systemClock, allowInsecureHttp = false } = valid;
-    const config = clientConfigFor(clientConfig);
-    const ecr = clients.ecr ?? this.#own(new ECRClient(config));
-    const kms = clients.kms ?? this.#own(new KMSClient(config));
-    const iam = clients.iam ?? this.#own(new IAMClient(config));
-    const sts = clients.sts ?? this.#own(new STSClient(config));
-    let region: ResultAsync<string, SdkClientError> | undefined;
-    const resolveRegion = (): ResultAsync<string, SdkClientError> => {
-      // Resolved once and shared: the region provider may read files or the environment.
-      region ??= clientConfig.region
-        ? ResultAsync.fromSafePromise(Promise.resolve(clientConfig.region))
-        : ResultAsync.fromPromise(
-            ecr.config.region(),
-            (cause): SdkClientError => ({
-              kind: 'SdkClientError',
-              service: 'ecr',
-              operation: 'ResolveRegion',
-              cause,
-              message: 'no AWS region configured: pass clientConfig.region or set AWS_REGION',
-            }),
-          );
-      return region;
-    };
-    this.context = {
-      ecr,
-      kms,
-      iam,
-      sts,
-      logger,
-      region: resolveRegion,
-      transportError: endpointsInUse(clientConfig)
-        .map((url) => checkTransport(url, allowInsecureHttp))
-        .find((e) => e !== undefined),
-      allowInsecureHttp,
-      poll: { ...DEFAULT_POLL, ...valid.poll },
-      sleep: (ms, signal) => clock.sleep(ms, signal),
-      now: () => clock.now(),
-      rate: governorFor(valid.rateQuotas, clock),
-    };
+    this.context = registryContextFor(valid, (client) => this.#own(client));
   }
 
   /**
@@ -151,24 +109,16 @@ export class EncryptedRegistry {
    *
    * - The repository is created with the key's canonical ARN, never the alias or id you gave, so
    *   what ECR reports later compares equal (no IaC-style drift).
-   * - Idempotent: if the repository exists with the same encryption (compared by canonical key
-   *   ARN), it is returned with `created: false`; with another encryption the error is
-   *   `EncryptionMismatch` (ECR cannot change encryption in place: use `migrateRepository`).
+   * - Idempotent: an existing repository with the same encryption (by canonical key ARN) answers
+   *   `created: false`; another encryption is `EncryptionMismatch` (use `migrateRepository`).
    * - The repository and lifecycle policies are applied after creation; if one fails, the new
-   *   repository is deleted again (its grants verified retired) and the original error returned,
-   *   or `RollbackFailed` with both errors.
-   * - Afterwards it verifies that ECR reports the requested encryption and, for KMS, waits (bounded
-   *   backoff, `poll` option) for ECR's grants to appear on the key and returns them; if they do not
-   *   appear in time, the result carries a warning.
-   * - Side effect: with the AWS-managed key (`{ type: 'KMS' }` or `alias/aws/ecr`), the preflight's
-   *   `DescribeKey` on `alias/aws/ecr` creates the AWS-managed key in the account on first use;
-   *   `awsManagedKeyCreated` in the result says when that (most likely) happened.
+   *   repository is deleted (grants verified retired): its error, or `RollbackFailed` with both.
+   * - Afterwards it verifies ECR reports the requested encryption and, for KMS, waits (`poll`) for
+   *   ECR's grants on the key and returns them; if they do not show in time, with a warning.
+   * - With the AWS-managed key, `DescribeKey` on `alias/aws/ecr` creates that key on first use
+   *   (`awsManagedKeyCreated` says when that most likely happened).
    *
-   * Errors (`error.kind`): `InvalidRepositoryName`, `InvalidEncryption`, `InvalidInput`,
-   * `InsecureEndpoint`, `KeyNotFound`, `KeyNotUsable`, `KeyRegionMismatch`, `KeyGrantQuotaExhausted`,
-   * `KmsRefused`, `MissingPermissions`, `RepositoryAlreadyExists`, `RepositoryNotFound`,
-   * `EncryptionMismatch`, `RollbackFailed`, `AccessDenied`, `Throttled`, `CredentialsError`,
-   * `AwsServiceError`, `NetworkError`, `SdkClientError`.
+   * Errors: `CreateEncryptedRepositoryError` (`docs/errors.md` says when each kind happens).
    *
    * @example
    * ```ts
@@ -485,42 +435,24 @@ export class EncryptedRegistry {
    *
    * Before changing anything it checks the target key as a creation does, refuses archived images
    * (unless `restoreArchived`), and answers `changed: false` when the encryption is already the
-   * requested one. Then, each step recorded in the `journal` before and after it runs:
-   * 1. `freeze`: a repository-policy statement denies pushes, image deletes and settings changes
-   *    to everyone but the calling principal (`aws:PrincipalArn`); the original policy is kept in
-   *    the journal. Then the lifecycle policy is paused: ECR's expiry is not stopped by a
-   *    repository policy, so it is deleted (its text saved in the journal first) and restored last;
-   *    no image expires while the migration runs;
-   * 2. `snapshot` of the image graph (after the freeze, so it stays true);
-   * 3. `createStaging`: `<name>-migrating-<id>` with the target encryption, tagged with the migration id;
-   * 4. `copyToStaging` (streamed, `concurrency` blobs at once) and 5. `verifyStaging` against the snapshot;
-   * 6. `deleteOriginal` (its grants verified retired), only once staging is verified in this process;
-   * 7. `recreate` the name with the target encryption, its tags, scan-on-push, the freeze, and
-   *    mutable tags. ECR cannot create a repository with a policy: the freeze follows
-   *    `CreateRepository` by one call, and a push by someone else in that moment would land. The
-   *    recreated repository is checked empty once frozen; if it is not, the migration stops with
-   *    `MigrationFailed` whose `cause` is `UnexpectedImages` (nothing is kept or dropped silently);
-   *    8. `copyBack` and 9. `verifyFinal`;
-   * 10. `restoreSettings`: lifecycle policy and tag mutability last, tags and scanning again, then
-   *    the original repository policy exactly (or none);
-   * 11. `deleteStaging` (grants verified retired), only once the final repository is verified here.
+   * requested one. Then it runs the steps of `MIGRATION_STEPS`, each recorded in the `journal`
+   * before and after it runs (`docs/migration.md` describes each): `freeze` (a repository-policy
+   * statement lets only the calling principal change the repository; the lifecycle policy is
+   * paused, its text journaled), `snapshot`, `createStaging` (a name no replication rule matches
+   * when there is one), `copyToStaging` (streamed, `concurrency` blobs at once), `verifyStaging`,
+   * `deleteOriginal` (its grants verified retired, only once staging is verified in this process),
+   * `recreate` (target encryption, tags, scan-on-push, the freeze; checked empty once frozen, else
+   * `UnexpectedImages`), `copyBack`, `verifyFinal`, `restoreSettings` (the original policies
+   * exactly) and `deleteStaging` (grants verified retired).
    *
    * It never rolls back. Every failure after the first change stops with `MigrationFailed`, naming
    * the step, what holds the images now, and how to go on (`resumeMigration({ journal })`).
-   * Throttling, 5xx answers and network faults of API calls are retried by the SDK's retry
-   * strategy (`clientConfig.retryMode`, `maxAttempts`); the library itself retries only layer
-   * uploads that stay throttled and blob downloads that break, with bounded backoff.
+   * API calls are retried by the SDK's retry strategy; the library retries only layer uploads that
+   * stay throttled and blob downloads that break.
    *
-   * Needs, besides what creating and deleting need: `ecr:GetRepositoryPolicy`,
-   * `ecr:SetRepositoryPolicy`, `ecr:DeleteRepositoryPolicy`, `ecr:GetLifecyclePolicy`,
-   * `ecr:PutLifecyclePolicy`, `ecr:DeleteLifecyclePolicy`, `ecr:ListTagsForResource`, `ecr:TagResource`, the image read and
-   * push actions on both repositories, and `kms:ListGrants`/`kms:RetireGrant` on both keys.
-   *
-   * Errors (`error.kind`): before any change `InvalidRepositoryName`, `InvalidEncryption`,
-   * `InvalidInput`, `InsecureEndpoint`, `RepositoryNotFound`, `ImagesArchived`, `ImagesUnavailable`,
-   * `KeyNotFound`, `KeyNotUsable`, `KeyRegionMismatch`, `KeyGrantQuotaExhausted`,
-   * `MissingPermissions`, `JournalFailed`, `MigrationInProgress`, `Aborted` and the generic AWS
-   * kinds; after it, `MigrationFailed` (with the step's error as `cause`).
+   * Permissions: `generateRepositoryAdminPolicy({ operations: ['migrate'] })` writes them. Errors
+   * (`MigrateRepositoryError`): before any change, the input, key, permission, journal and
+   * `ImagesArchived` kinds; after it, `MigrationFailed` (with the step's error as `cause`).
    *
    * @example
    * ```ts

@@ -268,19 +268,8 @@ const ENDPOINT_SIGNING_NAMES: Readonly<Record<VpcEndpointService, string>> = { '
  * await aws.stop();
  * ```
  *
- * @example
- * ```ts
- * // Calls through a VPC endpoint are authorized with its policy too (generateEndpointPolicy).
- * const policy = generateEndpointPolicy({ service: 'ecr.dkr', region: 'us-west-2', registryAccounts: ['123456789123'] });
- * const aws = await startLocalAws({
- *   regions: ['us-west-2'],
- *   accounts: ['123456789123', '987654321987'],
- *   vpcEndpoints: { 'vpce-0ecrdkr': { service: 'ecr.dkr', policy: policy._unsafeUnwrap() } },
- * });
- * const ecr = new ECRClient(aws.clientConfig({ vpcEndpoint: 'vpce-0ecrdkr' }));
- * await ecr.send(new InitiateLayerUploadCommand({ registryId: '987654321987', repositoryName: 'image1' })); // AccessDeniedException
- * aws.network.setEndpointPolicy('vpce-0ecrdkr', undefined); // full access again
- * ```
+ * Calls through a declared VPC endpoint are authorized with its policy too (`vpcEndpoints`,
+ * `clientConfig({ vpcEndpoint })`; see `docs/emulator.md`).
  */
 export const startLocalAws = (options: LocalAwsOptions = {}): Promise<LocalAws> => startLocalAwsWith(options, {});
 

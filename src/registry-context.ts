@@ -1,0 +1,58 @@
+/**
+ * The context every operation of an {@link EncryptedRegistry} runs in, from its checked options:
+ * the SDK clients (yours, or made here and handed to `own` to be destroyed with the registry), the
+ * region resolved once, the transport check, the logger, the clock, the poll bound and the rate
+ * governor.
+ */
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { STSClient } from '@aws-sdk/client-sts';
+import { ResultAsync } from 'neverthrow';
+import type { SdkClientError } from './errors.js';
+import { type RegistryContext, silentLogger } from './internal/context.js';
+import { checkTransport } from './internal/transport.js';
+import { DEFAULT_POLL, systemClock } from './internal/wait.js';
+import { clientConfigFor, type EncryptedRegistryOptions, endpointsInUse, governorFor } from './registry-options.js';
+
+export const registryContextFor = (valid: EncryptedRegistryOptions, own: <C extends { destroy(): void }>(client: C) => C): RegistryContext => {
+  const { clients = {}, clientConfig = {}, logger = silentLogger, clock = systemClock, allowInsecureHttp = false } = valid;
+  const config = clientConfigFor(clientConfig);
+  const ecr = clients.ecr ?? own(new ECRClient(config));
+  const kms = clients.kms ?? own(new KMSClient(config));
+  const iam = clients.iam ?? own(new IAMClient(config));
+  const sts = clients.sts ?? own(new STSClient(config));
+  let region: ResultAsync<string, SdkClientError> | undefined;
+  const resolveRegion = (): ResultAsync<string, SdkClientError> => {
+    // Resolved once and shared: the region provider may read files or the environment.
+    region ??= clientConfig.region
+      ? ResultAsync.fromSafePromise(Promise.resolve(clientConfig.region))
+      : ResultAsync.fromPromise(
+          ecr.config.region(),
+          (cause): SdkClientError => ({
+            kind: 'SdkClientError',
+            service: 'ecr',
+            operation: 'ResolveRegion',
+            cause,
+            message: 'no AWS region configured: pass clientConfig.region or set AWS_REGION',
+          }),
+        );
+    return region;
+  };
+  return {
+    ecr,
+    kms,
+    iam,
+    sts,
+    logger,
+    region: resolveRegion,
+    transportError: endpointsInUse(clientConfig)
+      .map((url) => checkTransport(url, allowInsecureHttp))
+      .find((e) => e !== undefined),
+    allowInsecureHttp,
+    poll: { ...DEFAULT_POLL, ...valid.poll },
+    sleep: (ms, signal) => clock.sleep(ms, signal),
+    now: () => clock.now(),
+    rate: governorFor(valid.rateQuotas, clock),
+  };
+};
