@@ -33,7 +33,7 @@ describe('npm run bench -- --quick', () => {
     expect(run.code, run.stderr).toBe(0);
     const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
     expect(results.quick).toBe(true);
-    expect(results.benches).toEqual(['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy', 'peer']);
+    expect(results.benches).toEqual(['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy', 'peer', 'fleet']);
     expect(results.figures.map((f) => f.id).sort()).toEqual(
       [
         'throughput.seed',
@@ -60,6 +60,8 @@ describe('npm run bench -- --quick', () => {
         'audit.audit.calls',
         'policy.explainAccess',
         'policy.explainAccess.cold',
+        'fleet.quotaUse',
+        'fleet.throttled',
         // The skopeo peer runs where skopeo is (always on CI: .ci/run installs it).
         ...(existsSync('/usr/bin/skopeo') ? ['peer.skopeoRatio', 'peer.libraryPeakRss', 'peer.skopeoPeakRss'] : []),
       ].sort(),

@@ -76,7 +76,8 @@ describe('encrypted-ecr doctor', () => {
   });
 
   it('prints a checklist with ✓ ✗ ? in table output', async () => {
-    const run = await runCli(['doctor', ...at(aws), '--output', 'table', '--kms-key', 'alias/doctor-cmk'], env);
+    // A checklist line with a key ARN is wider than the 120 columns tables are cut to off a terminal.
+    const run = await runCli(['doctor', ...at(aws), '--output', 'table', '--kms-key', 'alias/doctor-cmk'], { ...env, COLUMNS: '250' });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^✓ region +us-east-1 \(partition aws\)$/m);
     expect(run.stdout).toMatch(/^✓ kms key +arn:aws:kms:us-east-1:\d{12}:key\/\S+: Enabled, ENCRYPT_DECRYPT, SYMMETRIC_DEFAULT, CUSTOMER-managed, us-east-1$/m);

@@ -61,9 +61,9 @@ describe('protocol and signatures', () => {
     const target = await fetch(aws.endpoint, { method: 'POST', headers: { 'x-amz-target': 'Nope_20200101.DoThing' }, body: '{}' });
     expect(target.status).toBe(400);
     expect(await target.text()).toContain('Nope_20200101.DoThing');
-    const route = await fetch(`${aws.endpoint}/v2/some/blob`);
+    const route = await fetch(`${aws.endpoint}/nope/some/blob`);
     expect(route.status).toBe(404);
-    expect(await route.text()).toContain('GET /v2/some/blob');
+    expect(await route.text()).toContain('GET /nope/some/blob');
   });
 
   it('logs every call with service, operation, principal, region and status', async () => {

@@ -106,6 +106,7 @@ describe('request-rate quotas', () => {
     const registry = new EncryptedRegistry({ clientConfig: { ...aws.clientConfig(), maxAttempts: 1 }, poll: TEST_POLL, rateQuotas: 'aws' });
     try {
       const results = await migrateAll(registry, names);
+      expect(results.filter((r) => r.isErr()).map((r) => JSON.stringify(r._unsafeUnwrapErr()).slice(0, 400))).toEqual([]);
       for (const result of results) expect(result._unsafeUnwrap()).toMatchObject({ changed: true, counts: { images: IMAGES } });
     } finally {
       registry.destroy();

@@ -89,7 +89,8 @@ const auditTable = (report: AuditReport): string => {
       check.status === 'fail' ? 'FAIL' : check.status,
       check.status === 'fail' ? check.severity : '',
       [check.securityHubControlId, check.prowlerCheckId].filter((id) => id !== undefined).join(' / '),
-      check.message,
+      // Full ARNs belong in JSON; the table shows the key as in its other columns.
+      check.message.replaceAll(k.keyArn, short(k.keyArn)),
     ]),
   );
   const posture = postureRows.length === 0 ? [] : [renderTable(['KEY', 'CHECK', 'STATUS', 'SEVERITY', 'SECURITY HUB / PROWLER', 'DETAIL'], postureRows), ''];

@@ -28,8 +28,9 @@ export type AuditFailOn = (typeof AUDIT_FAIL_ON)[number];
 
 /** Whether `report` fails the run under `failOn`. */
 export const auditFails = (report: AuditReport, failOn: AuditFailOn): boolean => {
-  const failed = report.repositories.some((r) => r.status === 'fail');
-  const unknown = report.repositories.some((r) => r.status === 'unknown');
+  // The report's own status counts the registry rules (templates, pull-through cache, replication) too.
+  const failed = report.status === 'fail' || report.repositories.some((r) => r.status === 'fail');
+  const unknown = report.status === 'unknown' || report.repositories.some((r) => r.status === 'unknown');
   const warned = report.repositories.some((r) => r.warnings.length > 0) || report.summary.orphanedGrants > 0;
   switch (failOn) {
     case 'none':
