@@ -90,6 +90,14 @@ export const audit: Bench = async (sizes, log) => {
       'ecr:DescribeRepositories': ceil(repositories, DESCRIBE_REPOSITORIES_PAGE),
       'kms:DescribeKey': keyCount,
       'kms:ListGrants': minimum['kms:ListGrants'] ?? 0,
+      // Registry rules (issue 18): the templates, pull-through cache rules and replication, one page each.
+      'ecr:DescribeRepositoryCreationTemplates': 1,
+      'ecr:DescribePullThroughCacheRules': 1,
+      'ecr:DescribeRegistry': 1,
+      // Key posture: each posture read the audit makes, once per key at most.
+      ...Object.fromEntries(
+        ['kms:GetKeyRotationStatus', 'kms:GetKeyPolicy', 'kms:ListKeyRotations'].filter((api) => (auditCounts[api] ?? 0) > 0).map((api) => [api, keyCount]),
+      ),
     };
     const auditLeast = Object.values(auditMinimum).reduce((a, b) => a + b, 0);
     const auditRatio = auditMade.length / auditLeast;
