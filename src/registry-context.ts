@@ -11,6 +11,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { ResultAsync } from 'neverthrow';
 import type { SdkClientError } from './errors.js';
 import { type RegistryContext, silentLogger } from './internal/context.js';
+import { paceRetries } from './internal/retry-pacing.js';
 import { checkTransport } from './internal/transport.js';
 import { DEFAULT_POLL, systemClock } from './internal/wait.js';
 import { clientConfigFor, type EncryptedRegistryOptions, endpointsInUse, governorFor } from './registry-options.js';
@@ -18,10 +19,16 @@ import { clientConfigFor, type EncryptedRegistryOptions, endpointsInUse, governo
 export const registryContextFor = (valid: EncryptedRegistryOptions, own: <C extends { destroy(): void }>(client: C) => C): RegistryContext => {
   const { clients = {}, clientConfig = {}, logger = silentLogger, clock = systemClock, allowInsecureHttp = false } = valid;
   const config = clientConfigFor(clientConfig);
-  const ecr = clients.ecr ?? own(new ECRClient(config));
-  const kms = clients.kms ?? own(new KMSClient(config));
-  const iam = clients.iam ?? own(new IAMClient(config));
-  const sts = clients.sts ?? own(new STSClient(config));
+  const rate = governorFor(valid.rateQuotas, clock);
+  // The clients made here pace their retries too (yours are left as they are).
+  const made = <C extends ECRClient | KMSClient | IAMClient | STSClient>(client: C): C => {
+    if (rate !== undefined) paceRetries(client);
+    return own(client);
+  };
+  const ecr = clients.ecr ?? made(new ECRClient(config));
+  const kms = clients.kms ?? made(new KMSClient(config));
+  const iam = clients.iam ?? made(new IAMClient(config));
+  const sts = clients.sts ?? made(new STSClient(config));
   let region: ResultAsync<string, SdkClientError> | undefined;
   const resolveRegion = (): ResultAsync<string, SdkClientError> => {
     // Resolved once and shared: the region provider may read files or the environment.
@@ -53,6 +60,6 @@ export const registryContextFor = (valid: EncryptedRegistryOptions, own: <C exte
     poll: { ...DEFAULT_POLL, ...valid.poll },
     sleep: (ms, signal) => clock.sleep(ms, signal),
     now: () => clock.now(),
-    rate: governorFor(valid.rateQuotas, clock),
+    rate,
   };
 };

@@ -7,6 +7,7 @@
 import { err, ok, type Result, ResultAsync } from 'neverthrow';
 import type { AwsService, CredentialsProblem, GenericAwsError, UnexpectedResponse } from '../errors.js';
 import type { RateGovernor } from './rate-governor.js';
+import { type HeldPlace, withHeldPlace } from './retry-pacing.js';
 import { aborted } from './wait.js';
 
 /** The shape every modeled or unmodeled SDK v3 service exception has. */
@@ -183,8 +184,9 @@ export interface SendOptions {
  * Runs one AWS call as a `ResultAsync`, the only way the library calls AWS:
  * - an aborted `scope.signal` answers `Aborted` before anything is sent; the signal is passed to
  *   the SDK (`abortSignal`), and a call that fails once the signal fired is `Aborted` too;
- * - `scope.rate` (the rate governor) is waited for before the SDK sends, and told when the call
- *   comes back throttled after the SDK's own retries;
+ * - `scope.rate` (the rate governor) is waited for before the SDK sends (and again before each
+ *   attempt the SDK retries, on the clients the registry makes), and told when the call comes
+ *   back throttled after the SDK's own retries;
  * - an answer that is not an output object (`undefined` from an unstubbed aws-sdk-client-mock
  *   command) is `UnexpectedResponse` naming the command, never a `TypeError` later;
  * - `mapKnown` turns the service exceptions this operation models (matched on `error.name`) into
@@ -211,16 +213,19 @@ export const awsCall = <T, E = never, R = never>(
   const api = `${service}:${operation}`;
   const run = async (): Promise<Result<T | R, E | GenericAwsError>> => {
     if (signal?.aborted) return err(aborted(operation));
-    const release = rate === undefined ? undefined : await rate.acquire(api, signal);
+    // The place is renewed for each attempt the SDK retries (`retry-pacing.ts`): release the latest.
+    const place: HeldPlace | undefined = rate === undefined ? undefined : { governor: rate, api, signal, release: await rate.acquire(api, signal) };
+    const release = (): void => place?.release();
     if (signal?.aborted) {
-      release?.();
+      release();
       return err(aborted(operation));
     }
+    const options: SendOptions = signal === undefined ? {} : { abortSignal: signal };
     let out: T;
     try {
-      out = await call(signal === undefined ? {} : { abortSignal: signal });
+      out = await (place === undefined ? call(options) : withHeldPlace(place, () => call(options)));
     } catch (cause) {
-      release?.();
+      release();
       // However the SDK reports an abort (`AbortError`, a network error), it is the caller's abort.
       if (signal?.aborted) return err(aborted(operation));
       if (isServiceException(cause)) {
@@ -232,7 +237,7 @@ export const awsCall = <T, E = never, R = never>(
       }
       return err(toGenericAwsError(service, operation, cause));
     }
-    release?.();
+    release();
     if (typeof out !== 'object' || out === null) {
       return err(
         unexpectedResponse(

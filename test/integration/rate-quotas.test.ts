@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EncryptedRegistry, memoryJournal } from '../../src/index.js';
 import { type RegistryContext, silentLogger } from '../../src/internal/context.js';
 import { systemClock } from '../../src/internal/wait.js';
+import { registryContextFor } from '../../src/registry-context.js';
 import { governorFor } from '../../src/registry-options.js';
 import { putImage } from '../../src/steps/ecr-images.js';
 import { type LocalAws, pushImage, randomBytes, startLocalAws } from '../../src/testing/index.js';
@@ -100,8 +101,40 @@ describe('request-rate quotas', () => {
     expect(results.filter((r) => r.isErr()).map((r) => r._unsafeUnwrapErr().kind)).toEqual(throttled.map(() => 'Throttled'));
   });
 
+  it("the SDK's retries take a place of their own: 5xx on the first 6 PutImage attempts, still at most 5 arrivals a second", async () => {
+    await admin.send(new CreateRepositoryCommand({ repositoryName: 'burst-retried' }));
+    const image = await pushImage(admin, 'burst-retried', { layers: [randomBytes(1_024, 8)] });
+    await systemClock.sleep(1_100);
+    // The registry's own clients (retry pacing is theirs), 3 attempts, PutImage paced at 5 a second.
+    const made: { destroy(): void }[] = [];
+    const ctx = registryContextFor({ clientConfig: { ...aws.clientConfig(), maxAttempts: 3 }, rateQuotas: { 'ecr:PutImage': 5 } }, (client) => {
+      made.push(client);
+      return client;
+    });
+    const fault = aws.faults.serverError({ operation: 'ecr:PutImage', times: 6 });
+    const from = aws.inspect.calls().length;
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          putImage(ctx, { repositoryName: 'burst-retried', imageManifest: image.manifest, imageManifestMediaType: image.mediaType, imageDigest: image.digest, imageTag: `r${i}` }),
+        ),
+      );
+      expect(results.filter((r) => r.isErr()).map((r) => r._unsafeUnwrapErr().kind)).toEqual([]);
+    } finally {
+      fault.remove();
+      for (const client of made) client.destroy();
+    }
+    const puts = aws.inspect.calls().slice(from).filter((c) => c.operation === 'PutImage');
+    // 6 failed attempts retried, 10 that succeeded: every arrival counted, none beyond the pace.
+    expect(puts.filter((c) => c.status >= 500)).toHaveLength(6);
+    expect(puts).toHaveLength(16);
+    expect(busiestWindow(puts.map((c) => c.time.getTime()), 1_000)).toBeLessThanOrEqual(5);
+  });
+
   it(`${REPOSITORIES} concurrent migrations through one registry under AWS's quotas: no call throttled`, async () => {
     const names = await seed('governed');
+    // The seed's own PutImage calls count against the account's quota for one more second.
+    await systemClock.sleep(1_100);
     const from = aws.inspect.calls().length;
     // The SDK may retry what a loaded machine makes fail (a timeout); the emulator's log below shows
     // that no call was throttled, which is what the governor promises.
