@@ -59,13 +59,28 @@ export const minimumCalls = (images: readonly PushedImage[], blobs: ReadonlyMap<
  * - registry rules that could recreate the name while it is free: DescribeRegistry,
  *   DescribeRepositoryCreationTemplates, DescribePullThroughCacheRules;
  * - the target key's preflight, once (the same key both times): GetCallerIdentity, DescribeKey,
- *   GetKeyPolicy, ListGrants and SimulatePrincipalPolicy × 2 (identity, then KMS actions);
+ *   GetKeyPolicy, ListGrants and SimulatePrincipalPolicy × 3: the ECR actions on the repository;
+ *   `kms:CreateGrant` in the context of ECR's CreateGrant; `kms:DescribeKey` and `kms:RetireGrant`
+ *   in ECR's forwarded context. A simulation takes one set of context entries for all its actions,
+ *   so they cannot share a call: the grant's keys (`kms:GrantIsForAWSResource`,
+ *   `kms:GrantOperations`, …) would satisfy conditions on DescribeKey and RetireGrant that a real
+ *   request of theirs never carries, and `kms:ViaService` conditions on the ECR actions (was 2);
  * - freeze: SetRepositoryPolicy; create staging: CreateRepository (tags inline);
  * - delete the original: DeleteRepository (AES256: no grant to verify);
  * - recreate: CreateRepository (scan-on-push, mutability, tags inline) and SetRepositoryPolicy
  *   (the freeze again);
  * - settings: the original had no policy, so DeleteRepositoryPolicy lifts the freeze;
  * - delete staging: DeleteRepository and one ListGrants to verify ECR's grants are retired.
+ *
+ * What a migration makes above it, and why (36 calls against 22; `test/integration/migrate-calls.test.ts`
+ * pins them): the freeze's claim reads the policy before writing it and twice after
+ * (GetRepositoryPolicy + 3; last writer wins, ECR has no conditional write), and reads the
+ * lifecycle policy again once frozen (+ 1); each creation reads the repository back to verify the
+ * encryption ECR echoes and waits for ECR's grants (DescribeRepositories + 2, ListGrants + 2);
+ * each deletion reads the repository again just before (DescribeRepositories + 2: the original
+ * must still be the incarnation snapshotted, staging ours) and checks no other migration froze it
+ * (GetRepositoryPolicy + 2); staging's deletion counts its images (ListImages + 1) and lists the
+ * key's grants before deleting (ListGrants + 1) to tell its own from a successor's.
  */
 export const REPOSITORY_STEPS_MINIMUM: Readonly<Record<string, number>> = {
   'ecr:DescribeRepositories': 1,
@@ -79,7 +94,7 @@ export const REPOSITORY_STEPS_MINIMUM: Readonly<Record<string, number>> = {
   'kms:DescribeKey': 1,
   'kms:GetKeyPolicy': 1,
   'kms:ListGrants': 2,
-  'iam:SimulatePrincipalPolicy': 2,
+  'iam:SimulatePrincipalPolicy': 3,
   'ecr:SetRepositoryPolicy': 2,
   'ecr:CreateRepository': 2,
   'ecr:DeleteRepository': 2,

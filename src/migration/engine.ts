@@ -16,6 +16,7 @@ import {
 } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { DEFAULT_RETRY, aborted, retriedBeyondSdk, retry } from '../internal/wait.js';
+import type { EstablishedTarget } from '../preflight/index.js';
 import type { CopyProgress } from './copy.js';
 import type { StateJournal } from './journal.js';
 import { observe, stateAt } from './messages.js';
@@ -35,6 +36,7 @@ export class MigrationEngine implements MigrationRun {
   readonly state: JournalState;
   readonly options: RunOptions;
   readonly verified = new Set<Verified>();
+  readonly created = new Set<Verified>();
   readonly #journal: StateJournal;
   /** Journal writes, one at a time, in order. */
   #saving: Promise<Result<void, JournalFailed>> = Promise.resolve(ok(undefined));
@@ -205,10 +207,15 @@ export const checkConcurrency = (concurrency: number | undefined): InvalidInput 
     ? invalid('concurrency', `must be an integer from 1 to ${MAX_CONCURRENCY}`)
     : undefined;
 
-export const runOptions = (input: { concurrency?: number; onProgress?: (p: MigrationProgress) => void; signal?: AbortSignal }, resumed: boolean): RunOptions => ({
+export const runOptions = (
+  input: { concurrency?: number; onProgress?: (p: MigrationProgress) => void; signal?: AbortSignal },
+  resumed: boolean,
+  established?: EstablishedTarget,
+): RunOptions => ({
   concurrency: input.concurrency ?? DEFAULT_CONCURRENCY,
   onProgress: input.onProgress,
   signal: input.signal,
   resumed,
   retry: DEFAULT_RETRY,
+  established,
 });

@@ -102,7 +102,8 @@ export const migrateRepository = (ctx: RegistryContext, input: MigrateRepository
     }
 
     // The target, checked exactly as a creation checks it (key, region, permissions).
-    const report = yield* preflightReplacement(ctx, preflightInputOf(repositoryName, input.encryption, settings));
+    // The repository was described just above: the preflight does not describe it again.
+    const report = yield* preflightReplacement(ctx, preflightInputOf(repositoryName, input.encryption, settings), { repository });
     if (!report.ok) return err<never, MigrateRepositoryError>(report.blocking[0].error);
     const { encryption: to, callerArn, account } = report.facts;
     const from = encryptionOfRepository(repository);
@@ -172,7 +173,9 @@ export const migrateRepository = (ctx: RegistryContext, input: MigrateRepository
     // written fails here, with nothing to resume.
     yield* journal.save(state).mapErr((e): MigrateRepositoryError => e);
     ctx.logger.info('migration starting', { migrationId, repositoryName, from, to, journal: journal.description });
-    const result = await new MigrationEngine(ctx, journal, state, runOptions(input, false)).run();
+    // The target as this preflight established it: the run's creations do not check the key again.
+    const established = { region, account, callerArn, encryption: to };
+    const result = await new MigrationEngine(ctx, journal, state, runOptions(input, false, established)).run();
     if (result.isErr() && result.error.kind === 'MigrationInProgress') {
       // Lost the claim: nothing of this migration remains on the repository; neither may its journal.
       const cleared = await journal.clear();

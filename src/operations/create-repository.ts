@@ -19,7 +19,14 @@ import { listAllGrants } from '../steps/kms-grants.js';
 import { grantsOf } from '../grants/incarnation.js';
 import { ECR_DOCUMENTED_GRANTS } from '../grants/rules.js';
 import { encryptionOfRepository, existingOf, sameEncryption } from '../encryption/compare.js';
-import { type CreateEncryptedRepositoryInput, type Finding, preflight, type PreflightFacts, repositoryPolicyText } from '../preflight/index.js';
+import {
+  type CreateEncryptedRepositoryInput,
+  type Finding,
+  preflight,
+  type PreflightFacts,
+  type PreflightOptions,
+  repositoryPolicyText,
+} from '../preflight/index.js';
 import type { EncryptionDescription, ExistingRepository } from '../types.js';
 
 /** A KMS grant ECR made for the repository. */
@@ -214,15 +221,18 @@ const resolveExisting = (
 
 /**
  * Creates an encrypted repository after a full preflight; idempotent for the same encryption.
+ * `options.established` (a migration's own preflight of the same key, earlier in the run): the
+ * preflight checks the input only, and an existing repository is found by CreateRepository.
  *
  * @internal Use {@link EncryptedRegistry.createEncryptedRepository}.
  */
 export const createEncryptedRepository = (
   ctx: RegistryContext,
   input: CreateEncryptedRepositoryInput,
+  options: Pick<PreflightOptions, 'established'> = {},
 ): ResultAsync<CreatedRepository, CreateEncryptedRepositoryError> =>
   safeTry(async function* () {
-    const report = yield* preflight(ctx, input, { stopOnInputErrors: true });
+    const report = yield* preflight(ctx, input, { ...options, stopOnInputErrors: true });
     const warnings = report.findings.filter((f) => f.severity === 'warning');
     if (!report.ok) {
       const { facts, blocking } = report;

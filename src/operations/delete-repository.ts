@@ -106,7 +106,17 @@ export type DeletedRepository = VerifiedDeletion | UnverifiedDeletion;
 export interface DeleteRepositoryOptions {
   /** The id of the migration whose freeze statement may be on the repository. */
   readonly migrationId?: string;
+  /**
+   * What the caller read of the repository moments ago, in the same step (a migration): not read
+   * again. `imageCount`: a listing just made (with `force`, it is only reported); `encryption`:
+   * the key by its canonical ARN, used when it is the key the repository names.
+   */
+  readonly described?: { readonly repository: Repository; readonly imageCount?: number; readonly encryption?: EncryptionDescription };
 }
+
+/** The caller's key when it is the one the repository names (ECR names it by its ARN). */
+const knownKey = (encryption: EncryptionDescription | undefined, kmsKey: string): RepositoryKey | undefined =>
+  encryption?.keyArn === kmsKey ? { keyArn: kmsKey, awsManagedKey: encryption.awsManagedKey } : undefined;
 
 const describedIncarnation = (repository: Repository, name: string): ResultAsync<Incarnation, GenericAwsError> => {
   const incarnation = incarnationOf(repository, name);
@@ -182,14 +192,13 @@ export const deleteRepository = (
   const force = input.force === true;
 
   return safeTry(async function* () {
-    const described = yield* describeRepository(ctx, name);
+    const described = options.described?.repository ?? (yield* describeRepository(ctx, name));
     const incarnation = yield* describedIncarnation(described, name);
     // A migration in progress keeps its images here: never delete it, `force` or not (D1).
     yield* refuseFrozen(ctx, name, options);
     // A repository deleted under us counts as empty here; DeleteRepository then says it is gone.
-    const imageCount = yield* countImages(ctx, name).orElse((e) =>
-      e.kind === 'RepositoryNotFound' ? okAsync<number, never>(0) : errAsync(e),
-    );
+    const imageCount =
+      options.described?.imageCount ?? (yield* countImages(ctx, name).orElse((e) => (e.kind === 'RepositoryNotFound' ? okAsync<number, never>(0) : errAsync(e))));
     if (imageCount > 0 && !force) {
       return err<never, RepositoryNotEmpty>({ kind: 'RepositoryNotEmpty', repositoryName: name, imageCount });
     }
@@ -199,7 +208,7 @@ export const deleteRepository = (
     if (encryptionType !== 'AES256' && !kmsKey) {
       return err(unexpectedResponse('ecr', 'DescribeRepositories', `a ${encryptionType} repository without kmsKey`));
     }
-    const key = kmsKey && encryptionType !== 'AES256' ? yield* resolveKey(ctx, kmsKey) : undefined;
+    const key = kmsKey && encryptionType !== 'AES256' ? (knownKey(options.described?.encryption, kmsKey) ?? (yield* resolveKey(ctx, kmsKey))) : undefined;
     const encryption = encryptionOf(described, key);
 
     // Before deleting: the grants ECR should retire, and proof that we may list them. A repository

@@ -17,11 +17,12 @@ import { checkCaller } from './caller.js';
 import { errorFinding, hasError, isBlocking } from './finding.js';
 import { checkInput } from './input.js';
 import { checkKey, type KeyOutcome } from './key.js';
-import { checkKeyReferenceRegion } from './region.js';
+import { checkKeyReferenceRegion, partitionOfRegion } from './region.js';
 import { simulate, simulationBatches } from './permissions.js';
 import { compareExisting, requestedEncryption } from './repository.js';
 import type {
   BlockingFinding,
+  EstablishedTarget,
   Finding,
   PreflightFacts,
   PreflightFindingError,
@@ -43,6 +44,18 @@ export { isBlocking } from './finding.js';
 /** @internal How far the preflight goes. `create` stops before any AWS call when the input is wrong. */
 export interface PreflightOptions {
   readonly stopOnInputErrors?: boolean;
+  /**
+   * The repository as the caller described it moments ago (a migration reads it first): not
+   * described again. `null`: it does not exist.
+   */
+  readonly repository?: Repository | null;
+  /**
+   * The target an earlier preflight of the same key established in this run (a migration's, before
+   * its first change): the input is checked again, but key, caller and permissions make no call.
+   * What could change since is verified by the creation itself (ECR's own DescribeKey and
+   * CreateGrant, then the encryption it echoes).
+   */
+  readonly established?: EstablishedTarget;
 }
 
 /** What a preflight for a repository's replacement can block on: the repository having other encryption is the point. */
@@ -93,6 +106,10 @@ const runChecks = (
     if (options.stopOnInputErrors && hasError(findings)) return okAsync({ findings, facts, ready: undefined });
 
     const { encryption, repositoryName } = checked;
+    const established = options.established;
+    if (established !== undefined && established.region === region && repositoryName !== undefined) {
+      return okAsync(establishedChecks(findings, { ...facts, region }, established, repositoryName));
+    }
     // One GetCallerIdentity, shared: a key id that cannot be described resolves in the caller's account.
     const callerCheck = checkCaller(ctx);
     const keyCheck =
@@ -100,7 +117,9 @@ const runChecks = (
         ? checkKey(ctx, encryption, region, callerCheck)
         : okAsync<KeyOutcome, never>({ findings: [] });
     const repositoryCheck =
-      repositoryName !== undefined
+      options.repository !== undefined
+        ? okAsync({ repository: options.repository ?? undefined, findings: [] as Finding[] })
+        : repositoryName !== undefined
         ? findRepository(ctx, repositoryName)
             .map((repository) => ({ repository, findings: [] as Finding[] }))
             .orElse((error) =>
@@ -162,6 +181,28 @@ const runChecks = (
   });
 };
 
+/** The checks of a target established earlier: only the input's, and the facts as established. */
+const establishedChecks = (
+  findings: readonly Finding[],
+  facts: PreflightFacts & { readonly region: string },
+  established: EstablishedTarget,
+  repositoryName: string,
+): Checked => {
+  const { region, account, callerArn, encryption } = established;
+  const repositoryArn = `arn:${partitionOfRegion(region) ?? 'aws'}:ecr:${region}:${account}:repository/${repositoryName}`;
+  const ready: PreflightReadyFacts = {
+    ...facts,
+    region,
+    account,
+    callerArn,
+    repositoryArn,
+    encryption,
+    ...(encryption.keyArn !== undefined ? { keyArn: encryption.keyArn } : {}),
+    ...(encryption.awsManagedKey !== undefined ? { keyManager: encryption.awsManagedKey ? ('AWS' as const) : ('CUSTOMER' as const) } : {}),
+  };
+  return { findings, facts: ready, ready };
+};
+
 /**
  * Runs every check of `createEncryptedRepository` and reports all findings at once. Fails only
  * when it cannot run at all (an unsafe endpoint, no region).
@@ -188,5 +229,6 @@ const isReplacementBlocking = (finding: Finding): finding is BlockingFinding<Rep
 export const preflightReplacement = (
   ctx: RegistryContext,
   input: PreflightInput,
+  options: Pick<PreflightOptions, 'repository'> = {},
 ): ResultAsync<PreflightReport<ReplacementFindingError>, PreflightError> =>
-  runChecks(ctx, input, {}, true).map((checked) => reportOf(checked, isReplacementBlocking));
+  runChecks(ctx, input, options, true).map((checked) => reportOf(checked, isReplacementBlocking));

@@ -130,6 +130,14 @@ export interface PreflightReadyFacts extends PreflightFacts {
   readonly encryption: EncryptionDescription;
 }
 
+/** @internal What an earlier preflight of the same target established: the key by its canonical ARN, the caller. */
+export interface EstablishedTarget {
+  readonly region: string;
+  readonly account: string;
+  readonly callerArn: string;
+  readonly encryption: EncryptionDescription;
+}
+
 /** No finding of severity `error`: `createEncryptedRepository` would go ahead, with these facts. */
 export interface PreflightReady {
   readonly ok: true;

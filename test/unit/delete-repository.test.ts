@@ -24,6 +24,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EncryptedRegistry } from '../../src/index.js';
+import { deleteRepository } from '../../src/operations/delete-repository.js';
+import { fakeContext } from '../fixtures/create-stubs.js';
 import { ACCOUNT, ECR_PRINCIPAL, ecrGrant, FAST_POLL, GrantListing, KEY_ARN, KEY_ID, otherGrant, REGION, repoArn } from '../fixtures/index.js';
 
 const ecr = mockClient(ECRClient);
@@ -135,6 +137,23 @@ describe('EncryptedRegistry.deleteRepository', () => {
       expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'AccessDenied', service: 'kms', operation: 'ListGrants' });
       expect(ecr).not.toHaveReceivedCommand(DeleteRepositoryCommand);
     });
+  });
+
+  it('with what the caller described just now (a migration step): neither describes, counts nor resolves the key again, and still verifies the grants', async () => {
+    const grants = kmsScenario({ ecrRetires: true });
+
+    const result = await deleteRepository(
+      fakeContext({ now: () => new Date() }),
+      { repositoryName: NAME, force: true },
+      { described: { repository: kmsRepository, imageCount: 3, encryption: { type: 'KMS', keyArn: KEY_ARN, awsManagedKey: false } } },
+    );
+
+    expect(result._unsafeUnwrap()).toMatchObject({ encryption: { type: 'KMS', keyArn: KEY_ARN, awsManagedKey: false }, imageCount: 3, grantsIdentified: ['g1', 'g2'], verified: true });
+    expect(ecr).not.toHaveReceivedCommand(DescribeRepositoriesCommand);
+    expect(ecr).not.toHaveReceivedCommand(ListImagesCommand);
+    expect(kms).not.toHaveReceivedCommand(DescribeKeyCommand);
+    expect(ecr).toHaveReceivedCommand(GetRepositoryPolicyCommand);
+    expect(grants.listings).toBeGreaterThanOrEqual(2);
   });
 
   it('deletes an AES256 repository, with force, and makes no grant call', async () => {

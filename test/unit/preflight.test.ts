@@ -701,3 +701,25 @@ describe('preflight: the key policy', () => {
     expect(kms).not.toHaveReceivedCommand(GetKeyPolicyCommand);
   });
 });
+
+describe('preflight: what the caller established already', () => {
+  beforeEach(() => {
+    ({ ecr, kms, iam, sts, state } = installFakes());
+  });
+
+  it('with an established target: checks the input only, and answers the established facts without an AWS call', async () => {
+    const established = { region: REGION, account: ACCOUNT, callerArn: USER_ARN, encryption: { type: 'KMS' as const, keyArn: KEY_ARN, awsManagedKey: false } };
+    const report = (await preflight(fakeContext(), { ...base, encryption: { type: 'KMS', key: KEY_ARN } }, { established }))._unsafeUnwrap();
+    expect(report).toMatchObject({ ok: true, facts: { region: REGION, account: ACCOUNT, callerArn: USER_ARN, keyArn: KEY_ARN, keyManager: 'CUSTOMER', repositoryArn: repoArn('team/app') } });
+    for (const client of [ecr, kms, iam, sts]) expect(client.calls()).toEqual([]);
+    // Wrong input still stops it.
+    const bad = (await preflight(fakeContext(), { ...base, tags: [{ Key: 'aws:x', Value: '1' }] }, { established, stopOnInputErrors: true }))._unsafeUnwrap();
+    expect(kindsOf(bad)).toEqual(['InvalidInput']);
+  });
+
+  it('with the repository described by the caller: does not describe it again', async () => {
+    const report = (await preflight(fakeContext(), base, { repository: null }))._unsafeUnwrap();
+    expect(report.ok).toBe(true);
+    expect(ecr).not.toHaveReceivedCommand(DescribeRepositoriesCommand);
+  });
+});

@@ -8,7 +8,7 @@ import { err, errAsync, ok, okAsync, safeTry } from 'neverthrow';
 import type { CopyVerificationFailed, RegistryError, TagDifference } from '../../errors.js';
 import type { Incarnation } from '../../grants/incarnation.js';
 import { settleIncarnationGrants } from '../../grants/settle.js';
-import { deleteRepository } from '../../operations/delete-repository.js';
+import { deleteRepository, type DeleteRepositoryOptions } from '../../operations/delete-repository.js';
 // moves them to src/encryption/: adapt this import when it lands.
 import { encryptionOfRepository, sameEncryption } from '../../encryption/compare.js';
 import { describeImages } from '../../steps/ecr-images.js';
@@ -45,11 +45,24 @@ const retireLeftoverGrants = (run: MigrationRun, keyArn: string, incarnation: In
  * Deletes a repository that every image has been verified elsewhere for, and proves its grants
  * retired. Gone already (a crash after the deletion): its leftover grants are still checked.
  */
-const deleteVerified = (run: MigrationRun, incarnation: Incarnation, encryption: EncryptionDescription, label: string): StepResult => {
+const deleteVerified = (
+  run: MigrationRun,
+  incarnation: Incarnation,
+  encryption: EncryptionDescription,
+  label: string,
+  described?: DeleteRepositoryOptions['described'],
+): StepResult => {
   const repositoryName = incarnation.name;
   const leftovers = (): StepResult => (encryption.keyArn === undefined ? okAsync(undefined) : retireLeftoverGrants(run, encryption.keyArn, incarnation, label));
-  // The repository carries this migration's own freeze: deleteRepository refuses any other's.
-  return run.retrying('DeleteRepository', () => deleteRepository(run.ctx, { repositoryName, force: true }, { migrationId: run.state.migrationId }))
+  // The repository carries this migration's own freeze: deleteRepository refuses any other's. What
+  // the step has just read of it (the same incarnation, checked) is not read again, on the first
+  // attempt only: a retry reads everything again.
+  let first = true;
+  return run.retrying('DeleteRepository', () => {
+    const known = first && described !== undefined ? { described } : {};
+    first = false;
+    return deleteRepository(run.ctx, { repositoryName, force: true }, { migrationId: run.state.migrationId, ...known });
+  })
     .map((deleted) => {
       if (!deleted.verified) {
         run.warn({ code: 'grantsRemain', message: `${label} deleted, but its grants could not be verified: ${deleted.grantsUnverifiable.detail}` });
@@ -93,7 +106,8 @@ export const deleteOriginal = (run: MigrationRun): StepResult => {
       const details = yield* run.retrying('DescribeImages', () => describeImages(run.ctx, name));
       const changed = changesSinceSnapshot(graph, details, name);
       if (changed !== undefined) return err<never, RegistryError>(changed);
-      return ok(yield* deleteVerified(run, original, s.from, `original ${name}`));
+      // Described and listed just now (the original incarnation, holding the snapshot's images only).
+      return ok(yield* deleteVerified(run, original, s.from, `original ${name}`, { repository: current, imageCount: details.length, encryption: s.from }));
     }),
   );
 };
@@ -117,8 +131,11 @@ export const deleteStaging = (run: MigrationRun): StepResult => {
       const createdAt = current?.createdAt ?? (s.staging.createdAt !== undefined ? new Date(s.staging.createdAt) : undefined);
       const arn = current?.repositoryArn ?? s.staging.repositoryArn;
       if (createdAt === undefined || arn === undefined) return ok(undefined);
-      if (current !== undefined) yield* checkStagingIsOurs(run, current);
-      return ok(yield* deleteVerified(run, { name: staging, arn, createdAt }, s.to, `staging ${staging}`));
+      // The incarnation createStaging recorded is ours (it created it, or checked its tags before
+      // recording it); any other is checked by its tags.
+      const recorded = current !== undefined && s.staging.createdAt !== undefined && current.createdAt?.getTime() === Date.parse(s.staging.createdAt);
+      if (current !== undefined && !recorded) yield* checkStagingIsOurs(run, current);
+      return ok(yield* deleteVerified(run, { name: staging, arn, createdAt }, s.to, `staging ${staging}`, current === undefined ? undefined : { repository: current, encryption: s.to }));
     }),
   );
 };

@@ -3,6 +3,7 @@ import { ok, safeTry } from 'neverthrow';
 import { deleteRepositoryPolicy } from '../../steps/ecr-migration.js';
 import { putImageScanningConfiguration, putImageTagMutability, putLifecyclePolicy, tagRepository } from '../../steps/ecr-repository.js';
 import { restoreRepositoryPolicy } from '../policy-restore.js';
+import { initialMutability } from './recreate.js';
 import type { MigrationRun, StepResult } from './run.js';
 
 /** 7. Lifecycle and tag mutability last, then tags and scanning again, and the original policy exactly (or none). */
@@ -12,12 +13,17 @@ export const restoreSettings = (run: MigrationRun): StepResult => {
   const settings = s.original.settings;
   const arn = s.final.repositoryArn ?? s.original.repositoryArn;
   const ctx = run.ctx;
+  // Created by this process, the repository took tags, scanning and a mutability (the final one
+  // unless immutable) in CreateRepository, and has been frozen since: nobody else could change
+  // them. Created before a crash, or found existing, everything is applied again.
+  const atCreation = run.created.has('final');
+  const mutabilityAtCreation = atCreation && initialMutability(settings.imageTagMutability) === settings.imageTagMutability;
   return safeTry(async function* () {
     if (settings.lifecyclePolicy !== undefined) {
       const text = settings.lifecyclePolicy;
       yield* run.retrying('PutLifecyclePolicy', () => putLifecyclePolicy(ctx, name, text));
     }
-    yield* run.retrying('PutImageTagMutability', () =>
+    if (!mutabilityAtCreation) yield* run.retrying('PutImageTagMutability', () =>
       putImageTagMutability(ctx, {
         repositoryName: name,
         imageTagMutability: settings.imageTagMutability,
@@ -26,8 +32,8 @@ export const restoreSettings = (run: MigrationRun): StepResult => {
           : {}),
       }),
     );
-    if (settings.tags.length > 0) yield* run.retrying('TagResource', () => tagRepository(ctx, arn, name, settings.tags));
-    yield* run.retrying('PutImageScanningConfiguration', () => putImageScanningConfiguration(ctx, name, settings.scanOnPush));
+    if (settings.tags.length > 0 && !atCreation) yield* run.retrying('TagResource', () => tagRepository(ctx, arn, name, settings.tags));
+    if (!atCreation) yield* run.retrying('PutImageScanningConfiguration', () => putImageScanningConfiguration(ctx, name, settings.scanOnPush));
     // Unfreezing is the very last change.
     const policy = settings.repositoryPolicy;
     if (policy !== undefined) {

@@ -10,6 +10,7 @@ import type { RegistryContext } from '../../internal/context.js';
 import type { RetryPolicy } from '../../internal/wait.js';
 import type { EncryptionDescription, EncryptionSpec } from '../../types.js';
 import type { CopyProgress } from '../copy.js';
+import type { EstablishedTarget } from '../../preflight/index.js';
 import { frozenPolicy } from '../../policy/index.js';
 import { freezeBaseOf } from '../policy-restore.js';
 import type { ImageGraph } from '../snapshot.js';
@@ -22,6 +23,12 @@ export interface RunOptions {
   readonly signal: AbortSignal | undefined;
   readonly resumed: boolean;
   readonly retry: RetryPolicy;
+  /**
+   * The target the start's preflight established in this process (key by its canonical ARN, the
+   * caller): the creations of this run do not check the key again. A resumed run has none and
+   * preflights its first creation in full.
+   */
+  readonly established: EstablishedTarget | undefined;
 }
 
 /** Proof that a repository was verified against the snapshot by this process. */
@@ -37,6 +44,8 @@ export interface MigrationRun {
   readonly options: RunOptions;
   /** What this process verified itself: deletions require it (never a record from an earlier process alone). */
   readonly verified: Set<Verified>;
+  /** The repositories this process created itself, with the settings the creation took (tags, scanning, mutability). */
+  readonly created: Set<Verified>;
   /** Saves the state as it is when the write starts; writes never overlap. */
   save(): ResultAsync<void, JournalFailed>;
   /** Progress records are an optimisation (a copy re-checks the target): they may coalesce. */

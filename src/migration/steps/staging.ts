@@ -25,24 +25,42 @@ export const checkStagingIsOurs = (run: MigrationRun, repository: Repository): S
   );
 };
 
-/** 3. The staging repository, with the target encryption, checked like any creation. */
+/**
+ * 3. The staging repository, with the target encryption, checked like any creation. The key was
+ * preflighted by the start moments ago (a resumed run preflights it again here); ECR's echo of
+ * the encryption is still verified after creating.
+ */
 export const createStaging = (run: MigrationRun): StepResult => {
   const s = run.state;
+  const established = run.options.established;
   return run.retrying('CreateStagingRepository', () =>
-    createEncryptedRepository(run.ctx, {
-      repositoryName: s.stagingRepositoryName,
-      encryption: specOf(s.to),
-      tags: [
-        { Key: MIGRATION_TAG, Value: s.migrationId },
-        { Key: ROLE_TAG, Value: 'staging' },
-        { Key: 'encrypted-ecr:original-repository', Value: s.repositoryName },
-      ],
-    }),
+    createEncryptedRepository(
+      run.ctx,
+      {
+        repositoryName: s.stagingRepositoryName,
+        encryption: specOf(s.to),
+        tags: [
+          { Key: MIGRATION_TAG, Value: s.migrationId },
+          { Key: ROLE_TAG, Value: 'staging' },
+          { Key: 'encrypted-ecr:original-repository', Value: s.repositoryName },
+        ],
+      },
+      established === undefined ? {} : { established },
+    ),
   ).andThen((created): StepResult => {
-    s.staging.repositoryArn = created.repository.arn;
-    s.staging.createdAt = created.repository.createdAt.toISOString();
-    if (created.created) return okAsync(undefined);
+    // Recorded only once known ours: deleteStaging trusts the incarnation recorded here.
+    const record = (): void => {
+      s.staging.repositoryArn = created.repository.arn;
+      s.staging.createdAt = created.repository.createdAt.toISOString();
+    };
+    if (created.created) {
+      record();
+      run.created.add('staging');
+      return okAsync(undefined);
+    }
     // It existed: created by this migration before a crash, or a name clash we must not touch.
-    return describeRepository(run.ctx, s.stagingRepositoryName).andThen((r) => checkStagingIsOurs(run, r));
+    return describeRepository(run.ctx, s.stagingRepositoryName)
+      .andThen((r) => checkStagingIsOurs(run, r))
+      .map(record);
   });
 };
