@@ -112,6 +112,35 @@ describe('RateGovernor', () => {
     expect(clock.pending()).toBe(0);
   });
 
+  it("counts ECR's two CreateGrant per CreateRepository against kms:CreateGrant (50 a second): 30 creations at once, 25 in the first window", async () => {
+    const clock = steppedClock();
+    const governor = new RateGovernor({ 'kms:CreateGrant': 50, 'kms:RetireGrant': 30 }, clock);
+    const created = startMany(governor, clock, 'ecr:CreateRepository', 30);
+    const deleted = startMany(governor, clock, 'ecr:DeleteRepository', 20);
+    await flush();
+    expect(created).toEqual(Array<number>(25).fill(0));
+    expect(deleted).toEqual(Array<number>(15).fill(0));
+    await clock.advanceTo(1_020);
+    expect(created.filter((t) => t === 1_020)).toHaveLength(5);
+    expect(deleted.filter((t) => t === 1_020)).toHaveLength(5);
+  });
+
+  it('lets a call that needs more places than a lowered limit go alone in an empty window, never blocking for ever', async () => {
+    const clock = steppedClock();
+    const governor = new RateGovernor({ 'kms:RetireGrant': 30 }, clock);
+    for (let i = 0; i < 5; i += 1) {
+      governor.throttled('kms:RetireGrant');
+      await clock.advanceTo((i + 1) * 1_020);
+    }
+    expect(governor.snapshot()[0]?.limit).toBe(1);
+    const start = clock.now().getTime();
+    const deleted = startMany(governor, clock, 'ecr:DeleteRepository', 3);
+    await flush();
+    expect(deleted).toEqual([start]);
+    await clock.advanceTo(start + 3 * 1_020);
+    expect(deleted).toEqual([start, start + 1_020, start + 2_040]);
+  });
+
   it('halves the limit on throttling once per window, and grows back by a tenth of the quota per window after 5 s without throttling', async () => {
     const clock = steppedClock();
     const governor = new RateGovernor({ 'ecr:UploadLayerPart': 500 }, clock);
