@@ -101,8 +101,16 @@ const releaseAll =
   };
 
 /**
- * One governor per registry (a registry's clients talk to one account and Region), keyed by
- * `'<service>:<Operation>'`. APIs without a quota pass straight through.
+ * One governor per account and Region (a registry's clients talk to one account and Region; make a
+ * shared one with `createRateGovernor` for several registries of the same account and Region),
+ * keyed by `'<service>:<Operation>'`. APIs without a quota pass straight through.
+ *
+ * @example
+ * ```ts
+ * const governor = createRateGovernor('aws');
+ * const release = await governor.acquire('ecr:PutImage');
+ * try { await ecr.send(new PutImageCommand(input)); } finally { release(); }
+ * ```
  */
 export class RateGovernor {
   readonly #buckets = new Map<string, Bucket>();
@@ -152,6 +160,12 @@ export class RateGovernor {
    * caller's behalf (`onBehalf`: ECR's `CreateGrant` for a KMS repository) also waits for their
    * places, which it holds as long as its own. An abort ends the wait early (nothing counted); the
    * caller then checks its signal.
+   *
+   * @example
+   * ```ts
+   * const release = await governor.acquire('kms:ListGrants', signal);
+   * try { await kms.send(new ListGrantsCommand({ KeyId })); } finally { release(); }
+   * ```
    */
   async acquire(api: string, signal?: AbortSignal): Promise<Release> {
     const places: (readonly [string, number])[] = [...(this.#onBehalf.get(api) ?? []), [api, 1]];
@@ -188,7 +202,14 @@ export class RateGovernor {
     });
   }
 
-  /** A call to `api` came back throttled: halve its limit (once per window). */
+  /**
+   * A call to `api` came back throttled: halve its limit (once per window).
+   *
+   * @example
+   * ```ts
+   * if (error.name === 'ThrottlingException') governor.throttled('ecr:PutImage');
+   * ```
+   */
   throttled(api: string): void {
     const bucket = this.#buckets.get(api);
     if (bucket === undefined) return;
@@ -199,7 +220,14 @@ export class RateGovernor {
     bucket.lastDecrease = now;
   }
 
-  /** Every governed API with its quota and current limit (calls per window). */
+  /**
+   * Every governed API with its quota and current limit (calls per window).
+   *
+   * @example
+   * ```ts
+   * governor.snapshot().filter((a) => a.limit < a.quota); // APIs slowed down by throttling
+   * ```
+   */
   snapshot(): GovernedApi[] {
     return [...this.#buckets].map(([api, b]) => ({ api, quota: b.quota, limit: b.limit }));
   }
