@@ -1,7 +1,7 @@
 /**
  * Fleet quota use: many repositories migrated concurrently through ONE registry (its rate governor
  * shared by all of them; `migrateRepositories` does not exist yet, so N `migrateRepository` calls
- * run at once) on the emulator with AWS's request-rate quotas enforced (`rateQuotas: 'aws'`) and
+ * run, at most `concurrency` at once) on the emulator with AWS's request-rate quotas enforced (`rateQuotas: 'aws'`) and
  * 20 ms of latency on every call. The binding quota is the API whose calls need the most seconds
  * at its quota (count ÷ quota: PutImage, 10/s, two per image and tag); `fleet.quotaUse` is the
  * rate reached on it, from its first call to its last, as a share of the quota. No throttling
@@ -14,7 +14,7 @@ import { createKey, createRepository, inParallel, seedImages, startBenchAws } fr
 import type { Bench, Figure } from './lib/types.js';
 
 export const fleet: Bench = async (sizes, log) => {
-  const { repositories, imagesPerRepository, latencyMs } = sizes.fleet;
+  const { repositories, imagesPerRepository, latencyMs, concurrency } = sizes.fleet;
   const env = await startBenchAws({ rateQuotas: 'aws' });
   try {
     const key = await createKey(env.kms, 'fleet target');
@@ -27,22 +27,36 @@ export const fleet: Bench = async (sizes, log) => {
     const latency = env.aws.faults.latency(latencyMs);
     const mark = env.aws.inspect.calls().length;
     const started = performance.now();
+    const cpu = process.cpuUsage();
     let results: Result<MigrationResult, MigrateRepositoryError>[];
     try {
-      results = await Promise.all(names.map((repositoryName) => env.registry.migrateRepository({ repositoryName, encryption: { type: 'KMS', key }, journal: memoryJournal(), concurrency: 4 })));
+      // At most `concurrency` migrations at once (a fleet migration bounds them the same way), each
+      // copying 4 blobs at once; a new one starts as soon as one ends.
+      results = await inParallel(names, concurrency, async (repositoryName) =>
+        await env.registry.migrateRepository({ repositoryName, encryption: { type: 'KMS', key }, journal: memoryJournal(), concurrency: 4 }),
+      );
     } finally {
       latency.remove();
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpuUsed = process.cpuUsage(cpu);
+    const cpuSeconds = (cpuUsed.user + cpuUsed.system) / 1e6;
     const failed = results.filter((r) => r.isErr()).map((r) => r._unsafeUnwrapErr().kind);
     const caller = env.aws.principals.default.arn;
-    const served = env.aws.inspect.calls().slice(mark).filter((c) => c.principal === caller && c.viaService === undefined);
+    const all = env.aws.inspect.calls().slice(mark);
+    const served = all.filter((c) => c.principal === caller && c.viaService === undefined);
     const admitted = served.filter((c) => c.error !== 'ThrottlingException');
     const counts: Record<string, number> = {};
     for (const call of admitted) counts[`${call.service}:${call.operation}`] = (counts[`${call.service}:${call.operation}`] ?? 0) + 1;
+    // ECR's own CreateGrant and RetireGrant (on the caller's behalf) count against the account's KMS
+    // quotas too: they take part in choosing the binding quota.
+    const onBehalf: Record<string, number> = {};
+    for (const call of all.filter((c) => c.viaService !== undefined && c.service === 'kms')) onBehalf[`kms:${call.operation}`] = (onBehalf[`kms:${call.operation}`] ?? 0) + 1;
+    const quotaCounts: Record<string, number> = { ...counts };
+    for (const [api, n] of Object.entries(onBehalf)) quotaCounts[api] = (quotaCounts[api] ?? 0) + n;
     // The binding quota: the API whose calls need the most seconds at its quota.
     const [binding, quota] = Object.entries(AWS_RATE_QUOTAS).reduce<[string, number]>(
-      (best, [api, q]) => ((counts[api] ?? 0) / q > (counts[best[0]] ?? 0) / best[1] ? [api, q] : best),
+      (best, [api, q]) => ((quotaCounts[api] ?? 0) / q > (quotaCounts[best[0]] ?? 0) / best[1] ? [api, q] : best),
       ['ecr:PutImage', AWS_RATE_QUOTAS['ecr:PutImage'] ?? 10],
     );
     const times = admitted.filter((c) => `${c.service}:${c.operation}` === binding).map((c) => c.time.getTime());
@@ -50,19 +64,49 @@ export const fleet: Bench = async (sizes, log) => {
     const rate = span > 0 ? (times.length - 1) / span : 0;
     const throttledAnswers = served.length - admitted.length;
     const throttledErrors = failed.filter((kind) => kind === 'Throttled').length;
-    log(`${results.length - failed.length}/${results.length} migrated in ${seconds.toFixed(1)} s; ${binding}: ${times.length} calls at ${rate.toFixed(2)}/s (quota ${quota}/s); ${throttledAnswers} throttled answers`);
-    const detail = { repositories, imagesPerRepository, latencyMs, seconds, binding, quota, bindingCalls: times.length, wholeJobRate: times.length / seconds, throttledAnswers, failed, counts };
+    log(
+      `${results.length - failed.length}/${results.length} migrated in ${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} CPU s); ${binding}: ${times.length} calls at ${rate.toFixed(2)}/s (quota ${quota}/s); ${throttledAnswers} throttled answers`,
+    );
+    // The seconds the binding quota needs for its calls: the job's floor. The process (client and
+    // emulator share it) needing more CPU seconds than that means the run measured the CPU, not the quota.
+    const quotaSeconds = times.length / quota;
+    const detail = {
+      repositories,
+      imagesPerRepository,
+      latencyMs,
+      concurrency,
+      seconds,
+      cpuSeconds,
+      quotaSeconds,
+      binding,
+      quota,
+      bindingCalls: times.length,
+      wholeJobRate: times.length / seconds,
+      throttledAnswers,
+      failed,
+      counts,
+      onBehalf,
+    };
     return [
       {
         id: 'fleet.quotaUse',
         bench: 'fleet',
-        label: `${repositories} migrateRepository at once through one registry, AWS quotas enforced, +${latencyMs} ms a call: ${binding} rate ÷ quota`,
+        label: `${repositories} migrateRepository through one registry, ${concurrency} at once, AWS quotas enforced, +${latencyMs} ms a call: ${binding} rate ÷ quota`,
         value: rate / quota,
         unit: '× quota',
         target: '≥ 0.90× the binding quota, no throttling error surfacing',
         ratio: rate / quota,
         pass: rate / quota >= 0.9 && throttledErrors === 0 && failed.length === 0,
         detail,
+      },
+      {
+        id: 'fleet.cpu',
+        bench: 'fleet',
+        label: `CPU seconds of the process (client + emulator) ÷ the seconds ${binding}'s calls need at its quota (above ~0.9: CPU-bound, the figure above measures the machine)`,
+        value: cpuSeconds,
+        unit: 's',
+        ratio: cpuSeconds / quotaSeconds,
+        detail: { cpuSeconds, quotaSeconds, seconds },
       },
       {
         id: 'fleet.throttled',

@@ -7,10 +7,11 @@ import { concurrency } from './concurrency.js';
 import { memory } from './memory.js';
 import { policy } from './policy.js';
 import { fleet } from './fleet.js';
+import { orgAudit } from './org-audit.js';
 import { peer } from './skopeo.js';
 import { throughput } from './throughput.js';
 
-const BENCHES: Readonly<Record<BenchName, Bench>> = { throughput, concurrency, memory, calls, audit, policy, peer, fleet };
+const BENCHES: Readonly<Record<BenchName, Bench>> = { throughput, concurrency, memory, calls, audit, policy, peer, fleet, orgAudit };
 
 export interface HarnessOptions {
   readonly only?: readonly BenchName[];

@@ -12,7 +12,7 @@ import type { BenchName } from './lib/types.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { parseOnly, runBenchmarks } = await import('./harness.js');
 
-const USAGE = 'usage: npm run bench -- [--only throughput,concurrency,memory,calls,audit,policy,peer,fleet] [--quick] [--out <file.json>]';
+const USAGE = 'usage: npm run bench -- [--only throughput,concurrency,memory,calls,audit,policy,peer,fleet,orgAudit] [--quick] [--out <file.json>]';
 
 const main = async (argv: readonly string[]): Promise<number> => {
   let only: BenchName[] | undefined;

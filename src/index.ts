@@ -12,6 +12,8 @@ export type {
 export type { PollSettings } from './internal/context.js';
 export { AWS_RATE_QUOTAS } from './internal/rate-quotas.js';
 export type { RateQuotaOverrides } from './registry-options.js';
+export { createRateGovernor } from './registry-options.js';
+export type { GovernedApi, RateGovernor } from './internal/rate-governor.js';
 export type {
   EncryptionDescription,
   EncryptionSpec,

@@ -12,6 +12,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { err, ok } from 'neverthrow';
 import type { InvalidInput } from './errors.js';
+import { RateGovernor } from './internal/rate-governor.js';
 import type { MigrationJournal, MigrationProgress } from './migration/types.js';
 import type { TemplateScenario } from './encryption/templates.js';
 import type { AuditProgress, AuditRequirement } from './operations/audit-types.js';
@@ -229,11 +230,12 @@ const quotaValue: Schema<number | false> = {
       : number.read(value, field).andThen((n) => (n > 0 ? ok(n) : err<never, InvalidInput>({ kind: 'InvalidInput', field, reason: 'must be above 0 (or false to leave the API unpaced)' }))),
 };
 
-/** `rateQuotas`: `'aws'`, `false`, or quotas keyed `'<service>:<Operation>'` (a typo would silently pace nothing). */
-const rateQuotas: Schema<'aws' | RateQuotaOverrides | false> = {
-  expected: "'aws', false, or an object of quotas keyed '<service>:<Operation>'",
+/** `rateQuotas`: `'aws'`, `false`, a shared governor, or quotas keyed `'<service>:<Operation>'` (a typo would silently pace nothing). */
+const rateQuotas: Schema<'aws' | RateQuotaOverrides | false | RateGovernor> = {
+  expected: "'aws', false, a governor from createRateGovernor, or an object of quotas keyed '<service>:<Operation>'",
   read: (value, field) => {
     if (value === false) return ok(false);
+    if (value instanceof RateGovernor) return ok(value);
     if (value === 'aws') return ok('aws' as const);
     return dictionary(quotaValue)
       .read(value, field)

@@ -9,7 +9,7 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import type { PollSettings } from './internal/context.js';
 import { RateGovernor } from './internal/rate-governor.js';
 import { AWS_RATE_QUOTAS } from './internal/rate-quotas.js';
-import type { Clock } from './internal/wait.js';
+import { type Clock, systemClock } from './internal/wait.js';
 import type { RegistryLogger } from './types.js';
 
 /** The SDK clients the registry works with. ECR, KMS, IAM and STS aggregated clients work too. */
@@ -108,15 +108,19 @@ export interface EncryptedRegistryOptions {
    * give replace those (when AWS raised your quotas), `false` for one API stops pacing it, and
    * `rateQuotas: false` turns the governor off. A throttled call halves that API's pace; it grows
    * back after 5 s without throttling. The SDK still retries throttled attempts (`retryMode`): the
-   * governor only decides when each call starts. Make one registry per account and Region (each
-   * paces its own calls).
+   * governor only decides when each call starts. Each registry paces its own calls; registries of
+   * the SAME account and Region share AWS's quotas, so give them one governor from
+   * {@link createRateGovernor} (`EncryptedFleet` does it for its targets).
    *
    * @example
    * ```ts
    * const registry = new EncryptedRegistry({ rateQuotas: { 'ecr:PutImage': 50, 'ecr:UploadLayerPart': 1_000 } });
+   * const shared = createRateGovernor('aws');
+   * const a = new EncryptedRegistry({ clientConfig: { region: 'eu-west-1' }, rateQuotas: shared });
+   * const b = new EncryptedRegistry({ clientConfig: { region: 'eu-west-1' }, rateQuotas: shared, logger });
    * ```
    */
-  readonly rateQuotas?: 'aws' | RateQuotaOverrides | false;
+  readonly rateQuotas?: 'aws' | RateQuotaOverrides | false | RateGovernor;
 }
 
 /** Per-API request-rate quotas (requests per second), keyed `'<service>:<Operation>'`; `false` leaves an API unpaced. */
@@ -133,8 +137,9 @@ const rateQuotasFor = (overrides: 'aws' | RateQuotaOverrides | false | undefined
   return quotas;
 };
 
-/** The registry's rate governor, paced by its clock; `undefined` unless `rateQuotas` asks for one. */
-export const governorFor = (overrides: 'aws' | RateQuotaOverrides | false | undefined, clock: Clock): RateGovernor | undefined => {
+/** The registry's rate governor, paced by its clock (or the shared one given); `undefined` unless `rateQuotas` asks for one. */
+export const governorFor = (overrides: 'aws' | RateQuotaOverrides | false | RateGovernor | undefined, clock: Clock): RateGovernor | undefined => {
+  if (overrides instanceof RateGovernor) return overrides;
   const quotas = rateQuotasFor(overrides);
   return quotas === undefined ? undefined : new RateGovernor(quotas, clock);
 };
@@ -164,3 +169,20 @@ export const endpointsInUse = (clientConfig: RegistryClientConfig): string[] => 
     .filter((url): url is string => url !== undefined && url !== '');
   return clientConfig.endpoint === undefined ? fromEnvironment : [clientConfig.endpoint];
 };
+
+/**
+ * A rate governor to share between registries of ONE account and Region (AWS's request-rate quotas
+ * are per account and Region): pass it as `rateQuotas` to each. `rateQuotas` as for
+ * {@link EncryptedRegistryOptions.rateQuotas} (default AWS's documented quotas); `clock` paces it
+ * (default the system clock). Never share one across accounts or Regions: each would then get a
+ * share of one quota instead of its own.
+ *
+ * @example
+ * ```ts
+ * const shared = createRateGovernor({ 'ecr:PutImage': 20 });
+ * const audit = new EncryptedRegistry({ clientConfig: { region: 'eu-west-1' }, rateQuotas: shared });
+ * const migrate = new EncryptedRegistry({ clientConfig: { region: 'eu-west-1' }, rateQuotas: shared });
+ * ```
+ */
+export const createRateGovernor = (rateQuotas: 'aws' | RateQuotaOverrides = 'aws', clock: Clock = systemClock): RateGovernor =>
+  new RateGovernor(rateQuotasFor(rateQuotas) ?? {}, clock);

@@ -20,7 +20,7 @@ export interface Figure {
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
-export const BENCH_NAMES = ['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy', 'peer', 'fleet'] as const;
+export const BENCH_NAMES = ['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy', 'peer', 'fleet', 'orgAudit'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 /** Sizes of one run: the real ones, or tiny ones for a smoke run (`--quick`). */
@@ -41,7 +41,15 @@ export interface BenchSizes {
   /** Peer (skopeo): images and unique layer bytes of the repository both move; the library's concurrency. */
   readonly peer: { readonly images: number; readonly bytes: number; readonly concurrency: number };
   /** Fleet: repositories migrated at once, images in each, latency per call. */
-  readonly fleet: { readonly repositories: number; readonly imagesPerRepository: number; readonly latencyMs: number };
+  readonly fleet: { readonly repositories: number; readonly imagesPerRepository: number; readonly latencyMs: number; readonly concurrency: number };
+  /** Organization audit: accounts × regions × repositories per target, latency per call, targets audited at once. */
+  readonly orgAudit: {
+    readonly accounts: number;
+    readonly regions: readonly string[];
+    readonly repositoriesPerTarget: number;
+    readonly latencyMs: number;
+    readonly concurrency: number;
+  };
 }
 
 export const MiB = 1024 * 1024;
@@ -56,7 +64,8 @@ export const FULL_SIZES: BenchSizes = {
   audit: { repositories: 10_000, keys: 5 },
   policy: { durationMs: 2_000 },
   peer: { images: 40, bytes: GiB, concurrency: 4 },
-  fleet: { repositories: 50, imagesPerRepository: 4, latencyMs: 20 },
+  fleet: { repositories: 50, imagesPerRepository: 4, latencyMs: 20, concurrency: 25 },
+  orgAudit: { accounts: 20, regions: ['eu-west-1', 'us-east-1', 'ap-southeast-2'], repositoriesPerTarget: 200, latencyMs: 20, concurrency: 8 },
 };
 
 export const QUICK_SIZES: BenchSizes = {
@@ -68,7 +77,8 @@ export const QUICK_SIZES: BenchSizes = {
   audit: { repositories: 60, keys: 3 },
   policy: { durationMs: 200 },
   peer: { images: 6, bytes: 24 * MiB, concurrency: 4 },
-  fleet: { repositories: 6, imagesPerRepository: 2, latencyMs: 20 },
+  fleet: { repositories: 6, imagesPerRepository: 2, latencyMs: 20, concurrency: 3 },
+  orgAudit: { accounts: 3, regions: ['eu-west-1', 'us-east-1', 'ap-southeast-2'], repositoriesPerTarget: 10, latencyMs: 20, concurrency: 8 },
 };
 
 /** A benchmark: given the sizes, its figures. */

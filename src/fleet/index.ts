@@ -6,12 +6,13 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { err, errAsync, ok, type Result, ResultAsync } from 'neverthrow';
 import type { FleetError, GenericAwsError, InvalidInput, RegistryError, SdkClientError } from '../errors.js';
 import { mapPool } from '../internal/pool.js';
+import { RateGovernor } from '../internal/rate-governor.js';
 import { checkTransport } from '../internal/transport.js';
 import { systemClock } from '../internal/wait.js';
 import type { AuditInput } from '../operations/audit-types.js';
 import type { FindOrphanedGrantsInput, RetireOrphanedGrantsInput } from '../operations/orphaned-grants.js';
 import * as inputs from '../registry-inputs.js';
-import { clientConfigFor, endpointsInUse, type RegistryClientConfig } from '../registry-options.js';
+import { clientConfigFor, createRateGovernor, endpointsInUse, type RegistryClientConfig } from '../registry-options.js';
 import { EncryptedRegistry } from '../registry.js';
 import { listEnabledRegions, loadAccount } from '../steps/account.js';
 import { listOrganizationAccounts, loadOrganizations } from '../steps/organizations.js';
@@ -62,6 +63,9 @@ const validateOptions = (options: FleetOptions): InvalidInput | undefined => {
   if (sessionName !== undefined && (typeof sessionName !== 'string' || !SESSION_NAME.test(sessionName))) {
     return invalid('sessionName', 'must be 2-64 of letters, digits and +=,.@_-');
   }
+  if (options.rateQuotas instanceof RateGovernor) {
+    return invalid('rateQuotas', "a governor paces one account and Region: give quotas ('aws' or an object), and the fleet makes one governor per account and Region");
+  }
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= MAX_CONCURRENCY)) {
     return invalid('concurrency', `must be a whole number from 1 to ${String(MAX_CONCURRENCY)}`);
   }
@@ -110,7 +114,9 @@ const failed = (accountId: string, region: string | undefined, stage: FleetStage
  * enabled) is a failed row of `targets` with its typed error and never stops the others; only what
  * stops every target (the options, the caller's identity, Organizations `ListAccounts`) is an error.
  * Other accounts are reached by assuming `roleName` with the caller's credentials (STS in the
- * `clientConfig` region), and their credentials are renewed before they expire.
+ * `clientConfig` region), and their credentials are renewed before they expire. With `rateQuotas`,
+ * every registry the fleet makes for one account and Region, in any of its sweeps, paces its calls
+ * with that account and Region's one governor (AWS's quotas are per account and Region).
  *
  * @example
  * ```ts
@@ -136,6 +142,12 @@ export class EncryptedFleet {
   readonly #optionsError: InvalidInput | undefined;
   #sts: STSClient | undefined;
   readonly #owned: { destroy(): void }[] = [];
+  /**
+   * One rate governor per account and Region (`'<account>/<region>'`), for the fleet's lifetime:
+   * AWS's quotas are per account and Region, so every registry the fleet makes for a target, in
+   * this sweep or a concurrent one, paces its calls with the same governor.
+   */
+  readonly #governors = new Map<string, RateGovernor>();
 
   /**
    * Takes the accounts, regions and role of the sweeps, and the registry options every target's
@@ -281,8 +293,10 @@ export class EncryptedFleet {
     run: (registry: EncryptedRegistry, input: I) => ResultAsync<R, RegistryError>,
   ): Promise<TargetResult<R>> {
     const { accounts: _a, regions: _r, roleName: _n, externalId: _e, sessionName: _s, concurrency: _c, clientConfig = {}, ...rest } = this.#options;
+    const rateQuotas = this.#governorFor(accountId, region);
     const registry = new EncryptedRegistry({
       ...rest,
+      ...(rateQuotas !== undefined ? { rateQuotas } : {}),
       clientConfig: { ...clientConfig, region, ...(credentials !== undefined ? { credentials } : {}) },
     });
     try {
@@ -293,6 +307,19 @@ export class EncryptedFleet {
     } finally {
       registry.destroy();
     }
+  }
+
+  /** The account and Region's governor, made on first use; `undefined` when the options ask for none. */
+  #governorFor(accountId: string, region: string): RateGovernor | undefined {
+    const { rateQuotas, clock = systemClock } = this.#options;
+    if (rateQuotas === undefined || rateQuotas === false || rateQuotas instanceof RateGovernor) return undefined;
+    const key = `${accountId}/${region}`;
+    let governor = this.#governors.get(key);
+    if (governor === undefined) {
+      governor = createRateGovernor(rateQuotas, clock);
+      this.#governors.set(key, governor);
+    }
+    return governor;
   }
 
   /** The region of the fleet's own clients (STS, Organizations, Account). */

@@ -20,13 +20,19 @@
  * quota, or AWS lowered it) halves that API's limit, at most once per window; after `quietMs` with
  * no throttling the limit grows back by a tenth of the quota per window, up to the quota.
  *
- * With the SDK's retries: the governor sits BEFORE the SDK call (`awsCall`): one permit per call,
- * taken before the SDK sends its first attempt. The SDK still retries a throttled attempt with its
- * own backoff (`retryMode` `'standard'`; `'adaptive'` adds its own client-side limiter after
- * throttling, which then rarely triggers); only a call whose attempts all failed reaches the
- * governor as `Throttled`. Retried attempts take no permit: the governor stays a little under the
- * quota (`guardMs`) so they find room.
+ * Calls AWS makes on the caller's behalf (`ON_BEHALF_RATE_COSTS`: ECR's two CreateGrant per
+ * repository created, two RetireGrant per repository deleted) take their places in those APIs'
+ * quotas together with the caller's call, for as long as it holds its own.
+ *
+ * With the SDK's retries: `awsCall` takes a place before the SDK sends a call's first attempt, and
+ * on the clients the registry makes, each attempt the SDK retries ends the call's place and waits
+ * for a new one (`retry-pacing.ts`): every attempt reaches AWS and counts. The SDK keeps its own
+ * backoff (`retryMode` `'standard'`; `'adaptive'` adds a client-side limiter after throttling);
+ * only a call whose attempts all failed reaches the governor as `Throttled`. A client you pass in
+ * keeps unpaced retries: the governor stays a little under the quota (`guardMs`) for them.
  */
+
+import { ON_BEHALF_RATE_COSTS } from './rate-quotas.js';
 
 /** The clock the governor paces with: the registry's (`EncryptedRegistryOptions.clock`). */
 export interface GovernorClock {
@@ -42,12 +48,20 @@ export interface RateGovernorSettings {
   readonly guardMs?: number;
   /** How long without throttling before a lowered limit grows again. Default 5,000 ms. */
   readonly quietMs?: number;
+  /**
+   * Calls AWS makes on the caller's behalf while answering one (ECR's `CreateGrant` while creating
+   * a repository): per API, the places each call also takes in other APIs' quotas. Default
+   * `ON_BEHALF_RATE_COSTS`.
+   */
+  readonly onBehalf?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 /** Ends a call's hold on its place: call it when the answer (or the failure) came back. */
 export type Release = () => void;
 
 interface Waiter {
+  /** Places it takes: 1, or more for the calls AWS makes on the caller's behalf (`ON_BEHALF_RATE_COSTS`). */
+  readonly weight: number;
   readonly start: (release: Release) => void;
 }
 
@@ -79,15 +93,32 @@ export interface GovernedApi {
 
 const noRelease: Release = () => undefined;
 
+/** Releases every place of a call at once (its own and those of AWS's calls on its behalf). */
+const releaseAll =
+  (releases: readonly Release[]): Release =>
+  () => {
+    for (const release of releases) release();
+  };
+
 /**
- * One governor per registry (a registry's clients talk to one account and Region), keyed by
- * `'<service>:<Operation>'`. APIs without a quota pass straight through.
+ * One governor per account and Region (a registry's clients talk to one account and Region; make a
+ * shared one with `createRateGovernor` for several registries of the same account and Region),
+ * keyed by `'<service>:<Operation>'`. APIs without a quota pass straight through.
+ *
+ * @example
+ * ```ts
+ * const governor = createRateGovernor('aws');
+ * const release = await governor.acquire('ecr:PutImage');
+ * try { await ecr.send(new PutImageCommand(input)); } finally { release(); }
+ * ```
  */
 export class RateGovernor {
   readonly #buckets = new Map<string, Bucket>();
   readonly #clock: GovernorClock;
   readonly #window: number;
   readonly #quiet: number;
+  /** Per API, the places its calls take in other APIs' quotas (sorted by API: one order for every caller, no deadlock). */
+  readonly #onBehalf: ReadonlyMap<string, readonly (readonly [string, number])[]>;
   /**
    * How far the governor's time runs ahead of `clock.now()`: a pause that ended before the clock
    * moved (a clock whose `sleep` resolves at once, as in tests with mocked clients) counts as time
@@ -99,6 +130,14 @@ export class RateGovernor {
     this.#clock = clock;
     this.#window = (settings.windowMs ?? 1_000) + (settings.guardMs ?? 20);
     this.#quiet = settings.quietMs ?? 5_000;
+    this.#onBehalf = new Map(
+      Object.entries(settings.onBehalf ?? ON_BEHALF_RATE_COSTS).map(([api, costs]) => [
+        api,
+        Object.entries(costs)
+          .filter(([, weight]) => weight > 0)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      ]),
+    );
     for (const [api, quota] of Object.entries(quotas)) {
       if (!(quota > 0)) continue;
       this.#buckets.set(api, {
@@ -117,15 +156,36 @@ export class RateGovernor {
 
   /**
    * Waits until a call to `api` may start (at once when it is under its limit) and answers the
-   * release to call when its answer came back. An abort ends the wait early (nothing counted); the
+   * release to call when its answer came back. A call AWS answers by making calls of its own on the
+   * caller's behalf (`onBehalf`: ECR's `CreateGrant` for a KMS repository) also waits for their
+   * places, which it holds as long as its own. An abort ends the wait early (nothing counted); the
    * caller then checks its signal.
+   *
+   * @example
+   * ```ts
+   * const release = await governor.acquire('kms:ListGrants', signal);
+   * try { await kms.send(new ListGrantsCommand({ KeyId })); } finally { release(); }
+   * ```
    */
-  acquire(api: string, signal?: AbortSignal): Promise<Release> {
+  async acquire(api: string, signal?: AbortSignal): Promise<Release> {
+    const places: (readonly [string, number])[] = [...(this.#onBehalf.get(api) ?? []), [api, 1]];
+    const releases: Release[] = [];
+    for (const [name, weight] of places) {
+      const release = await this.#take(name, weight, signal);
+      releases.push(release);
+      if (signal?.aborted === true) break;
+    }
+    return releases.length === 1 ? (releases[0] ?? noRelease) : releaseAll(releases);
+  }
+
+  /** Waits for `weight` places of one API's quota (none to wait for when the API has no quota). */
+  #take(api: string, weight: number, signal: AbortSignal | undefined): Promise<Release> {
     const bucket = this.#buckets.get(api);
     if (bucket === undefined || signal?.aborted === true) return Promise.resolve(noRelease);
     this.#recover(bucket, this.#now());
     return new Promise<Release>((resolve) => {
       const waiter: Waiter = {
+        weight,
         start: (release) => {
           signal?.removeEventListener('abort', cancel);
           resolve(release);
@@ -142,7 +202,14 @@ export class RateGovernor {
     });
   }
 
-  /** A call to `api` came back throttled: halve its limit (once per window). */
+  /**
+   * A call to `api` came back throttled: halve its limit (once per window).
+   *
+   * @example
+   * ```ts
+   * if (error.name === 'ThrottlingException') governor.throttled('ecr:PutImage');
+   * ```
+   */
   throttled(api: string): void {
     const bucket = this.#buckets.get(api);
     if (bucket === undefined) return;
@@ -153,7 +220,14 @@ export class RateGovernor {
     bucket.lastDecrease = now;
   }
 
-  /** Every governed API with its quota and current limit (calls per window). */
+  /**
+   * Every governed API with its quota and current limit (calls per window).
+   *
+   * @example
+   * ```ts
+   * governor.snapshot().filter((a) => a.limit < a.quota); // APIs slowed down by throttling
+   * ```
+   */
   snapshot(): GovernedApi[] {
     return [...this.#buckets].map(([api, b]) => ({ api, quota: b.quota, limit: b.limit }));
   }
@@ -166,21 +240,25 @@ export class RateGovernor {
     while (expired < answered.length && (answered[expired] ?? 0) <= now - this.#window) expired += 1;
     if (expired > 0) answered.splice(0, expired);
     const allowed = Math.max(1, Math.floor(bucket.limit));
-    while (queue.length > 0 && bucket.inFlight + answered.length < allowed) {
-      const waiter = queue.shift();
-      if (waiter === undefined) break;
-      bucket.inFlight += 1;
+    // First come, first served; a call that needs more places than the limit allows waits for an empty window.
+    const fits = (waiter: Waiter): boolean => bucket.inFlight + answered.length + Math.min(waiter.weight, allowed) <= allowed;
+    for (let head = queue[0]; head !== undefined && fits(head); head = queue[0]) {
+      queue.shift();
+      const { weight } = head;
+      bucket.inFlight += weight;
       let released = false;
-      waiter.start(() => {
+      head.start(() => {
         if (released) return;
         released = true;
-        bucket.inFlight -= 1;
-        answered.push(this.#now());
+        bucket.inFlight -= weight;
+        const at = this.#now();
+        for (let i = 0; i < weight; i += 1) answered.push(at);
         this.#pump(bucket);
       });
     }
     const oldest = answered[0];
-    if (queue.length === 0 || bucket.timer || oldest === undefined || bucket.inFlight + answered.length < allowed) return;
+    const head = queue[0];
+    if (head === undefined || bucket.timer || oldest === undefined || fits(head)) return;
     bucket.timer = true;
     const pause = Math.max(1, oldest + this.#window - now);
     void this.#clock.sleep(pause).then(() => {

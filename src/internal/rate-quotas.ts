@@ -59,3 +59,20 @@ export const AWS_RATE_QUOTAS: Readonly<Record<string, number>> = Object.freeze({
 
 /** `'<service>:<Operation>'`, the form of a quota's key. */
 export const RATE_QUOTA_KEY = /^(ecr|kms|iam|sts):[A-Z][A-Za-z]+$/;
+
+/**
+ * Calls AWS makes on the caller's behalf while answering one of the caller's: they count against
+ * the caller's own quotas (KMS, https://docs.aws.amazon.com/kms/latest/developerguide/requests-per-second.html,
+ * section "API requests made on your behalf"). ECR "sends two CreateGrant requests" when it creates
+ * a repository encrypted with KMS and two RetireGrant requests when it deletes one
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/encryption-at-rest.html). The governor
+ * counts them with the caller's call; it cannot tell an AES256 repository from a KMS one by the API
+ * name, so it counts every creation and deletion (at worst AES256 creations go at 25 a second).
+ * Without it, 30 staging repositories deleted at once by a fleet migration would make 60
+ * RetireGrant in one second against a quota of 30; what ECR answers when its own KMS call is
+ * throttled is not documented.
+ */
+export const ON_BEHALF_RATE_COSTS: Readonly<Record<string, Readonly<Record<string, number>>>> = Object.freeze({
+  'ecr:CreateRepository': Object.freeze({ 'kms:CreateGrant': 2 }),
+  'ecr:DeleteRepository': Object.freeze({ 'kms:RetireGrant': 2 }),
+});

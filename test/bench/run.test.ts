@@ -33,7 +33,7 @@ describe('npm run bench -- --quick', () => {
     expect(run.code, run.stderr).toBe(0);
     const results = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
     expect(results.quick).toBe(true);
-    expect(results.benches).toEqual(['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy', 'peer', 'fleet']);
+    expect(results.benches).toEqual(['throughput', 'concurrency', 'memory', 'calls', 'audit', 'policy', 'peer', 'fleet', 'orgAudit']);
     expect(results.figures.map((f) => f.id).sort()).toEqual(
       [
         'throughput.seed',
@@ -62,6 +62,10 @@ describe('npm run bench -- --quick', () => {
         'policy.explainAccess.cold',
         'fleet.quotaUse',
         'fleet.throttled',
+        'fleet.cpu',
+        'org.audit.calls',
+        'org.audit.wall',
+        'org.audit.memory',
         // The skopeo peer runs where skopeo is (always on CI: .ci/run installs it).
         ...(existsSync('/usr/bin/skopeo') ? ['peer.skopeoRatio', 'peer.libraryPeakRss', 'peer.skopeoPeakRss'] : []),
       ].sort(),
@@ -80,7 +84,7 @@ describe('npm run bench -- --quick', () => {
     };
     // The call counts are exact whatever the size: both copy passes make the fewest image, blob
     // and part calls the API allows, and every call above the minimum is a repository step.
-    for (const id of ['calls.perImage', 'calls.perBlob', 'calls.perPart', 'audit.findOrphanedGrants.calls', 'audit.audit.calls']) {
+    for (const id of ['calls.perImage', 'calls.perBlob', 'calls.perPart', 'audit.findOrphanedGrants.calls', 'audit.audit.calls', 'org.audit.calls']) {
       expect(figure(id).pass, id).toBe(true);
     }
     const steps = figure('calls.repositorySteps');

@@ -67,6 +67,20 @@ describe('encrypted-ecr over several accounts and regions', () => {
     expect(run.code).toBe(0);
   });
 
+  it('audit --region a,b --fail-on: as for one region (exit 9 by default for AES256 under --require kms, 0 with none, 2 for an unknown value)', async () => {
+    const base = ['audit', '--endpoint-url', aws.endpoint, '--region', 'eu-west-1,us-east-1', '--require', 'kms', '--output', 'json'];
+    const byDefault = await runCli(base, env);
+    expect(byDefault.json<FleetJson>().compliant).toBe(false);
+    expect(byDefault.code).toBe(9);
+    const none = await runCli([...base, '--fail-on', 'none'], env);
+    expect(none.json<FleetJson>().compliant).toBe(false);
+    expect(none.code).toBe(0);
+    const any = await runCli(['audit', '--endpoint-url', aws.endpoint, '--region', 'eu-west-1,us-east-1', '--fail-on', 'fail', '--output', 'json'], env);
+    expect(any.code).toBe(0);
+    const unknown = await runCli([...base, '--fail-on', 'sometimes'], env);
+    expect(unknown.code).toBe(2);
+  });
+
   it('audit --accounts all: the account without the role is a failed target, the others are audited, exit 8', async () => {
     const run = await runCli(
       ['audit', '--endpoint-url', aws.endpoint, '--region', 'eu-west-1,us-east-1', '--accounts', 'all', '--role-name', 'ecr-auditor', '--external-id', 'cli-42', '--output', 'json'],

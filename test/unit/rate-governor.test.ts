@@ -1,12 +1,14 @@
 /**
  * The rate governor on a hand-moved clock: which calls start when, never by waiting for real time.
  */
-import { ECRServiceException } from '@aws-sdk/client-ecr';
-import { describe, expect, it } from 'vitest';
+import { DescribeRepositoriesCommand, ECRClient, ECRServiceException } from '@aws-sdk/client-ecr';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { awsCall } from '../../src/internal/aws.js';
 import { RateGovernor } from '../../src/internal/rate-governor.js';
 import { AWS_RATE_QUOTAS } from '../../src/internal/rate-quotas.js';
-import { EncryptedRegistry } from '../../src/index.js';
+import { createRateGovernor, EncryptedFleet, EncryptedRegistry } from '../../src/index.js';
 import { busiestWindow } from '../helpers/windows.js';
 
 /** A clock whose `sleep` resolves only when `advance` moves time past its end. */
@@ -34,6 +36,11 @@ const steppedClock = () => {
 
 const flush = async (): Promise<void> => {
   for (let i = 0; i < 5; i += 1) await Promise.resolve();
+};
+
+/** Lets the SDK's middleware stacks (many promise turns, a few timers) run. */
+const flushLong = async (): Promise<void> => {
+  for (let i = 0; i < 20; i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
 };
 
 /**
@@ -110,6 +117,35 @@ describe('RateGovernor', () => {
     await flush();
     expect([other.length, put.length, kms.length]).toEqual([50, 1, 50]);
     expect(clock.pending()).toBe(0);
+  });
+
+  it("counts ECR's two CreateGrant per CreateRepository against kms:CreateGrant (50 a second): 30 creations at once, 25 in the first window", async () => {
+    const clock = steppedClock();
+    const governor = new RateGovernor({ 'kms:CreateGrant': 50, 'kms:RetireGrant': 30 }, clock);
+    const created = startMany(governor, clock, 'ecr:CreateRepository', 30);
+    const deleted = startMany(governor, clock, 'ecr:DeleteRepository', 20);
+    await flush();
+    expect(created).toEqual(Array<number>(25).fill(0));
+    expect(deleted).toEqual(Array<number>(15).fill(0));
+    await clock.advanceTo(1_020);
+    expect(created.filter((t) => t === 1_020)).toHaveLength(5);
+    expect(deleted.filter((t) => t === 1_020)).toHaveLength(5);
+  });
+
+  it('lets a call that needs more places than a lowered limit go alone in an empty window, never blocking for ever', async () => {
+    const clock = steppedClock();
+    const governor = new RateGovernor({ 'kms:RetireGrant': 30 }, clock);
+    for (let i = 0; i < 5; i += 1) {
+      governor.throttled('kms:RetireGrant');
+      await clock.advanceTo((i + 1) * 1_020);
+    }
+    expect(governor.snapshot()[0]?.limit).toBe(1);
+    const start = clock.now().getTime();
+    const deleted = startMany(governor, clock, 'ecr:DeleteRepository', 3);
+    await flush();
+    expect(deleted).toEqual([start]);
+    await clock.advanceTo(start + 3 * 1_020);
+    expect(deleted).toEqual([start, start + 1_020, start + 2_040]);
   });
 
   it('halves the limit on throttling once per window, and grows back by a tenth of the quota per window after 5 s without throttling', async () => {
@@ -223,5 +259,50 @@ describe('RateGovernor on a clock whose sleep resolves at once', () => {
     const releases = await Promise.all(Array.from({ length: 100 }, () => governor.acquire('ecr:PutImage').then((release) => release())));
     expect(releases).toHaveLength(100);
     expect(sleeps).toBe(9);
+  });
+});
+
+describe('a rate governor shared per account and Region', () => {
+  const ecrMock = mockClient(ECRClient);
+  const stsMock = mockClient(STSClient);
+  const ACCOUNT = '111111111111';
+  beforeEach(() => {
+    ecrMock.reset();
+    stsMock.reset();
+    stsMock.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:iam::${ACCOUNT}:user/alice`, UserId: 'AIDA' });
+    ecrMock.on(DescribeRepositoriesCommand).resolves({ repositories: [] });
+  });
+  afterEach(() => {
+    ecrMock.reset();
+    stsMock.reset();
+  });
+
+  it('paces two registries given one createRateGovernor together: 1 DescribeRepositories a second between them', async () => {
+    const clock = steppedClock();
+    const shared = createRateGovernor({ 'ecr:DescribeRepositories': 1 }, clock);
+    const registries = [1, 2].map(() => new EncryptedRegistry({ clientConfig: { region: 'eu-west-1' }, clock, rateQuotas: shared }));
+    const audits = registries.map((r) => r.audit());
+    await flushLong();
+    expect(ecrMock.commandCalls(DescribeRepositoriesCommand)).toHaveLength(1);
+    await clock.advanceTo(1_020);
+    await flushLong();
+    expect(ecrMock.commandCalls(DescribeRepositoriesCommand)).toHaveLength(2);
+    for (const audit of audits) expect((await audit).isOk()).toBe(true);
+    for (const r of registries) r.destroy();
+  });
+
+  it('EncryptedFleet: two sweeps at once of the same account and Region share its governor; a governor in the fleet options is InvalidInput', async () => {
+    const clock = steppedClock();
+    const fleet = new EncryptedFleet({ clientConfig: { region: 'eu-west-1' }, clock, rateQuotas: { 'ecr:DescribeRepositories': 1 } });
+    const sweeps = [fleet.audit(), fleet.audit()];
+    await flushLong();
+    expect(ecrMock.commandCalls(DescribeRepositoriesCommand)).toHaveLength(1);
+    await clock.advanceTo(1_020);
+    await flushLong();
+    expect(ecrMock.commandCalls(DescribeRepositoriesCommand)).toHaveLength(2);
+    for (const sweep of sweeps) expect((await sweep)._unsafeUnwrap().failedTargets).toBe(0);
+    fleet.destroy();
+    const wrong = new EncryptedFleet({ clientConfig: { region: 'eu-west-1' }, rateQuotas: createRateGovernor() });
+    expect((await wrong.audit())._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field: 'options.rateQuotas' });
   });
 });

@@ -346,9 +346,14 @@ export const registerAuditAndGrantCommands = (program: Command, io: CliIo, setEx
     });
     if (fleetRequested(options)) {
       setExit(
-        await withFleet(io, options, (run, fleet) =>
-          finish(run, fleet.audit(auditInput(run)), fleetAuditTable, (report) => fleetExit(report, report.compliant ? EXIT.ok : EXIT.nonCompliant)),
-        ),
+        await withFleet(io, options, (run, fleet) => {
+          // --fail-on as for one region, over every target's repositories (a failed target exits 8 whatever it says).
+          const failOn = parseFailOn(options.failOn, AUDIT_FAIL_ON, ['unknown'], false);
+          if (typeof failOn === 'string') return Promise.resolve(fail(run, { kind: 'UsageError', message: failOn }));
+          return finish(run, fleet.audit(auditInput(run)), fleetAuditTable, (report) =>
+            fleetExit(report, auditFails(report, failOn[0] ?? 'unknown') ? EXIT.nonCompliant : EXIT.ok),
+          );
+        }),
       );
       return;
     }

@@ -27,7 +27,7 @@ export const AUDIT_FAIL_ON = ['fail', 'unknown', 'warning', 'none'] as const;
 export type AuditFailOn = (typeof AUDIT_FAIL_ON)[number];
 
 /** Whether `report` fails the run under `failOn`. */
-export const auditFails = (report: AuditReport, failOn: AuditFailOn): boolean => {
+export const auditFails = (report: Pick<AuditReport, 'status' | 'repositories' | 'summary'>, failOn: AuditFailOn): boolean => {
   // The report's own status counts the registry rules (templates, pull-through cache, replication) too.
   const failed = report.status === 'fail' || report.repositories.some((r) => r.status === 'fail');
   const unknown = report.status === 'unknown' || report.repositories.some((r) => r.status === 'unknown');
