@@ -89,6 +89,8 @@ describe('migrateRepositories on the local emulator', () => {
     expect(plan.plan.repositories.map((r) => r.repositoryName)).toEqual(names);
     expect(plan.plan.totals).toMatchObject({ repositories: 5, nothingToDo: 1, images: 10 });
     expect(plan.plan.bindingQuota?.api).toBe('ecr:PutImage');
+    // AES256 → KMS: ECR's own grants for the staging and the recreated repository, and for deleting the staging one.
+    expect(plan.plan.repositories[0]?.quotaCalls).toMatchObject({ 'kms:CreateGrant': 4, 'kms:RetireGrant': 2, 'ecr:PutImage': 4 });
     expect(plan.plan.estimatedSeconds).toBeGreaterThan(0);
     expect(journalAfterPlan).toBe(false);
     // The run
