@@ -35,7 +35,7 @@ const bytesMoved = (p: MigrationProgress, planned: number): number => {
 };
 
 /** The message of an error, for the fleet journal. */
-export const errorSummary = (error: RegistryError): { kind: string; message: string } => {
+const errorSummary = (error: RegistryError): { kind: string; message: string } => {
   const fields = error as unknown as Record<string, unknown>;
   const text = [fields.reason, fields.message, fields.state].find((v): v is string => typeof v === 'string');
   const step = typeof fields.step === 'string' ? ` at ${fields.step}` : '';

@@ -241,7 +241,7 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
       migrate
         .command('resume')
         .description('go on with an interrupted migration from its journal (as the principal that started it)')
-        .option('--journal <file>', 'the journal of the interrupted migration')
+        .option('--journal <file>', 'the journal of the interrupted migration (this or --fleet-journal is required)')
         .option('--fleet-journal <file>', 'the fleet journal of an interrupted migrate --all (instead of --journal)')
         .option('--parallel <n>', 'with --fleet-journal: repositories migrated at once, 1-16 (default 4)')
         .option('--concurrency <n>', 'blobs copied at once, 1-64 (default 4)')
