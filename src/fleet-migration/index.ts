@@ -108,7 +108,8 @@ export const migrateRepositories = (ctx: RegistryContext, input: MigrateReposito
       const { planned, errors } = yield* planRepositories(ctx, names, encryption, settings.restoreArchived, input.signal);
       const plan = fleetPlanOf(ctx, region, encryption, planned);
       const pending = planned.map((p) => ({ repositoryName: p.repositoryName, journal: defaultJournalPath(p.repositoryName, dirname(path)), status: 'pending' as const }));
-      if (input.planOnly === true || planned.length === 0) return ok(resultOf(path, plan, false, true, pending));
+      // A plan only, or an empty selection (nothing to do): no journal is written.
+      if (input.planOnly === true || planned.length === 0) return ok(resultOf(path, plan, false, input.planOnly === true, pending));
       const now = ctx.now().toISOString();
       state = {
         format: FLEET_JOURNAL_FORMAT,

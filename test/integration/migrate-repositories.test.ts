@@ -134,7 +134,7 @@ describe('migrateRepositories on the local emulator', () => {
     // Assess
     expect(notOnTarget._unsafeUnwrap().plan.repositories.map((r) => r.repositoryName)).toEqual(['select/aes', 'select/on-other']);
     expect(aes._unsafeUnwrap().plan.repositories.map((r) => r.repositoryName)).toEqual(['select/aes']);
-    expect(none._unsafeUnwrap()).toMatchObject({ repositories: [], totals: { migrated: 0, unchanged: 0, failed: 0, pending: 0 } });
+    expect(none._unsafeUnwrap()).toMatchObject({ planOnly: false, repositories: [], totals: { migrated: 0, unchanged: 0, failed: 0, pending: 0 } });
     expect(existsSync(journal)).toBe(false);
   });
 });
