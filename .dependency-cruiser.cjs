@@ -14,7 +14,7 @@ const LAYERS = [
   { name: 'base', paths: ['src/internal/', 'src/validate/', 'src/encryption/'] },
   { name: 'steps', paths: ['src/steps/'] },
   { name: 'domain', paths: ['src/grants/', 'src/policy/'] },
-  { name: 'features', paths: ['src/preflight/', 'src/migration/', 'src/operations/'] },
+  { name: 'features', paths: ['src/preflight/', 'src/migration/', 'src/operations/', 'src/fleet-migration/'] },
   { name: 'registry', paths: ['src/registry.ts', 'src/registry-options.ts', 'src/registry-context.ts', 'src/registry-inputs.ts', 'src/fleet/'] },
   { name: 'entry', paths: ['src/index.ts'] },
   // The test kit (`encrypted-ecr/testing`, its own bundle): it may use any library module.

@@ -712,6 +712,9 @@ export type MigrateRepositoryError =
 /** Everything `resumeMigration` can return: once the journal is read, every failure is `MigrationFailed`. */
 export type ResumeMigrationError = InvalidInput | InsecureEndpoint | JournalFailed | MigrationInProgress | MigrationFailed | Aborted | GenericAwsError;
 
+/** Everything `migrateRepositories` can return (each repository's own failure is its outcome, not an error). */
+export type MigrateRepositoriesError = InvalidInput | InvalidEncryption | InvalidRepositoryName | InsecureEndpoint | JournalFailed | Aborted | GenericAwsError;
+
 // ---------------------------------------------------------------------------------------------
 // The one table of kinds: category (what to do, and the CLI's exit code), retryability, summary
 // ---------------------------------------------------------------------------------------------

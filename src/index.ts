@@ -142,3 +142,14 @@ export type {
   FleetTargetOutcome,
   FleetTotals,
 } from './fleet/types.js';
+export { parseRepositoryFilter } from './fleet-migration/index.js';
+export type {
+  MigrateRepositoriesInput,
+  PlannedRepositoryMigration,
+  RepositoriesMigrationPlan,
+  RepositoriesMigrationProgress,
+  RepositoriesMigrationResult,
+  RepositoryFilter,
+  RepositoryMigrationOutcome,
+  RepositoryMigrationStatus,
+} from './fleet-migration/types.js';

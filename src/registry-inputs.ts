@@ -14,6 +14,7 @@ import { err, ok } from 'neverthrow';
 import type { InvalidInput } from './errors.js';
 import { RateGovernor } from './internal/rate-governor.js';
 import type { MigrationJournal, MigrationProgress } from './migration/types.js';
+import type { RepositoriesMigrationProgress } from './fleet-migration/types.js';
 import type { TemplateScenario } from './encryption/templates.js';
 import type { AuditProgress, AuditRequirement } from './operations/audit-types.js';
 import type { FindOrphanedGrantsInput } from './operations/orphaned-grants.js';
@@ -205,6 +206,27 @@ export const resumeMigrationInput = record({
   journal,
   concurrency: optional(number),
   onProgress: optional(fn<(progress: MigrationProgress) => void>()),
+  signal: optional(abortSignal),
+});
+
+const repositoryFilter = record({
+  encryptionTypes: optional(array(literal('AES256', 'KMS', 'KMS_DSSE'))),
+  onKeys: optional(array(string)),
+  notOnKeys: optional(array(string)),
+  name: optional(string),
+});
+
+export const migrateRepositoriesInput = record({
+  encryption: optional(encryption),
+  where: optional(repositoryFilter),
+  repositoryNames: optional(array(string)),
+  journal: optional(string),
+  resume: optional(boolean),
+  planOnly: optional(boolean),
+  concurrency: optional(number),
+  blobConcurrency: optional(number),
+  restoreArchived: optional(boolean),
+  onProgress: optional(fn<(progress: RepositoriesMigrationProgress) => void>()),
   signal: optional(abortSignal),
 });
 

@@ -6,19 +6,8 @@ import { registryContextFor } from './registry-context.js';
 import { readOptionalInput, type Schema } from './validate/input.js';
 import * as inputs from './registry-inputs.js';
 import type { DeleteRepositoryError, FindOrphanedGrantsError, RetireOrphanedGrantsError } from './errors.js';
-import {
-  deleteRepository,
-  type DeleteRepositoryInput,
-  type DeletedRepository,
-} from './operations/delete-repository.js';
-import {
-  findOrphanedGrants,
-  type FindOrphanedGrantsInput,
-  type OrphanedGrantsReport,
-  type OrphanedGrantsRetirement,
-  retireOrphanedGrants,
-  type RetireOrphanedGrantsInput,
-} from './operations/orphaned-grants.js';
+import { deleteRepository, type DeleteRepositoryInput, type DeletedRepository } from './operations/delete-repository.js';
+import { findOrphanedGrants, type FindOrphanedGrantsInput, type OrphanedGrantsReport, type OrphanedGrantsRetirement, retireOrphanedGrants, type RetireOrphanedGrantsInput } from './operations/orphaned-grants.js';
 import { type CreatedRepository, createEncryptedRepository } from './operations/create-repository.js';
 import { type CreateEncryptedRepositoryInput, preflight, type PreflightInput, type PreflightReport } from './preflight/index.js';
 import type { Cancellable } from './types.js';
@@ -29,25 +18,12 @@ import { doctor, type DoctorInput, type DoctorReport } from './operations/doctor
 import type { AuditError } from './errors.js';
 import { audit } from './operations/audit.js';
 import type { AuditInput, AuditReport } from './operations/audit-types.js';
-import {
-  type CreationTemplateDescription,
-  ensureCreationTemplate,
-  type EnsureCreationTemplateInput,
-  type EnsuredCreationTemplate,
-  listCreationTemplates,
-} from './operations/creation-template.js';
+import { type CreationTemplateDescription, ensureCreationTemplate, type EnsureCreationTemplateInput, type EnsuredCreationTemplate, listCreationTemplates } from './operations/creation-template.js';
 import type { EnsureCreationTemplateError, ListCreationTemplatesError } from './errors.js';
-import type { MigrateRepositoryError, PlanMigrationError, ResumeMigrationError } from './errors.js';
-import {
-  migrateRepository,
-  type MigrateRepositoryInput,
-  type MigrationPlan,
-  type MigrationResult,
-  planMigration,
-  type PlanMigrationInput,
-  resumeMigration,
-  type ResumeMigrationInput,
-} from './migration/index.js';
+import type { MigrateRepositoriesError, MigrateRepositoryError, PlanMigrationError, ResumeMigrationError } from './errors.js';
+import { migrateRepositories } from './fleet-migration/index.js';
+import type { MigrateRepositoriesInput, RepositoriesMigrationResult } from './fleet-migration/types.js';
+import { migrateRepository, type MigrateRepositoryInput, type MigrationPlan, type MigrationResult, planMigration, type PlanMigrationInput, resumeMigration, type ResumeMigrationInput } from './migration/index.js';
 
 type Destroyable = { destroy(): void };
 
@@ -496,5 +472,25 @@ export class EncryptedRegistry {
    */
   resumeMigration(input: ResumeMigrationInput): ResultAsync<MigrationResult, ResumeMigrationError> {
     return this.#run('resumeMigration', inputs.resumeMigrationInput, input, resumeMigration);
+  }
+
+  /**
+   * Migrates many repositories of this account and Region to one encryption: selects them
+   * (`where`: encryption types, keys, a name glob; or `repositoryNames`), plans them as one fleet
+   * (images, bytes, calls, the least duration at the rate quotas; `planOnly` stops there), then
+   * runs `migrateRepository` on each, `concurrency` at once, recording the run in one fleet
+   * journal. A repository's failure is its outcome and never stops the others; `resume: true`
+   * goes on after a kill (finished ones skipped, the others through their own journals).
+   * `docs/migration.md` ("Many repositories") has the details. Errors (`error.kind`): bad input,
+   * `JournalFailed`, `Aborted`, and the generic AWS kinds of listing the repositories.
+   *
+   * @example
+   * ```ts
+   * const run = await registry.migrateRepositories({ encryption: { type: 'KMS', key: 'alias/ecr' }, where: { encryptionTypes: ['AES256'] } });
+   * if (run.isOk()) for (const r of run.value.repositories) console.log(r.repositoryName, r.status, r.error?.kind ?? '');
+   * ```
+   */
+  migrateRepositories(input: MigrateRepositoriesInput): ResultAsync<RepositoriesMigrationResult, MigrateRepositoriesError> {
+    return this.#run('migrateRepositories', inputs.migrateRepositoriesInput, input, migrateRepositories);
   }
 }

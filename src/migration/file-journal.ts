@@ -7,9 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { link, open, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { ResultAsync, err, errAsync, ok, okAsync, type Result } from 'neverthrow';
 import type { JournalFailed, JournalLockOwner } from '../errors.js';
+import { writeFileAtomically } from '../internal/atomic-file.js';
 import { isRecord, messageOf, parseJournalState } from './journal-schema.js';
 import { recordOf } from './state.js';
 import type { JournalLock, MigrationJournal } from './types.js';
@@ -75,34 +76,6 @@ export const fileJournal = (path: string): MigrationJournal => {
     cause,
   });
 
-  const write = async (text: string): Promise<void> => {
-    const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    const file = await open(temporary, 'w', 0o600);
-    try {
-      await file.writeFile(text, 'utf8');
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    try {
-      await rename(temporary, path);
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
-    }
-    // The rename itself is durable only once the directory is.
-    const directory = await open(dirname(path), 'r').catch(() => undefined);
-    if (directory !== undefined) {
-      try {
-        await directory.sync();
-      } catch {
-        // Some file systems refuse to fsync a directory; the rename is still atomic.
-      } finally {
-        await directory.close();
-      }
-    }
-  };
-
   return {
     description: journal,
     lock: () => lockFile(path, journal),
@@ -123,7 +96,7 @@ export const fileJournal = (path: string): MigrationJournal => {
         }
         return parseJournalState(parsed, journal).map(recordOf);
       }),
-    save: (record) => ResultAsync.fromPromise(write(`${JSON.stringify(record)}\n`), failed('save')),
+    save: (record) => ResultAsync.fromPromise(writeFileAtomically(path, `${JSON.stringify(record)}\n`), failed('save')),
     clear: () => ResultAsync.fromPromise(rm(path, { force: true }), failed('clear')),
   };
 };

@@ -65,16 +65,18 @@ describe('help', () => {
     const run = await runCli(['migrate', '--help'], baseEnv());
     expect(run.code).toBe(0);
     const flags = optionsOf(run.stdout).map((line) => /--[\w-]+/.exec(line)?.[0]);
-    for (const flag of ['--kms-key', '--encryption', '--plan', '--journal', '--concurrency', '--restore-archived', '--yes', '--region', '--profile', '--grant-wait']) {
+    for (const flag of ['--kms-key', '--encryption', '--plan', '--journal', '--concurrency', '--restore-archived', '--yes', '--region', '--profile', '--grant-wait', '--all', '--where', '--fleet-journal', '--parallel']) {
       expect(flags, flag).toContain(flag);
     }
-    expect(run.stdout).toMatch(/^Usage: encrypted-ecr migrate .*<repository>/m);
+    // The repository is optional: `migrate --all --where …` names none.
+    expect(run.stdout).toMatch(/^Usage: encrypted-ecr migrate .*\[repository\]/m);
     expect(run.stdout).toMatch(/^\s+resume /m);
   });
 
   it('required options say so in help; optional ones do not', async () => {
     const resume = await runCli(['migrate', 'resume', '--help'], baseEnv());
-    expect(resume.stdout).toMatch(/--journal <file>\s+the journal of the interrupted migration \(required\)/);
+    // `--journal` or `--fleet-journal`, one of them: each says so, neither is commander-required.
+    expect(resume.stdout.replace(/\n\s{20,}/g, ' ')).toMatch(/--journal <file>\s+the journal of the interrupted migration \(this or --fleet-journal is required\)/);
     expect(optionsOf(resume.stdout).find((l) => l.includes('--concurrency'))).not.toContain('(required)');
     const check = await runCli(['policy', 'check', '--help'], baseEnv());
     const required = optionsOf(check.stdout.replace(/\n\s{20,}/g, ' '))

@@ -128,6 +128,6 @@ describe('encrypted-ecr migrate', () => {
 
     const noJournal = await runCli(['migrate', 'resume', '--yes', ...at(aws)], env);
     expect(noJournal.code).toBe(2);
-    expect(noJournal.stderr).toContain("required option '--journal <file>' not specified");
+    expect(noJournal.stderr).toContain('migrate resume needs --journal <file> (one repository) or --fleet-journal <file>');
   });
 });

@@ -16,8 +16,10 @@ import { createMigrationDisplay } from '../migration-progress.js';
 import { type CliFailure, type CliIo, renderFields } from '../output.js';
 import { confirm } from '../terminal.js';
 import { encryptionFromFlags } from './repository.js';
+import { collectWhere, type FleetOptions, migrateAll, resumeFleet } from './migrate-all.js';
 
-interface MigrateOptions extends AwsOptions {
+interface MigrateOptions extends AwsOptions, FleetOptions {
+  readonly all?: boolean;
   readonly kmsKey?: string;
   readonly encryption?: string;
   readonly plan?: boolean;
@@ -156,22 +158,40 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
     withProgressOption(withGrantWait(
       withAwsOptions(
         command
-          .argument('<repository>', 'repository name')
+          .argument('[repository]', 'repository name (or --all with --where)')
           .option('--kms-key <key>', 'target KMS key: key id, key ARN, alias name or alias ARN')
           .option('--encryption <type>', 'target AES256, KMS or KMS_DSSE, any case (default KMS with --kms-key; required without it)')
           .option('--plan', 'show what would be migrated and the checks, change nothing')
           .option('--journal <file>', 'where to record the migration (default ./.encrypted-ecr-migration-<name, / as %2F>.json)')
           .option('--concurrency <n>', 'blobs copied at once, 1-64 (default 4)')
           .option('--restore-archived', 'restore archived images first (they block the migration otherwise)')
-          .option('-y, --yes', 'do not ask for confirmation (required off a terminal)'),
+          .option('-y, --yes', 'do not ask for confirmation (required off a terminal)')
+          .option('--all', 'migrate every repository --where selects (one fleet plan, one fleet journal)')
+          .option('--where <expr>', 'with --all, repeatable, all must hold: encryption=AES256[,KMS], encryption!=…, key=<key ARN>[,…], key!=<key ARN>[,…], name=<glob>', collectWhere)
+          .option('--fleet-journal <file>', 'with --all: the fleet journal (default ./.encrypted-ecr-fleet-migration.json; each repository journals beside it)')
+          .option('--parallel <n>', 'with --all: repositories migrated at once, 1-16 (default 4)'),
       ),
     ));
 
-  const start = async (name: string, options: MigrateOptions): Promise<void> => {
+  /** `--all` and a repository name exclude each other; the fleet options need `--all`. */
+  const usageOf = (name: string | undefined, options: MigrateOptions): string | undefined => {
+    if (options.all === true && name !== undefined) return `--all migrates the repositories --where selects: leave out the repository name (${name})`;
+    if (options.all === true && (options.where ?? []).length === 0) return '--all needs at least one --where (--where name=* selects every repository)';
+    if (options.all !== true && name === undefined) return 'name the repository to migrate, or use --all with --where';
+    const fleetOnly = [options.where !== undefined && '--where', options.fleetJournal !== undefined && '--fleet-journal', options.parallel !== undefined && '--parallel'].filter(Boolean);
+    if (options.all !== true && fleetOnly.length > 0) return `${fleetOnly.join(', ')} go with --all`;
+    if (options.all === true && options.journal !== undefined) return '--journal names one repository\'s journal: with --all use --fleet-journal';
+    return undefined;
+  };
+
+  const start = async (name: string | undefined, options: MigrateOptions): Promise<void> => {
     setExit(
       await withRegistry(io, options, async (run, registry) => {
+        const usage = usageOf(name, options);
+        if (usage !== undefined) return fail(run, { kind: 'UsageError', message: usage });
         const encryption = encryptionFromFlags(options);
         if (isFailure(encryption)) return fail(run, encryption);
+        if (options.all === true || name === undefined) return migrateAll(run, registry, encryption, options);
         const restoreArchived = options.restoreArchived === true;
         if (options.plan === true) {
           return finish(run, registry.planMigration({ repositoryName: name, encryption, restoreArchived }), planTable, planExit);
@@ -221,13 +241,24 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
       migrate
         .command('resume')
         .description('go on with an interrupted migration from its journal (as the principal that started it)')
-        .requiredOption('--journal <file>', 'the journal of the interrupted migration')
+        .option('--journal <file>', 'the journal of the interrupted migration (this or --fleet-journal is required)')
+        .option('--fleet-journal <file>', 'the fleet journal of an interrupted migrate --all (instead of --journal)')
+        .option('--parallel <n>', 'with --fleet-journal: repositories migrated at once, 1-16 (default 4)')
         .option('--concurrency <n>', 'blobs copied at once, 1-64 (default 4)')
         .option('-y, --yes', 'do not ask for confirmation (required off a terminal)'),
     ),
-  )).action(async (options: MigrateOptions & { readonly journal: string }) => {
+  )).action(async (options: MigrateOptions) => {
     setExit(
       await withRegistry(io, options, async (run, registry) => {
+        if ((options.journal === undefined) === (options.fleetJournal === undefined)) {
+          return fail(run, { kind: 'UsageError', message: 'migrate resume needs --journal <file> (one repository) or --fleet-journal <file> (migrate --all), one of them' });
+        }
+        if (options.fleetJournal !== undefined) {
+          const missingFleet = missingJournal(resolve(options.fleetJournal));
+          if (missingFleet !== undefined) return fail(run, missingFleet);
+          return resumeFleet(run, registry, { ...options, fleetJournal: options.fleetJournal });
+        }
+        if (options.journal === undefined) return fail(run, { kind: 'UsageError', message: 'migrate resume needs --journal <file>' });
         const { fileJournal } = await loadLibrary();
         const journalPath = resolve(options.journal);
         const missing = missingJournal(journalPath);
