@@ -117,6 +117,7 @@ export type {
   MigrationWarningCode,
   PlanMigrationInput,
   PlannedImage,
+  ReplicaClientsInput,
   ReplicaStatus,
   ReplicationPlan,
   ReplicationTarget,
