@@ -44,9 +44,10 @@ export interface PlanMigrationInput {
    */
   readonly restoreArchived?: boolean;
   /**
-   * ECR clients of other regions, by region, to read the repository's replicas in replication
-   * destinations there (DescribeRepositories with the destination's `registryId`). The registry's
-   * own client serves its region; a destination without a client is reported `unknown`.
+   * ECR clients of other regions, by region (or by `<registryId>/<region>` for a client acting in
+   * that account, tried first), to read the repository's replicas in replication destinations
+   * there (DescribeRepositories with the destination's `registryId`). The registry's own client
+   * serves its region; a destination without a client is reported `unknown`.
    */
   readonly replicaClients?: Readonly<Record<string, ECRClient>>;
   readonly signal?: AbortSignal;

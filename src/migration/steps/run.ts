@@ -29,7 +29,7 @@ export interface RunOptions {
 }
 
 /** ECR and KMS clients of replication destinations, by `<registryId>/<region>` or `<region>`. */
-export interface ReplicaClients {
+interface ReplicaClients {
   readonly ecr: Readonly<Record<string, ECRClient>>;
   readonly kms: Readonly<Record<string, KMSClient>>;
 }

@@ -17,6 +17,7 @@ import { listImages } from '../../steps/ecr-images.js';
 import { describeReplicationRules } from '../../steps/ecr-migration.js';
 import { describeRepository } from '../../steps/ecr-repository.js';
 import { clientFor, describeIn, type ReplicationTarget, targetsOf } from '../replication.js';
+import { stagingNameOf } from '../staging-name.js';
 import type { MigrationRun, StepResult } from './run.js';
 
 const label = (t: ReplicationTarget): string => `${t.registryId}/${t.region}`;
@@ -69,6 +70,10 @@ const removeIn = (run: MigrationRun, target: ReplicationTarget): ResultAsync<Out
 export const deleteStagingReplicas = (run: MigrationRun): StepResult => {
   const s = run.state;
   const name = s.stagingRepositoryName;
+  // A name chosen to escape every rule (not the default) has no replica.
+  if (name !== stagingNameOf(s.repositoryName, s.migrationId)) return okAsync(undefined);
+  // Rules unreadable now: a replica is possible only if the start saw rules covering staging, or could not read them.
+  const mayBeReplicated = s.warnings.some((w) => w.code === 'stagingReplicated' || w.code === 'registryReadDenied');
   return describeReplicationRules(run.ctx)
     .map((rules) => targetsOf(rules, name).filter((t) => !(t.region === s.region && t.registryId === s.account)))
     .andThen((targets) =>
@@ -84,6 +89,7 @@ export const deleteStagingReplicas = (run: MigrationRun): StepResult => {
       ),
     )
     .orElse((e) => {
+      if (!mayBeReplicated) return okAsync(undefined);
       run.warn({ code: 'stagingReplicas', message: `could not read the replication rules (${reasonOf(e)}): check each replication destination for ${name} and delete it there` });
       return okAsync(undefined);
     });

@@ -25,7 +25,7 @@ const runWith = (clients: Record<string, ECRClient> = { 'eu-central-1': new ECRC
   const warnings: MigrationWarning[] = [];
   const run = {
     ctx: fakeContext(),
-    state: { migrationId: 'ab0123456789', region: 'eu-west-1', account: HOME, stagingRepositoryName: STAGING, snapshot: { images: [{ digest: 'sha256:aa' }] } },
+    state: { migrationId: 'ab0123456789', repositoryName: 'app', region: 'eu-west-1', account: HOME, stagingRepositoryName: STAGING, snapshot: { images: [{ digest: 'sha256:aa' }] }, warnings },
     options: { replicas: { ecr: clients, kms: {} } },
     warn: (w: MigrationWarning) => warnings.push(w),
   } as unknown as MigrationRun;
@@ -73,14 +73,18 @@ describe('deleteStagingReplicas', () => {
     expect(none.warnings[0]?.message).toContain(`no ECR client for ${HOME}/eu-central-1`);
   });
 
-  it('names the staging name when the replication rules cannot be read', async () => {
+  it('names the staging name when the replication rules cannot be read and the start could not rule replication out', async () => {
     ecr.on(DescribeRegistryCommand).rejects(new ECRServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'denied' }));
+    const quiet = runWith();
+    expect((await deleteStagingReplicas(quiet.run)).isOk()).toBe(true);
+    expect(quiet.warnings).toEqual([]);
     const { run, warnings } = runWith();
+    warnings.push({ code: 'registryReadDenied', message: 'could not read the replication configuration' });
 
     expect((await deleteStagingReplicas(run)).isOk()).toBe(true);
 
-    expect(warnings.map((w) => w.code)).toEqual(['stagingReplicas']);
-    expect(warnings[0]?.message).toContain(`could not read the replication rules (AccessDenied`);
-    expect(warnings[0]?.message).toContain(STAGING);
+    expect(warnings.map((w) => w.code)).toEqual(['registryReadDenied', 'stagingReplicas']);
+    expect(warnings[1]?.message).toContain(`could not read the replication rules (AccessDenied`);
+    expect(warnings[1]?.message).toContain(STAGING);
   });
 });
