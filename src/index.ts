@@ -119,6 +119,7 @@ export type {
   MigrationWarningCode,
   PlanMigrationInput,
   PlannedImage,
+  ReplicaClientsInput,
   ReplicaStatus,
   ReplicationPlan,
   ReplicationTarget,

@@ -198,6 +198,8 @@ export const migrateRepositoryInput = record({
   journal: optional(journal),
   concurrency: optional(number),
   onProgress: optional(fn<(progress: MigrationProgress) => void>()),
+  replicaClients: optional(dictionary(withMethods<ECRClient>('an ECR client', ['send']))),
+  replicaKmsClients: optional(dictionary(withMethods<KMSClient>('a KMS client', ['send']))),
   signal: optional(abortSignal),
   restoreArchived: optional(boolean),
 });
@@ -206,6 +208,8 @@ export const resumeMigrationInput = record({
   journal,
   concurrency: optional(number),
   onProgress: optional(fn<(progress: MigrationProgress) => void>()),
+  replicaClients: optional(dictionary(withMethods<ECRClient>('an ECR client', ['send']))),
+  replicaKmsClients: optional(dictionary(withMethods<KMSClient>('a KMS client', ['send']))),
   signal: optional(abortSignal),
 });
 

@@ -23,7 +23,7 @@ import { observe, stateAt } from './messages.js';
 import type { JournalState } from './state.js';
 import { STEPS } from './steps/index.js';
 import type { MigrationRun, RunOptions, Verified } from './steps/run.js';
-import type { MigrationProgress, MigrationResult, MigrationWarning } from './types.js';
+import type { MigrationProgress, MigrationResult, MigrationWarning, ReplicaClientsInput } from './types.js';
 
 const DEFAULT_CONCURRENCY = 4;
 const MAX_CONCURRENCY = 64;
@@ -208,11 +208,12 @@ export const checkConcurrency = (concurrency: number | undefined): InvalidInput 
     : undefined;
 
 export const runOptions = (
-  input: { concurrency?: number; onProgress?: (p: MigrationProgress) => void; signal?: AbortSignal },
+  input: { concurrency?: number; onProgress?: (p: MigrationProgress) => void; signal?: AbortSignal } & ReplicaClientsInput,
   resumed: boolean,
   established?: EstablishedTarget,
 ): RunOptions => ({
   concurrency: input.concurrency ?? DEFAULT_CONCURRENCY,
+  replicas: { ecr: input.replicaClients ?? {}, kms: input.replicaKmsClients ?? {} },
   onProgress: input.onProgress,
   signal: input.signal,
   resumed,

@@ -22,6 +22,7 @@ export type {
   MigrationWarningCode,
   PlanMigrationInput,
   PlannedImage,
+  ReplicaClientsInput,
   RepositorySettings,
   ResumeMigrationInput,
 } from './types.js';

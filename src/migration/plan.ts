@@ -21,7 +21,7 @@ import { DEFAULT_PART_SIZE } from './blob-transfer.js';
 import { migrationFindings, preflightInputOf, readSettings, targetOf } from './settings.js';
 import { type ImageGraph, snapshotImages } from './snapshot.js';
 import type { ApiCallEstimate, MigrationPlan, MigrationWarning, PlanMigrationInput, PlannedImage, RepositorySettings } from './types.js';
-import { chooseStagingName, type ReplicationPlan, replicasOf } from './replication.js';
+import { againstTarget, chooseStagingName, type ReplicaStatus, type ReplicationPlan, replicasOf } from './replication.js';
 import { stagingNameOf } from './staging-name.js';
 import { graphWarnings, registryWarnings } from './warnings.js';
 
@@ -40,6 +40,18 @@ const replicationPlan = (ctx: RegistryContext, repositoryName: string, rules: Re
       return { stagingName: choice.name, rulesRead: true, stagingReplicatedTo: choice.replicatedTo, replicas: replicas.unwrapOr([]) };
     })(),
   );
+
+/** What the plan says of the repository's replicas: each one that keeps other encryption, each one that could not be read. */
+const replicaWarnings = (name: string, replicas: readonly ReplicaStatus[]): MigrationWarning[] =>
+  replicas.flatMap((r): MigrationWarning[] => {
+    const where = `${r.registryId}/${r.region}`;
+    if (r.matchesTarget === false && r.encryption !== undefined) {
+      const has = `${r.encryption.type}${r.encryption.kmsKey !== undefined ? ` with ${r.encryption.kmsKey}` : ''}`;
+      return [{ code: 'replicaWeaker', message: `the replica of ${name} in ${where} has ${has} and keeps it (replication never changes a replica's encryption): migrate it there with: ${r.migrateCommand ?? ''}` }];
+    }
+    if (r.status === 'unknown') return [{ code: 'replicaWeaker', message: `the replica of ${name} in ${where} could not be read (${r.reason ?? 'unknown'}): its encryption is unknown; check it there` }];
+    return [];
+  });
 
 const describe = (e: EncryptionDescription | undefined): string =>
   e === undefined ? 'an unresolved key' : e.keyArn ? `${e.type} with ${e.keyArn}${e.awsManagedKey ? ' (aws/ecr)' : ''}` : e.type;
@@ -125,6 +137,9 @@ export const planMigration = (ctx: RegistryContext, input: PlanMigrationInput): 
         const warnings: MigrationWarning[] = [];
         if (nothingToDo) warnings.push({ code: 'sameEncryption', message: `${repositoryName} already has ${describe(to)}: nothing to do` });
         warnings.push(...graphWarnings(graph, settings, restoreArchived), ...registry);
+        const account = /^arn:[^:]+:ecr:[^:]*:(\d+):/.exec(repository.repositoryArn ?? '')?.[1];
+        const replicas = replicationOf.replicas.map((r) => againstTarget(r, repositoryName, to, account));
+        warnings.push(...replicaWarnings(repositoryName, replicas));
 
         const blockers = [
           ...findings.filter((f) => f.severity === 'error').map((f) => `${f.check}: ${f.message}`),
@@ -158,7 +173,7 @@ export const planMigration = (ctx: RegistryContext, input: PlanMigrationInput): 
           settings,
           preflight: { ok: !findings.some((f) => f.severity === 'error'), findings },
           estimatedApiCalls: estimateApiCalls(graph, settings, fromKms, toKms),
-          replication: replicationOf,
+          replication: { ...replicationOf, replicas },
           warnings,
         };
       }),

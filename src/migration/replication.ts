@@ -30,7 +30,8 @@ export const ruleCovers = (rule: ReplicationRule, name: string): boolean => {
   return filters.some((f) => f.filterType !== 'PREFIX_MATCH' || (f.filter !== undefined && name.startsWith(f.filter)));
 };
 
-const targetsOf = (rules: readonly ReplicationRule[], name: string): ReplicationTarget[] => {
+/** The destinations of the rules covering `name`, once each. */
+export const targetsOf = (rules: readonly ReplicationRule[], name: string): ReplicationTarget[] => {
   const seen = new Map<string, ReplicationTarget>();
   for (const rule of rules.filter((r) => ruleCovers(r, name))) {
     for (const d of rule.destinations ?? ([] as ReplicationDestination[])) {
@@ -70,8 +71,48 @@ export interface ReplicaStatus extends ReplicationTarget {
   readonly status: 'exists' | 'absent' | 'unknown';
   /** The replica's encryption, when it exists. */
   readonly encryption?: { readonly type: string; readonly kmsKey?: string };
+  /** The replica's ARN, when it exists. */
+  readonly arn?: string;
   readonly reason?: string;
+  /**
+   * In a plan: whether the replica already has the target encryption (same type, and the same key
+   * when the target names one). Replication never changes a replica's encryption: one that differs
+   * stays so after the migration until it is migrated in its own registry (`migrateCommand`).
+   */
+  readonly matchesTarget?: boolean;
+  /** In a plan, for a replica that does not match the target: the command that plans its migration in its destination. */
+  readonly migrateCommand?: string;
 }
+
+/** The encryption as the plan compares it: `to` of the plan. */
+interface TargetEncryption {
+  readonly type: string;
+  readonly keyArn?: string | undefined;
+  readonly awsManagedKey?: boolean | undefined;
+}
+
+/**
+ * A replica with what the plan says of it: whether it has the target encryption, and if not the
+ * `encrypted-ecr migrate … --plan` command for its destination (a key of the destination's region
+ * as a placeholder: KMS keys are regional; `--profile` of the destination account when it is another).
+ */
+export const againstTarget = (replica: ReplicaStatus, name: string, to: TargetEncryption | undefined, account: string | undefined): ReplicaStatus => {
+  if (replica.status !== 'exists' || replica.encryption === undefined || to === undefined) return replica;
+  const customerKey = to.type !== 'AES256' && to.awsManagedKey !== true && to.keyArn !== undefined;
+  const matches = replica.encryption.type === to.type && (!customerKey || replica.encryption.kmsKey === to.keyArn);
+  if (matches) return { ...replica, matchesTarget: true };
+  const key = customerKey ? ` --kms-key <a key of ${replica.registryId} in ${replica.region}>` : '';
+  const encryption = to.type === 'KMS' && customerKey ? '' : ` --encryption ${to.type}`;
+  const profile = account !== undefined && replica.registryId !== account ? ` --profile <a profile of ${replica.registryId}>` : '';
+  return { ...replica, matchesTarget: false, migrateCommand: `encrypted-ecr migrate ${name} --region ${replica.region}${profile}${encryption}${key} --plan` };
+};
+
+/**
+ * The ECR client given for a destination: by `<registryId>/<region>`, else by `<region>` (a
+ * client of the registry's own account, or one the destination's policies let read it).
+ */
+export const clientFor = <C>(clients: Readonly<Record<string, C>> | undefined, target: ReplicationTarget): C | undefined =>
+  clients?.[`${target.registryId}/${target.region}`] ?? clients?.[target.region];
 
 /** What replication means for one migration (in the plan). */
 export interface ReplicationPlan {
@@ -91,7 +132,7 @@ export interface ReplicationPlan {
 const unknown = (target: ReplicationTarget, reason: string): ResultAsync<ReplicaStatus, never> => okAsync({ ...target, status: 'unknown', reason });
 
 /** The repository in one destination registry; never fails: a failed read is `unknown`. */
-const describeIn = (client: ECRClient, ctx: RegistryContext, target: ReplicationTarget, name: string): ResultAsync<ReplicaStatus, never> =>
+export const describeIn = (client: ECRClient, ctx: RegistryContext, target: ReplicationTarget, name: string): ResultAsync<ReplicaStatus, never> =>
   awsCall(
     ctx,
     'ecr',
@@ -103,7 +144,12 @@ const describeIn = (client: ECRClient, ctx: RegistryContext, target: Replication
       const r = out.repositories?.[0];
       if (r === undefined) return { ...target, status: 'unknown', reason: 'DescribeRepositories answered no repository' };
       const c = r.encryptionConfiguration;
-      return { ...target, status: 'exists', encryption: { type: c?.encryptionType ?? 'AES256', ...(c?.kmsKey !== undefined ? { kmsKey: c.kmsKey } : {}) } };
+      return {
+        ...target,
+        status: 'exists',
+        encryption: { type: c?.encryptionType ?? 'AES256', ...(c?.kmsKey !== undefined ? { kmsKey: c.kmsKey } : {}) },
+        ...(r.repositoryArn !== undefined ? { arn: r.repositoryArn } : {}),
+      };
     })
     .orElse((e) => (e.kind === 'absent' ? okAsync<ReplicaStatus, never>({ ...target, status: 'absent' }) : unknown(target, `${e.kind}${'message' in e ? `: ${e.message}` : ''}`)));
 
@@ -121,7 +167,7 @@ export const replicasOf = (
 ): ResultAsync<ReplicaStatus[], never> =>
   ResultAsync.combine(
     targetsOf(rules, repositoryName).map((target): ResultAsync<ReplicaStatus, never> => {
-      const client = target.region === region ? ctx.ecr : clients[target.region];
+      const client = clients[`${target.registryId}/${target.region}`] ?? (target.region === region ? ctx.ecr : clients[target.region]);
       return client === undefined ? unknown(target, `no ECR client for ${target.region} (pass replicaClients)`) : describeIn(client, ctx, target, repositoryName);
     }),
   );

@@ -4,6 +4,7 @@
  * content is opaque ({@link MigrationJournalRecord}); its shape is internal (`./state.ts`).
  */
 import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { ResultAsync } from 'neverthrow';
 import type { JournalFailed, MigrationStep } from '../errors.js';
 // ImageTagMutability, RepositoryTag and Finding still live in operations/preflight.ts; another
@@ -43,9 +44,10 @@ export interface PlanMigrationInput {
    */
   readonly restoreArchived?: boolean;
   /**
-   * ECR clients of other regions, by region, to read the repository's replicas in replication
-   * destinations there (DescribeRepositories with the destination's `registryId`). The registry's
-   * own client serves its region; a destination without a client is reported `unknown`.
+   * ECR clients of other regions, by region (or by `<registryId>/<region>` for a client acting in
+   * that account, tried first), to read the repository's replicas in replication destinations
+   * there (DescribeRepositories with the destination's `registryId`). The registry's own client
+   * serves its region; a destination without a client is reported `unknown`.
    */
   readonly replicaClients?: Readonly<Record<string, ECRClient>>;
   readonly signal?: AbortSignal;
@@ -70,6 +72,10 @@ export type MigrationWarningCode =
   | 'journalNotCleared'
   /** A replication rule also covers the staging repository: its images are replicated to the rule's destinations and stay there. */
   | 'stagingReplicated'
+  /** A replica of the staging repository in a destination was not deleted (no client, not ours, a failure): delete it there. */
+  | 'stagingReplicas'
+  /** A replica of the repository keeps an encryption other than the target: migrate it in its destination. */
+  | 'replicaWeaker'
   /** The repository policy names principals of deleted users or roles (IAM unique ids); ECR may refuse it back. */
   | 'deletedPrincipals'
   /** ECR refused the saved repository policy; it was restored without the principals of deleted users and roles. */
@@ -252,8 +258,24 @@ export interface MigrationProgress {
   readonly warnings: readonly MigrationWarning[];
 }
 
+/**
+ * Clients of replication destinations, for a migration whose staging name no replication rule
+ * escapes (a rule without filters): the copies replication makes of the staging repository are
+ * deleted in each destination after the migration, with these clients; a destination without one
+ * is named in a `stagingReplicas` warning instead.
+ */
+export interface ReplicaClientsInput {
+  /**
+   * ECR clients by `<registryId>/<region>` (a client acting in that account), or by `<region>`
+   * (a client of the registry's own account in another region).
+   */
+  readonly replicaClients?: Readonly<Record<string, ECRClient>>;
+  /** KMS clients, keyed the same way: needed to verify the grants of a KMS-encrypted replica before it counts as deleted. */
+  readonly replicaKmsClients?: Readonly<Record<string, KMSClient>>;
+}
+
 /** What {@link migrateRepository} takes. */
-export interface MigrateRepositoryInput {
+export interface MigrateRepositoryInput extends ReplicaClientsInput {
   readonly repositoryName: string;
   /** The encryption the repository should have. */
   readonly encryption: EncryptionSpec;
@@ -272,7 +294,7 @@ export interface MigrateRepositoryInput {
 }
 
 /** What {@link resumeMigration} takes. */
-export interface ResumeMigrationInput {
+export interface ResumeMigrationInput extends ReplicaClientsInput {
   /** The journal of the interrupted migration. */
   readonly journal: MigrationJournal;
   readonly concurrency?: number;

@@ -75,7 +75,8 @@ export const registryWarnings = (
                 code: 'stagingReplicated' as const,
                 message:
                   `${ruleName(index, ofStaging)} also covers ${stagingText}, and no staging name escapes the rules: ECR replicates every image copied into it to ${destinationsOf(rule)}, ` +
-                  'where copies stay after the migration deletes the staging repository (replication never deletes): delete them there after the migration ends',
+                  'where copies stay when the staging repository is deleted (replication never deletes): after the migration, they are deleted in each destination ' +
+                  'given in replicaClients (replicaKmsClients for a KMS-encrypted copy), and a stagingReplicas warning names each one left',
               }]),
         ];
       }),

@@ -29,19 +29,8 @@ import {
 import type { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAws, pushImage, randomBytes, startLocalAws } from '../../src/testing/index.js';
+import { A, B, ECR_TRUST, HOME, OTHER, TEMPLATE_ROLE_POLICY } from '../fixtures/registry-rules.js';
 import { allow, createKey, kmsFor } from '../helpers/local-aws.js';
-
-const A = '111122223333';
-const B = '444455556666';
-const HOME = 'eu-west-1';
-const OTHER = 'eu-central-1';
-
-/** The role a KMS template names: trusted by ECR, allowed what AWS's example policy allows. */
-const ECR_TRUST = {
-  Version: '2012-10-17' as const,
-  Statement: [{ Effect: 'Allow' as const, Principal: { Service: 'ecr.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-};
-const TEMPLATE_ROLE_POLICY = allow([['ecr:CreateRepository', 'ecr:ReplicateImage', 'ecr:TagResource']], [['kms:CreateGrant', 'kms:RetireGrant', 'kms:DescribeKey']]);
 
 const rejection = async (promise: Promise<unknown>): Promise<unknown> => {
   try {

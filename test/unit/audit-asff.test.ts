@@ -4,37 +4,17 @@
  * per repository and per key-posture check, three states as Compliance.Status.
  */
 import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
-import {
-  DescribeKeyCommand,
-  type DescribeKeyCommandInput,
-  GetKeyPolicyCommand,
-  GetKeyRotationStatusCommand,
-  type GetKeyRotationStatusCommandInput,
-  KMSClient,
-  KMSServiceException,
-  ListGrantsCommand,
-  ListKeyRotationsCommand,
-} from '@aws-sdk/client-kms';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type AuditReport, auditToAsff, EncryptedRegistry } from '../../src/index.js';
+import { mockTwoKeys, repositoryWith as repo, ROTATING, STILL } from '../fixtures/audit-keys.js';
 import { ACCOUNT, REGION } from '../fixtures/index.js';
 
 const ecr = mockClient(ECRClient);
 const kms = mockClient(KMSClient);
 
-const ROTATING = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1111aaaa-12ab-34cd-56ef-1234567890ab`;
-const STILL = `arn:aws:kms:${REGION}:${ACCOUNT}:key/2222bbbb-12ab-34cd-56ef-1234567890ab`;
-
 const REQUIRED = ['AwsAccountId', 'CreatedAt', 'Description', 'GeneratorId', 'Id', 'ProductArn', 'Resources', 'SchemaVersion', 'Severity', 'Title', 'Types', 'UpdatedAt'] as const;
-
-const repo = (name: string, kmsKey?: string) => ({
-  repositoryName: name,
-  repositoryArn: `arn:aws:ecr:${REGION}:${ACCOUNT}:repository/${name}`,
-  registryId: ACCOUNT,
-  createdAt: new Date('2026-01-01T00:00:00Z'),
-  encryptionConfiguration: kmsKey === undefined ? { encryptionType: 'AES256' as const } : { encryptionType: 'KMS' as const, kmsKey },
-});
 
 const audit = async (): Promise<AuditReport> =>
   (await new EncryptedRegistry({ clientConfig: { region: REGION } }).audit({ require: 'cmk' }))._unsafeUnwrap();
@@ -43,13 +23,7 @@ beforeEach(() => {
   ecr.reset();
   kms.reset();
   ecr.on(DescribeRepositoriesCommand).resolves({ repositories: [repo('app/a', ROTATING), repo('app/b', STILL), repo('plain')] });
-  kms.on(ListGrantsCommand).resolves({ Grants: [], Truncated: false });
-  kms.on(DescribeKeyCommand).callsFake((input: DescribeKeyCommandInput) => ({
-    KeyMetadata: { Arn: input.KeyId, KeyId: input.KeyId, AWSAccountId: ACCOUNT, KeyManager: 'CUSTOMER', KeyState: 'Enabled', KeySpec: 'SYMMETRIC_DEFAULT', Origin: 'AWS_KMS' },
-  }));
-  kms.on(GetKeyRotationStatusCommand).callsFake((input: GetKeyRotationStatusCommandInput) => ({ KeyId: input.KeyId, KeyRotationEnabled: input.KeyId === ROTATING }));
-  kms.on(ListKeyRotationsCommand).resolves({ Rotations: [], Truncated: false });
-  kms.on(GetKeyPolicyCommand).rejects(new KMSServiceException({ name: 'AccessDeniedException', $fault: 'client', $metadata: {}, message: 'no' }));
+  mockTwoKeys(kms);
 });
 
 describe('auditToAsff', () => {

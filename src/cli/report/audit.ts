@@ -3,6 +3,7 @@
  * `schemas/audit-report.schema.json`), SARIF, JUnit, CSV, and `--fail-on`.
  */
 import type { AuditedRepository, AuditReport } from '../../index.js';
+import { type AuditCheck, auditChecks, CHECK_RULES, sarifRuleIdOf } from './audit-checks.js';
 import { csv } from './csv.js';
 import { type JunitCase, junitXml } from './junit.js';
 import { type SarifFinding, sarifLog, type SarifRule } from './sarif.js';
@@ -165,6 +166,17 @@ const findings = (report: AuditReport): SarifFinding[] => [
       resourceName: r.name,
     })),
   ]),
+  // Registry rules and key posture: one result per violation of a rule, per posture check that does not pass.
+  ...auditChecks(report).flatMap((c) =>
+    c.codes.map((code) => ({
+      ruleId: sarifRuleIdOf(c, code),
+      level: c.status === 'unknown' ? ('warning' as const) : c.level,
+      message: `${c.message}${c.status === 'unknown' ? ' (unknown: the check could not be made)' : ''}`,
+      resourceArn: c.resource,
+      resourceName: c.resourceName,
+      properties: { status: c.status, region: report.region, ...c.properties },
+    })),
+  ),
   ...report.keys.flatMap((k) =>
     k.grants !== undefined && k.grants.orphans.length > 0
       ? [
@@ -184,9 +196,17 @@ const findings = (report: AuditReport): SarifFinding[] => [
 const auditSarif = (report: AuditReport, version: string): string => {
   const results = findings(report);
   const seen = [...new Set(results.map((f) => f.ruleId))];
-  const rules = [...RULES, ...seen.filter((id) => !RULES.some((r) => r.id === id)).map((id) => ruleFor(id, 'error'))];
+  const known = [...RULES, ...CHECK_RULES];
+  const rules = [...known, ...seen.filter((id) => !known.some((r) => r.id === id)).map((id) => ruleFor(id, 'error'))];
   return JSON.stringify(
-    sarifLog({ ...TOOL, version }, rules, results, { region: report.region, account: report.account ?? null, rule: report.rule, status: report.status }),
+    sarifLog({ ...TOOL, version }, rules, results, {
+      region: report.region,
+      account: report.account ?? null,
+      rule: report.rule,
+      status: report.status,
+      registryRulesStatus: report.registryRules.status,
+      postureStatus: report.postureStatus ?? null,
+    }),
     null,
     2,
   );
@@ -211,32 +231,72 @@ const auditJunit = (report: AuditReport, timestamp: string): string => {
           };
     byRegion.set(suite, [...(byRegion.get(suite) ?? []), testcase]);
   }
+  const checks = auditChecks(report);
+  const suite = (group: AuditCheck['group'], title: string) => {
+    const cases = checks.filter((c) => c.group === group).map(checkCase);
+    return cases.length === 0 ? [] : [{ name: `encrypted-ecr audit ${title} ${report.region}`, cases }];
+  };
   return junitXml(
     'encrypted-ecr audit',
-    [...byRegion].map(([name, cases]) => ({ name: `encrypted-ecr audit ${name}`, cases })),
+    [...[...byRegion].map(([name, cases]) => ({ name: `encrypted-ecr audit ${name}`, cases })), ...suite('registry-rule', 'registry rules'), ...suite('key-posture', 'key posture')],
     timestamp,
   );
 };
 
-/** CSV: one row per repository; `region` and `account_id` columns when the report spans several. */
+/** A registry rule or posture check as a JUnit case: failure for `fail`, skipped for `unknown`. */
+const checkCase = (c: AuditCheck): JunitCase =>
+  c.status === 'pass'
+    ? { name: c.resourceName, classname: `encrypted-ecr.audit.${c.group}.${c.check}`, outcome: 'pass' }
+    : {
+        name: c.resourceName,
+        classname: `encrypted-ecr.audit.${c.group}.${c.check}`,
+        outcome: c.status === 'fail' ? 'fail' : 'skipped',
+        message: c.message,
+        detail: `${c.resource}\n${c.message}${c.notes.length > 0 ? `\n${c.notes.join('\n')}` : ''}`,
+      };
+
+/**
+ * CSV: one row per repository (`resource_type` `repository`), then one per registry rule
+ * (`registry-rule`: `repository` names the rule and prefix, `encryption` what new repositories
+ * get) and per key-posture check (`key-posture`: `repository` and `key_arn` the key); `region` and
+ * `account_id` columns when the report spans several.
+ */
 const auditCsv = (report: AuditReport): string => {
   const rows = report.repositories as readonly Row[];
   const multi = rows.some((r) => r.region !== undefined || r.accountId !== undefined);
+  const where = multi ? [report.region, report.account ?? ''] : [];
   return csv(
-    [...(multi ? ['region', 'account_id'] : []), 'repository', 'repository_arn', 'encryption', 'key_arn', 'key_manager', 'key_state', 'status', 'violations', 'reason', 'warnings'],
-    rows.map((r) => [
-      ...(multi ? [regionOf(report, r), r.accountId ?? report.account ?? ''] : []),
-      r.name,
-      r.arn,
-      r.encryption.type,
-      r.encryption.keyArn ?? '',
-      r.encryption.keyManager ?? '',
-      r.encryption.keyState ?? '',
-      r.status,
-      r.violations.map((v) => v.code).join(';'),
-      r.violations.map((v) => v.message).join('; '),
-      r.warnings.map((w) => w.message).join('; '),
-    ]),
+    [...(multi ? ['region', 'account_id'] : []), 'repository', 'repository_arn', 'encryption', 'key_arn', 'key_manager', 'key_state', 'status', 'violations', 'reason', 'warnings', 'resource_type'],
+    [
+      ...rows.map((r) => [
+        ...(multi ? [regionOf(report, r), r.accountId ?? report.account ?? ''] : []),
+        r.name,
+        r.arn,
+        r.encryption.type,
+        r.encryption.keyArn ?? '',
+        r.encryption.keyManager ?? '',
+        r.encryption.keyState ?? '',
+        r.status,
+        r.violations.map((v) => v.code).join(';'),
+        r.violations.map((v) => v.message).join('; '),
+        r.warnings.map((w) => w.message).join('; '),
+        'repository',
+      ]),
+      ...auditChecks(report).map((c) => [
+        ...where,
+        c.group === 'key-posture' ? `${c.resourceName} ${c.check}` : c.resourceName,
+        c.resource,
+        c.encryption?.type ?? '',
+        c.group === 'key-posture' ? c.resource : (c.encryption?.keyArn ?? ''),
+        '',
+        '',
+        c.status,
+        c.codes.join(';'),
+        c.status === 'pass' ? '' : c.message,
+        c.notes.join('; '),
+        c.group,
+      ]),
+    ],
   );
 };
 

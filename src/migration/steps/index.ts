@@ -10,6 +10,7 @@ import { recreate } from './recreate.js';
 import { restoreSettings } from './restore-settings.js';
 import type { Step } from './run.js';
 import { snapshot } from './snapshot.js';
+import { deleteStagingReplicas } from './staging-replicas.js';
 import { createStaging } from './staging.js';
 
 export const STEPS: Readonly<Record<MigrationStep, Step>> = {
@@ -23,5 +24,5 @@ export const STEPS: Readonly<Record<MigrationStep, Step>> = {
   copyBack: (run) => copy(run, 'final'),
   verifyFinal: (run) => verify(run, 'final'),
   restoreSettings,
-  deleteStaging,
+  deleteStaging: (run) => deleteStaging(run).andThen(() => deleteStagingReplicas(run)),
 };

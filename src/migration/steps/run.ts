@@ -4,6 +4,8 @@
  * retry a call, report progress, add a warning). A step is a function of it; the engine runs the
  * table of steps in `./index.ts`.
  */
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import type { Aborted, InvalidInput, JournalFailed, MigrationStep, RegistryError } from '../../errors.js';
 import type { RegistryContext } from '../../internal/context.js';
@@ -29,6 +31,14 @@ export interface RunOptions {
    * preflights its first creation in full.
    */
   readonly established: EstablishedTarget | undefined;
+  /** Clients of replication destinations (see `MigrateRepositoryInput.replicaClients`), to remove the staging repository's replicas. */
+  readonly replicas: ReplicaClients;
+}
+
+/** ECR and KMS clients of replication destinations, by `<registryId>/<region>` or `<region>`. */
+interface ReplicaClients {
+  readonly ecr: Readonly<Record<string, ECRClient>>;
+  readonly kms: Readonly<Record<string, KMSClient>>;
 }
 
 /** Proof that a repository was verified against the snapshot by this process. */

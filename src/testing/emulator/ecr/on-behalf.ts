@@ -1,7 +1,7 @@
 /**
  * Repositories ECR creates on your behalf (create-on-push, replication, pull-through cache) and
  * the replication of a push. One entry point each, so the registry API (`/v2/`) can call them too:
- * {@link createRepositoryOnBehalf}, {@link createOnPush}, {@link replicatePush}.
+ * {@link createRepositoryOnBehalf}, {@link createOnPush}, {@link replicatePush}, {@link pullThroughCache}.
  *
  * What AWS documents (docs/aws-behaviour.md has the rows):
  * - templates define "the settings to use for repositories created by Amazon ECR on your behalf
@@ -190,4 +190,37 @@ export const replicatePush = (ecr: EcrContext, source: RepositoryRecord, image: 
       ecr.replications.push({ source: source.arn, destination, digest: image.digest, ok: false, error: `${error.code}: ${error.message}` });
     }
   }
+};
+
+/** An ECR private registry as a pull-through cache upstream (`<account>.dkr.ecr.<region>.amazonaws.com`). */
+const ECR_UPSTREAM = /^(?:https:\/\/)?(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/?$/;
+
+/**
+ * A pull (`GET /v2/<name>/manifests/<reference>`) of a missing repository whose name starts with a
+ * pull-through cache rule's `<ecrRepositoryPrefix>/`: ECR creates the repository with the
+ * `PULL_THROUGH_CACHE` template's settings (AES256 without one) and caches the image from the
+ * upstream. Only an upstream this emulator serves is modelled: an ECR private registry of the
+ * emulator (`upstreamRegistryUrl` `<account>.dkr.ecr.<region>.amazonaws.com`, the image at
+ * `<upstreamRepositoryPrefix>/<rest>` or `<rest>`). GUESS: the puller needs
+ * `ecr:BatchImportUpstreamImage` and `ecr:CreateRepository` on the new repository (the IAM
+ * permissions the ECR User Guide lists for pull through cache); the upstream is read without a
+ * check of the rule's custom role; nothing is created when the upstream has no such image (the
+ * pull then answers NAME_UNKNOWN). Returns the repository when it created one.
+ */
+export const pullThroughCache = (ecr: EcrContext, ref: RegistryRef, name: string, reference: string, ctx: CallContext): RepositoryRecord | undefined => {
+  if (ref.account !== ctx.principal.account || ecr.findRepository(ref, name) !== undefined) return undefined;
+  const rule = rulesOf(ecr, ref).pullThroughCacheRules.find((r) => name.startsWith(`${r.ecrRepositoryPrefix}/`));
+  const upstream = rule === undefined ? null : ECR_UPSTREAM.exec(rule.upstreamRegistryUrl);
+  if (rule === undefined || upstream === null) return undefined;
+  const rest = name.slice(rule.ecrRepositoryPrefix.length + 1);
+  const source = ecr.findRepository({ account: upstream[1] ?? '', region: upstream[2] ?? '' }, rule.upstreamRepositoryPrefix === undefined ? rest : `${rule.upstreamRepositoryPrefix}/${rest}`);
+  const byDigest = reference.includes(':');
+  const image = source === undefined ? undefined : byDigest ? own(source.images, reference) : Object.values(source.images).find((i) => i.tags.includes(reference));
+  if (source === undefined || image === undefined) return undefined;
+  const arn = repositoryArn(ref.region, ref.account, name);
+  ecr.authorize(ctx, 'BatchImportUpstreamImage', arn, ref);
+  ecr.authorize(ctx, 'CreateRepository', arn, ref);
+  const created = createRepositoryOnBehalf(ecr, ref, name, 'PULL_THROUGH_CACHE');
+  copyImage(ecr, source, created, image, byDigest ? undefined : reference);
+  return created;
 };

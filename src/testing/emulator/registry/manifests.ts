@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '../core.js';
 import { imageHandlers } from '../ecr/images.js';
+import { pullThroughCache } from '../ecr/on-behalf.js';
 import { DIGEST } from '../ecr/input.js';
 import { own, type ImageRecord, type RepositoryRecord } from '../ecr/state.js';
 import { readBody } from '../http-body.js';
@@ -57,6 +58,8 @@ const acceptedTypes = (header: string | string[] | undefined): string[] =>
  * refuses instead of inventing bytes).
  */
 export const getManifest = (call: RegistryCall, reference: string): void => {
+  // A pull-through cache rule's prefix: the first pull creates the repository and caches the image.
+  viaEcr(() => pullThroughCache(call.ecr, call.ref, call.name, reference, call.ctx));
   const repository = viaEcr(() => call.ecr.repositoryFor(ecrInput(call), call.ctx, 'BatchGetImage'));
   const image = findImage(call, repository, reference);
   if (image.status !== 'ACTIVE') {
