@@ -28,6 +28,7 @@ import {
   uploadLayerPart,
 } from '../steps/ecr-images.js';
 import { digestAlgorithm } from './manifest.js';
+import { type LayerTransport, registryUnavailable, uploadOverRegistry, useRegistry } from './registry-transport.js';
 
 /**
  * ECR's bounds for a layer part uploaded through the API, from the service-quotas page
@@ -116,6 +117,13 @@ export interface BlobTransfer {
   /** The part sizes allowed (default {@link ECR_PART_SIZE_BOUNDS}, ECR's quota). */
   readonly partSizeBounds?: PartSizeBounds | undefined;
   readonly retry: RetryPolicy;
+  /**
+   * How the bytes reach the target (default `auto`): `registry` streams them raw over ECR's
+   * registry API (`/v2/`, as docker and skopeo push), `api` in UploadLayerPart parts, `auto` the
+   * registry API unless it is out of reach for this client (no `ecr:GetAuthorizationToken`, no
+   * `/v2/` behind a custom endpoint), then the JSON API.
+   */
+  readonly transport?: LayerTransport | undefined;
   readonly signal?: AbortSignal | undefined;
   /** Bytes uploaded (positive), or given back when the blob restarts (negative). */
   readonly onBytes?: (bytes: number) => void;
@@ -196,6 +204,18 @@ const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'c
     response.resume();
     const failure = downloadFailure(t, `HTTP ${status}`, `download answered ${status} ${response.statusMessage ?? ''}`.trim(), undefined);
     return err({ error: failure, restart: restartableStatus(status) });
+  }
+
+  const transport = t.transport ?? 'auto';
+  if (useRegistry(ctx, transport)) {
+    const uploaded = await uploadOverRegistry(ctx, { source: t.source, target: t.target, digest: t.digest, algorithm, size: t.size, signal, onBytes: t.onBytes }, response);
+    if (uploaded.isOk()) return ok(uploaded.value);
+    if (transport === 'auto' && uploaded.error.fallback === true) {
+      ctx.logger.debug('no registry API for layer uploads: using UploadLayerPart', { reason: uploaded.error.error.kind });
+      registryUnavailable(ctx);
+      return attempt(ctx, t);
+    }
+    return err({ error: uploaded.error.error, restart: uploaded.error.restart });
   }
 
   const upload = await call('InitiateLayerUpload', () => initiateLayerUpload(ctx, t.target, callOptions));
