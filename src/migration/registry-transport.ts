@@ -196,9 +196,12 @@ export const uploadOverRegistry = async (
     error: { kind: 'LayerTransferFailed', repositoryName: stage === 'download' ? t.source : t.target, layerDigest: t.digest, stage, reason, message, cause },
     restart,
   });
+  /** A refused login is retried by starting over only after a PATCH (its body cannot be sent again); POST and PUT were already sent again with a fresh login. */
   const answerFailure = (stage: LayerTransferFailed['stage'], what: string, answer: Answer): RegistryFailure => {
     const { code, message } = errorCode(answer);
-    return failure(stage, `HTTP ${String(answer.status)}${code === '' ? '' : ` ${code}`}`, `${what} answered ${String(answer.status)}: ${message}`.trim(), undefined, restartable(answer.status) || loginRefused(answer));
+    const refused = loginRefused(answer);
+    const restart = refused ? what === 'PATCH' : restartable(answer.status);
+    return failure(stage, `HTTP ${String(answer.status)}${code === '' ? '' : ` ${code}`}`, `${what} answered ${String(answer.status)}: ${message}`.trim(), undefined, restart);
   };
   let sent = 0;
   const giveBack = (f: RegistryFailure): Result<'completed', RegistryFailure> => {
