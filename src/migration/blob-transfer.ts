@@ -166,7 +166,7 @@ const restartableStatus = (status: number): boolean => status === 403 || status 
 const restartableUpload = (error: BlobTransferError): boolean =>
   error.kind === 'LayerTransferFailed' && (error.reason === 'UploadNotFoundException' || error.reason === 'InvalidLayerPartException');
 
-const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'completed' | 'existed', Failure>> => {
+const attempt = async (ctx: RegistryContext, t: BlobTransfer, viaApi = false): Promise<Result<'completed' | 'existed', Failure>> => {
   const { signal } = t;
   const callOptions = { signal };
   /** One API call: the SDK retries it; we retry only what {@link retriedBeyondSdk} names (throttled layer uploads). */
@@ -207,13 +207,14 @@ const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'c
   }
 
   const transport = t.transport ?? 'auto';
-  if (useRegistry(ctx, transport)) {
+  if (!viaApi && useRegistry(ctx, transport)) {
     const uploaded = await uploadOverRegistry(ctx, { source: t.source, target: t.target, digest: t.digest, algorithm, size: t.size, signal, onBytes: t.onBytes }, response);
     if (uploaded.isOk()) return ok(uploaded.value);
-    if (transport === 'auto' && uploaded.error.fallback === true) {
-      ctx.logger.debug('no registry API for layer uploads: using UploadLayerPart', { reason: uploaded.error.error.kind });
-      registryUnavailable(ctx);
-      return attempt(ctx, t);
+    const { fallback } = uploaded.error;
+    if (transport === 'auto' && fallback !== undefined) {
+      ctx.logger.debug('layer upload through UploadLayerPart: the registry API refused or is out of reach', { reason: uploaded.error.error.kind, for: fallback });
+      if (fallback === 'client') registryUnavailable(ctx);
+      return attempt(ctx, t, true);
     }
     return err({ error: uploaded.error.error, restart: uploaded.error.restart });
   }

@@ -116,11 +116,17 @@ const login = (ctx: RegistryContext, stale?: Login): Promise<Result<Login, Gener
   return next;
 };
 
-/** An attempt's failure: for good, or cured by starting the blob over; `fallback` when the registry API is not there at all. */
+/**
+ * An attempt's failure: for good, or cured by starting the blob over. `fallback` (only before this
+ * client's first upload through the registry API was accepted): `client` when the registry API is
+ * not there at all (no login, 400/404/405, no connection), `blob` for any other refusal of the first
+ * POST: `auto` then sends that blob through the JSON API, whose errors say more (RepositoryNotFound,
+ * KmsRefused).
+ */
 export interface RegistryFailure {
   readonly error: LayerTransferFailed | DigestMismatch | Aborted | InsecureEndpoint | GenericAwsError;
   readonly restart: boolean;
-  readonly fallback?: boolean;
+  readonly fallback?: 'client' | 'blob' | undefined;
 }
 
 /** One blob to upload from an open download. */
@@ -213,7 +219,7 @@ export const uploadOverRegistry = async (
     t.signal?.aborted ? { error: aborted('CopyImages'), restart: false } : failure(stage, 'NetworkError', messageOf(cause), cause, true);
 
   let current = await login(ctx);
-  if (current.isErr()) return giveBack({ error: current.error, restart: false, fallback: !state.reached });
+  if (current.isErr()) return giveBack({ error: current.error, restart: false, fallback: state.reached ? undefined : 'client' });
   /** A bodiless call, sent again once with a fresh login if the login was refused. */
   const call = async (api: string, method: string, url: string): Promise<Answer> => {
     for (let tried = 0; ; tried++) {
@@ -243,12 +249,12 @@ export const uploadOverRegistry = async (
   try {
     started = await call('InitiateLayerUpload', 'POST', start);
   } catch (cause) {
-    return giveBack({ ...networkFailure('upload', cause), fallback: !state.reached });
+    return giveBack({ ...networkFailure('upload', cause), fallback: state.reached ? undefined : 'client' });
   }
   if (started.status !== 202) {
     // No registry API there (a proxy or VPC endpoint of the JSON API only): `auto` uses the JSON API.
-    const absent = !state.reached && (started.status === 404 || started.status === 405);
-    return giveBack({ ...answerFailure('upload', `POST ${redactUrl(start)}`, started), fallback: absent });
+    const absent = started.status === 400 || started.status === 404 || started.status === 405;
+    return giveBack({ ...answerFailure('upload', `POST ${redactUrl(start)}`, started), fallback: state.reached ? undefined : absent ? 'client' : 'blob' });
   }
   state.reached = true;
   let location = resolve(started.headers.location, start);

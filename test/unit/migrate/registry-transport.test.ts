@@ -158,6 +158,18 @@ describe('transferBlob over the registry API (/v2/)', () => {
     expect((await transfer(forced.ctx, 'registry'))._unsafeUnwrapErr()).toMatchObject({ kind: 'LayerTransferFailed', reason: 'HTTP 404 UNKNOWN' });
   });
 
+  it('sends one blob through UploadLayerPart (auto) when the first POST answers 5xx, and tries the registry API again for the next', async () => {
+    const { mock, ctx } = setUp();
+    script.POST = [503];
+
+    expect((await transfer(ctx))._unsafeUnwrap()).toBe('completed');
+    expect(mock.commandCalls(UploadLayerPartCommand)).toHaveLength(1);
+    expect((await transfer(ctx))._unsafeUnwrap()).toBe('completed');
+
+    expect(mock.commandCalls(UploadLayerPartCommand)).toHaveLength(1);
+    expect(seen.map((s) => s.method)).toEqual(['POST', 'POST', 'PATCH', 'PUT']);
+  });
+
   it('never completes an upload whose bytes do not hash to the digest', async () => {
     const { ctx } = setUp();
 
