@@ -13,8 +13,8 @@
  * (`InitiateLayerUpload`, `UploadLayerPart`, `CompleteLayerUpload`) in the rate governor.
  */
 import { createHash } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
@@ -150,11 +150,21 @@ const REQUEST_IDLE_TIMEOUT_MS = 120_000;
 /** Bytes between two progress reports. */
 const PROGRESS_STEP = 1024 * 1024;
 
+/**
+ * Keep-alive sockets of the registry calls, apart from the process's global agent (whose pool the
+ * caller's own requests share): an idle one is closed after 4 s, before the 5 s keep-alive timeout
+ * of a Node server (the emulator) closes it under a new request ("socket hang up").
+ */
+const IDLE_SOCKET_MS = 4_000;
+const agents = { http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }), https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }) };
+
 /** One HTTP request; `body` is piped in when given. Rejects on a network failure. */
 const send = (url: string, method: string, headers: OutgoingHttpHeaders, signal: AbortSignal | undefined, body?: (req: NodeJS.WritableStream) => Promise<void>): Promise<Answer> =>
   new Promise<Answer>((resolve, reject) => {
-    const make = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = make(url, { method, headers, ...(signal === undefined ? {} : { signal }) }, (res) => {
+    const secure = url.startsWith('https:');
+    const make = secure ? httpsRequest : httpRequest;
+    const agent = secure ? agents.https : agents.http;
+    const req = make(url, { method, headers, agent, ...(signal === undefined ? {} : { signal }) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => {
         // Error bodies are small JSON documents; never keep more than 64 KiB of one.
