@@ -28,7 +28,7 @@ import {
   uploadLayerPart,
 } from '../steps/ecr-images.js';
 import { digestAlgorithm } from './manifest.js';
-import { type LayerTransport, registryUnavailable, uploadOverRegistry, useRegistry } from './registry-transport.js';
+import { agents, type LayerTransport, registryUnavailable, uploadOverRegistry, useRegistry } from './registry-transport.js';
 
 /**
  * ECR's bounds for a layer part uploaded through the API, from the service-quotas page
@@ -149,8 +149,9 @@ const downloadFailure = (t: BlobTransfer, reason: string, message: string, cause
 
 const openDownload = (url: string, signal: AbortSignal | undefined): Promise<IncomingMessage> =>
   new Promise((resolve, reject) => {
-    const get = url.startsWith('https:') ? httpsGet : httpGet;
-    const request = get(url, signal === undefined ? {} : { signal }, resolve);
+    const secure = url.startsWith('https:');
+    const get = secure ? httpsGet : httpGet;
+    const request = get(url, { agent: secure ? agents.https : agents.http, ...(signal === undefined ? {} : { signal }) }, resolve);
     request.on('error', reject);
     request.setTimeout(DOWNLOAD_IDLE_TIMEOUT_MS, () =>
       request.destroy(Object.assign(new Error('download stalled'), { code: 'ETIMEDOUT' })),

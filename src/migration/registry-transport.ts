@@ -151,12 +151,13 @@ const REQUEST_IDLE_TIMEOUT_MS = 120_000;
 const PROGRESS_STEP = 1024 * 1024;
 
 /**
- * Keep-alive sockets of the registry calls, apart from the process's global agent (whose pool the
+ * Keep-alive sockets of the registry calls and layer downloads, apart from the process's global agent (whose pool the
  * caller's own requests share): an idle one is closed after 4 s, before the 5 s keep-alive timeout
  * of a Node server (the emulator) closes it under a new request ("socket hang up").
  */
 const IDLE_SOCKET_MS = 4_000;
-const agents = { http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }), https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }) };
+/** Also used for the layer downloads (`blob-transfer.ts`). */
+export const agents = { http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }), https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }) };
 
 /** One HTTP request; `body` is piped in when given. Rejects on a network failure. */
 const send = (url: string, method: string, headers: OutgoingHttpHeaders, signal: AbortSignal | undefined, body?: (req: NodeJS.WritableStream) => Promise<void>): Promise<Answer> =>
