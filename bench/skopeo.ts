@@ -7,6 +7,10 @@
  * skopeo's (target ≤ 1.0), and the peak RSS of each: the library in a child process of its own
  * (`memory-child.ts`), skopeo as the largest `ru_maxrss` of its processes.
  *
+ * Both move layer bytes the same way: `migrateRepository`'s default layer transport is ECR's
+ * registry API too (one streamed PATCH per blob, `src/migration/registry-transport.ts`); with the
+ * JSON API's UploadLayerPart (base64 in JSON, SigV4-hashed 10 MiB parts) the ratio was ≈ 3–5×.
+ *
  * skopeo runs first (it only reads the source), then the library migrates the source. Skipped
  * with a message when `/usr/bin/skopeo` is missing (`.ci/run` installs it).
  */

@@ -28,6 +28,7 @@ import {
   uploadLayerPart,
 } from '../steps/ecr-images.js';
 import { digestAlgorithm } from './manifest.js';
+import { agents, type LayerTransport, registryUnavailable, uploadOverRegistry, useRegistry } from './registry-transport.js';
 
 /**
  * ECR's bounds for a layer part uploaded through the API, from the service-quotas page
@@ -116,6 +117,13 @@ export interface BlobTransfer {
   /** The part sizes allowed (default {@link ECR_PART_SIZE_BOUNDS}, ECR's quota). */
   readonly partSizeBounds?: PartSizeBounds | undefined;
   readonly retry: RetryPolicy;
+  /**
+   * How the bytes reach the target (default `auto`): `registry` streams them raw over ECR's
+   * registry API (`/v2/`, as docker and skopeo push), `api` in UploadLayerPart parts, `auto` the
+   * registry API unless it is out of reach for this client (no `ecr:GetAuthorizationToken`, no
+   * `/v2/` behind a custom endpoint), then the JSON API.
+   */
+  readonly transport?: LayerTransport | undefined;
   readonly signal?: AbortSignal | undefined;
   /** Bytes uploaded (positive), or given back when the blob restarts (negative). */
   readonly onBytes?: (bytes: number) => void;
@@ -141,8 +149,9 @@ const downloadFailure = (t: BlobTransfer, reason: string, message: string, cause
 
 const openDownload = (url: string, signal: AbortSignal | undefined): Promise<IncomingMessage> =>
   new Promise((resolve, reject) => {
-    const get = url.startsWith('https:') ? httpsGet : httpGet;
-    const request = get(url, signal === undefined ? {} : { signal }, resolve);
+    const secure = url.startsWith('https:');
+    const get = secure ? httpsGet : httpGet;
+    const request = get(url, { agent: secure ? agents.https : agents.http, ...(signal === undefined ? {} : { signal }) }, resolve);
     request.on('error', reject);
     request.setTimeout(DOWNLOAD_IDLE_TIMEOUT_MS, () =>
       request.destroy(Object.assign(new Error('download stalled'), { code: 'ETIMEDOUT' })),
@@ -158,7 +167,7 @@ const restartableStatus = (status: number): boolean => status === 403 || status 
 const restartableUpload = (error: BlobTransferError): boolean =>
   error.kind === 'LayerTransferFailed' && (error.reason === 'UploadNotFoundException' || error.reason === 'InvalidLayerPartException');
 
-const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'completed' | 'existed', Failure>> => {
+const attempt = async (ctx: RegistryContext, t: BlobTransfer, viaApi = false): Promise<Result<'completed' | 'existed', Failure>> => {
   const { signal } = t;
   const callOptions = { signal };
   /** One API call: the SDK retries it; we retry only what {@link retriedBeyondSdk} names (throttled layer uploads). */
@@ -196,6 +205,19 @@ const attempt = async (ctx: RegistryContext, t: BlobTransfer): Promise<Result<'c
     response.resume();
     const failure = downloadFailure(t, `HTTP ${status}`, `download answered ${status} ${response.statusMessage ?? ''}`.trim(), undefined);
     return err({ error: failure, restart: restartableStatus(status) });
+  }
+
+  const transport = t.transport ?? 'auto';
+  if (!viaApi && useRegistry(ctx, transport)) {
+    const uploaded = await uploadOverRegistry(ctx, { source: t.source, target: t.target, digest: t.digest, algorithm, size: t.size, signal, onBytes: t.onBytes }, response);
+    if (uploaded.isOk()) return ok(uploaded.value);
+    const { fallback } = uploaded.error;
+    if (transport === 'auto' && fallback !== undefined) {
+      ctx.logger.debug('layer upload through UploadLayerPart: the registry API refused or is out of reach', { reason: uploaded.error.error.kind, for: fallback });
+      if (fallback === 'client') registryUnavailable(ctx);
+      return attempt(ctx, t, true);
+    }
+    return err({ error: uploaded.error.error, restart: uploaded.error.restart });
   }
 
   const upload = await call('InitiateLayerUpload', () => initiateLayerUpload(ctx, t.target, callOptions));

@@ -12,6 +12,7 @@ import { DEFAULT_RETRY, aborted, retriedBeyondSdk, retry, type RetryPolicy } fro
 import { checkLayerAvailability, putImage } from '../steps/ecr-images.js';
 import { DEFAULT_PART_SIZE, ECR_PART_SIZE_BOUNDS, type PartSizeBounds, transferBlob } from './blob-transfer.js';
 import { digestOf, isDockerV1 } from './manifest.js';
+import type { LayerTransport } from './registry-transport.js';
 import type { GraphBlob, GraphImage, ImageGraph } from './snapshot.js';
 
 /** Where a copy is. */
@@ -81,6 +82,12 @@ export interface CopyImagesInput<HE = never> {
    * layers: `min` must be at least 1 and at most `max`.
    */
   readonly partSizeBounds?: PartSizeBounds;
+  /**
+   * How layer bytes reach the target (default `auto`): over ECR's registry API (`/v2/`, raw bytes,
+   * as docker and skopeo push; needs `ecr:GetAuthorizationToken`), or `api` (UploadLayerPart, base64
+   * in JSON, 10 MiB a call). `auto` uses the registry API unless it is out of reach, then the JSON API.
+   */
+  readonly transport?: LayerTransport;
   readonly onProgress?: (progress: CopyProgress) => void;
   /** Called once each blob is in the target; a failure stops the copy. For a journal. */
   readonly onBlobCopied?: (event: BlobCopied) => ResultAsync<void, HE>;
@@ -291,6 +298,7 @@ export const copyImages = <HE = never>(
         size: blob.size,
         fallbackPartSize,
         partSizeBounds: input.partSizeBounds,
+        transport: input.transport,
         retry: policy,
         signal,
         onBytes: (bytes) => {

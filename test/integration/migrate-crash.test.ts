@@ -142,7 +142,9 @@ describe('migrateRepository survives SIGKILL at any point and resumes in a new p
       { operation: 'SetRepositoryPolicy', nth: 1 }, // the freeze
       { operation: 'DeleteLifecyclePolicy', nth: 1 }, // the lifecycle pause, deleted but unrecorded
       { operation: 'CreateRepository', nth: 1 }, // staging
-      { operation: 'CompleteLayerUpload', nth: 2 }, // copy to staging
+      // Copy to staging, between blobs: layer bytes go over the registry API (`/v2/`), so the JSON
+      // API's CompleteLayerUpload is no longer called; the second blob's download URL is.
+      { operation: 'GetDownloadUrlForLayer', nth: 2 },
       { operation: 'PutImage', nth: 2 },
       { operation: 'DeleteRepository', nth: 1 }, // the original
       { operation: 'CreateRepository', nth: 1 }, // the final repository

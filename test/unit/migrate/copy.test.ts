@@ -21,6 +21,8 @@ import {
 } from '../../fixtures/app-repository.js';
 import { useEmulatedEcr } from '../../fixtures/emulated-ecr.js';
 
+// These tests pin the JSON API path (UploadLayerPart): `transport: 'api'` (the registry API path is in
+// test/integration/registry-transport.test.ts).
 // Parts are KiB here, not MiB (SMALL_PART_BOUNDS: one UNIT stands for a MiB of ECR's 5–10 MiB quota).
 // ECR answers parts of 5 units here (the emulator's own answer is 10); downloads pass the fault proxy.
 const world = useEmulatedEcr({ routeDownloads: true, partSize: 5 * UNIT });
@@ -34,7 +36,7 @@ const prepare = async (bigLayerBytes = 0): Promise<{ app: AppFixture; graph: Ima
 };
 
 const copy = <HE = never>(graph: ImageGraph, extra: Partial<CopyImagesInput<HE>> = {}) =>
-  copyImages<HE>(world.context(), { source: 'app', target: 'app-staging', graph, concurrency: 3, partSizeBounds: SMALL_PART_BOUNDS, ...extra });
+  copyImages<HE>(world.context(), { source: 'app', target: 'app-staging', graph, concurrency: 3, partSizeBounds: SMALL_PART_BOUNDS, transport: 'api', ...extra });
 
 /** Digests of the manifests PutImage stored, in order (ImageAlreadyExists answers left out). */
 const pushes = (): string[] => world.recorder.calls.filter((c) => c.command === 'PutImage' && c.ok).map((c) => String(c.input.imageDigest));
@@ -402,11 +404,11 @@ describe('copyImages', () => {
     const frozen: CopyProgress[] = [];
     await ensureRepository(world.target, 'app-frozen');
     await ensureRepository(world.target, 'app-moving');
-    (await copyImages(at(() => 0), { source: 'app', target: 'app-frozen', graph, concurrency: 1, partSizeBounds: SMALL_PART_BOUNDS, onProgress: (p) => frozen.push(p) }))._unsafeUnwrap();
+    (await copyImages(at(() => 0), { source: 'app', target: 'app-frozen', graph, concurrency: 1, partSizeBounds: SMALL_PART_BOUNDS, transport: 'api', onProgress: (p) => frozen.push(p) }))._unsafeUnwrap();
     // A clock that moves a second at every reading: every part's event is sent, and estimates appear after 2 s.
     let t = 0;
     const moving: CopyProgress[] = [];
-    (await copyImages(at(() => (t += 1000)), { source: 'app', target: 'app-moving', graph, concurrency: 1, partSizeBounds: SMALL_PART_BOUNDS, onProgress: (p) => moving.push(p) }))._unsafeUnwrap();
+    (await copyImages(at(() => (t += 1000)), { source: 'app', target: 'app-moving', graph, concurrency: 1, partSizeBounds: SMALL_PART_BOUNDS, transport: 'api', onProgress: (p) => moving.push(p) }))._unsafeUnwrap();
 
     const bytesOnly = (events: CopyProgress[]) => events.filter((e, i) => i > 0 && e.phase === 'blobs' && e.blobsDone === events[i - 1]?.blobsDone && e.bytesDone !== events[i - 1]?.bytesDone).length;
     expect(bytesOnly(moving)).toBeGreaterThan(bytesOnly(frozen));

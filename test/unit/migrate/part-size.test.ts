@@ -22,7 +22,7 @@ const partsOfBigLayer = async (size: number): Promise<number[] | undefined> => {
   await buildApp(world.target, 'app', size);
   await ensureRepository(world.target, 'app-staging');
   const graph = (await snapshotImages(world.context(), 'app'))._unsafeUnwrap();
-  const result = await copyImages(world.context(), { source: 'app', target: 'app-staging', graph, concurrency: 2, partSizeBounds: SMALL_PART_BOUNDS });
+  const result = await copyImages(world.context(), { source: 'app', target: 'app-staging', graph, concurrency: 2, partSizeBounds: SMALL_PART_BOUNDS, transport: 'api' });
   expect(result.isOk()).toBe(true);
   return world.recorder.partsOf(sha256(bytesFor(5, size)))?.map((p) => p.size);
 };
