@@ -88,6 +88,8 @@ describe('the repository steps of one migration, on the emulator', () => {
       'ecr:DescribeRegistry': 1,
       'ecr:DescribeRepositoryCreationTemplates': 1,
       'ecr:DescribePullThroughCacheRules': 1,
+      // The registry API's login, once per client: layer bytes travel over /v2/.
+      'ecr:GetAuthorizationToken': 1,
       // The key's preflight, once.
       'sts:GetCallerIdentity': 1,
       'kms:DescribeKey': 1,

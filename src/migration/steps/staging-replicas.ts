@@ -72,8 +72,10 @@ export const deleteStagingReplicas = (run: MigrationRun): StepResult => {
   const name = s.stagingRepositoryName;
   // A name chosen to escape every rule (not the default) has no replica.
   if (name !== stagingNameOf(s.repositoryName, s.migrationId)) return okAsync(undefined);
-  // Rules unreadable now: a replica is possible only if the start saw rules covering staging, or could not read them.
+  // A replica is possible only if the start saw rules covering staging, or could not read them;
+  // otherwise the rules are not read again (a rule added during the migration is not looked for).
   const mayBeReplicated = s.warnings.some((w) => w.code === 'stagingReplicated' || w.code === 'registryReadDenied');
+  if (!mayBeReplicated) return okAsync(undefined);
   return describeReplicationRules(run.ctx)
     .map((rules) => targetsOf(rules, name).filter((t) => !(t.region === s.region && t.registryId === s.account)))
     .andThen((targets) =>
@@ -89,7 +91,6 @@ export const deleteStagingReplicas = (run: MigrationRun): StepResult => {
       ),
     )
     .orElse((e) => {
-      if (!mayBeReplicated) return okAsync(undefined);
       run.warn({ code: 'stagingReplicas', message: `could not read the replication rules (${reasonOf(e)}): check each replication destination for ${name} and delete it there` });
       return okAsync(undefined);
     });
