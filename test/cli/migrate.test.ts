@@ -84,9 +84,10 @@ describe('encrypted-ecr migrate', () => {
   it('Ctrl-C stops the migration with exit 130 and says how to resume; migrate resume finishes it', async () => {
     const images = await seed('legacy/two');
     const journal = join(dir, 'two.json');
-    // Slow layer uploads keep the copy in flight while the test interrupts it.
-    const slow = aws.faults.latency(300, { operation: 'UploadLayerPart' });
-    const uploadsBefore = aws.inspect.calls({ operation: 'UploadLayerPart' }).length;
+    // Slow layer downloads keep the copy in flight while the test interrupts it (layer bytes go
+    // over the registry API, so the copy's first ECR call per layer is GetDownloadUrlForLayer).
+    const slow = aws.faults.latency(300, { operation: 'GetDownloadUrlForLayer' });
+    const uploadsBefore = aws.inspect.calls({ operation: 'GetDownloadUrlForLayer' }).length;
     const child = spawn(process.execPath, [CLI, 'migrate', 'legacy/two', '--kms-key', 'alias/target', '--yes', '--journal', journal, ...at(aws)], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,10 +98,10 @@ describe('encrypted-ecr migrate', () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
     try {
-      // Interrupt once the copy has started: the migration's first layer part upload reached the emulator.
+      // Interrupt once the copy has started: the migration's first layer download reached the emulator.
       await new Promise<void>((done) => {
         const check = (): void => {
-          if (aws.inspect.calls({ operation: 'UploadLayerPart' }).length > uploadsBefore || child.exitCode !== null) done();
+          if (aws.inspect.calls({ operation: 'GetDownloadUrlForLayer' }).length > uploadsBefore || child.exitCode !== null) done();
           else setTimeout(check, 20);
         };
         check();
