@@ -29,6 +29,18 @@ export const registryContextFor = (valid: EncryptedRegistryOptions, own: <C exte
   const kms = clients.kms ?? made(new KMSClient(config));
   const iam = clients.iam ?? made(new IAMClient(config));
   const sts = clients.sts ?? made(new STSClient(config));
+  // Clients for other regions (replicas of the same account), only when the registry makes its own.
+  const byRegion = new Map<string, { readonly ecr: ECRClient; readonly kms: KMSClient }>();
+  const regionClients =
+    clients.ecr === undefined && clients.kms === undefined
+      ? (other: string): { readonly ecr: ECRClient; readonly kms: KMSClient } => {
+          const known = byRegion.get(other);
+          if (known !== undefined) return known;
+          const made = { ecr: own(new ECRClient({ ...config, region: other })), kms: own(new KMSClient({ ...config, region: other })) };
+          byRegion.set(other, made);
+          return made;
+        }
+      : undefined;
   let region: ResultAsync<string, SdkClientError> | undefined;
   const resolveRegion = (): ResultAsync<string, SdkClientError> => {
     // Resolved once and shared: the region provider may read files or the environment.
@@ -61,5 +73,6 @@ export const registryContextFor = (valid: EncryptedRegistryOptions, own: <C exte
     sleep: (ms, signal) => clock.sleep(ms, signal),
     now: () => clock.now(),
     rate,
+    regionClients,
   };
 };

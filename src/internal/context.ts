@@ -43,6 +43,12 @@ export interface RegistryContext {
   readonly signal?: AbortSignal | undefined;
   /** The registry's rate governor (`EncryptedRegistryOptions.rateQuotas`), shared by all its operations; absent when turned off. */
   readonly rate?: RateGovernor | undefined;
+  /**
+   * ECR and KMS clients for another region of the same credentials, made (once per region) and
+   * destroyed with the registry; absent when you passed your own clients (the library cannot
+   * know how to make them). Used for replicas in other regions of the same account.
+   */
+  readonly regionClients?: ((region: string) => { readonly ecr: ECRClient; readonly kms: KMSClient }) | undefined;
 }
 
 /** A pause that ends at `ms`, or as soon as `signal` fires (at once when it already has). */

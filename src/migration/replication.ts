@@ -167,7 +167,8 @@ export const replicasOf = (
 ): ResultAsync<ReplicaStatus[], never> =>
   ResultAsync.combine(
     targetsOf(rules, repositoryName).map((target): ResultAsync<ReplicaStatus, never> => {
-      const client = clients[`${target.registryId}/${target.region}`] ?? (target.region === region ? ctx.ecr : clients[target.region]);
+      const client =
+        clients[`${target.registryId}/${target.region}`] ?? (target.region === region ? ctx.ecr : (clients[target.region] ?? ctx.regionClients?.(target.region).ecr));
       return client === undefined ? unknown(target, `no ECR client for ${target.region} (pass replicaClients)`) : describeIn(client, ctx, target, repositoryName);
     }),
   );

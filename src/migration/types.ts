@@ -47,7 +47,8 @@ export interface PlanMigrationInput {
    * ECR clients of other regions, by region (or by `<registryId>/<region>` for a client acting in
    * that account, tried first), to read the repository's replicas in replication destinations
    * there (DescribeRepositories with the destination's `registryId`). The registry's own client
-   * serves its region; a destination without a client is reported `unknown`.
+   * serves its region, and a registry that made its own clients (`clientConfig`) makes one for any
+   * other region with the same credentials; a destination without a client is reported `unknown`.
    */
   readonly replicaClients?: Readonly<Record<string, ECRClient>>;
   readonly signal?: AbortSignal;
@@ -267,7 +268,9 @@ export interface MigrationProgress {
 export interface ReplicaClientsInput {
   /**
    * ECR clients by `<registryId>/<region>` (a client acting in that account), or by `<region>`
-   * (a client of the registry's own account in another region).
+   * (a client of the registry's own account in another region). Without one, a registry that
+   * made its own clients (`clientConfig`) reaches another region of its own account with its
+   * own credentials.
    */
   readonly replicaClients?: Readonly<Record<string, ECRClient>>;
   /** KMS clients, keyed the same way: needed to verify the grants of a KMS-encrypted replica before it counts as deleted. */

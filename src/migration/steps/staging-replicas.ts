@@ -31,9 +31,11 @@ const reasonOf = (e: { readonly kind: string }): string => `${e.kind}${'message'
 const removeIn = (run: MigrationRun, target: ReplicationTarget): ResultAsync<Outcome, never> => {
   const s = run.state;
   const name = s.stagingRepositoryName;
-  const ecr = clientFor(run.options.replicas.ecr, target);
+  // Without clients given for it, a destination of the same account is reached with the registry's own credentials.
+  const own = target.registryId === s.account ? run.ctx.regionClients?.(target.region) : undefined;
+  const ecr = clientFor(run.options.replicas.ecr, target) ?? own?.ecr;
   if (ecr === undefined) return okAsync(`no ECR client for ${label(target)} (pass replicaClients['${label(target)}'])`);
-  const kms = clientFor(run.options.replicas.kms, target);
+  const kms = clientFor(run.options.replicas.kms, target) ?? own?.kms;
   const ctx: RegistryContext = { ...run.ctx, ecr, ...(kms !== undefined ? { kms } : {}), region: () => okAsync(target.region) };
   const arn = `arn:aws:ecr:${target.region}:${target.registryId}:repository/${name}`;
   return describeIn(ecr, run.ctx, target, name).andThen((found): ResultAsync<Outcome, never> => {
