@@ -179,19 +179,40 @@ const unreadable = (rule: AuditedRegistryRule['rule'], what: string, error: Gene
     : { rule, prefix: 'ROOT', status: 'unknown', violations: [{ code: 'rules-unverified', message }], notes: [] };
 };
 
+type Settled<T> = { readonly items: T[]; readonly error?: GenericAwsError };
+
+/** The three reads of the region's registry rules, each settled (a failed read is kept as its error). */
+type RegistryRuleReads = readonly [Settled<RepositoryCreationTemplate>, Settled<PullThroughCacheRule>, Settled<ReplicationRule>];
+
 /**
- * Audits the region's registry rules. Never fails: a read that fails is an `unknown` rule.
+ * Reads the region's registry rules (templates, pull-through cache rules, replication), the three
+ * at once. Never fails. `audit` starts it together with the repository listing, so the reads
+ * overlap instead of adding their latency to each target's chain of calls.
  *
  * @internal Called by `audit`.
  */
-export const auditRegistryRules = (ctx: RegistryContext, input: RegistryRulesInput): ResultAsync<AuditedRegistryRules, never> => {
-  const settle = <T>(read: ResultAsync<T[], GenericAwsError>): ResultAsync<{ readonly items: T[]; readonly error?: GenericAwsError }, never> =>
-    read.map((items) => ({ items })).orElse((error) => okAsync({ items: [] as T[], error }));
+export const readRegistryRules = (ctx: RegistryContext): ResultAsync<RegistryRuleReads, never> => {
+  const settle = <T>(read: ResultAsync<T[], GenericAwsError>): ResultAsync<Settled<T>, never> =>
+    read.map((items): Settled<T> => ({ items })).orElse((error) => okAsync<Settled<T>, never>({ items: [] as T[], error }));
   return ResultAsync.combine([
     settle<RepositoryCreationTemplate>(describeCreationTemplates(ctx)),
     settle<PullThroughCacheRule>(describePullThroughCacheRules(ctx)),
     settle<ReplicationRule>(describeReplicationRules(ctx)),
-  ] as const).andThen(([templates, caches, replication]) =>
+  ] as const);
+};
+
+/**
+ * Audits the region's registry rules from their reads (started by the caller, or here). Never
+ * fails: a read that failed is an `unknown` rule.
+ *
+ * @internal Called by `audit`.
+ */
+export const auditRegistryRules = (
+  ctx: RegistryContext,
+  input: RegistryRulesInput,
+  reads: ResultAsync<RegistryRuleReads, never> = readRegistryRules(ctx),
+): ResultAsync<AuditedRegistryRules, never> =>
+  reads.andThen(([templates, caches, replication]) =>
     ResultAsync.fromSafePromise(
       (async (): Promise<AuditedRegistryRules> => {
         const rules: AuditedRegistryRule[] = [];
@@ -207,4 +228,3 @@ export const auditRegistryRules = (ctx: RegistryContext, input: RegistryRulesInp
       })(),
     ),
   );
-};

@@ -18,7 +18,7 @@ import { listAllRepositories } from '../steps/ecr-repository.js';
 import { describeKey, listAllAliases } from '../steps/kms-keys.js';
 import type { EncryptionType } from '../types.js';
 import { assessKeyPosture, type KeyPosture } from './key-posture.js';
-import { auditRegistryRules, type EncryptionJudge } from './audit-registry-rules.js';
+import { auditRegistryRules, type EncryptionJudge, readRegistryRules } from './audit-registry-rules.js';
 import { sweepKeys } from './orphaned-grants.js';
 import type {
   AuditedEncryption,
@@ -267,6 +267,8 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
 
   return safeTry(async function* () {
     const region = yield* ctx.region();
+    // The registry rules are read alongside the listing (three calls that depend on nothing here).
+    const ruleReads = readRegistryRules(ctx);
 
     progress({ phase: 'repositories', completed: 0, total: undefined });
     const listedAt = ctx.now();
@@ -386,7 +388,7 @@ export const audit = (ctx: RegistryContext, input: AuditInput = {}): ResultAsync
       const encryption = encryptionOf({ encryptionConfiguration: { encryptionType: type, ...(keyArn === undefined ? {} : { kmsKey: keyArn }) } }, ruleKeys);
       return { encryption, violations: violationsOf(encryption, keyArn === undefined ? undefined : ruleKeys.get(keyArn), require, allowed) };
     };
-    const registryRules = yield* auditRegistryRules(ctx, { region, require, judge });
+    const registryRules = yield* auditRegistryRules(ctx, { region, require, judge }, ruleReads);
 
     const requestsPerMonth = auditedKeys.reduce((n, k) => n + k.estimatedMonthlyRequests, 0);
     const keyCost = auditedKeys.filter((k) => k.keyFeeBilledTo === 'this-account').length * KMS_PRICE_PER_KEY_MONTH;
