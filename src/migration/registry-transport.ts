@@ -21,7 +21,7 @@ import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { err, ok, type Result } from 'neverthrow';
 import type { Aborted, DigestMismatch, GenericAwsError, InsecureEndpoint, LayerTransferFailed } from '../errors.js';
-import { awsCall } from '../internal/aws.js';
+import { awsCall, unexpectedResponse } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
 import { checkTransport, redactUrl } from '../internal/transport.js';
 import { aborted } from '../internal/wait.js';
@@ -74,22 +74,20 @@ const customOrigin = async (ecr: ECRClient): Promise<string | undefined> => {
   return `${scheme}//${hostname}${typeof port === 'number' || typeof port === 'string' ? `:${String(port)}` : ''}`;
 };
 
-const unexpected = (message: string, missing: string): GenericAwsError => ({ kind: 'UnexpectedResponse', service: 'ecr', operation: 'GetAuthorizationToken', message, missing });
-
 const fetchLogin = async (ctx: RegistryContext): Promise<Result<Login, GenericAwsError | InsecureEndpoint>> => {
   const answer = await awsCall({ signal: ctx.signal, rate: ctx.rate }, 'ecr', 'GetAuthorizationToken', (o) =>
     ctx.ecr.send(new GetAuthorizationTokenCommand({}), o),
   );
   if (answer.isErr()) return err(answer.error);
   const data = answer.value.authorizationData?.[0];
-  if (data?.authorizationToken === undefined) return err(unexpected('GetAuthorizationToken answered without a token', 'authorizationData'));
+  if (data?.authorizationToken === undefined) return err(unexpectedResponse('ecr', 'GetAuthorizationToken', 'the answer has no token', 'authorizationData'));
   let origin: string | undefined;
   try {
     origin = (await customOrigin(ctx.ecr)) ?? (data.proxyEndpoint === undefined ? undefined : new URL(data.proxyEndpoint).origin);
   } catch {
     origin = undefined;
   }
-  if (origin === undefined) return err(unexpected('GetAuthorizationToken answered without a usable proxyEndpoint', 'proxyEndpoint'));
+  if (origin === undefined) return err(unexpectedResponse('ecr', 'GetAuthorizationToken', 'the answer has no usable proxyEndpoint', 'proxyEndpoint'));
   const insecure = checkTransport(origin, ctx.allowInsecureHttp === true);
   if (insecure) return err(insecure);
   return ok({ origin, authorization: `Basic ${data.authorizationToken}` });
