@@ -1,7 +1,8 @@
 /**
  * An audit report as AWS Security Finding Format (ASFF) findings, ready for Security Hub's
- * `BatchImportFindings`: one finding per repository (its encryption against the rule) and one per
- * key-posture check. A pure function: it makes no call.
+ * `BatchImportFindings`: one finding per repository (its encryption against the rule), one per
+ * registry rule (what the repositories ECR creates on your behalf get) and one per key-posture
+ * check. A pure function: it makes no call.
  *
  * Fields, as the Security Hub user guide's "Required top-level ASFF attributes" page lists them:
  * `AwsAccountId`, `CreatedAt`, `Description`, `GeneratorId`, `Id`, `ProductArn`, `Resources`,
@@ -9,7 +10,7 @@
  * (`Status` PASSED / FAILED / NOT_AVAILABLE, `SecurityControlId` where a control matches) and
  * `Remediation`. `Title` is cut to 256 characters and `Description` to 1,024 (the API's limits).
  */
-import type { AuditedRepository, AuditReport, AuditStatus } from './audit-types.js';
+import type { AuditedRegistryRule, AuditedRepository, AuditReport, AuditStatus } from './audit-types.js';
 import type { FindingSeverity, KeyPostureCheck } from './key-posture.js';
 
 /** One ASFF finding (the subset of `AwsSecurityFinding` this library fills). */
@@ -38,12 +39,17 @@ export interface AsffFinding {
   readonly RecordState: 'ACTIVE';
 }
 
-/** A resource of a finding. */
+/**
+ * A resource of a finding. A registry rule (creation template, pull-through cache rule,
+ * replication destination) has no ASFF type of its own: it is `Other`, with its fields in
+ * `Details.Other`, as the Security Hub user guide's "Other object in ASFF" page says to do.
+ */
 export interface AsffResource {
-  readonly Type: 'AwsEcrRepository' | 'AwsKmsKey';
+  readonly Type: 'AwsEcrRepository' | 'AwsKmsKey' | 'Other';
   readonly Id: string;
   readonly Partition: string;
   readonly Region: string;
+  readonly Details?: { readonly Other: Readonly<Record<string, string>> };
 }
 
 /** Options of {@link auditToAsff}. */
@@ -68,6 +74,7 @@ const regionOf = (arn: string, fallback: string): string => /^arn:[^:]+:[^:]+:([
 const COMPLIANCE: Readonly<Record<AuditStatus, AsffFinding['Compliance']['Status']>> = { pass: 'PASSED', fail: 'FAILED', unknown: 'NOT_AVAILABLE' };
 
 const ENCRYPTION_DOCS = 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/encryption-at-rest.html';
+const TEMPLATE_DOCS = 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-creation-templates.html';
 const REMEDIATION: Readonly<Record<KeyPostureCheck['id'], { readonly text: string; readonly url: string }>> = {
   rotation: { text: 'Turn on automatic rotation of the key (EnableKeyRotation).', url: 'https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html' },
   'deletion-scheduled': {
@@ -90,7 +97,9 @@ const REMEDIATION: Readonly<Record<KeyPostureCheck['id'], { readonly text: strin
   },
 };
 
-const repositoryFinding = (report: AuditReport, account: string, base: Omit<AsffFinding, 'Id' | 'GeneratorId' | 'Severity' | 'Title' | 'Description' | 'Resources' | 'Compliance' | 'Remediation' | 'ProductFields'>, repository: AuditedRepository): AsffFinding => {
+type FindingBase = Omit<AsffFinding, 'Id' | 'GeneratorId' | 'Severity' | 'Title' | 'Description' | 'Resources' | 'Compliance' | 'Remediation' | 'ProductFields'>;
+
+const repositoryFinding = (report: AuditReport, account: string, base: FindingBase, repository: AuditedRepository): AsffFinding => {
   const rule = report.rule.require;
   const reasons = [...repository.violations, ...repository.warnings].map((v) => v.message);
   const encryption = `${repository.encryption.type}${repository.encryption.keyArn ? ` with ${repository.encryption.keyArn}` : ''}`;
@@ -115,7 +124,39 @@ const repositoryFinding = (report: AuditReport, account: string, base: Omit<Asff
   };
 };
 
-const keyFinding = (report: AuditReport, base: Omit<AsffFinding, 'Id' | 'GeneratorId' | 'Severity' | 'Title' | 'Description' | 'Resources' | 'Compliance' | 'Remediation' | 'ProductFields'>, keyArn: string, check: KeyPostureCheck): AsffFinding => ({
+/** A registry rule's finding: the encryption the repositories ECR creates under it get, against the rule. */
+const registryRuleFinding = (report: AuditReport, account: string, partition: string, base: FindingBase, rule: AuditedRegistryRule): AsffFinding => {
+  const destination = rule.destination ? `${rule.destination.registryId}/${rule.destination.region}` : undefined;
+  const name = `${rule.rule} ${rule.prefix}${destination !== undefined ? ` → ${destination}` : ''}`;
+  const encryption = rule.encryption ? `${rule.encryption.type}${rule.encryption.keyArn ? ` with ${rule.encryption.keyArn}` : ''}` : 'an encryption not known here';
+  const reasons = [...rule.violations.map((v) => v.message), ...rule.notes];
+  // The same resource id as the CLI's SARIF, JUnit and CSV (`cli/report/audit-checks.ts`).
+  const id = `ecr-registry-rule:${account}/${report.region}/${rule.rule}/${rule.prefix}${destination !== undefined ? `/${destination}` : ''}`;
+  const details: Record<string, string> = {
+    rule: rule.rule,
+    prefix: rule.prefix,
+    ...(rule.template !== undefined ? { template: rule.template } : {}),
+    ...(destination !== undefined ? { destination } : {}),
+    ...(rule.encryption ? { encryptionType: rule.encryption.type, ...(rule.encryption.keyArn ? { kmsKey: rule.encryption.keyArn } : {}) } : {}),
+    ...(rule.customRoleArn !== undefined ? { customRoleArn: rule.customRoleArn } : {}),
+  };
+  return {
+    ...base,
+    Id: `encrypted-ecr/${report.region}/${account}/registry-rule/${rule.rule}/${rule.prefix}${destination !== undefined ? `/${destination}` : ''}`,
+    GeneratorId: `encrypted-ecr/audit/registry-rule/${rule.rule}`,
+    Severity: { Label: rule.status === 'fail' ? 'HIGH' : 'INFORMATIONAL' },
+    Title: cut(`Repositories ECR creates under ${name} should be encrypted as the rule requires (require=${report.rule.require})`, MAX_TITLE),
+    Description: cut(`New repositories under ${name} get ${encryption}${rule.template !== undefined ? ` (template ${rule.template})` : ''}.${reasons.length > 0 ? ` ${reasons.join('; ')}.` : ''}`, MAX_DESCRIPTION),
+    Resources: [{ Type: 'Other', Id: id, Partition: partition, Region: rule.destination?.region ?? report.region, Details: { Other: details } }],
+    Compliance: { Status: COMPLIANCE[rule.status] },
+    ...(rule.status === 'fail'
+      ? { Remediation: { Recommendation: { Text: 'Create or fix the creation template for the prefix (encrypted-ecr template put): ECR gives repositories it creates the matching template\'s encryption, or AES256 when none matches.', Url: TEMPLATE_DOCS } } }
+      : {}),
+    ProductFields: { 'encrypted-ecr/check': `registry-rule/${rule.rule}`, 'encrypted-ecr/status': rule.status, ...(rule.violations.length > 0 ? { 'encrypted-ecr/violations': rule.violations.map((v) => v.code).join(',') } : {}) },
+  };
+};
+
+const keyFinding = (report: AuditReport, base: FindingBase, keyArn: string, check: KeyPostureCheck): AsffFinding => ({
   ...base,
   Id: `encrypted-ecr/${keyArn}/${check.id}`,
   GeneratorId: `encrypted-ecr/audit/key-posture/${check.id}`,
@@ -134,8 +175,9 @@ const keyFinding = (report: AuditReport, base: Omit<AsffFinding, 'Id' | 'Generat
 });
 
 /**
- * Turns an audit report into ASFF findings for AWS Security Hub: one per repository and one per
- * key-posture check, with stable ids (a new run updates the same findings). Pass, fail and
+ * Turns an audit report into ASFF findings for AWS Security Hub: one per repository, one per
+ * registry rule (resource type `Other`, its fields in `Details.Other`) and one per key-posture
+ * check, with stable ids (a new run updates the same findings). Pass, fail and
  * unknown become `Compliance.Status` PASSED, FAILED and NOT_AVAILABLE; `SecurityControlId` is set
  * where a Security Hub control matches (KMS.3, KMS.4, KMS.5). Makes no AWS call; a report with no
  * repository (no account) gives no finding.
@@ -170,6 +212,7 @@ export const auditToAsff = (report: AuditReport, options: AsffOptions = {}): Asf
   };
   return [
     ...report.repositories.map((r) => repositoryFinding(report, account, base, r)),
+    ...report.registryRules.rules.map((r) => registryRuleFinding(report, account, partition, base, r)),
     ...report.keys.flatMap((k) => (k.posture?.checks ?? []).map((c) => keyFinding(report, base, k.keyArn, c))),
   ];
 };

@@ -3,7 +3,7 @@
  * finding (Security Hub user guide, "Required top-level ASFF attributes"), stable ids, one finding
  * per repository and per key-posture check, three states as Compliance.Status.
  */
-import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { DescribePullThroughCacheRulesCommand, DescribeRepositoriesCommand, DescribeRepositoryCreationTemplatesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -74,6 +74,30 @@ describe('auditToAsff', () => {
     expect(byId.get(`encrypted-ecr/${STILL}/public-key-policy`)).toMatchObject({ Compliance: { Status: 'NOT_AVAILABLE', SecurityControlId: 'KMS.5' } });
     // No control matches the key state: no SecurityControlId.
     expect(byId.get(`encrypted-ecr/${STILL}/key-state`)?.Compliance.SecurityControlId).toBeUndefined();
+  });
+
+  it('one finding per registry rule, of resource type Other: a pull-through cache rule no template covers fails, the template that covers another passes', async () => {
+    ecr.on(DescribePullThroughCacheRulesCommand).resolves({
+      pullThroughCacheRules: [
+        { ecrRepositoryPrefix: 'docker-hub', upstreamRegistryUrl: 'registry-1.docker.io' },
+        { ecrRepositoryPrefix: 'quay', upstreamRegistryUrl: 'quay.io' },
+      ],
+    });
+    ecr.on(DescribeRepositoryCreationTemplatesCommand).resolves({
+      repositoryCreationTemplates: [{ prefix: 'quay', appliedFor: ['PULL_THROUGH_CACHE'], encryptionConfiguration: { encryptionType: 'KMS', kmsKey: ROTATING }, customRoleArn: `arn:aws:iam::${ACCOUNT}:role/ecr-templates` }],
+    });
+    const report = await audit();
+    const findings = auditToAsff(report, { generatedAt: new Date('2026-12-01T00:00:00Z') });
+    const rules = findings.filter((f) => f.Resources[0]?.Type === 'Other');
+    expect(rules).toHaveLength(report.registryRules.rules.length);
+    const open = rules.find((f) => f.Id === `encrypted-ecr/${REGION}/${ACCOUNT}/registry-rule/pull-through-cache/docker-hub`);
+    expect(open).toMatchObject({ Compliance: { Status: 'FAILED' }, Severity: { Label: 'HIGH' }, GeneratorId: 'encrypted-ecr/audit/registry-rule/pull-through-cache' });
+    expect(open?.Remediation?.Recommendation.Text).toContain('creation template');
+    expect(open?.Resources[0]).toMatchObject({ Id: `ecr-registry-rule:${ACCOUNT}/${REGION}/pull-through-cache/docker-hub`, Details: { Other: { rule: 'pull-through-cache', prefix: 'docker-hub', encryptionType: 'AES256' } } });
+    const covered = rules.find((f) => f.Id === `encrypted-ecr/${REGION}/${ACCOUNT}/registry-rule/pull-through-cache/quay`);
+    expect(covered).toMatchObject({ Compliance: { Status: 'PASSED' }, Severity: { Label: 'INFORMATIONAL' }, Resources: [{ Details: { Other: { template: 'quay', kmsKey: ROTATING } } }] });
+    expect(covered?.Remediation).toBeUndefined();
+    for (const f of rules) for (const value of Object.values(f.Resources[0]?.Details?.Other ?? {})) expect(value.length).toBeLessThan(1024);
   });
 
   it('a report without repositories gives no finding', () => {
