@@ -1,6 +1,6 @@
 import { errAsync, ResultAsync } from 'neverthrow';
 import type { Aborted, CreateEncryptedRepositoryError, InsecureEndpoint, InvalidInput, PreflightError } from './errors.js';
-import { abortedUnlessSettled, type RegistryContext, scopedTo } from './internal/context.js';
+import { abortedUnlessSettled, type OperationName, type RegistryContext, scopedTo } from './internal/context.js';
 import { checkClientEndpoints } from './internal/transport.js';
 import { registryContextFor } from './registry-context.js';
 import { readOptionalInput, type Schema } from './validate/input.js';
@@ -184,7 +184,7 @@ export class EncryptedRegistry {
    * scoped to the input's `signal`: an already-aborted one answers `Aborted` here, before anything.
    */
   #run<I extends Cancellable, T, E>(
-    name: string,
+    name: OperationName,
     schema: Schema<I>,
     input: unknown,
     operation: (ctx: RegistryContext, input: I) => ResultAsync<T, E>,

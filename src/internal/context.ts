@@ -78,22 +78,58 @@ export const silentLogger: RegistryLogger = {
 };
 
 /**
- * Errors that say what state the run left, kept as they are even when the signal fired: the kinds
- * of {@link ERROR_KINDS} whose category is `partial` (something was done, something was not) or
- * `interrupted` (`Aborted` itself).
+ * Every operation of `EncryptedRegistry`, by the name it runs under (`Aborted.operation`), with
+ * whether an ok result of it stands when its signal fired while it ran: `true` when success means
+ * it ran to the end (a migration checks its signal between steps); `false` when its calls after the
+ * abort were not sent and what it reports (findings, warnings, sweeps) is partial, so it answers
+ * `Aborted`. The registry runs only the names of this table ({@link OperationName}), so a new
+ * operation cannot be added without deciding.
  */
-const STATE_LEFT: ReadonlySet<ErrorCategory> = new Set(['partial', 'interrupted']);
-const reportsStateLeft = (error: unknown): boolean => isRegistryError(error) && STATE_LEFT.has(errorCategory(error));
-/** Operations whose success means they ran to the end (a migration checks its signal between steps). */
-const COMPLETE_WHEN_OK: ReadonlySet<string> = new Set(['migrateRepository', 'resumeMigration']);
+export const OPERATIONS = {
+  createEncryptedRepository: { okStandsWhenAborted: false },
+  preflight: { okStandsWhenAborted: false },
+  doctor: { okStandsWhenAborted: false },
+  deleteRepository: { okStandsWhenAborted: false },
+  findOrphanedGrants: { okStandsWhenAborted: false },
+  retireOrphanedGrants: { okStandsWhenAborted: false },
+  audit: { okStandsWhenAborted: false },
+  ensureCreationTemplate: { okStandsWhenAborted: false },
+  listCreationTemplates: { okStandsWhenAborted: false },
+  planMigration: { okStandsWhenAborted: false },
+  migrateRepository: { okStandsWhenAborted: true },
+  resumeMigration: { okStandsWhenAborted: true },
+  migrateRepositories: { okStandsWhenAborted: false },
+} as const satisfies Readonly<Record<string, { readonly okStandsWhenAborted: boolean }>>;
+
+/** The name of an operation of `EncryptedRegistry` (a key of {@link OPERATIONS}). */
+export type OperationName = keyof typeof OPERATIONS;
+
+/**
+ * Whether an error of a category says what state the run left, and so is kept as it is even when
+ * the signal fired: `partial` (something was done, something was not) and `interrupted` (`Aborted`
+ * itself). One entry per category of {@link ERROR_KINDS}: a new category cannot be left out.
+ */
+export const STATE_LEFT_BY_CATEGORY: { readonly [C in ErrorCategory]: boolean } = {
+  usage: false,
+  notFound: false,
+  conflict: false,
+  permissions: false,
+  key: false,
+  retryable: false,
+  partial: true,
+  interrupted: true,
+  unexpected: false,
+};
+const reportsStateLeft = (error: unknown): boolean => isRegistryError(error) && STATE_LEFT_BY_CATEGORY[errorCategory(error)];
 
 /**
  * What an operation answers when its signal fired while it ran: `Aborted`, since its calls after
  * the abort were not sent and what it reports (findings, warnings, sweeps) is partial; except an
- * error that says what state the run left, and a migration that finished.
+ * error that says what state the run left, and an operation whose ok result means it finished
+ * (see {@link OPERATIONS}).
  */
-export const abortedUnlessSettled = <T, E>(name: string, signal: AbortSignal, result: Result<T, E>): Result<T, E | Aborted> => {
+export const abortedUnlessSettled = <T, E>(name: OperationName, signal: AbortSignal, result: Result<T, E>): Result<T, E | Aborted> => {
   if (!signal.aborted) return result;
-  if (result.isOk()) return COMPLETE_WHEN_OK.has(name) ? result : err({ kind: 'Aborted', operation: name });
+  if (result.isOk()) return OPERATIONS[name].okStandsWhenAborted ? result : err({ kind: 'Aborted', operation: name });
   return reportsStateLeft(result.error) ? result : err({ kind: 'Aborted', operation: name });
 };

@@ -1,7 +1,6 @@
-import { CreateRepositoryCommand, DeleteRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manualClock, startLocalAws, type LocalAws } from '../../src/testing/index.js';
+import type { LocalAws } from '../../src/testing/index.js';
+import { startAuditEmulator } from '../fixtures/audit-emulator.js';
 import { assertBuilt, at, emulatorEnv, runCli } from './helpers.js';
 
 let aws: LocalAws;
@@ -29,24 +28,8 @@ const orphansOn = (sweep: Sweep, keyArn: string) => sweep.keys.find((k) => k.key
 
 beforeAll(async () => {
   assertBuilt();
-  // Everything happens two hours ago, as far as the emulator tells: grants are older than the sweep's clock tolerance.
-  aws = await startLocalAws({ regions: ['eu-west-1'], clock: manualClock(new Date(Date.now() - 2 * 3_600_000)) });
+  ({ aws, cmk } = await startAuditEmulator({ keyDescription: 'audit key', managedRepository: 'managed' }));
   env = emulatorEnv(aws);
-  const kms = new KMSClient({ ...aws.clientConfig(), maxAttempts: 1 });
-  const ecr = new ECRClient({ ...aws.clientConfig(), maxAttempts: 1 });
-  cmk = (await kms.send(new CreateKeyCommand({ Description: 'audit key' }))).KeyMetadata!.Arn!;
-  await ecr.send(new CreateRepositoryCommand({ repositoryName: 'secure', encryptionConfiguration: { encryptionType: 'KMS', kmsKey: cmk } }));
-  await ecr.send(new CreateRepositoryCommand({ repositoryName: 'plain' }));
-  await ecr.send(new CreateRepositoryCommand({ repositoryName: 'managed', encryptionConfiguration: { encryptionType: 'KMS' } }));
-  // The orphan: a repository deleted by a principal without kms:RetireGrant, so ECR could not retire its grants.
-  await ecr.send(new CreateRepositoryCommand({ repositoryName: 'orphaned', encryptionConfiguration: { encryptionType: 'KMS', kmsKey: cmk } }));
-  const user = aws.principals.createUser('deployer', {
-    policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ecr:*', 'kms:DescribeKey', 'kms:ListGrants'], Resource: '*' }] }],
-  });
-  const asUser = new ECRClient({ ...aws.clientConfig({ credentials: user.credentials }), maxAttempts: 1 });
-  // ECR deletes the repository and answers KmsException: the grants could not be retired.
-  await expect(asUser.send(new DeleteRepositoryCommand({ repositoryName: 'orphaned' }))).rejects.toMatchObject({ name: 'KmsException' });
-  for (const client of [kms, ecr, asUser]) client.destroy();
 });
 afterAll(() => aws.stop());
 

@@ -3,56 +3,39 @@
  * emulator: the fleet plan, `--yes` off a terminal, each repository's outcome in JSON, exit 8 when
  * one failed, and the usage errors of the fleet flags.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateRepositoryCommand, DescribeRepositoriesCommand, ECRClient, SetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
-import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalAws, pushImage, randomBytes, startLocalAws } from '../../src/testing/index.js';
-import { assertBuilt, at, emulatorEnv, runCli } from './helpers.js';
+import { CreateRepositoryCommand, SetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
+import { describe, expect, it } from 'vitest';
+import { pushImage, randomBytes } from '../../src/testing/index.js';
+import { useCliEmulator } from '../fixtures/cli-emulator.js';
+import { at, runCli } from './helpers.js';
 
-let aws: LocalAws;
-let ecr: ECRClient;
-let env: Record<string, string>;
-let keyArn: string;
-const dir = mkdtempSync(join(tmpdir(), 'encrypted-ecr-cli-migrate-all-'));
+const cli = useCliEmulator({
+  dirPrefix: 'encrypted-ecr-cli-migrate-all-',
+  key: { description: 'fleet target', alias: 'alias/fleet' },
+  seed: async ({ ecr }) => {
+    for (const [i, name] of ['fleetcli/a', 'fleetcli/b', 'fleetcli/refuses', 'other/z'].entries()) {
+      await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
+      await pushImage(ecr, name, { layers: [randomBytes(4096, 500 + i)], tags: ['v1'], label: name });
+    }
+    const refusing = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 'ecr:SetRepositoryPolicy' }] };
+    await ecr.send(new SetRepositoryPolicyCommand({ repositoryName: 'fleetcli/refuses', policyText: JSON.stringify(refusing), force: true }));
+  },
+});
 
 interface FleetJson {
   readonly repositories: readonly { readonly repositoryName: string; readonly status: string; readonly error?: { readonly kind: string; readonly message: string } }[];
   readonly totals: Record<string, number>;
 }
 
-beforeAll(async () => {
-  assertBuilt();
-  aws = await startLocalAws({ regions: ['eu-west-1'] });
-  env = emulatorEnv(aws);
-  ecr = new ECRClient({ ...aws.clientConfig(), maxAttempts: 1 });
-  const kms = new KMSClient({ ...aws.clientConfig(), maxAttempts: 1 });
-  keyArn = (await kms.send(new CreateKeyCommand({ Description: 'fleet target' }))).KeyMetadata!.Arn!;
-  await kms.send(new CreateAliasCommand({ AliasName: 'alias/fleet', TargetKeyId: keyArn }));
-  kms.destroy();
-  for (const [i, name] of ['fleetcli/a', 'fleetcli/b', 'fleetcli/refuses', 'other/z'].entries()) {
-    await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
-    await pushImage(ecr, name, { layers: [randomBytes(4096, 500 + i)], tags: ['v1'], label: name });
-  }
-  const refusing = { Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 'ecr:SetRepositoryPolicy' }] };
-  await ecr.send(new SetRepositoryPolicyCommand({ repositoryName: 'fleetcli/refuses', policyText: JSON.stringify(refusing), force: true }));
-});
-afterAll(async () => {
-  ecr.destroy();
-  await aws.stop();
-});
-
-const encryptionOf = async (name: string) => (await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] }))).repositories?.[0]?.encryptionConfiguration;
-
 describe('encrypted-ecr migrate --all', () => {
   it('plans the fleet, needs --yes off a terminal, lists each outcome and exits 8 when one repository failed', async () => {
     // Act
-    const plan = await runCli(['migrate', '--all', '--where', 'name=fleetcli/*', '--where', 'encryption=AES256', '--kms-key', 'alias/fleet', '--plan', ...at(aws)], env);
-    const refused = await runCli(['migrate', '--all', '--where', 'name=fleetcli/*', '--kms-key', 'alias/fleet', ...at(aws)], env);
-    const journal = join(dir, 'fleet.json');
-    const run = await runCli(['migrate', '--all', '--where', 'name=fleetcli/*', '--kms-key', 'alias/fleet', '--yes', '--fleet-journal', journal, '--parallel', '2', ...at(aws)], env);
+    const plan = await runCli(['migrate', '--all', '--where', 'name=fleetcli/*', '--where', 'encryption=AES256', '--kms-key', 'alias/fleet', '--plan', ...at(cli.aws)], cli.env);
+    const refused = await runCli(['migrate', '--all', '--where', 'name=fleetcli/*', '--kms-key', 'alias/fleet', ...at(cli.aws)], cli.env);
+    const journal = join(cli.dir, 'fleet.json');
+    const run = await runCli(['migrate', '--all', '--where', 'name=fleetcli/*', '--kms-key', 'alias/fleet', '--yes', '--fleet-journal', journal, '--parallel', '2', ...at(cli.aws)], cli.env);
 
     // Assess
     expect(plan.code).toBe(0);
@@ -72,8 +55,8 @@ describe('encrypted-ecr migrate --all', () => {
     ]);
     expect(result.repositories[2]?.error?.kind).toEqual(expect.any(String));
     expect(result.totals).toEqual({ migrated: 2, unchanged: 0, failed: 1, pending: 0 });
-    expect(await encryptionOf('fleetcli/a')).toEqual({ encryptionType: 'KMS', kmsKey: keyArn });
-    expect(await encryptionOf('other/z')).toEqual({ encryptionType: 'AES256' });
+    expect(await cli.encryptionOf('fleetcli/a')).toEqual({ encryptionType: 'KMS', kmsKey: cli.keyArn });
+    expect(await cli.encryptionOf('other/z')).toEqual({ encryptionType: 'AES256' });
     expect(existsSync(journal)).toBe(true);
   }, 120_000);
 
@@ -85,18 +68,18 @@ describe('encrypted-ecr migrate --all', () => {
     [['migrate', 'resume'], 'needs --journal <file> (one repository) or --fleet-journal'],
   ])('%j is a usage error (exit 2) before any AWS call', async (args, message) => {
     // Act
-    const calls = aws.inspect.calls().length;
-    const run = await runCli([...args, '--kms-key', 'alias/fleet', '--yes', ...at(aws)].filter((a, i, all) => !(args[1] === 'resume' && (a === '--kms-key' || all[i - 1] === '--kms-key'))), env);
+    const calls = cli.aws.inspect.calls().length;
+    const run = await runCli([...args, '--kms-key', 'alias/fleet', '--yes', ...at(cli.aws)].filter((a, i, all) => !(args[1] === 'resume' && (a === '--kms-key' || all[i - 1] === '--kms-key'))), cli.env);
 
     // Assess
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(message);
-    expect(aws.inspect.calls().length).toBe(calls);
+    expect(cli.aws.inspect.calls().length).toBe(calls);
   });
 
   it('migrate resume --fleet-journal with no file is JournalNotFound (exit 3)', async () => {
     // Act
-    const run = await runCli(['migrate', 'resume', '--fleet-journal', join(dir, 'none.json'), '--yes', ...at(aws)], env);
+    const run = await runCli(['migrate', 'resume', '--fleet-journal', join(cli.dir, 'none.json'), '--yes', ...at(cli.aws)], cli.env);
 
     // Assess
     expect(run.code).toBe(3);

@@ -9,12 +9,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CreateRepositoryCommand, DeleteRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manualClock, startLocalAws, type LocalAws } from '../../src/testing/index.js';
+import type { LocalAws } from '../../src/testing/index.js';
+import { startAuditEmulator } from '../fixtures/audit-emulator.js';
 import { assertBuilt, at, emulatorEnv, runCli } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -93,27 +92,13 @@ let cmk: string;
 
 beforeAll(async () => {
   assertBuilt();
-  aws = await startLocalAws({ regions: ['eu-west-1'], clock: manualClock(new Date(Date.now() - 2 * 3_600_000)) });
+  ({ aws, cmk } = await startAuditEmulator({ keyDescription: 'report key', managedRepository: 'team/a-rather-long-repository-name-for-narrow-terminals' }));
   env = emulatorEnv(aws);
-  const kms = new KMSClient({ ...aws.clientConfig(), maxAttempts: 1 });
-  const ecr = new ECRClient({ ...aws.clientConfig(), maxAttempts: 1 });
-  cmk = (await kms.send(new CreateKeyCommand({ Description: 'report key' }))).KeyMetadata!.Arn!;
-  await ecr.send(new CreateRepositoryCommand({ repositoryName: 'secure', encryptionConfiguration: { encryptionType: 'KMS', kmsKey: cmk } }));
-  await ecr.send(new CreateRepositoryCommand({ repositoryName: 'plain' }));
-  await ecr.send(new CreateRepositoryCommand({ repositoryName: 'team/a-rather-long-repository-name-for-narrow-terminals', encryptionConfiguration: { encryptionType: 'KMS' } }));
-  await ecr.send(new CreateRepositoryCommand({ repositoryName: 'orphaned', encryptionConfiguration: { encryptionType: 'KMS', kmsKey: cmk } }));
-  const deployer = aws.principals.createUser('deployer', {
-    policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ecr:*', 'kms:DescribeKey', 'kms:ListGrants'], Resource: '*' }] }],
-  });
-  const asDeployer = new ECRClient({ ...aws.clientConfig({ credentials: deployer.credentials }), maxAttempts: 1 });
-  // Deleted without kms:RetireGrant: its two grants stay on the key as orphans.
-  await expect(asDeployer.send(new DeleteRepositoryCommand({ repositoryName: 'orphaned' }))).rejects.toMatchObject({ name: 'KmsException' });
   // An auditor who cannot DescribeKey: every KMS repository is `unknown` to it.
   const auditor = aws.principals.createUser('auditor', {
     policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ecr:Describe*', 'ecr:List*', 'kms:ListGrants', 'kms:ListKeys', 'kms:ListAliases'], Resource: '*' }] }],
   });
   auditorEnv = emulatorEnv(aws, auditor.credentials);
-  for (const client of [kms, ecr, asDeployer]) client.destroy();
 });
 afterAll(() => aws.stop());
 

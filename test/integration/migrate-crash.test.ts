@@ -5,73 +5,28 @@
  * time a NEW process resumes from the journal. The end state must be the same as an
  * uninterrupted migration's.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EncryptedRegistry, type EncryptionSpec, MIGRATION_STEPS } from '../../src/index.js';
-import { type LocalAws, startLocalAws } from '../../src/testing/index.js';
+import { describe, expect, it } from 'vitest';
+import { type EncryptionSpec, MIGRATION_STEPS } from '../../src/index.js';
+import { runChild, useCrashWorld } from '../fixtures/crash-world.js';
 import type { ChildConfig, KillPoint } from './migrate-child.js';
 import { createFullRepository, pictureOf } from './migrate-helpers.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'migrate-child.ts');
 
-interface ChildOutcome {
-  readonly signal: NodeJS.Signals | null;
-  readonly code: number | null;
-  readonly line: { readonly ok: boolean; readonly error?: { readonly kind: string; readonly step?: string; readonly cause?: string } } | undefined;
-  readonly stderr: string;
-}
+type ChildLine = { readonly ok: boolean; readonly error?: { readonly kind: string; readonly step?: string; readonly cause?: string } };
 
 describe('migrateRepository survives SIGKILL at any point and resumes in a new process', () => {
-  let aws: LocalAws;
-  let ecr: ECRClient;
-  let registry: EncryptedRegistry;
-  let dir: string;
-  let keyArn: string;
+  const world = useCrashWorld('migrate-crash-');
 
-  beforeAll(async () => {
-    aws = await startLocalAws();
-    ecr = new ECRClient(aws.clientConfig());
-    registry = new EncryptedRegistry({ clientConfig: aws.clientConfig(), poll: { initialDelayMs: 5, maxDelayMs: 20, timeoutMs: 2000 } });
-    const kms = new KMSClient(aws.clientConfig());
-    keyArn = (await kms.send(new CreateKeyCommand({}))).KeyMetadata?.Arn ?? '';
-    kms.destroy();
-    dir = mkdtempSync(join(tmpdir(), 'migrate-crash-'));
-  });
-  afterAll(async () => {
-    registry.destroy();
-    ecr.destroy();
-    await aws.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  /** Runs one child; `whileRunning` may kill it (it gets the child's pid). */
-  const runChild = (config: ChildConfig, whileRunning?: (kill: () => void, exited: () => boolean) => Promise<void>): Promise<ChildOutcome> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      let done = false;
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on('error', reject);
-      child.on('exit', (code, signal) => {
-        done = true;
-        const last = stdout.trim().split('\n').filter(Boolean).pop();
-        resolve({ code, signal, line: last === undefined ? undefined : (JSON.parse(last) as ChildOutcome['line']), stderr });
-      });
-      if (whileRunning) void whileRunning(() => child.kill('SIGKILL'), () => done);
-    });
+  /** Runs one child; `whileRunning` may kill it. */
+  const runMigrateChild = (config: ChildConfig, whileRunning?: (kill: () => void, exited: () => boolean) => Promise<void>) =>
+    runChild<ChildLine>(CHILD, config, whileRunning);
 
   const configFor = (repositoryName: string, encryption: EncryptionSpec, journalPath: string, mode: 'migrate' | 'resume', killAt?: KillPoint): ChildConfig => ({
-    endpoint: aws.endpoint,
-    region: aws.region,
-    credentials: { accessKeyId: aws.credentials.accessKeyId, secretAccessKey: aws.credentials.secretAccessKey },
+    ...world.childTarget(),
     journalPath,
     mode,
     repositoryName,
@@ -81,15 +36,15 @@ describe('migrateRepository survives SIGKILL at any point and resumes in a new p
 
   /** The end state of an uninterrupted migration: same images, tags, bytes and settings; nothing left over. */
   const expectMigrated = async (name: string, before: Awaited<ReturnType<typeof pictureOf>>, journalPath: string): Promise<void> => {
-    const after = await pictureOf(ecr, name);
+    const after = await pictureOf(world.ecr, name);
     expect(after.images).toEqual(before.images);
     expect(after.settings).toEqual(before.settings);
-    expect(after.encryption).toEqual({ type: 'KMS', kmsKey: keyArn });
-    const objects = aws.inspect.ecr?.storedObjects(undefined, name) ?? [];
-    expect(new Set(objects.map((o) => o.encryptedWith))).toEqual(new Set([keyArn]));
-    const names = (aws.inspect.ecr?.repositories() ?? []).map((r) => r.repositoryName);
+    expect(after.encryption).toEqual({ type: 'KMS', kmsKey: world.keyArn });
+    const objects = world.aws.inspect.ecr?.storedObjects(undefined, name) ?? [];
+    expect(new Set(objects.map((o) => o.encryptedWith))).toEqual(new Set([world.keyArn]));
+    const names = (world.aws.inspect.ecr?.repositories() ?? []).map((r) => r.repositoryName);
     expect(names.filter((n) => n.startsWith(`${name}-migrating-`))).toEqual([]);
-    const orphans = (await registry.findOrphanedGrants())._unsafeUnwrap();
+    const orphans = (await world.registry.findOrphanedGrants())._unsafeUnwrap();
     expect(orphans.keys.flatMap((k) => k.orphans)).toEqual([]);
     expect(existsSync(journalPath)).toBe(false);
   };
@@ -97,9 +52,9 @@ describe('migrateRepository survives SIGKILL at any point and resumes in a new p
   it('is killed right after the journal records the start and the end of every step, after the lifecycle pause, and mid-copy (29 points)', async () => {
     // Prepare
     const name = 'crash/journal';
-    await createFullRepository(ecr, aws.account, name, { seed: 7 });
-    const before = await pictureOf(ecr, name);
-    const journalPath = join(dir, 'journal-points.json');
+    await createFullRepository(world.ecr, world.aws.account, name, { seed: 7 });
+    const before = await pictureOf(world.ecr, name);
+    const journalPath = join(world.dir, 'journal-points.json');
     const points: KillPoint[] = MIGRATION_STEPS.flatMap((step): KillPoint[] => {
       const start: KillPoint = { step, status: 'started' };
       const end: KillPoint = { step, status: 'done' };
@@ -121,10 +76,10 @@ describe('migrateRepository survives SIGKILL at any point and resumes in a new p
 
     // Act: each point kills a new process; the next one resumes from the journal.
     for (const [i, killAt] of points.entries()) {
-      const outcome = await runChild(configFor(name, { type: 'KMS', key: keyArn }, journalPath, i === 0 ? 'migrate' : 'resume', killAt));
+      const outcome = await runMigrateChild(configFor(name, { type: 'KMS', key: world.keyArn }, journalPath, i === 0 ? 'migrate' : 'resume', killAt));
       expect({ killAt, signal: outcome.signal, stderr: outcome.signal === 'SIGKILL' ? '' : outcome.stderr }).toEqual({ killAt, signal: 'SIGKILL', stderr: '' });
     }
-    const last = await runChild(configFor(name, { type: 'KMS', key: keyArn }, journalPath, 'resume'));
+    const last = await runMigrateChild(configFor(name, { type: 'KMS', key: world.keyArn }, journalPath, 'resume'));
 
     // Assess
     expect(last.line).toMatchObject({ ok: true });
@@ -134,9 +89,9 @@ describe('migrateRepository survives SIGKILL at any point and resumes in a new p
   it('is killed while AWS calls are in flight (applied, unanswered), with the emulator restarted each time (11 points)', async () => {
     // Prepare
     const name = 'crash/calls';
-    await createFullRepository(ecr, aws.account, name, { seed: 11 });
-    const before = await pictureOf(ecr, name);
-    const journalPath = join(dir, 'call-points.json');
+    await createFullRepository(world.ecr, world.aws.account, name, { seed: 11 });
+    const before = await pictureOf(world.ecr, name);
+    const journalPath = join(world.dir, 'call-points.json');
     // Counted from when each fault is set, i.e. from where the previous process died.
     const stops: { readonly operation: string; readonly nth: number }[] = [
       { operation: 'SetRepositoryPolicy', nth: 1 }, // the freeze
@@ -156,16 +111,16 @@ describe('migrateRepository survives SIGKILL at any point and resumes in a new p
 
     // Act
     for (const [i, stop] of stops.entries()) {
-      const fault = aws.faults.stopDuring(stop.operation, { nth: stop.nth, when: 'after' });
-      const outcome = await runChild(configFor(name, { type: 'KMS', key: keyArn }, journalPath, i === 0 ? 'migrate' : 'resume'), async (kill, exited) => {
-        while (aws.running && !exited()) await new Promise((r) => setTimeout(r, 10));
+      const fault = world.aws.faults.stopDuring(stop.operation, { nth: stop.nth, when: 'after' });
+      const outcome = await runMigrateChild(configFor(name, { type: 'KMS', key: world.keyArn }, journalPath, i === 0 ? 'migrate' : 'resume'), async (kill, exited) => {
+        while (world.aws.running && !exited()) await new Promise((r) => setTimeout(r, 10));
         if (!exited()) kill();
       });
       fault.remove();
-      expect({ stop, signal: outcome.signal, running: aws.running }).toEqual({ stop, signal: 'SIGKILL', running: false });
-      await aws.restart();
+      expect({ stop, signal: outcome.signal, running: world.aws.running }).toEqual({ stop, signal: 'SIGKILL', running: false });
+      await world.aws.restart();
     }
-    const last = await runChild(configFor(name, { type: 'KMS', key: keyArn }, journalPath, 'resume'));
+    const last = await runMigrateChild(configFor(name, { type: 'KMS', key: world.keyArn }, journalPath, 'resume'));
 
     // Assess
     expect(last.line).toMatchObject({ ok: true });

@@ -4,15 +4,15 @@
  * (its rate governor), with no SDK retry to hide a throttle (`maxAttempts: 1`).
  */
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { okAsync } from 'neverthrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EncryptedRegistry, memoryJournal } from '../../src/index.js';
-import { type RegistryContext, silentLogger } from '../../src/internal/context.js';
+import type { RegistryContext } from '../../src/internal/context.js';
 import { systemClock } from '../../src/internal/wait.js';
 import { registryContextFor } from '../../src/registry-context.js';
 import { governorFor } from '../../src/registry-options.js';
 import { putImage } from '../../src/steps/ecr-images.js';
 import { type LocalAws, pushImage, randomBytes, startLocalAws } from '../../src/testing/index.js';
+import { ecrOnlyContext } from '../fixtures/index.js';
 import { TEST_POLL } from '../helpers/local-aws.js';
 import { busiestWindow } from '../helpers/windows.js';
 
@@ -47,22 +47,8 @@ afterAll(async () => {
 });
 
 /** The library's context over a real ECR client of the emulator, with the registry's governor or none. */
-const contextFor = (rateQuotas: Readonly<Record<string, number>> | false): RegistryContext => {
-  const ecr = new ECRClient({ ...aws.clientConfig(), maxAttempts: 1 });
-  return {
-    ecr,
-    kms: undefined as never,
-    iam: undefined as never,
-    sts: undefined as never,
-    logger: silentLogger,
-    region: () => okAsync(aws.region),
-    transportError: undefined,
-    poll: TEST_POLL,
-    sleep: (ms) => systemClock.sleep(ms),
-    now: () => new Date(),
-    rate: governorFor(rateQuotas, systemClock),
-  };
-};
+const contextFor = (rateQuotas: Readonly<Record<string, number>> | false): RegistryContext =>
+  ecrOnlyContext(aws, new ECRClient({ ...aws.clientConfig(), maxAttempts: 1 }), { rate: governorFor(rateQuotas, systemClock) });
 
 /** `count` PutImage calls at once, each tagging the same manifest anew. */
 const putAtOnce = async (ctx: RegistryContext, repositoryName: string, count: number) => {

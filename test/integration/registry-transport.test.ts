@@ -4,14 +4,13 @@
  * JSON API when the registry API is out of reach.
  */
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr';
-import { okAsync } from 'neverthrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger, type RegistryContext } from '../../src/internal/context.js';
-import { systemClock } from '../../src/internal/wait.js';
+import type { RegistryContext } from '../../src/internal/context.js';
 import { copyImages } from '../../src/migration/copy.js';
 import { snapshotImages } from '../../src/migration/snapshot.js';
 import { ApiError, type LocalAws, manualClock, pushImage, randomBytes, startLocalAws } from '../../src/testing/index.js';
-import { ADMIN_ACTIONS, TEST_POLL } from '../helpers/local-aws.js';
+import { ecrOnlyContext } from '../fixtures/index.js';
+import { ADMIN_ACTIONS } from '../helpers/local-aws.js';
 
 const MiB = 1024 * 1024;
 
@@ -30,18 +29,7 @@ describe('layer uploads over the registry API (/v2/)', () => {
   });
 
   /** The library's context over an ECR client of its own (the registry login is kept per client). */
-  const contextFor = (client: ECRClient): RegistryContext => ({
-    ecr: client,
-    kms: undefined as never,
-    iam: undefined as never,
-    sts: undefined as never,
-    logger: silentLogger,
-    region: () => okAsync(aws.region),
-    transportError: undefined,
-    poll: TEST_POLL,
-    sleep: (ms) => systemClock.sleep(ms),
-    now: () => new Date(),
-  });
+  const contextFor = (client: ECRClient): RegistryContext => ecrOnlyContext(aws, client);
 
   const seed = async (name: string, seedValue: number): Promise<void> => {
     await ecr.send(new CreateRepositoryCommand({ repositoryName: name }));
