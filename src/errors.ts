@@ -713,7 +713,15 @@ export type MigrateRepositoryError =
 export type ResumeMigrationError = InvalidInput | InsecureEndpoint | JournalFailed | MigrationInProgress | MigrationFailed | Aborted | GenericAwsError;
 
 /** Everything `migrateRepositories` can return (each repository's own failure is its outcome, not an error). */
-export type MigrateRepositoriesError = InvalidInput | InvalidEncryption | InvalidRepositoryName | InsecureEndpoint | JournalFailed | Aborted | GenericAwsError;
+export type MigrateRepositoriesError =
+  | InvalidInput
+  | InvalidEncryption
+  | InvalidRepositoryName
+  | InsecureEndpoint
+  | KeyNotFound
+  | JournalFailed
+  | Aborted
+  | GenericAwsError;
 
 // ---------------------------------------------------------------------------------------------
 // The one table of kinds: category (what to do, and the CLI's exit code), retryability, summary
