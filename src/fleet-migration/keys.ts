@@ -29,11 +29,17 @@ const awsEcrKeyArn = (ctx: RegistryContext): ResultAsync<string | undefined, Gen
   });
 
 /** What one reference stands for in the filter: key ARNs (and `alias/aws/ecr` itself for repositories without a reported key). */
-const resolveOne = (ctx: RegistryContext, key: string, field: string): ResultAsync<readonly string[], ResolveError> => {
+const resolveOne = (ctx: RegistryContext, key: string, field: string, region: string): ResultAsync<readonly string[], ResolveError> => {
   const reference = parseKeyReference(key);
   // checkFilter has checked every reference already; kept for a filter that skipped it.
   if (reference.isErr()) return errAsync({ kind: 'InvalidInput', field, reason: `${key}: ${reference.error.reason}` });
-  if (reference.value.form === 'key-arn') return okAsync([key]);
+  const ref = reference.value;
+  // ECR needs a key of the repository's Region (`ecr.kms-key-same-region`): with `notOnKeys`, a key
+  // of another Region would exclude nothing and so select every repository.
+  if ((ref.form === 'key-arn' || ref.form === 'alias-arn') && ref.region !== region) {
+    return errAsync({ kind: 'InvalidInput', field, reason: `${key} is in ${ref.region}: no repository of ${region} can be on it (ECR needs a key of the repository's Region)` });
+  }
+  if (ref.form === 'key-arn') return okAsync([key]);
   if (isAwsEcrAlias(key)) return awsEcrKeyArn(ctx).map((arn) => (arn === undefined ? [AWS_MANAGED_ECR_ALIAS] : [arn, AWS_MANAGED_ECR_ALIAS]));
   return describeKey(ctx, key)
     .mapErr((e): ResolveError => (e.kind === 'InvalidEncryption' ? { kind: 'InvalidInput', field, reason: `${key}: ${e.reason}` } : e))
@@ -42,9 +48,10 @@ const resolveOne = (ctx: RegistryContext, key: string, field: string): ResultAsy
 
 /**
  * The filter with every key reference of `onKeys` / `notOnKeys` replaced by key ARNs. Each
- * distinct reference is resolved once; a filter without keys makes no call.
+ * distinct reference is resolved once; a filter without keys makes no call. A key or alias ARN of
+ * another Region than `region` (the registry's) is `InvalidInput`: no repository can be on it.
  */
-export const resolveFilterKeys = (ctx: RegistryContext, filter: RepositoryFilter): ResultAsync<RepositoryFilter, ResolveError> => {
+export const resolveFilterKeys = (ctx: RegistryContext, filter: RepositoryFilter, region: string): ResultAsync<RepositoryFilter, ResolveError> => {
   const resolved = new Map<string, ResultAsync<readonly string[], ResolveError>>();
   const listOf = (name: 'onKeys' | 'notOnKeys'): ResultAsync<string[] | undefined, ResolveError> => {
     const keys = filter[name];
@@ -52,7 +59,7 @@ export const resolveFilterKeys = (ctx: RegistryContext, filter: RepositoryFilter
     const each = keys.map((key) => {
       let found = resolved.get(key);
       if (found === undefined) {
-        found = resolveOne(ctx, key, `where.${name}`);
+        found = resolveOne(ctx, key, `where.${name}`, region);
         resolved.set(key, found);
       }
       return found;

@@ -35,15 +35,19 @@ export const selectRepositories = (
 ): ResultAsync<string[], GenericAwsError | KeyNotFound | InvalidInput> => {
   const named = input.repositoryNames === undefined ? undefined : [...new Set(input.repositoryNames)];
   if (input.where === undefined) return okAsync((named ?? []).filter((n) => !isStagingName(n)).sort());
-  return resolveFilterKeys(ctx, input.where).andThen((where) =>
-    listAllRepositories(ctx).map((repositories: Repository[]) =>
-      repositories
-        .filter(matchesFilter(where))
-        .flatMap((r) => (r.repositoryName === undefined ? [] : [r.repositoryName]))
-        .filter((n) => named === undefined || named.includes(n))
-        .sort(),
-    ),
-  );
+  const where = input.where;
+  return ctx
+    .region()
+    .andThen((region) => resolveFilterKeys(ctx, where, region))
+    .andThen((resolved) =>
+      listAllRepositories(ctx).map((repositories: Repository[]) =>
+        repositories
+          .filter(matchesFilter(resolved))
+          .flatMap((r) => (r.repositoryName === undefined ? [] : [r.repositoryName]))
+          .filter((n) => named === undefined || named.includes(n))
+          .sort(),
+      ),
+    );
 };
 
 /** Calls to the rate-limited APIs one migration makes (copy to staging and back: two of each copy). */

@@ -109,6 +109,19 @@ describe('migrateRepositories key filters by alias', () => {
     expect(ecr.calls()).toHaveLength(0);
   });
 
+  it.each([
+    [{ notOnKeys: ['arn:aws:kms:us-east-1:111111111111:key/11111111-2222-3333-4444-555555555555'] }, 'where.notOnKeys'],
+    [{ onKeys: ['arn:aws:kms:us-east-1:111111111111:alias/ecr-prod'] }, 'where.onKeys'],
+  ])('refuses a key or alias ARN of another Region (%j: no repository can be on it) before any AWS call', async (where, field) => {
+    // Act
+    const result = await registry().migrateRepositories({ encryption: 'AES256', where, journal: join(dir, 'region.json') });
+
+    // Assess
+    expect(result._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field, reason: expect.stringContaining('is in us-east-1: no repository of eu-west-1 can be on it') as unknown });
+    expect(ecr.calls()).toHaveLength(0);
+    expect(kms.calls()).toHaveLength(0);
+  });
+
   it('finds alias/aws/ecr through ListAliases (never DescribeKey, which would create the key) and counts a KMS repository without a reported key as on it', async () => {
     // Act
     const onManaged = await selected({ onKeys: ['alias/aws/ecr'] });
