@@ -80,7 +80,8 @@ export const parseRepositoryFilter = (expressions: readonly string[]): Result<Re
  */
 export const nameGlob = (pattern: string): ((name: string) => boolean) => {
   const compiled = compilePattern(pattern, { mode: 'glob', ignoreCase: false, variables: false });
-  const noContext = new Map();
+  // No policy variables here: the request context is never read.
+  const noContext = new Map<string, never>();
   return (name) => compiled.matches(name, noContext);
 };
 

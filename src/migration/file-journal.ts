@@ -139,9 +139,10 @@ const codeOf = (error: unknown): unknown => (isRecord(error) ? error.code : unde
 /**
  * Takes `<path>.lock` (a migration's journal, and the fleet journal of `migrateRepositories`). A
  * lock held by a live process, or by any process of another host (whose pid cannot be checked
- * from here), is `JournalFailed` (`operation: 'lock'`) with its `owner`. A lock whose process is gone (same host, pid not running) is stale: it is
- * renamed away, checked to be the same stale lock (another process may have taken it over in the
- * meantime; that one is put back), and the lock is taken again.
+ * from here), is `JournalFailed` (`operation: 'lock'`) with its `owner`. A lock whose process is
+ * gone (same host, pid not running) is stale: it is renamed away, checked to be the same stale
+ * lock (another process may have taken it over in the meantime; that one is put back), and the
+ * lock is taken again.
  */
 export const lockFile = (path: string, journal: string): ResultAsync<JournalLock, JournalFailed> => {
   const lockPath = `${path}.lock`;
