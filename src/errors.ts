@@ -423,7 +423,10 @@ export type MigrationStep = (typeof MIGRATION_STEPS)[number];
 /** The migration journal could not be read, written or cleared (or holds something else). */
 export interface JournalFailed {
   readonly kind: 'JournalFailed';
-  /** `lock`: the journal's lock could not be taken (a lock held by another process is `MigrationInProgress`). */
+  /**
+   * `lock`: the journal's lock could not be taken. A migration journal's lock held by another
+   * process is `MigrationInProgress`; a fleet journal's (`migrateRepositories`) is this, with `owner`.
+   */
   readonly operation: 'load' | 'save' | 'clear' | 'lock';
   /** The journal, as it describes itself (e.g. its file path). */
   readonly journal: string;
@@ -712,8 +715,20 @@ export type MigrateRepositoryError =
 /** Everything `resumeMigration` can return: once the journal is read, every failure is `MigrationFailed`. */
 export type ResumeMigrationError = InvalidInput | InsecureEndpoint | JournalFailed | MigrationInProgress | MigrationFailed | Aborted | GenericAwsError;
 
-/** Everything `migrateRepositories` can return (each repository's own failure is its outcome, not an error). */
-export type MigrateRepositoriesError = InvalidInput | InvalidEncryption | InvalidRepositoryName | InsecureEndpoint | JournalFailed | Aborted | GenericAwsError;
+/**
+ * Everything `migrateRepositories` can return (each repository's own failure is its outcome, not an
+ * error): `KeyNotFound` for a `where` key alias or key id that names no key; `JournalFailed`
+ * (`operation: 'lock'`, `owner`) when another process runs the same fleet journal.
+ */
+export type MigrateRepositoriesError =
+  | InvalidInput
+  | InvalidEncryption
+  | InvalidRepositoryName
+  | InsecureEndpoint
+  | KeyNotFound
+  | JournalFailed
+  | Aborted
+  | GenericAwsError;
 
 // ---------------------------------------------------------------------------------------------
 // The one table of kinds: category (what to do, and the CLI's exit code), retryability, summary

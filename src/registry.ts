@@ -482,7 +482,9 @@ export class EncryptedRegistry {
    * journal. A repository's failure is its outcome and never stops the others; `resume: true`
    * goes on after a kill (finished ones skipped, the others through their own journals).
    * `docs/migration.md` ("Many repositories") has the details. Errors (`error.kind`): bad input,
-   * `JournalFailed`, `Aborted`, and the generic AWS kinds of listing the repositories.
+   * `KeyNotFound` (a `where` key alias or key id that names no key), `JournalFailed` (also with
+   * `operation: 'lock'` when another process runs the same fleet journal), `Aborted`, and the
+   * generic AWS kinds of listing the repositories and resolving the filter's keys.
    *
    * @example
    * ```ts

@@ -5,11 +5,11 @@
  * with. The public types are re-exported by `src/index.ts`.
  */
 import { dirname, resolve } from 'node:path';
-import { err, errAsync, ok, type ResultAsync, safeTry } from 'neverthrow';
+import { err, errAsync, ok, ResultAsync, safeTry } from 'neverthrow';
 import { parseEncryption } from '../encryption/spec.js';
-import type { InvalidInput, MigrateRepositoriesError, RegistryError } from '../errors.js';
+import type { InvalidInput, JournalFailed, MigrateRepositoriesError, RegistryError } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
-import { defaultJournalPath } from '../migration/index.js';
+import { defaultJournalPath, lockFile } from '../migration/index.js';
 import { validateRepositoryName } from '../validate/repository-name.js';
 import { DEFAULT_FLEET_JOURNAL, FLEET_JOURNAL_FORMAT, FLEET_JOURNAL_VERSION, FleetJournal, type FleetState, loadFleetState } from './journal.js';
 import { fleetPlanOf, planRepositories, selectRepositories } from './plan.js';
@@ -68,6 +68,30 @@ const resultOf = (path: string, plan: RepositoriesMigrationPlan, resumed: boolea
 });
 
 /**
+ * Runs `body` holding the fleet journal's lock (`<journal>.lock`, the design of a migration
+ * journal's lock: `lockFile`), released however `body` ends. Held by another live process of
+ * this host, or by any process of another host: `JournalFailed` (`operation: 'lock'`, `owner`),
+ * before any AWS call. A lock left by a dead process of this host is taken over.
+ */
+const withFleetLock = <T>(
+  ctx: RegistryContext,
+  path: string,
+  body: () => ResultAsync<T, MigrateRepositoriesError>,
+): ResultAsync<T, MigrateRepositoriesError> =>
+  new ResultAsync(
+    (async () => {
+      const lock = await lockFile(path, path);
+      if (lock.isErr()) return err<never, JournalFailed>(lock.error);
+      try {
+        return await body();
+      } finally {
+        const released = await lock.value.release();
+        if (released.isErr()) ctx.logger.warn('the fleet journal lock could not be released', { journal: path, reason: released.error.reason });
+      }
+    })(),
+  );
+
+/**
  * Migrates many repositories (see {@link EncryptedRegistry.migrateRepositories}).
  *
  * @internal Use `EncryptedRegistry.migrateRepositories`.
@@ -85,7 +109,8 @@ export const migrateRepositories = (ctx: RegistryContext, input: MigrateReposito
     signal: input.signal,
   };
 
-  return safeTry(async function* () {
+  // A plan only writes nothing: it takes no lock (and is not refused by a run in progress).
+  const run = (): ResultAsync<RepositoriesMigrationResult, MigrateRepositoriesError> => safeTry(async function* () {
     const recorded = yield* loadFleetState(path);
     const region = yield* ctx.region();
     let state: FleetState;
@@ -138,4 +163,5 @@ export const migrateRepositories = (ctx: RegistryContext, input: MigrateReposito
     if (result.totals.failed === 0 && result.totals.pending === 0) yield* fleet.clear();
     return ok(result);
   });
+  return input.planOnly === true ? run() : withFleetLock(ctx, path, run);
 };

@@ -4,13 +4,14 @@
  */
 import type { Repository } from '@aws-sdk/client-ecr';
 import { okAsync, ResultAsync } from 'neverthrow';
-import type { GenericAwsError, RegistryError } from '../errors.js';
+import type { GenericAwsError, InvalidInput, KeyNotFound, RegistryError } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { mapPool } from '../internal/pool.js';
 import { AWS_RATE_QUOTAS } from '../internal/rate-quotas.js';
 import { type MigrationPlan, planMigration } from '../migration/index.js';
 import { listAllRepositories } from '../steps/ecr-repository.js';
 import type { EncryptionSpec } from '../types.js';
+import { resolveFilterKeys } from './keys.js';
 import { isStagingName, matchesFilter } from './where.js';
 import type { MigrateRepositoriesInput, PlannedRepositoryMigration, RepositoriesMigrationPlan } from './types.js';
 
@@ -24,19 +25,29 @@ const BATCH = 100;
 /**
  * The names a fleet migration selects: every repository (one paged DescribeRepositories) matching
  * `where`, restricted to `repositoryNames` when given; named repositories without `where` are taken
- * as named (a missing one fails when planned). Sorted, without staging repositories.
+ * as named (a missing one fails when planned). Sorted, without staging repositories. The filter's
+ * key aliases and key ids are resolved to key ARNs first (`keys.ts`): one that names no key fails
+ * the selection.
  */
-export const selectRepositories = (ctx: RegistryContext, input: MigrateRepositoriesInput): ResultAsync<string[], GenericAwsError> => {
+export const selectRepositories = (
+  ctx: RegistryContext,
+  input: MigrateRepositoriesInput,
+): ResultAsync<string[], GenericAwsError | KeyNotFound | InvalidInput> => {
   const named = input.repositoryNames === undefined ? undefined : [...new Set(input.repositoryNames)];
   if (input.where === undefined) return okAsync((named ?? []).filter((n) => !isStagingName(n)).sort());
-  const matches = matchesFilter(input.where);
-  return listAllRepositories(ctx).map((repositories: Repository[]) =>
-    repositories
-      .filter(matches)
-      .flatMap((r) => (r.repositoryName === undefined ? [] : [r.repositoryName]))
-      .filter((n) => named === undefined || named.includes(n))
-      .sort(),
-  );
+  const where = input.where;
+  return ctx
+    .region()
+    .andThen((region) => resolveFilterKeys(ctx, where, region))
+    .andThen((resolved) =>
+      listAllRepositories(ctx).map((repositories: Repository[]) =>
+        repositories
+          .filter(matchesFilter(resolved))
+          .flatMap((r) => (r.repositoryName === undefined ? [] : [r.repositoryName]))
+          .filter((n) => named === undefined || named.includes(n))
+          .sort(),
+      ),
+    );
 };
 
 /** Calls to the rate-limited APIs one migration makes (copy to staging and back: two of each copy). */

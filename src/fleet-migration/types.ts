@@ -15,9 +15,14 @@ import type { EncryptionDescription, EncryptionSpec, EncryptionType } from '../t
 export interface RepositoryFilter {
   /** The repository's current encryption type is one of these. */
   readonly encryptionTypes?: readonly EncryptionType[];
-  /** The repository is on one of these KMS keys (key ARNs, as ECR reports them). */
+  /**
+   * The repository is on one of these KMS keys: key ARNs (as ECR reports them), `alias/<name>`,
+   * alias ARNs or key ids. Aliases and key ids are resolved to key ARNs once per run with
+   * DescribeKey (`alias/aws/ecr` with ListAliases) before selection; one that names no key is
+   * `KeyNotFound`. A `KMS` repository whose `kmsKey` ECR leaves out is on `alias/aws/ecr`.
+   */
   readonly onKeys?: readonly string[];
-  /** The repository is not on one of these KMS keys (key ARNs); an `AES256` repository is on no key. */
+  /** The repository is not on one of these KMS keys (the same forms as `onKeys`); an `AES256` repository is on no key. */
   readonly notOnKeys?: readonly string[];
   /**
    * The repository name matches this glob: `*` is any run of characters (`/` included), `?` one
@@ -36,7 +41,9 @@ export interface MigrateRepositoriesInput {
   readonly repositoryNames?: readonly string[];
   /**
    * The fleet journal file. Default `./.encrypted-ecr-fleet-migration.json`. Each repository's own
-   * journal is the default one (`defaultJournalPath(name)`) in the same directory.
+   * journal is the default one (`defaultJournalPath(name)`) in the same directory. A run or resume
+   * holds its lock (`<journal>.lock`) throughout: another one on the same file is `JournalFailed`
+   * (`operation: 'lock'`, `owner`) before any AWS call.
    */
   readonly journal?: string;
   /** Go on with the fleet migration the journal records (its repositories and target); selection and `encryption` are not needed. */

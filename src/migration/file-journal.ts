@@ -137,11 +137,14 @@ const alive = (pid: number): boolean => {
 const codeOf = (error: unknown): unknown => (isRecord(error) ? error.code : undefined);
 
 /**
- * Takes `<path>.lock`. A lock whose process is gone (same host, pid not running) is stale: it is
- * renamed away, checked to be the same stale lock (another process may have taken it over in the
- * meantime; that one is put back), and the lock is taken again.
+ * Takes `<path>.lock` (a migration's journal, and the fleet journal of `migrateRepositories`). A
+ * lock held by a live process, or by any process of another host (whose pid cannot be checked
+ * from here), is `JournalFailed` (`operation: 'lock'`) with its `owner`. A lock whose process is
+ * gone (same host, pid not running) is stale: it is renamed away, checked to be the same stale
+ * lock (another process may have taken it over in the meantime; that one is put back), and the
+ * lock is taken again.
  */
-const lockFile = (path: string, journal: string): ResultAsync<JournalLock, JournalFailed> => {
+export const lockFile = (path: string, journal: string): ResultAsync<JournalLock, JournalFailed> => {
   const lockPath = `${path}.lock`;
   const fail = (reason: string, cause?: unknown, owner?: JournalLockOwner): JournalFailed => ({
     kind: 'JournalFailed',

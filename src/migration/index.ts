@@ -29,6 +29,7 @@ export type {
 export type { ReplicaStatus, ReplicationPlan, ReplicationTarget } from './replication.js';
 
 // The library's side (not re-exported by src/index.ts).
+export { lockFile } from './file-journal.js';
 export { planMigration } from './plan.js';
 export { resumeMigration } from './resume.js';
 export { migrateRepository } from './start.js';

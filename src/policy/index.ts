@@ -11,3 +11,5 @@ export type * from './types.js';
 export { policyDocument } from './inputs.js';
 /** The migration's freeze statement (pure policy text): the migration sets it, delete refuses a frozen repository. */
 export { claimOf, exemptPrincipalsOf, freezeOf, frozenPolicy } from './freeze.js';
+/** The one `*`/`?` glob compiler (IAM wildcards), also the fleet migration's name filter. */
+export { compilePattern } from './patterns.js';

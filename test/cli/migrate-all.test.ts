@@ -1,9 +1,10 @@
 /**
  * `encrypted-ecr migrate --all --where …` and `migrate resume --fleet-journal` (the built bin) on the
  * emulator: the fleet plan, `--yes` off a terminal, each repository's outcome in JSON, exit 8 when
- * one failed, and the usage errors of the fleet flags.
+ * one failed, the usage errors of the fleet flags, the fleet journal's lock, and key filters by alias.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CreateRepositoryCommand, SetRepositoryPolicyCommand } from '@aws-sdk/client-ecr';
 import { describe, expect, it } from 'vitest';
@@ -84,5 +85,37 @@ describe('encrypted-ecr migrate --all', () => {
     // Assess
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('no journal at');
+  });
+
+  it('a second run on a fleet journal in use exits 2 naming the process that holds it, before any AWS call; so does migrate resume', async () => {
+    // Prepare: the lock as a running migrate --all holds it (this test process stands for it: alive, this host).
+    const journal = join(cli.dir, 'locked.json');
+    writeFileSync(`${journal}.lock`, `${JSON.stringify({ pid: process.pid, hostname: hostname(), startedAt: '2026-01-01T00:00:00.000Z', token: '0123456789abcdef' })}\n`);
+    writeFileSync(journal, '{}');
+    const calls = cli.aws.inspect.calls().length;
+
+    // Act
+    const run = await runCli(['migrate', '--all', '--where', 'name=fleetcli/*', '--kms-key', 'alias/fleet', '--yes', '--fleet-journal', journal, ...at(cli.aws)], cli.env);
+    const resumed = await runCli(['migrate', 'resume', '--fleet-journal', journal, '--yes', ...at(cli.aws)], cli.env);
+
+    // Assess
+    for (const refused of [run, resumed]) {
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`the journal is in use by process ${process.pid} on ${hostname()}`);
+      expect(refused.stderr).toContain(`${journal}.lock`);
+    }
+    expect(cli.aws.inspect.calls().length).toBe(calls);
+  });
+
+  it('--where key!=alias/… selects by the key the alias names; an alias that names no key exits 3 before any repository is listed', async () => {
+    // Act
+    const plan = await runCli(['migrate', '--all', '--where', 'name=fleetcli/*', '--where', 'key!=alias/fleet', '--encryption', 'AES256', '--plan', ...at(cli.aws)], cli.env);
+    const typo = await runCli(['migrate', '--all', '--where', 'name=fleetcli/*', '--where', 'key!=alias/flete', '--encryption', 'AES256', '--plan', ...at(cli.aws)], cli.env);
+
+    // Assess: the first test migrated fleetcli/a and fleetcli/b onto alias/fleet's key.
+    expect(plan.code).toBe(0);
+    expect(plan.json<{ repositories: { repositoryName: string }[] }>().repositories.map((r) => r.repositoryName)).toEqual(['fleetcli/refuses']);
+    expect(typo.code).toBe(3);
+    expect(typo.stderr).toContain('KMS key not found: alias/flete');
   });
 });

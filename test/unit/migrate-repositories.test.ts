@@ -48,7 +48,7 @@ describe('parseRepositoryFilter', () => {
   it.each([
     ['owner=me', 'unknown field owner'],
     ['encryption=RSA', 'RSA is not one of AES256, KMS, KMS_DSSE'],
-    ['key!=alias/ecr', 'alias/ecr is not a KMS key ARN'],
+    ['key!=ecr', 'ecr: not a key id (UUID or mrk-…), key ARN, alias name (alias/…) or alias ARN'],
     ['name=', 'has no value'],
     ['encryption', 'is not <field>=<value>'],
     ['name!=team/*', 'name takes one glob'],
@@ -125,7 +125,7 @@ describe('EncryptedRegistry.migrateRepositories selection and input', () => {
     [{ encryption: 'AES256' as const }, 'where'],
     [{ encryption: 'AES256' as const, where: {}, concurrency: 0 }, 'concurrency'],
     [{ encryption: 'AES256' as const, where: {}, blobConcurrency: 65 }, 'blobConcurrency'],
-    [{ encryption: 'AES256' as const, where: { notOnKeys: ['alias/ecr'] } }, 'where.notOnKeys'],
+    [{ encryption: 'AES256' as const, where: { notOnKeys: ['ecr-prod'] } }, 'where.notOnKeys'],
     [{ resume: true, where: {} }, 'resume'],
     [{ resume: true, planOnly: true }, 'planOnly'],
     [{ encryption: 'AES256' as const, where: { name: 42 } }, 'where.name'],

@@ -167,7 +167,7 @@ export const registerMigrateCommands = (program: Command, io: CliIo, setExit: (c
           .option('--restore-archived', 'restore archived images first (they block the migration otherwise)')
           .option('-y, --yes', 'do not ask for confirmation (required off a terminal)')
           .option('--all', 'migrate every repository --where selects (one fleet plan, one fleet journal)')
-          .option('--where <expr>', 'with --all, repeatable, all must hold: encryption=AES256[,KMS], encryption!=…, key=<key ARN>[,…], key!=<key ARN>[,…], name=<glob>', collectWhere)
+          .option('--where <expr>', 'with --all, repeatable, all must hold: encryption=AES256[,KMS], encryption!=…, key=<key>[,…], key!=<key>[,…] (key ARN, alias/<name>, alias ARN or key id), name=<glob>', collectWhere)
           .option('--fleet-journal <file>', 'with --all: the fleet journal (default ./.encrypted-ecr-fleet-migration.json; each repository journals beside it)')
           .option('--parallel <n>', 'with --all: repositories migrated at once, 1-16 (default 4)'),
       ),
