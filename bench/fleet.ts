@@ -18,6 +18,10 @@ import { unwrap } from './lib/engine.js';
 import { createKey, createRepository, inParallel, seedImages, startBenchAws } from './lib/env.js';
 import type { Bench, Figure } from './lib/types.js';
 
+/** An error as one line: its fields, a nested cause's name and message (an SDK error's own fields are noise). */
+const describe = (error: object): string =>
+  JSON.stringify(error, (_key, value: unknown) => (value instanceof Error ? `${value.name}: ${value.message}` : value)).slice(0, 2_000);
+
 /** `migrateRepositories` migrates at most this many repositories at once (its `concurrency` bound). */
 const MAX_REPOSITORIES_AT_ONCE = 16;
 
@@ -64,8 +68,9 @@ export const fleet: Bench = async (sizes, log) => {
     const outcomes = new Map(run.repositories.map((o) => [o.repositoryName, o] as const));
     const failed = names.flatMap((name) => {
       const outcome = outcomes.get(name);
-      return outcome?.status === 'migrated' ? [] : [`${name}: ${outcome?.error?.kind ?? outcome?.status ?? 'no outcome'}`];
+      return outcome?.status === 'migrated' ? [] : [`${name}: ${outcome?.error === undefined ? (outcome?.status ?? 'no outcome') : describe(outcome.error)}`];
     });
+    if (failed.length > 0) log(`not migrated: ${failed.join('; ')}`);
     const throttledErrors = run.repositories.filter((o) => o.error?.kind === 'Throttled').length;
     const caller = env.aws.principals.default.arn;
     const all = env.aws.inspect.calls().slice(mark);
