@@ -1,41 +1,39 @@
 /**
  * Organization audit: `EncryptedFleet.audit()` over many accounts × regions, each target holding
- * many repositories, with 20 ms of latency on every call. Three figures against their floors:
+ * many repositories, with 20 ms of latency on every call. The library runs in a CHILD process
+ * (`org-audit-child.ts`), served over HTTP by the emulator that stays in this one, so that the
+ * wall time, the CPU seconds and the peak RSS are the client's, not the emulator's (which holds
+ * and serves every repository). Three figures against their floors:
  *
  * - calls ≤ 1.1× the fewest the page limits allow for the same report (written down below, as
- *   `calls.ts` does for a migration);
+ *   `calls.ts` does for a migration), counted from the emulator's call log;
  * - wall time ≤ 1.5× (minimum calls ÷ allowed concurrency × latency): the fleet runs `concurrency`
  *   targets at once, each a chain of calls, so that is the time the calls take when every lane is
  *   always busy;
- * - memory flat in the number of repositories: the process's peak RSS during the audit at the full
- *   number of repositories per target ÷ the same at half of it, each on a fresh emulator.
+ * - memory flat in the number of repositories: the child's peak RSS at the full number of
+ *   repositories per target ÷ the same at half of it, each on a fresh emulator (the smaller first).
+ *   The fleet report holds one row per repository, so a small linear part is inherent: the detail
+ *   gives it per 1,000 repositories, and the child's idle baseline (same modules, one call).
  *
  * Setup: one role per member account that trusts the caller's account; the repositories are
  * created through the emulated ECR's `handle` in process, as `audit.ts` does (the same handlers,
  * without HTTP and SigV4), in every account and region.
  */
 import { randomUUID } from 'node:crypto';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { EncryptedFleet } from '../src/index.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CallContext } from '../src/testing/emulator/core.js';
-import { unwrap } from './lib/engine.js';
-import { type BenchAws, seconds, startBenchAws } from './lib/env.js';
-import type { Bench, Figure } from './lib/types.js';
+import type { OrgAuditChildResult } from './org-audit-child.js';
+import { runJsonChild } from './lib/child.js';
+import { type BenchAws, startBenchAws } from './lib/env.js';
+import { MiB, type Bench, type Figure } from './lib/types.js';
 
 /** ECR's DescribeRepositories page limit (aws-facts §6). */
 const DESCRIBE_REPOSITORIES_PAGE = 1000;
 const ROLE = 'ecr-org-auditor';
-const SAMPLE_MS = 20;
+const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'org-audit-child.ts');
 
 const ceil = (n: number, per: number): number => Math.max(1, Math.ceil(n / per));
-
-/** A full garbage collection, so heap figures hold live objects only (V8's `gc`, exposed at run time). */
-const collect: () => void = (() => {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as (() => void) | undefined;
-  return typeof gc === 'function' ? () => gc() : () => undefined;
-})();
 
 /** 12-digit account ids: the caller's first, then the members. */
 const accountIds = (n: number): string[] => Array.from({ length: n }, (_, i) => String(100_000_000_000 + i * 1_001));
@@ -51,18 +49,31 @@ interface Run {
   readonly calls: number;
   readonly counts: Record<string, number>;
   readonly minimum: Record<string, number>;
-  readonly wall: number;
-  readonly peakHeap: number;
+  /** What the child measured of the audit. */
+  readonly child: OrgAuditChildResult;
+  /** The child's peak RSS: the larger of the kernel's high-water mark and the sampled peak. */
   readonly peakRss: number;
-  readonly heapBefore: number;
-  /** Live heap after the audit, its report still held. */
-  readonly heapAfter: number;
-  readonly cpuSeconds: number;
+  /** CPU seconds of this process (the emulator) while the child ran, its start-up included. */
+  readonly emulatorCpuSeconds: number;
   readonly repositories: number;
+  /** The idle child (same modules, one call), when asked for. */
+  readonly baseline?: OrgAuditChildResult;
 }
 
-/** One audit of `accounts` × `regions` × `perTarget` repositories on a fresh emulator. */
-const auditOnce = async (accounts: readonly string[], regions: readonly string[], perTarget: number, latencyMs: number, concurrency: number): Promise<Run> => {
+const peakOf = (r: OrgAuditChildResult): number => Math.max(r.maxRss, r.sampledPeakRss);
+
+/**
+ * One audit of `accounts` × `regions` × `perTarget` repositories on a fresh emulator, by the child
+ * process; with `baseline`, the idle child first (no latency, not counted).
+ */
+const auditOnce = async (
+  accounts: readonly string[],
+  regions: readonly string[],
+  perTarget: number,
+  latencyMs: number,
+  concurrency: number,
+  baseline: boolean,
+): Promise<Run> => {
   const env: BenchAws = await startBenchAws({ accounts, regions });
   try {
     const caller = accounts[0] ?? '';
@@ -81,37 +92,30 @@ const auditOnce = async (accounts: readonly string[], regions: readonly string[]
         }
       }
     }
-    const fleet = new EncryptedFleet({ clientConfig: env.aws.clientConfig(), accounts, regions, roleName: ROLE, concurrency });
+    const { endpoint, region, credentials } = env.aws.clientConfig();
+    const job = {
+      endpoint,
+      region,
+      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+      accounts,
+      regions,
+      roleName: ROLE,
+      concurrency,
+    };
+    const idle = baseline ? await runJsonChild<OrgAuditChildResult>(CHILD, { ...job, mode: 'idle' }, ['--expose-gc']) : undefined;
     const latency = env.aws.faults.latency(latencyMs);
     const mark = env.aws.inspect.calls().length;
-    collect();
-    const heapBefore = process.memoryUsage().heapUsed;
     const cpu = process.cpuUsage();
-    let peakHeap = heapBefore;
-    let peakRss = process.memoryUsage().rss;
-    const sampler = setInterval(() => {
-      const now = process.memoryUsage();
-      peakHeap = Math.max(peakHeap, now.heapUsed);
-      peakRss = Math.max(peakRss, now.rss);
-    }, SAMPLE_MS);
-    const started = performance.now();
-    let report;
+    let child: OrgAuditChildResult;
     try {
-      report = unwrap(await fleet.audit({ require: 'any' }), 'fleet audit');
+      child = await runJsonChild<OrgAuditChildResult>(CHILD, { ...job, mode: 'audit' }, ['--expose-gc']);
     } finally {
-      clearInterval(sampler);
       latency.remove();
-      fleet.destroy();
     }
-    const wall = seconds(started);
     const cpuUsed = process.cpuUsage(cpu);
-    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    collect();
-    const heapAfter = process.memoryUsage().heapUsed;
     const targets = accounts.length * regions.length;
-    if (report.failedTargets !== 0 || report.repositories.length !== targets * perTarget) {
-      throw new Error(`the fleet audit saw ${report.repositories.length} repositories with ${report.failedTargets} failed targets, expected ${targets * perTarget} and 0`);
+    if (child.failedTargets !== 0 || child.repositories !== targets * perTarget) {
+      throw new Error(`the fleet audit saw ${child.repositories} repositories with ${child.failedTargets} failed targets, expected ${targets * perTarget} and 0`);
     }
     const made = env.aws.inspect.calls().slice(mark).filter((c) => c.viaService === undefined);
     const counts: Record<string, number> = {};
@@ -128,7 +132,16 @@ const auditOnce = async (accounts: readonly string[], regions: readonly string[]
       'ecr:DescribePullThroughCacheRules': targets,
       'ecr:DescribeRegistry': targets,
     };
-    return { calls: made.length, counts, minimum, wall, peakHeap, peakRss, heapBefore, heapAfter, cpuSeconds: (cpuUsed.user + cpuUsed.system) / 1e6, repositories: targets * perTarget };
+    return {
+      calls: made.length,
+      counts,
+      minimum,
+      child,
+      peakRss: peakOf(child),
+      emulatorCpuSeconds: (cpuUsed.user + cpuUsed.system) / 1e6,
+      repositories: targets * perTarget,
+      ...(idle !== undefined ? { baseline: idle } : {}),
+    };
   } finally {
     await env.stop();
   }
@@ -137,27 +150,34 @@ const auditOnce = async (accounts: readonly string[], regions: readonly string[]
 export const orgAudit: Bench = async (sizes, log) => {
   const { accounts: accountCount, regions, repositoriesPerTarget, latencyMs, concurrency } = sizes.orgAudit;
   const accounts = accountIds(accountCount);
-  const half = await auditOnce(accounts, regions, Math.max(1, Math.floor(repositoriesPerTarget / 2)), latencyMs, concurrency);
-  log(`${accountCount} accounts × ${regions.length} regions × ${Math.floor(repositoriesPerTarget / 2)} repositories: ${half.calls} calls in ${half.wall.toFixed(2)} s`);
-  const full = await auditOnce(accounts, regions, repositoriesPerTarget, latencyMs, concurrency);
-  log(`${accountCount} accounts × ${regions.length} regions × ${repositoriesPerTarget} repositories: ${full.calls} calls in ${full.wall.toFixed(2)} s`);
+  const halfPerTarget = Math.max(1, Math.floor(repositoriesPerTarget / 2));
+  const describe = (run: Run, perTarget: number): string =>
+    `${accountCount} accounts × ${regions.length} regions × ${perTarget} repositories: ${run.calls} calls in ${run.child.wallSeconds.toFixed(2)} s ` +
+    `(child ${run.child.cpuSeconds.toFixed(2)} CPU s, emulator ${run.emulatorCpuSeconds.toFixed(2)} CPU s), child peak RSS ${(run.peakRss / MiB).toFixed(0)} MiB`;
+  // The smaller first, on a fresh emulator each: nothing the first run leaves can count against the second.
+  const half = await auditOnce(accounts, regions, halfPerTarget, latencyMs, concurrency, true);
+  log(describe(half, halfPerTarget));
+  const full = await auditOnce(accounts, regions, repositoriesPerTarget, latencyMs, concurrency, false);
+  log(describe(full, repositoriesPerTarget));
   const least = Object.values(full.minimum).reduce((a, b) => a + b, 0);
   const callRatio = full.calls / least;
   const floorSeconds = (least / concurrency) * (latencyMs / 1000);
-  const wallRatio = full.wall / floorSeconds;
-  const MiB = 1024 * 1024;
-  // Peak RSS of the process (client and emulator share it), the half-size run first: whatever the
-  // first run leaves behind can only count against the full-size one. Informative in the detail:
-  // the working heap (peak − live heap after, the report held), which follows the page size (up to
-  // 1,000 repositories a DescribeRepositories answer), not the number of repositories.
-  const working = (run: Run): number => Math.max(0, run.peakHeap - run.heapAfter);
+  const wallRatio = full.child.wallSeconds / floorSeconds;
   const memoryRatio = full.peakRss / half.peakRss;
+  // The linear part: what 1,000 more repositories add to the child's peak RSS, and to its live
+  // heap with the report held (heap after − heap before the audit).
+  const moreRepositories = (full.repositories - half.repositories) / 1000;
+  const reportHeap = (run: Run): number => run.child.heapAfter - run.child.heapBefore;
+  const rssPer1000 = moreRepositories > 0 ? (full.peakRss - half.peakRss) / moreRepositories / MiB : 0;
+  const reportHeapPer1000 = moreRepositories > 0 ? (reportHeap(full) - reportHeap(half)) / moreRepositories / MiB : 0;
+  const baselineRss = half.baseline === undefined ? 0 : peakOf(half.baseline);
+  const working = (run: Run): number => Math.max(0, run.child.peakHeap - run.child.heapAfter);
   const detail = { accounts: accountCount, regions, repositoriesPerTarget, latencyMs, concurrency, counts: full.counts, minimum: full.minimum };
   return [
     {
       id: 'org.audit.calls',
       bench: 'orgAudit',
-      label: `EncryptedFleet.audit(), ${accountCount} accounts × ${regions.length} regions × ${repositoriesPerTarget} repositories: calls`,
+      label: `EncryptedFleet.audit() in a child process, ${accountCount} accounts × ${regions.length} regions × ${repositoriesPerTarget} repositories: calls`,
       value: full.calls,
       unit: 'calls',
       target: `≤ 1.1× minimum (${least})`,
@@ -168,19 +188,28 @@ export const orgAudit: Bench = async (sizes, log) => {
     {
       id: 'org.audit.wall',
       bench: 'orgAudit',
-      label: `same, wall time at +${latencyMs} ms a call, ${concurrency} targets at once`,
-      value: full.wall,
+      label: `same, the child's wall time for the audit at +${latencyMs} ms a call, ${concurrency} targets at once`,
+      value: full.child.wallSeconds,
       unit: 's',
       target: `≤ 1.5× minimum calls ÷ ${concurrency} × ${latencyMs} ms (${floorSeconds.toFixed(2)} s)`,
       ratio: wallRatio,
       pass: wallRatio <= 1.5,
-      // CPU seconds of the process (client and emulator) during the audit: close to the wall time means CPU-bound, not latency-bound.
-      detail: { ...detail, floorSeconds, cpuSeconds: full.cpuSeconds },
+      // CPU seconds of the client (the child) during the audit, and of the emulator (this process)
+      // meanwhile: a client CPU close to the wall time means CPU-bound, not latency-bound.
+      detail: {
+        ...detail,
+        floorSeconds,
+        clientCpuSeconds: full.child.cpuSeconds,
+        emulatorCpuSeconds: full.emulatorCpuSeconds,
+        half: { wallSeconds: half.child.wallSeconds, clientCpuSeconds: half.child.cpuSeconds, emulatorCpuSeconds: half.emulatorCpuSeconds },
+      },
     },
     {
       id: 'org.audit.memory',
       bench: 'orgAudit',
-      label: `peak RSS during the audit, ${repositoriesPerTarget} ÷ ${Math.floor(repositoriesPerTarget / 2)} repositories a target (${full.repositories} vs ${half.repositories}; emulator in the same process)`,
+      label:
+        `the child's peak RSS during the audit, ${repositoriesPerTarget} ÷ ${halfPerTarget} repositories a target ` +
+        `(${full.repositories} vs ${half.repositories}; the report holds a row each: +${rssPer1000.toFixed(1)} MiB per 1,000; idle child ${(baselineRss / MiB).toFixed(0)} MiB)`,
       value: full.peakRss / MiB,
       unit: 'MiB',
       target: '≤ 1.1× the peak at half the repositories',
@@ -188,10 +217,19 @@ export const orgAudit: Bench = async (sizes, log) => {
       pass: memoryRatio <= 1.1,
       detail: {
         peakRssMiB: { half: half.peakRss / MiB, full: full.peakRss / MiB },
+        maxRssMiB: { half: half.child.maxRss / MiB, full: full.child.maxRss / MiB },
+        sampledPeakRssMiB: { half: half.child.sampledPeakRss / MiB, full: full.child.sampledPeakRss / MiB },
+        // The child that only loads the same modules and makes one call: most of the peak is this.
+        baselineRssMiB: baselineRss / MiB,
+        rssBeforeAuditMiB: { half: half.child.rssBefore / MiB, full: full.child.rssBefore / MiB },
+        // What 1,000 repositories more add: to the peak RSS, and to the live heap with the report held.
+        peakRssMiBPer1000Repositories: rssPer1000,
+        reportHeapMiBPer1000Repositories: reportHeapPer1000,
+        reportHeapMiB: { half: reportHeap(half) / MiB, full: reportHeap(full) / MiB },
         workingHeapMiB: { half: working(half) / MiB, full: working(full) / MiB },
-        peakHeapMiB: { half: half.peakHeap / MiB, full: full.peakHeap / MiB },
-        heapBeforeMiB: { half: half.heapBefore / MiB, full: full.heapBefore / MiB },
-        heapAfterMiB: { half: half.heapAfter / MiB, full: full.heapAfter / MiB },
+        peakHeapMiB: { half: half.child.peakHeap / MiB, full: full.child.peakHeap / MiB },
+        heapBeforeMiB: { half: half.child.heapBefore / MiB, full: full.child.heapBefore / MiB },
+        heapAfterMiB: { half: half.child.heapAfter / MiB, full: full.child.heapAfter / MiB },
       },
     },
   ] satisfies Figure[];

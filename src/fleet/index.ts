@@ -2,6 +2,8 @@
  * Fleet sweeps: the single-region `audit`, `findOrphanedGrants` and `retireOrphanedGrants` of
  * {@link EncryptedRegistry}, run over several accounts and regions, merged into one report.
  */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { STSClient } from '@aws-sdk/client-sts';
 import { err, errAsync, ok, type Result, ResultAsync } from 'neverthrow';
 import type { FleetError, GenericAwsError, InvalidInput, RegistryError, SdkClientError } from '../errors.js';
@@ -71,6 +73,38 @@ const validateOptions = (options: FleetOptions): InvalidInput | undefined => {
   }
   return undefined;
 };
+
+/**
+ * HTTP(S) agents shared by every target of one sweep (keep-alive, as the SDK's own), so targets
+ * reuse connections to the same endpoint instead of each target's clients opening their own (on
+ * AWS, a TLS handshake each). A target's registry destroys its clients, which destroy their agents:
+ * that is ignored here (it would cut the other targets' requests); the sweep ends them with `end`.
+ */
+class SweepHttpAgent extends HttpAgent {
+  override destroy(): void {
+    // Ended by the sweep (`end`), not by each target's clients.
+  }
+
+  end(): void {
+    super.destroy();
+  }
+}
+
+class SweepHttpsAgent extends HttpsAgent {
+  override destroy(): void {
+    // Ended by the sweep (`end`), not by each target's clients.
+  }
+
+  end(): void {
+    super.destroy();
+  }
+}
+
+/** The request handler options of every target's clients in one sweep. */
+interface SweepAgents {
+  readonly httpAgent: SweepHttpAgent;
+  readonly httpsAgent: SweepHttpsAgent;
+}
 
 /** `encrypted-ecr-<last part of the caller's ARN>`, within STS's session-name rules. */
 const defaultSessionName = (caller: CallerIdentity): string => {
@@ -272,9 +306,18 @@ export class EncryptedFleet {
             const access = await mapPool(listed.accounts, concurrency, (accountId) => this.#access(accountId, caller, baseRegion, sts, scope));
             const results: TargetResult<R>[] = access.flatMap((a) => (a.isErr() ? [{ outcome: failed(a.error.accountId, undefined, a.error.stage, a.error.error) }] : []));
             const targets = access.flatMap((a) => (a.isOk() ? a.value.regions.map((region) => ({ access: a.value, region })) : []));
-            const swept = await mapPool(targets, concurrency, ({ access: { accountId, credentials }, region }) =>
-              this.#target(accountId, region, credentials, read.value, run),
-            );
+            // Your own request handler (or its options) is used as given; otherwise the targets share agents.
+            const agents: SweepAgents | undefined =
+              clientConfig.requestHandler === undefined ? { httpAgent: new SweepHttpAgent({ keepAlive: true }), httpsAgent: new SweepHttpsAgent({ keepAlive: true }) } : undefined;
+            let swept: TargetResult<R>[];
+            try {
+              swept = await mapPool(targets, concurrency, ({ access: { accountId, credentials }, region }) =>
+                this.#target(accountId, region, credentials, agents, read.value, run),
+              );
+            } finally {
+              agents?.httpAgent.end();
+              agents?.httpsAgent.end();
+            }
             if (signal?.aborted) return err({ kind: 'Aborted', operation: name });
             return ok({ scope: listed, results: [...results, ...swept], read: read.value });
           };
@@ -289,6 +332,7 @@ export class EncryptedFleet {
     accountId: string,
     region: string,
     credentials: RegistryClientConfig['credentials'],
+    agents: SweepAgents | undefined,
     input: I,
     run: (registry: EncryptedRegistry, input: I) => ResultAsync<R, RegistryError>,
   ): Promise<TargetResult<R>> {
@@ -297,7 +341,7 @@ export class EncryptedFleet {
     const registry = new EncryptedRegistry({
       ...rest,
       ...(rateQuotas !== undefined ? { rateQuotas } : {}),
-      clientConfig: { ...clientConfig, region, ...(credentials !== undefined ? { credentials } : {}) },
+      clientConfig: { ...clientConfig, region, ...(credentials !== undefined ? { credentials } : {}), ...(agents !== undefined ? { requestHandler: agents } : {}) },
     });
     try {
       const result = await run(registry, input);
