@@ -1,6 +1,6 @@
 /**
  * The context every operation of an {@link EncryptedRegistry} runs in, from its checked options:
- * the SDK clients (yours, or made here and handed to `own` to be destroyed with the registry), the
+ * the SDK clients (yours, or made here on first use and handed to `own` to be destroyed with the registry), the
  * region resolved once, the transport check, the logger, the clock, the poll bound and the rate
  * governor.
  */
@@ -25,10 +25,14 @@ export const registryContextFor = (valid: EncryptedRegistryOptions, own: <C exte
     if (rate !== undefined) paceRetries(client);
     return own(client);
   };
-  const ecr = clients.ecr ?? made(new ECRClient(config));
-  const kms = clients.kms ?? made(new KMSClient(config));
-  const iam = clients.iam ?? made(new IAMClient(config));
-  const sts = clients.sts ?? made(new STSClient(config));
+  // Each client is made on first use: an operation that never calls IAM or STS (an audit, most
+  // sweeps of a fleet, which makes a registry per account and Region) does not pay for them (about
+  // a millisecond of CPU each).
+  let ecrClient = clients.ecr;
+  let kmsClient = clients.kms;
+  let iamClient = clients.iam;
+  let stsClient = clients.sts;
+  const ecr = (): ECRClient => (ecrClient ??= made(new ECRClient(config)));
   // Clients for other regions (replicas of the same account), only when the registry makes its own.
   const byRegion = new Map<string, { readonly ecr: ECRClient; readonly kms: KMSClient }>();
   const regionClients =
@@ -47,7 +51,7 @@ export const registryContextFor = (valid: EncryptedRegistryOptions, own: <C exte
     region ??= clientConfig.region
       ? ResultAsync.fromSafePromise(Promise.resolve(clientConfig.region))
       : ResultAsync.fromPromise(
-          ecr.config.region(),
+          ecr().config.region(),
           (cause): SdkClientError => ({
             kind: 'SdkClientError',
             service: 'ecr',
@@ -59,10 +63,18 @@ export const registryContextFor = (valid: EncryptedRegistryOptions, own: <C exte
     return region;
   };
   return {
-    ecr,
-    kms,
-    iam,
-    sts,
+    get ecr() {
+      return ecr();
+    },
+    get kms() {
+      return (kmsClient ??= made(new KMSClient(config)));
+    },
+    get iam() {
+      return (iamClient ??= made(new IAMClient(config)));
+    },
+    get sts() {
+      return (stsClient ??= made(new STSClient(config)));
+    },
     logger,
     region: resolveRegion,
     transportError: endpointsInUse(clientConfig)

@@ -68,8 +68,13 @@ const abortableSleep = (sleep: (ms: number, signal?: AbortSignal) => Promise<voi
  * The context of one operation run: `signal` reaches every AWS call (see `awsCall`) and cuts every
  * pause short, so an abort stops the operation at its next call with `Aborted`.
  */
-export const scopedTo = (ctx: RegistryContext, signal: AbortSignal | undefined): RegistryContext =>
-  signal === undefined ? ctx : { ...ctx, signal, sleep: (ms) => abortableSleep(ctx.sleep, ms, signal) };
+export const scopedTo = (ctx: RegistryContext, signal: AbortSignal | undefined): RegistryContext => {
+  if (signal === undefined) return ctx;
+  // The properties are copied as they are, so clients made on first use (getters) stay lazy: a
+  // spread would make every one of them.
+  const scoped = Object.defineProperties({}, Object.getOwnPropertyDescriptors(ctx)) as RegistryContext;
+  return Object.assign(scoped, { signal, sleep: (ms: number) => abortableSleep(ctx.sleep, ms, signal) });
+};
 
 export const silentLogger: RegistryLogger = {
   debug: () => undefined,
