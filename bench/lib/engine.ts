@@ -124,7 +124,11 @@ type FloorBlob = (source: string, target: string, digest: string) => Promise<num
 /** The floor's data path: the registry API (the library's default) or the JSON API (its fallback). */
 export type FloorPath = { readonly kind: 'registry'; readonly origin: string } | { readonly kind: 'api' };
 
-/** The floor: every blob at `concurrency`, then every image's manifest (one PutImage per tag) at `concurrency`. */
+/**
+ * The floor: every blob at `concurrency`; meanwhile every image's manifest (one PutImage per tag),
+ * `concurrency` images at once, each as soon as its own blobs are in (the library overlaps its
+ * manifests with the blob transfers too, one at a time).
+ */
 const floorMove = async (
   ecr: ECRClient,
   source: string,
@@ -136,8 +140,30 @@ const floorMove = async (
   const started = performance.now();
   const cpu = process.cpuUsage();
   const digests = [...new Set(images.flatMap((i) => i.blobs.map((b) => b.digest)))];
-  const sizes = await inParallel(digests, concurrency, (digest) => blob(source, target, digest));
-  await inParallel(images, concurrency, async (image) => {
+  // One settled-when-copied promise per blob, so a manifest waits for its own blobs only.
+  const copied = new Map<string, { readonly done: Promise<void>; settle: (error?: Error) => void }>();
+  for (const digest of digests) {
+    let settle: (error?: Error) => void = () => undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    // A failure surfaces through the blob lanes; a manifest waiting for it only stops.
+    done.catch(() => undefined);
+    copied.set(digest, { done, settle });
+  }
+  const lanes = inParallel(digests, concurrency, async (digest) => {
+    try {
+      const bytes = await blob(source, target, digest);
+      copied.get(digest)?.settle();
+      return bytes;
+    } catch (error) {
+      copied.get(digest)?.settle(error instanceof Error ? error : new Error('blob copy failed'));
+      throw error;
+    }
+  });
+  const blobIn = (digest: string): Promise<void> => copied.get(digest)?.done ?? Promise.resolve();
+  const manifests = inParallel(images, concurrency, async (image) => {
+    for (const b of image.blobs) await blobIn(b.digest);
     for (const imageTag of image.tags.length > 0 ? image.tags : [undefined]) {
       await ecr.send(
         new PutImageCommand({
@@ -150,6 +176,7 @@ const floorMove = async (
       );
     }
   });
+  const [sizes] = await Promise.all([lanes, manifests]);
   return { seconds: seconds(started), cpuSeconds: cpuSince(cpu), bytes: sizes.reduce((a, b) => a + b, 0), blobs: digests.length, images: images.length };
 };
 
