@@ -3,12 +3,16 @@
  * - the library: `registry.migrateRepository` with an in-memory journal (freeze, snapshot,
  *   staging, copy, verify, delete, recreate, copy back, verify, settings, delete staging);
  * - the floor: the same bytes moved the same number of times (into a staging repository and
- *   back) by a minimal loop through the same HTTP data path (GetDownloadUrlForLayer → download →
- *   InitiateLayerUpload / UploadLayerPart / CompleteLayerUpload) at the same concurrency, then
- *   one PutImage per image and tag, with only the repository steps a migration cannot do
- *   without: CreateRepository (staging), DeleteRepository (original), CreateRepository
- *   (original), DeleteRepository (staging). It knows the digests already, so it neither hashes,
- *   checks availability, freezes, verifies, checks grants nor restores settings.
+ *   back) by a minimal loop through the library's data path at the same concurrency, then one
+ *   PutImage per image and tag, with only the repository steps a migration cannot do without:
+ *   CreateRepository (staging), DeleteRepository (original), CreateRepository (original),
+ *   DeleteRepository (staging). It knows the digests already, so it neither hashes, checks
+ *   availability, freezes, verifies, checks grants nor restores settings. Two data paths:
+ *   `registry` (the library's default: one GetAuthorizationToken, then per blob
+ *   GetDownloadUrlForLayer → download → `/v2/` POST, one streamed PATCH, PUT `?digest=`; see
+ *   `registry-floor.ts`) and `api` (the JSON API's fallback: GetDownloadUrlForLayer → download →
+ *   InitiateLayerUpload / UploadLayerPart in base64 parts / CompleteLayerUpload), kept as an
+ *   informative second figure.
  *
  * `libraryMove` (one pass: snapshot, `copyImages`, `verifyCopy`) is kept for comparisons.
  */
@@ -32,6 +36,7 @@ import { snapshotImages } from '../../src/migration/snapshot.js';
 import { verifyCopy } from '../../src/migration/verify.js';
 import type { PushedImage } from '../../src/testing/index.js';
 import { inParallel, seconds } from './env.js';
+import { registryFloorBlob, registryLogin } from './registry-floor.js';
 
 /** What one move did. */
 export interface Moved {
@@ -80,10 +85,10 @@ const download = (url: string): Promise<IncomingMessage> =>
   });
 
 /**
- * The floor for one blob: URL, download, upload in the parts ECR asks for, complete. One part
- * buffer per blob (no larger than the blob), reused once the SDK is done with it.
+ * The JSON API floor for one blob: URL, download, upload in the parts ECR asks for, complete. One
+ * part buffer per blob (no larger than the blob), reused once the SDK is done with it.
  */
-const floorBlob = async (ecr: ECRClient, source: string, target: string, digest: string): Promise<number> => {
+const apiFloorBlob = async (ecr: ECRClient, source: string, target: string, digest: string): Promise<number> => {
   const { downloadUrl } = await ecr.send(new GetDownloadUrlForLayerCommand({ repositoryName: source, layerDigest: digest }));
   if (!downloadUrl) throw new Error('no download URL');
   const body = await download(downloadUrl);
@@ -113,19 +118,52 @@ const floorBlob = async (ecr: ECRClient, source: string, target: string, digest:
   return sent;
 };
 
-/** The floor: every blob at `concurrency`, then every image's manifest (one PutImage per tag) at `concurrency`. */
-export const floorMove = async (
+/** How the floor copies one blob from `source` to `target`; resolves with the bytes moved. */
+type FloorBlob = (source: string, target: string, digest: string) => Promise<number>;
+
+/** The floor's data path: the registry API (the library's default) or the JSON API (its fallback). */
+export type FloorPath = { readonly kind: 'registry'; readonly origin: string } | { readonly kind: 'api' };
+
+/**
+ * The floor: every blob at `concurrency`; meanwhile every image's manifest (one PutImage per tag),
+ * `concurrency` images at once, each as soon as its own blobs are in (the library overlaps its
+ * manifests with the blob transfers too, one at a time).
+ */
+const floorMove = async (
   ecr: ECRClient,
   source: string,
   target: string,
   images: readonly PushedImage[],
   concurrency: number,
+  blob: FloorBlob,
 ): Promise<Moved> => {
   const started = performance.now();
   const cpu = process.cpuUsage();
   const digests = [...new Set(images.flatMap((i) => i.blobs.map((b) => b.digest)))];
-  const sizes = await inParallel(digests, concurrency, (digest) => floorBlob(ecr, source, target, digest));
-  await inParallel(images, concurrency, async (image) => {
+  // One settled-when-copied promise per blob, so a manifest waits for its own blobs only.
+  const copied = new Map<string, { readonly done: Promise<void>; settle: (error?: Error) => void }>();
+  for (const digest of digests) {
+    let settle: (error?: Error) => void = () => undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    // A failure surfaces through the blob lanes; a manifest waiting for it only stops.
+    done.catch(() => undefined);
+    copied.set(digest, { done, settle });
+  }
+  const lanes = inParallel(digests, concurrency, async (digest) => {
+    try {
+      const bytes = await blob(source, target, digest);
+      copied.get(digest)?.settle();
+      return bytes;
+    } catch (error) {
+      copied.get(digest)?.settle(error instanceof Error ? error : new Error('blob copy failed'));
+      throw error;
+    }
+  });
+  const blobIn = (digest: string): Promise<void> => copied.get(digest)?.done ?? Promise.resolve();
+  const manifests = inParallel(images, concurrency, async (image) => {
+    for (const b of image.blobs) await blobIn(b.digest);
     for (const imageTag of image.tags.length > 0 ? image.tags : [undefined]) {
       await ecr.send(
         new PutImageCommand({
@@ -138,6 +176,7 @@ export const floorMove = async (
       );
     }
   });
+  const [sizes] = await Promise.all([lanes, manifests]);
   return { seconds: seconds(started), cpuSeconds: cpuSince(cpu), bytes: sizes.reduce((a, b) => a + b, 0), blobs: digests.length, images: images.length };
 };
 
@@ -170,21 +209,33 @@ export const libraryMigration = async (registry: EncryptedRegistry, repositoryNa
 };
 
 /**
- * The floor of a migration: create a staging repository under `key`, floor-move every blob and
- * manifest into it, delete the original, recreate it under `key`, floor-move everything back,
- * delete the staging repository.
+ * The floor of a migration: (registry path) one registry login, create a staging repository under
+ * `key`, floor-move every blob and manifest into it, delete the original, recreate it under `key`,
+ * floor-move everything back, delete the staging repository.
  */
-export const floorMigration = async (ecr: ECRClient, repositoryName: string, images: readonly PushedImage[], key: string, concurrency: number): Promise<Migrated> => {
+export const floorMigration = async (
+  ecr: ECRClient,
+  repositoryName: string,
+  images: readonly PushedImage[],
+  key: string,
+  concurrency: number,
+  path: FloorPath,
+): Promise<Migrated> => {
   const started = performance.now();
   const cpu = process.cpuUsage();
+  let blob: FloorBlob = (source, target, digest) => apiFloorBlob(ecr, source, target, digest);
+  if (path.kind === 'registry') {
+    const login = await registryLogin(ecr, path.origin);
+    blob = (source, target, digest) => registryFloorBlob(ecr, login, source, target, digest);
+  }
   const staging = `${repositoryName}-floor-staging`;
   const create = (name: string): Promise<unknown> =>
     ecr.send(new CreateRepositoryCommand({ repositoryName: name, encryptionConfiguration: { encryptionType: 'KMS', kmsKey: key } }));
   await create(staging);
-  const there = await floorMove(ecr, repositoryName, staging, images, concurrency);
+  const there = await floorMove(ecr, repositoryName, staging, images, concurrency, blob);
   await ecr.send(new DeleteRepositoryCommand({ repositoryName, force: true }));
   await create(repositoryName);
-  const back = await floorMove(ecr, staging, repositoryName, images, concurrency);
+  const back = await floorMove(ecr, staging, repositoryName, images, concurrency, blob);
   await ecr.send(new DeleteRepositoryCommand({ repositoryName: staging, force: true }));
   return { seconds: seconds(started), cpuSeconds: cpuSince(cpu), bytes: there.bytes + back.bytes, blobs: there.blobs + back.blobs, images: images.length };
 };

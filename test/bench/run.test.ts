@@ -40,6 +40,7 @@ describe('npm run bench -- --quick', () => {
         'throughput.floor',
         'throughput.library',
         'throughput.ratio',
+        'throughput.jsonFloorRatio',
         'throughput.cpuRatio',
         'concurrency.c1',
         'concurrency.c8',
@@ -96,6 +97,7 @@ describe('npm run bench -- --quick', () => {
     // A migration moves every byte twice: the library and the floor moved the same bytes.
     expect(figure('throughput.library').detail?.bytesMoved).toBe(2 * Number(figure('throughput.library').detail?.repositoryBytes));
     expect(figure('throughput.floor').detail?.bytesMoved).toBe(figure('throughput.library').detail?.bytesMoved);
+    expect(figure('throughput.jsonFloorRatio').detail?.bytesMoved).toBe(figure('throughput.library').detail?.bytesMoved);
     for (const id of ['memory.peak.12MiB', 'memory.peak.24MiB']) {
       const detail = figure(id).detail ?? {};
       // The layer and the image's config, each into staging and back.
