@@ -64,7 +64,7 @@ export const FULL_SIZES: BenchSizes = {
   audit: { repositories: 10_000, keys: 5 },
   policy: { durationMs: 2_000 },
   peer: { images: 40, bytes: GiB, concurrency: 4 },
-  fleet: { repositories: 50, imagesPerRepository: 4, latencyMs: 20, concurrency: 25 },
+  fleet: { repositories: 50, imagesPerRepository: 4, latencyMs: 20, concurrency: 16 },
   orgAudit: { accounts: 20, regions: ['eu-west-1', 'us-east-1', 'ap-southeast-2'], repositoriesPerTarget: 200, latencyMs: 20, concurrency: 8 },
 };
 
