@@ -54,7 +54,7 @@ const interrupted = (error: RegistryError): boolean =>
  * call still throttled after the SDK's attempts, a 5xx, a dropped connection), and one such
  * repository among many must not need a human.
  */
-export const FLEET_MIGRATION_ATTEMPTS = 3;
+const FLEET_MIGRATION_ATTEMPTS = 3;
 
 /** The pause before the fleet's try `attempt + 1` of one repository (half jitter: repositories that failed together spread out). */
 const RESUME_BACKOFF = { initialDelayMs: 1_000, maxDelayMs: 15_000 };
@@ -73,7 +73,7 @@ const transientTransfer = (reason: string): boolean => reason === 'NetworkError'
  * transientFailure({ kind: 'Throttled', service: 'ecr', operation: 'PutImage', cause }); // true
  * ```
  */
-export const transientFailure = (error: RegistryError): boolean => {
+const transientFailure = (error: RegistryError): boolean => {
   const cause = error.kind === 'MigrationFailed' ? error.cause : error;
   return isRetryable(cause) || (cause.kind === 'LayerTransferFailed' && transientTransfer(cause.reason));
 };
@@ -187,6 +187,8 @@ export const runFleet = (
     };
     let attempts = 1;
     let result = await once();
+    /** Stopped (the signal, or the fleet journal failing) while waiting to resume: left to resume later. */
+    let cut = false;
     while (result.isErr() && !interrupted(result.error) && transientFailure(result.error) && attempts < FLEET_MIGRATION_ATTEMPTS && !stop()) {
       const pause = backoff(RESUME_BACKOFF, attempts, 'half');
       ctx.logger.warn('a repository of the fleet failed on a transient error: resuming it', {
@@ -196,11 +198,12 @@ export const runFleet = (
         pauseMs: pause,
       });
       await ctx.sleep(pause, settings.signal);
-      if (stop()) break;
+      cut = stop();
+      if (cut) break;
       attempts += 1;
       result = await once();
     }
-    if (result.isErr() && interrupted(result.error)) {
+    if (result.isErr() && (cut || interrupted(result.error))) {
       progress.finished(name, 'pending');
       return { ...base, status: 'pending', attempts, error: result.error };
     }

@@ -5,7 +5,7 @@
  * fleet from the failed step and comes out migrated; a refusal is not retried; the resumes are
  * bounded. Faults are counted by call order (`aws.faults`), never by time.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateRepositoryCommand, DescribeImagesCommand, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
@@ -129,5 +129,36 @@ describe('migrateRepositories resumes a repository that failed on a transient er
     expect(outcome?.error?.kind === 'MigrationFailed' ? [outcome.error.step, outcome.error.cause.kind] : []).toEqual(['copyToStaging', 'Throttled']);
     expect(warnings.filter((w) => w === 'a repository of the fleet failed on a transient error: resuming it')).toHaveLength(2);
     expect(await encryptionOf('throttled/a')).toBeUndefined();
+  });
+
+  it('an abort while waiting to resume stops there: the fleet journal keeps the repository unfinished, not failed', async () => {
+    // Prepare: the first blob throttled past the SDK's attempts; the signal fires during the fleet's pause.
+    await create('aborted/a', 50);
+    faults = [1, 2, 3].map((n) => aws.faults.failNth('ecr:GetDownloadUrlForLayer', n, throttling()));
+    const controller = new AbortController();
+    const mark = aws.inspect.calls().length;
+    const aborting = new EncryptedRegistry({
+      clientConfig: aws.clientConfig(),
+      poll: POLL,
+      // The fleet's pause before a resume is 0.5–1 s; the library's other pauses here are shorter.
+      clock: { now: () => new Date(), sleep: (ms) => (ms >= 500 ? Promise.resolve(controller.abort()) : Promise.resolve()) },
+    });
+
+    // Act
+    const run = await aborting.migrateRepositories({
+      encryption: { type: 'KMS', key: keyArn },
+      repositoryNames: ['aborted/a'],
+      journal: join(dir, 'd.json'),
+      concurrency: 1,
+      blobConcurrency: 1,
+      signal: controller.signal,
+    });
+    aborting.destroy();
+
+    // Assess: the call answers Aborted; the fleet journal keeps the repository unfinished (not failed), its own journal at copyToStaging.
+    expect(run._unsafeUnwrapErr()).toMatchObject({ kind: 'Aborted' });
+    const recorded = JSON.parse(readFileSync(join(dir, 'd.json'), 'utf8')) as { repositories: { repositoryName: string; status: string }[] };
+    expect(recorded.repositories).toEqual([expect.objectContaining({ repositoryName: 'aborted/a', status: 'running' })]);
+    expect(aws.inspect.calls().slice(mark).filter((c) => c.operation === 'GetDownloadUrlForLayer')).toHaveLength(3);
   });
 });
