@@ -161,7 +161,10 @@ export const runFleet = (
     const base = { repositoryName: name, journal: entry.journal };
     if (entry.status === 'migrated' || entry.status === 'unchanged') return { ...base, status: entry.status };
     const plannedError = known.get(name);
-    if (plannedError !== undefined) return { ...base, status: 'failed', error: plannedError };
+    // Not plannable for good (a blocker, a refusal): reported. Not planned only for a transient
+    // error (throttled, a 5xx, no answer): run anyway; the migration checks everything itself
+    // before its first change.
+    if (plannedError !== undefined && !transientFailure(plannedError)) return { ...base, status: 'failed', error: plannedError };
     if (stop()) return { ...base, status: 'pending' };
     const marked = await fleet.update(name, 'running', ctx.now());
     if (marked.isErr()) {

@@ -161,4 +161,20 @@ describe('migrateRepositories resumes a repository that failed on a transient er
     expect(recorded.repositories).toEqual([expect.objectContaining({ repositoryName: 'aborted/a', status: 'running' })]);
     expect(aws.inspect.calls().slice(mark).filter((c) => c.operation === 'GetDownloadUrlForLayer')).toHaveLength(3);
   });
+
+  it('a repository the plan could not read for a transient error is run anyway, and migrated', async () => {
+    // Prepare: the plan's first DescribeImages (its only repository) is throttled on each of the SDK's attempts.
+    await create('unplanned/a', 60);
+    const before = await digestsOf('unplanned/a');
+    faults = [1, 2, 3].map((n) => aws.faults.failNth('ecr:DescribeImages', n, throttling()));
+
+    // Act
+    const run = await registry.migrateRepositories({ encryption: { type: 'KMS', key: keyArn }, repositoryNames: ['unplanned/a'], journal: join(dir, 'e.json'), concurrency: 1 });
+
+    // Assess
+    const outcome = run._unsafeUnwrap().repositories[0];
+    expect({ status: outcome?.status, attempts: outcome?.attempts, error: outcome?.error?.kind }).toEqual({ status: 'migrated', attempts: 1, error: undefined });
+    expect(await digestsOf('unplanned/a')).toEqual(before);
+    expect(await encryptionOf('unplanned/a')).toBe(keyArn);
+  });
 });
