@@ -5,9 +5,10 @@
  * A repository's failure is its outcome, never the run's.
  */
 import { errAsync, okAsync, ResultAsync } from 'neverthrow';
-import { MIGRATION_STEPS, type RegistryError } from '../errors.js';
+import { isRetryable, MIGRATION_STEPS, type RegistryError } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
 import { mapPool } from '../internal/pool.js';
+import { backoff } from '../internal/wait.js';
 import { fileJournal, migrateRepository, type MigrationProgress, resumeMigration } from '../migration/index.js';
 import type { FleetEntry, FleetJournal } from './journal.js';
 import type { RepositoriesMigrationProgress, RepositoryMigrationOutcome } from './types.js';
@@ -45,6 +46,37 @@ const errorSummary = (error: RegistryError): { kind: string; message: string } =
 /** An interruption (Ctrl-C, the signal): the repository stays unfinished, to resume. */
 const interrupted = (error: RegistryError): boolean =>
   error.kind === 'Aborted' || (error.kind === 'MigrationFailed' && (error.cause as { kind?: unknown } | undefined)?.kind === 'Aborted');
+
+/**
+ * How many times one call runs a repository's migration: the first run, then a resume after each
+ * transient failure ({@link transientFailure}). Every step is resumable, so a resume goes on from
+ * the step that failed; a fleet of many repositories meets a transient failure now and then (a
+ * call still throttled after the SDK's attempts, a 5xx, a dropped connection), and one such
+ * repository among many must not need a human.
+ */
+const FLEET_MIGRATION_ATTEMPTS = 3;
+
+/** The pause before the fleet's try `attempt + 1` of one repository (half jitter: repositories that failed together spread out). */
+const RESUME_BACKOFF = { initialDelayMs: 1_000, maxDelayMs: 15_000 };
+
+/** `LayerTransferFailed` reasons a later try may not meet: no answer, a cut-off download, throttling, a server fault. */
+const transientTransfer = (reason: string): boolean => reason === 'NetworkError' || reason === 'Truncated' || /^HTTP (408|429|5\d\d)\b/.test(reason);
+
+/**
+ * Whether a repository's failure is transient, so the fleet resumes it: the failing step's cause
+ * (or, before anything changed, the error itself) is {@link isRetryable} (throttled after the
+ * SDK's own retries, no answer, a 5xx), or a blob transfer that failed for such a reason after its
+ * own restarts. Anything else (a refusal, a conflict, a verification difference) waits for a human.
+ *
+ * @example
+ * ```ts
+ * transientFailure({ kind: 'Throttled', service: 'ecr', operation: 'PutImage', cause }); // true
+ * ```
+ */
+const transientFailure = (error: RegistryError): boolean => {
+  const cause = error.kind === 'MigrationFailed' ? error.cause : error;
+  return isRetryable(cause) || (cause.kind === 'LayerTransferFailed' && transientTransfer(cause.reason));
+};
 
 /** Tracks the fleet's progress and reports it through one callback. */
 class FleetProgress {
@@ -129,7 +161,10 @@ export const runFleet = (
     const base = { repositoryName: name, journal: entry.journal };
     if (entry.status === 'migrated' || entry.status === 'unchanged') return { ...base, status: entry.status };
     const plannedError = known.get(name);
-    if (plannedError !== undefined) return { ...base, status: 'failed', error: plannedError };
+    // Not plannable for good (a blocker, a refusal): reported. Not planned only for a transient
+    // error (throttled, a 5xx, no answer): run anyway; the migration checks everything itself
+    // before its first change.
+    if (plannedError !== undefined && !transientFailure(plannedError)) return { ...base, status: 'failed', error: plannedError };
     if (stop()) return { ...base, status: 'pending' };
     const marked = await fleet.update(name, 'running', ctx.now());
     if (marked.isErr()) {
@@ -144,22 +179,42 @@ export const runFleet = (
       ...(settings.blobConcurrency === undefined ? {} : { concurrency: settings.blobConcurrency }),
       ...(settings.signal === undefined ? {} : { signal: settings.signal }),
     };
-    // Its own journal records a migration (this run was killed, or it was started alone): resume it.
-    const recorded = await journal.load();
-    const result = recorded.isErr()
-      ? recorded
-      : recorded.value !== undefined
+    // Its own journal records a migration (this run was killed, it was started alone, or an
+    // earlier try of this run failed): resume it.
+    const once = async () => {
+      const recorded = await journal.load();
+      if (recorded.isErr()) return recorded;
+      return recorded.value !== undefined
         ? await resumeMigration(ctx, common)
         : await migrateRepository(ctx, { ...common, repositoryName: name, encryption: fleet.state.encryption, restoreArchived: settings.restoreArchived });
-    if (result.isErr() && interrupted(result.error)) {
+    };
+    let attempts = 1;
+    let result = await once();
+    /** Stopped (the signal, or the fleet journal failing) while waiting to resume: left to resume later. */
+    let cut = false;
+    while (result.isErr() && !interrupted(result.error) && transientFailure(result.error) && attempts < FLEET_MIGRATION_ATTEMPTS && !stop()) {
+      const pause = backoff(RESUME_BACKOFF, attempts, 'half');
+      ctx.logger.warn('a repository of the fleet failed on a transient error: resuming it', {
+        repositoryName: name,
+        attempt: attempts,
+        error: errorSummary(result.error),
+        pauseMs: pause,
+      });
+      await ctx.sleep(pause, settings.signal);
+      cut = stop();
+      if (cut) break;
+      attempts += 1;
+      result = await once();
+    }
+    if (result.isErr() && (cut || interrupted(result.error))) {
       progress.finished(name, 'pending');
-      return { ...base, status: 'pending', error: result.error };
+      return { ...base, status: 'pending', attempts, error: result.error };
     }
     const status = result.isErr() ? 'failed' : result.value.changed ? 'migrated' : 'unchanged';
     const saved = await fleet.update(name, status, ctx.now(), result.isErr() ? errorSummary(result.error) : undefined);
     if (saved.isErr()) journalError ??= saved.error;
     progress.finished(name, status);
-    return result.isErr() ? { ...base, status, error: result.error } : { ...base, status, result: result.value };
+    return result.isErr() ? { ...base, status, attempts, error: result.error } : { ...base, status, attempts, result: result.value };
   };
 
   return ResultAsync.fromSafePromise(mapPool(entries, settings.concurrency, runOne)).andThen((outcomes) =>

@@ -114,6 +114,12 @@ export interface RepositoryMigrationOutcome {
   readonly status: RepositoryMigrationStatus;
   /** Its own migration journal (resume it alone with `resumeMigration`). */
   readonly journal: string;
+  /**
+   * How many times this call ran its migration: 1, or more when it failed on a transient error
+   * (throttled after the SDK's retries, a 5xx, no answer, a blob transfer failing so) and the
+   * fleet resumed it from the failed step (at most 3 in all). Absent when it did not run here.
+   */
+  readonly attempts?: number;
   readonly result?: MigrationResult;
   readonly error?: RegistryError;
 }
