@@ -14,19 +14,10 @@ import { errAsync, okAsync, type ResultAsync } from 'neverthrow';
 import { AWS_MANAGED_ECR_ALIAS, parseKeyReference } from '../encryption/spec.js';
 import type { GenericAwsError, InvalidInput, KeyNotFound } from '../errors.js';
 import type { RegistryContext } from '../internal/context.js';
-import { describeKey, listAllAliases } from '../steps/kms-keys.js';
+import { describeKey, findAwsEcrKeyArn, isAwsEcrAlias } from '../steps/kms-keys.js';
 import type { RepositoryFilter } from './types.js';
 
 type ResolveError = KeyNotFound | InvalidInput | GenericAwsError;
-
-const isAwsEcrAlias = (key: string): boolean => key === AWS_MANAGED_ECR_ALIAS || /^arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:alias\/aws\/ecr$/.test(key);
-
-/** The `aws/ecr` key's ARN, from ListAliases; `undefined` when the account has no such key yet. */
-const awsEcrKeyArn = (ctx: RegistryContext): ResultAsync<string | undefined, GenericAwsError> =>
-  listAllAliases(ctx).map((aliases) => {
-    const alias = aliases.find((a) => a.AliasName === AWS_MANAGED_ECR_ALIAS && a.TargetKeyId);
-    return alias?.AliasArn === undefined || alias.TargetKeyId === undefined ? undefined : alias.AliasArn.replace(/:alias\/.*$/, `:key/${alias.TargetKeyId}`);
-  });
 
 /** What one reference stands for in the filter: key ARNs (and `alias/aws/ecr` itself for repositories without a reported key). */
 const resolveOne = (ctx: RegistryContext, key: string, field: string, region: string): ResultAsync<readonly string[], ResolveError> => {
@@ -40,7 +31,7 @@ const resolveOne = (ctx: RegistryContext, key: string, field: string, region: st
     return errAsync({ kind: 'InvalidInput', field, reason: `${key} is in ${ref.region}: no repository of ${region} can be on it (ECR needs a key of the repository's Region)` });
   }
   if (ref.form === 'key-arn') return okAsync([key]);
-  if (isAwsEcrAlias(key)) return awsEcrKeyArn(ctx).map((arn) => (arn === undefined ? [AWS_MANAGED_ECR_ALIAS] : [arn, AWS_MANAGED_ECR_ALIAS]));
+  if (isAwsEcrAlias(key)) return findAwsEcrKeyArn(ctx).map((arn) => (arn === undefined ? [AWS_MANAGED_ECR_ALIAS] : [arn, AWS_MANAGED_ECR_ALIAS]));
   return describeKey(ctx, key)
     .mapErr((e): ResolveError => (e.kind === 'InvalidEncryption' ? { kind: 'InvalidInput', field, reason: `${key}: ${e.reason}` } : e))
     .map((metadata) => [metadata.Arn]);

@@ -36,7 +36,7 @@ import { describeRepositoriesByName, listAllRepositories } from '../steps/ecr-re
 import { listAllGrants, retireGrant } from '../steps/kms-grants.js';
 
 export type { GrantHeadroom, OrphanedGrant, OrphanReason, UnverifiableGrant, UnverifiableReason } from '../grants/orphans.js';
-import { describeKey, listAllAliases, listAllKeys } from '../steps/kms-keys.js';
+import { describeKey, findAwsEcrKeyArn, isAwsEcrAlias, listAllAliases, listAllKeys } from '../steps/kms-keys.js';
 import { getCallerIdentity } from '../steps/sts.js';
 
 /** What {@link findOrphanedGrants} takes. */
@@ -144,7 +144,6 @@ const DEFAULT_RETIRE_CONCURRENCY = 4;
 const MAX_WAIT_MS = 3_600_000;
 const MAX_RETIRE_CONCURRENCY = 30;
 
-const AWS_ECR_ALIAS_ARN = /^arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:alias\/aws\/ecr$/;
 
 type SweptKey = KeyToSweep;
 
@@ -196,15 +195,9 @@ const validateRetireInput = (input: RetireOrphanedGrantsInput): Result<{ dryRun:
 // Keys
 // ---------------------------------------------------------------------------------------------
 
-const isAwsEcrAlias = (key: string): boolean => key === AWS_MANAGED_ECR_ALIAS || AWS_ECR_ALIAS_ARN.test(key);
-
 /** The `aws/ecr` key, found through ListAliases: DescribeKey('alias/aws/ecr') would create it. */
 const findAwsEcrKey = (ctx: RegistryContext): ResultAsync<SweptKey | undefined, GenericAwsError> =>
-  listAllAliases(ctx).map((aliases) => {
-    const alias = aliases.find((a) => a.AliasName === AWS_MANAGED_ECR_ALIAS && a.TargetKeyId);
-    if (!alias?.AliasArn || !alias.TargetKeyId) return undefined;
-    return { keyArn: alias.AliasArn.replace(/:alias\/.*$/, `:key/${alias.TargetKeyId}`), keyManager: 'AWS' as const };
-  });
+  findAwsEcrKeyArn(ctx).map((keyArn) => (keyArn === undefined ? undefined : { keyArn, keyManager: 'AWS' as const }));
 
 /** The keys the caller named, each resolved to its ARN. */
 const resolveNamedKeys = (

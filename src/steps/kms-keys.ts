@@ -9,6 +9,7 @@ import {
   type KeyListEntry,
 } from '@aws-sdk/client-kms';
 import { Result, type ResultAsync } from 'neverthrow';
+import { AWS_MANAGED_ECR_ALIAS } from '../encryption/spec.js';
 import type { GenericAwsError, InvalidEncryption, KeyNotFound } from '../errors.js';
 import { allPages, awsCall, expectField, expectList } from '../internal/aws.js';
 import type { RegistryContext } from '../internal/context.js';
@@ -51,6 +52,21 @@ export const listAllAliases = (ctx: RegistryContext): ResultAsync<AliasListEntry
       expectList('kms', 'ListAliases', 'Aliases', out.Aliases).map((items) => ({ items, nextToken: out.Truncated ? out.NextMarker : undefined })),
     ),
   );
+
+const AWS_ECR_ALIAS_ARN = /^arn:[a-z0-9-]+:kms:[a-z0-9-]+:\d{12}:alias\/aws\/ecr$/;
+
+/** Whether a key reference names the AWS-managed `aws/ecr` key by its alias (name or alias ARN). */
+export const isAwsEcrAlias = (key: string): boolean => key === AWS_MANAGED_ECR_ALIAS || AWS_ECR_ALIAS_ARN.test(key);
+
+/**
+ * The `aws/ecr` key's ARN, found through ListAliases (DescribeKey on the alias would create the
+ * key); `undefined` when the account has no such key yet.
+ */
+export const findAwsEcrKeyArn = (ctx: RegistryContext): ResultAsync<string | undefined, GenericAwsError> =>
+  listAllAliases(ctx).map((aliases) => {
+    const alias = aliases.find((a) => a.AliasName === AWS_MANAGED_ECR_ALIAS && a.TargetKeyId);
+    return !alias?.AliasArn || !alias.TargetKeyId ? undefined : alias.AliasArn.replace(/:alias\/.*$/, `:key/${alias.TargetKeyId}`);
+  });
 
 /** Every key of the region, paged 1,000 at a time (ListKeys allows up to 1,000). */
 export const listAllKeys = (ctx: RegistryContext): ResultAsync<KeyListEntry[], GenericAwsError> =>
