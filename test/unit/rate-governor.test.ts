@@ -44,6 +44,20 @@ const flushLong = async (): Promise<void> => {
 };
 
 /**
+ * Waits (real time, at most 10 s) until `count()` reaches `n`, then lets everything else that could
+ * run without the clock moving run too, and answers the count. A fixed number of turns was not
+ * enough on a loaded CI machine: the first call was not sent yet (CI of stop 14).
+ */
+const settleAt = async (count: () => number, n: number): Promise<number> => {
+  const deadline = Date.now() + 10_000;
+  while (count() < n && Date.now() < deadline) await new Promise<void>((resolve) => setTimeout(resolve, 5));
+  await flushLong();
+  await new Promise<void>((resolve) => setTimeout(resolve, 50));
+  await flushLong();
+  return count();
+};
+
+/**
  * Starts `n` acquisitions at once and records when (clock time) each was let through; each call's
  * answer comes back `latencyMs` later (at once by default), or `'never'`.
  */
@@ -281,27 +295,31 @@ describe('a rate governor shared per account and Region', () => {
     const clock = steppedClock();
     const shared = createRateGovernor({ 'ecr:DescribeRepositories': 1 }, clock);
     const registries = [1, 2].map(() => new EncryptedRegistry({ clientConfig: { region: 'eu-west-1' }, clock, rateQuotas: shared }));
-    const audits = registries.map((r) => r.audit());
-    await flushLong();
-    expect(ecrMock.commandCalls(DescribeRepositoriesCommand)).toHaveLength(1);
-    await clock.advanceTo(1_020);
-    await flushLong();
-    expect(ecrMock.commandCalls(DescribeRepositoriesCommand)).toHaveLength(2);
-    for (const audit of audits) expect((await audit).isOk()).toBe(true);
-    for (const r of registries) r.destroy();
+    try {
+      const audits = registries.map((r) => r.audit());
+      const calls = (): number => ecrMock.commandCalls(DescribeRepositoriesCommand).length;
+      expect(await settleAt(calls, 1)).toBe(1);
+      await clock.advanceTo(1_020);
+      expect(await settleAt(calls, 2)).toBe(2);
+      for (const audit of audits) expect((await audit).isOk()).toBe(true);
+    } finally {
+      for (const r of registries) r.destroy();
+    }
   });
 
   it('EncryptedFleet: two sweeps at once of the same account and Region share its governor; a governor in the fleet options is InvalidInput', async () => {
     const clock = steppedClock();
     const fleet = new EncryptedFleet({ clientConfig: { region: 'eu-west-1' }, clock, rateQuotas: { 'ecr:DescribeRepositories': 1 } });
-    const sweeps = [fleet.audit(), fleet.audit()];
-    await flushLong();
-    expect(ecrMock.commandCalls(DescribeRepositoriesCommand)).toHaveLength(1);
-    await clock.advanceTo(1_020);
-    await flushLong();
-    expect(ecrMock.commandCalls(DescribeRepositoriesCommand)).toHaveLength(2);
-    for (const sweep of sweeps) expect((await sweep)._unsafeUnwrap().failedTargets).toBe(0);
-    fleet.destroy();
+    try {
+      const sweeps = [fleet.audit(), fleet.audit()];
+      const calls = (): number => ecrMock.commandCalls(DescribeRepositoriesCommand).length;
+      expect(await settleAt(calls, 1)).toBe(1);
+      await clock.advanceTo(1_020);
+      expect(await settleAt(calls, 2)).toBe(2);
+      for (const sweep of sweeps) expect((await sweep)._unsafeUnwrap().failedTargets).toBe(0);
+    } finally {
+      fleet.destroy();
+    }
     const wrong = new EncryptedFleet({ clientConfig: { region: 'eu-west-1' }, rateQuotas: createRateGovernor() });
     expect((await wrong.audit())._unsafeUnwrapErr()).toMatchObject({ kind: 'InvalidInput', field: 'options.rateQuotas' });
   });
