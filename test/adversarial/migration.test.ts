@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { CreateRepositoryCommand, DeleteRepositoryCommand, ECRClient, PutImageCommand } from '@aws-sdk/client-ecr';
 import { ResultAsync, okAsync } from 'neverthrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultJournalPath, EncryptedRegistry, fileJournal, memoryJournal, type MigrationJournal, type MigrationJournalRecord } from '../../src/index.js';
+import { type Clock, defaultJournalPath, EncryptedRegistry, fileJournal, memoryJournal, type MigrationJournal, type MigrationJournalRecord } from '../../src/index.js';
 import { type JournalState, stateOf } from '../../src/migration/state.js';
 import { ApiError, type LocalAws, pushImage, randomBytes, startLocalAws } from '../../src/testing/index.js';
 import { TEST_POLL } from '../helpers/local-aws.js';
+import { settlesWithin } from '../helpers/settle.js';
 import { createFullRepository, pictureOf } from '../integration/migrate-helpers.js';
 
 describe('migration under attack (issue 12)', () => {
@@ -158,10 +159,11 @@ describe('migration under attack (issue 12)', () => {
     expect(after.encryption.type).toBe('KMS');
   });
 
-  /** A registry whose ECR client awaits `hook` after every call answered. */
+  /** A registry whose ECR client awaits `hook` before every call is sent and after it is answered. */
   const hookedRegistry = (
     hook: (command: string) => Promise<void>,
     poll: { initialDelayMs: number; maxDelayMs: number; timeoutMs: number } = TEST_POLL,
+    clock?: Clock,
   ): { readonly registry: EncryptedRegistry; readonly destroy: () => void } => {
     const client = new ECRClient(aws.clientConfig());
     client.middlewareStack.add(
@@ -174,7 +176,7 @@ describe('migration under attack (issue 12)', () => {
       },
       { step: 'initialize', name: 'adversarialHook' },
     );
-    const r = new EncryptedRegistry({ clients: { ecr: client }, clientConfig: aws.clientConfig(), poll });
+    const r = new EncryptedRegistry({ clients: { ecr: client }, clientConfig: aws.clientConfig(), poll, ...(clock ? { clock } : {}) });
     return {
       registry: r,
       destroy: () => {
@@ -186,12 +188,25 @@ describe('migration under attack (issue 12)', () => {
 
   it('D2: a rival whose freeze is overwritten after it read its own back stops, and never undoes the winner\'s freeze', async () => {
     // Prepare: A is about to write its freeze when B writes its own and reads it back; then A writes (last writer wins).
+    // Every hand-over waits for the other side's observed call (bounded by real time, 20 s), never
+    // for a fixed time: on a loaded machine A's write could land after B's claim had settled (B's
+    // pause is real time), and B then went on migrating.
     const name = 'adv/interleaved';
     await smallRepository(name, 300);
     const before = await pictureOf(ecr, name);
+    const HAND_OVER_MS = 20_000;
+    const bounded = (event: Promise<unknown>): Promise<unknown> => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([event, new Promise((resolve) => (timer = setTimeout(resolve, HAND_OVER_MS)))]).finally(() => clearTimeout(timer));
+    };
     let bReadBack: () => void = () => undefined;
     const bHasReadBack = new Promise<void>((resolve) => (bReadBack = resolve));
+    let aWrote: () => void = () => undefined;
+    const aHasWritten = new Promise<void>((resolve) => (aWrote = resolve));
     let bWrote = false;
+    // B's pause before it reads its claim again (the time a rival's write on its way has to land)
+    // ends once A's write has landed.
+    const bClock: Clock = { now: () => new Date(), sleep: () => bounded(aHasWritten).then(() => undefined) };
     const b = hookedRegistry(
       (command) => {
         if (command === 'after:SetRepositoryPolicyCommand') bWrote = true;
@@ -199,6 +214,7 @@ describe('migration under attack (issue 12)', () => {
         return Promise.resolve();
       },
       { initialDelayMs: 250, maxDelayMs: 500, timeoutMs: 5000 },
+      bClock,
     );
     const bJournal = memoryJournal();
     let bResult: ReturnType<EncryptedRegistry['migrateRepository']> | undefined;
@@ -206,11 +222,12 @@ describe('migration under attack (issue 12)', () => {
     const a = hookedRegistry(async (command) => {
       if (command === 'before:SetRepositoryPolicyCommand' && aWrites++ === 0) {
         bResult = b.registry.migrateRepository({ repositoryName: name, encryption: { type: 'KMS' }, journal: bJournal });
-        await Promise.race([bHasReadBack, new Promise((resolve) => setTimeout(resolve, 3000))]);
+        await bounded(bHasReadBack);
       } else if (command === 'after:SetRepositoryPolicyCommand' && aWrites === 1) {
+        aWrote();
         // Keep A's freeze in place until B has looked again (else A may finish, and restore the
         // original policy, before B's second read: a different interleaving, tested nowhere here).
-        await Promise.race([bResult, new Promise((resolve) => setTimeout(resolve, 5000))]);
+        await bounded(Promise.resolve(bResult));
       }
     });
 
@@ -258,28 +275,17 @@ describe('migration under attack (issue 12)', () => {
   });
 
   it('D3: a journal whose save rejects or throws mid-copy settles with JournalFailed instead of hanging', { timeout: 120_000 }, async () => {
-    /** When the broken save happened: the migration must settle within seconds of it, however loaded the machine is before. */
-    let brokeAt = 0;
-    const SETTLE_MS = 5000;
-    const settled = async <T>(run: PromiseLike<T>): Promise<T> => {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        const check = (): void => {
-          if (brokeAt > 0 && Date.now() - brokeAt > SETTLE_MS) reject(new Error(`not settled ${SETTLE_MS} ms after the journal broke`));
-          else timer = setTimeout(check, 100);
-        };
-        check();
-      });
-      try {
-        return await Promise.race([Promise.resolve(run), deadline]);
-      } finally {
-        clearTimeout(timer);
-      }
-    };
+    /**
+     * When the broken save happened: the migration must settle within seconds of it, however loaded
+     * the machine is before. 20 s: a hang never settles, and a loaded 2-core machine unwinds the
+     * copies in flight in well under that.
+     */
+    let brokeAt: number | undefined;
+    const settled = <T>(run: PromiseLike<T>): Promise<T> => settlesWithin(run, () => brokeAt, 20_000);
     const failing = (nth: number, how: 'reject' | 'throw'): MigrationJournal => {
       const inner = memoryJournal();
       let calls = 0;
-      brokeAt = 0;
+      brokeAt = undefined;
       return {
         ...inner,
         save: (state) => {
