@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { runDemo } from '../../src/testing/demo.js';
 
-describe('runDemo', () => {
+// The whole lifecycle over HTTP: 23 s of the default 30 s on a loaded 2-core machine (two CPU hogs).
+describe('runDemo', { timeout: 120_000 }, () => {
   it('runs the lifecycle on the local emulator and prints each step', async () => {
     const lines: string[] = [];
 

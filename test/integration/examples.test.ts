@@ -40,7 +40,8 @@ describe('examples/ import the package as users do', () => {
 });
 
 // Each example is a tsx child process: allow for a loaded machine (2 cores running the whole suite).
-describe('examples/ on the local emulator', { timeout: 120_000 }, () => {
+// Each example runs in a new tsx process: 74 s for one of them on a loaded 2-core machine (two CPU hogs).
+describe('examples/ on the local emulator', { timeout: 240_000 }, () => {
   let aws: LocalAws;
   let cwd: string;
   const run = (file: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>

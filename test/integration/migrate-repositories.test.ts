@@ -20,7 +20,9 @@ const REFUSING_POLICY = JSON.stringify({
   Statement: [{ Sid: 'NoPolicyChanges', Effect: 'Deny', Principal: '*', Action: ['ecr:SetRepositoryPolicy', 'ecr:DeleteRepositoryPolicy'] }],
 });
 
-describe('migrateRepositories on the local emulator', () => {
+// Each test migrates several repositories over HTTP: one took the whole default 30 s on a loaded
+// 2-core machine (two CPU hogs), the other 16 s.
+describe('migrateRepositories on the local emulator', { timeout: 120_000 }, () => {
   let aws: LocalAws;
   let ecr: ECRClient;
   let registry: EncryptedRegistry;

@@ -12,7 +12,9 @@ import { createFullRepository, LIFECYCLE_POLICY, pictureOf, type RepositoryPictu
 
 const POLL = { initialDelayMs: 5, maxDelayMs: 20, timeoutMs: 2000 };
 
-describe('migrateRepository on the local emulator', () => {
+// Each test runs one to three whole migrations over HTTP: two took the whole default 30 s on a
+// loaded 2-core machine (two CPU hogs), others 17 to 23 s.
+describe('migrateRepository on the local emulator', { timeout: 120_000 }, () => {
   let aws: LocalAws;
   let ecr: ECRClient;
   let kms: KMSClient;

@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EncryptedRegistry, isRegistryError, memoryJournal, parseMigrationJournalRecord, type MigrationJournalRecord, type RegistryError } from '../../src/index.js';
 import { KEY_ARN } from '../fixtures/index.js';
 import { journalText } from '../fixtures/journal.js';
+import { recordingClock } from '../helpers/clock.js';
 import { collectUnhandledRejections } from '../fixtures/unhandled.js';
 
 const ecr = mockClient(ECRClient);
@@ -33,8 +34,12 @@ afterEach(() => {
 // A journal as a file holds it (the record type is opaque: it is read through the parser, as users do).
 const journalState = (): MigrationJournalRecord => parseMigrationJournalRecord(journalText())._unsafeUnwrap();
 
+/** The pauses the registries ask of their (real) clock: none may wait on an answer that cannot come. */
+const waits = recordingClock();
+
 const registry = (): EncryptedRegistry =>
   new EncryptedRegistry({
+    clock: waits.clock,
     clients: {
       ecr: new ECRClient({ region: 'eu-west-1' }),
       kms: new KMSClient({ region: 'eu-west-1' }),
@@ -63,11 +68,15 @@ const OPERATIONS: readonly (readonly [string, (r: EncryptedRegistry) => ResultAs
   ['resumeMigration', (r) => r.resumeMigration({ journal: memoryJournal(journalState()) })],
 ];
 
-/** Runs an operation; a throw (synchronous or a rejected promise) fails the test with what was thrown. */
+/**
+ * Runs an operation; a throw (synchronous or a rejected promise) fails the test with what was
+ * thrown. `ms`: how long it paused (asked of the registry's clock; not its wall time, which a loaded
+ * machine stretches).
+ */
 const outcome = async (run: () => ResultAsync<unknown, RegistryError>): Promise<{ ms: number; ok: boolean; value?: unknown; error?: unknown }> => {
-  const started = performance.now();
+  waits.reset();
   const result = await run();
-  const ms = performance.now() - started;
+  const ms = waits.sleptMs();
   return result.isOk() ? { ms, ok: true, value: result.value } : { ms, ok: false, error: result.error };
 };
 
@@ -99,7 +108,7 @@ const describesUnexpected = (error: unknown, service: string, operation: string)
 
 describe('every operation over unstubbed aws-sdk-client-mock clients', () => {
   for (const [name, run] of OPERATIONS) {
-    it(`${name}: a typed error naming the command whose answer was missing, in well under a second`, async () => {
+    it(`${name}: a typed error naming the command whose answer was missing, with well under a second of pauses`, async () => {
       const r = registry();
       const result = await outcome(() => run(r));
       r.destroy();
@@ -126,7 +135,7 @@ describe('every operation over unstubbed aws-sdk-client-mock clients', () => {
 
 describe('every operation when each command it sends answers {} (an empty output)', () => {
   for (const [name, run] of OPERATIONS) {
-    it(`${name}: a typed error or a result, never a throw, in well under a second`, async () => {
+    it(`${name}: a typed error or a result, never a throw, with well under a second of pauses`, async () => {
       // First learn which commands the operation sends when nothing answers, then stub each of
       // them in turn with `{}` (the others stay unstubbed), and finally all of them at once.
       const probe = registry();
