@@ -1,5 +1,5 @@
 import { errAsync, okAsync } from 'neverthrow';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/internal/context.js';
 import { backoff, backoffDelays, pollUntil, retriedBeyondSdk, retry, systemClock, waitForDeadlines } from '../../src/internal/wait.js';
 import type { RegistryError } from '../../src/index.js';
@@ -117,11 +117,28 @@ describe('retry', () => {
 
 describe('systemClock', () => {
   it('sleeps, and an abort cuts the sleep short', async () => {
-    const controller = new AbortController();
-    const started = Date.now();
-    const sleeping = systemClock.sleep(60_000, controller.signal);
-    controller.abort();
-    await sleeping;
-    expect(Date.now() - started).toBeLessThan(1000);
+    // On fake timers: what ends the sleep is seen without timing it (a loaded machine stretches wall time).
+    vi.useFakeTimers();
+    try {
+      const controller = new AbortController();
+      let ended = false;
+      void systemClock.sleep(60_000, controller.signal).then(() => (ended = true));
+      await vi.advanceTimersByTimeAsync(59_999);
+      expect(ended).toBe(false);
+      controller.abort();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(ended).toBe(true);
+      // Its timer is cleared, not left to fire later.
+      expect(vi.getTimerCount()).toBe(0);
+      // Without an abort, it ends when its time has passed.
+      let slept = false;
+      void systemClock.sleep(60_000).then(() => (slept = true));
+      await vi.advanceTimersByTimeAsync(59_999);
+      expect(slept).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(slept).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
