@@ -51,7 +51,8 @@ describe('the fleet journal lock', () => {
       return { repositories: [] };
     });
     const first = registry().migrateRepositories({ encryption: 'AES256', where: {}, journal });
-    await vi.waitFor(() => expect(ecr.calls()).toHaveLength(1));
+    // vi.waitFor gives up after 1 s by default: too little for a first SDK call on a loaded machine.
+    await vi.waitFor(() => expect(ecr.calls()).toHaveLength(1), { timeout: 10_000, interval: 5 });
 
     // Act
     const second = await registry().migrateRepositories({ encryption: 'AES256', where: {}, journal });
