@@ -28,7 +28,9 @@ const seed = async (name: string): Promise<number> => {
   return seeded.images.length;
 };
 
-describe('encrypted-ecr migrate', () => {
+// Each test runs the built CLI several times, a whole migration among them: 27 s of the default
+// 30 s on a loaded 2-core machine (two CPU hogs).
+describe('encrypted-ecr migrate', { timeout: 120_000 }, () => {
   it('--plan reads only and says what would move; then the migration needs --yes off a terminal, and keeps every image', async () => {
     const images = await seed('legacy/app');
 
