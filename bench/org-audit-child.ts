@@ -6,6 +6,12 @@
  * sampled every 20 ms, the live heap before and after (the report still held), and the report's
  * counts. `mode: 'idle'` loads the same modules and makes one call, for the baseline.
  *
+ * `mode: 'audit'` runs the same audit twice: first in the fresh process (`cold`: V8 compiles the
+ * SDK's and the library's code on first use, a fixed cost of a few tenths of a second whatever the
+ * organization's size), then again with new clients and credentials (the measured one, as any
+ * benchmark measures after a warm-up). `startedAt` (epoch ms) lets the parent count the measured
+ * audit's calls alone.
+ *
  * Started with `--expose-gc` by `org-audit.ts`, so the heap figures hold live objects only.
  */
 import { DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
@@ -40,12 +46,30 @@ export interface OrgAuditChildResult {
   readonly repositories: number;
   readonly targets: number;
   readonly failedTargets: number;
+  /** When the measured audit started (epoch ms, the machine's clock): its calls are those answered after. */
+  readonly startedAt: number;
+  /** The first audit, in the fresh process (`mode: 'audit'` only). */
+  readonly cold?: { readonly wallSeconds: number; readonly cpuSeconds: number };
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
 const config = { endpoint: job.endpoint, region: job.region, credentials: job.credentials };
+const newFleet = (): EncryptedFleet =>
+  new EncryptedFleet({ clientConfig: config, accounts: job.accounts, regions: job.regions, roleName: job.roleName, concurrency: job.concurrency });
+
+let cold: OrgAuditChildResult['cold'];
+if (job.mode === 'audit') {
+  const coldCpu = process.cpuUsage();
+  const coldStarted = performance.now();
+  const fleet = newFleet();
+  const report = await fleet.audit({ require: 'any' });
+  fleet.destroy();
+  if (report.isErr()) throw new Error(`the first (cold) fleet audit failed: ${report.error.kind}`);
+  const used = process.cpuUsage(coldCpu);
+  cold = { wallSeconds: (performance.now() - coldStarted) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
+}
 gc();
 const heapBefore = process.memoryUsage().heapUsed;
 const rssBefore = process.memoryUsage.rss();
@@ -58,12 +82,13 @@ const sample = (): void => {
 };
 const sampler = setInterval(sample, 20);
 const cpu = process.cpuUsage();
+const startedAt = Date.now();
 const started = performance.now();
 let counts = { repositories: 0, targets: 0, failedTargets: 0 };
 // The report stays referenced until the heap after is taken: the report is what the caller holds.
 let held: unknown;
 if (job.mode === 'audit') {
-  const fleet = new EncryptedFleet({ clientConfig: config, accounts: job.accounts, regions: job.regions, roleName: job.roleName, concurrency: job.concurrency });
+  const fleet = newFleet();
   const report = await fleet.audit({ require: 'any' });
   fleet.destroy();
   if (report.isErr()) throw new Error(`the fleet audit failed: ${report.error.kind}`);
@@ -93,6 +118,8 @@ const result: OrgAuditChildResult = {
   heapAfter,
   rssBefore,
   ...counts,
+  startedAt,
+  ...(cold !== undefined ? { cold } : {}),
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
 if (held === undefined) process.exitCode = 3;

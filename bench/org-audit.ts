@@ -47,6 +47,8 @@ const contextIn = (account: string, region: string): CallContext => ({
 
 interface Run {
   readonly calls: number;
+  /** Calls of the child's first (cold) audit of the same organization. */
+  readonly coldCalls: number;
   readonly counts: Record<string, number>;
   readonly minimum: Record<string, number>;
   /** What the child measured of the audit. */
@@ -117,7 +119,11 @@ const auditOnce = async (
     if (child.failedTargets !== 0 || child.repositories !== targets * perTarget) {
       throw new Error(`the fleet audit saw ${child.repositories} repositories with ${child.failedTargets} failed targets, expected ${targets * perTarget} and 0`);
     }
-    const made = env.aws.inspect.calls().slice(mark).filter((c) => c.viaService === undefined);
+    // The measured (second, warm) audit's calls: those answered after it started. The first
+    // audit's are all answered before it (the child awaits it), and counted apart.
+    const after = env.aws.inspect.calls().slice(mark);
+    const made = after.filter((c) => c.viaService === undefined && c.time.getTime() >= child.startedAt);
+    const coldCalls = after.filter((c) => c.viaService === undefined && c.time.getTime() < child.startedAt).length;
     const counts: Record<string, number> = {};
     for (const call of made) counts[`${call.service}:${call.operation}`] = (counts[`${call.service}:${call.operation}`] ?? 0) + 1;
     // The fewest calls for the same report: who the caller is once, one AssumeRole per member
@@ -132,8 +138,12 @@ const auditOnce = async (
       'ecr:DescribePullThroughCacheRules': targets,
       'ecr:DescribeRegistry': targets,
     };
+    // The same audit twice must make the same calls: otherwise the split by time is wrong, or the
+    // second audit reused something of the first (then it would not measure an audit).
+    if (coldCalls !== made.length) throw new Error(`the cold audit made ${coldCalls} calls and the measured one ${made.length}: they must be equal`);
     return {
       calls: made.length,
+      coldCalls,
       counts,
       minimum,
       child,
@@ -153,7 +163,8 @@ export const orgAudit: Bench = async (sizes, log) => {
   const halfPerTarget = Math.max(1, Math.floor(repositoriesPerTarget / 2));
   const describe = (run: Run, perTarget: number): string =>
     `${accountCount} accounts × ${regions.length} regions × ${perTarget} repositories: ${run.calls} calls in ${run.child.wallSeconds.toFixed(2)} s ` +
-    `(child ${run.child.cpuSeconds.toFixed(2)} CPU s, emulator ${run.emulatorCpuSeconds.toFixed(2)} CPU s), child peak RSS ${(run.peakRss / MiB).toFixed(0)} MiB`;
+    `(child ${run.child.cpuSeconds.toFixed(2)} CPU s, emulator ${run.emulatorCpuSeconds.toFixed(2)} CPU s; the cold first audit ` +
+    `${(run.child.cold?.wallSeconds ?? 0).toFixed(2)} s, ${(run.child.cold?.cpuSeconds ?? 0).toFixed(2)} CPU s), child peak RSS ${(run.peakRss / MiB).toFixed(0)} MiB`;
   // The smaller first, on a fresh emulator each: nothing the first run leaves can count against the second.
   const half = await auditOnce(accounts, regions, halfPerTarget, latencyMs, concurrency, true);
   log(describe(half, halfPerTarget));
@@ -163,6 +174,7 @@ export const orgAudit: Bench = async (sizes, log) => {
   const callRatio = full.calls / least;
   const floorSeconds = (least / concurrency) * (latencyMs / 1000);
   const wallRatio = full.child.wallSeconds / floorSeconds;
+  const coldWall = full.child.cold?.wallSeconds ?? 0;
   const memoryRatio = full.peakRss / half.peakRss;
   // The linear part: what 1,000 more repositories add to the child's peak RSS, and to its live
   // heap with the report held (heap after − heap before the audit).
@@ -202,6 +214,22 @@ export const orgAudit: Bench = async (sizes, log) => {
         clientCpuSeconds: full.child.cpuSeconds,
         emulatorCpuSeconds: full.emulatorCpuSeconds,
         half: { wallSeconds: half.child.wallSeconds, clientCpuSeconds: half.child.cpuSeconds, emulatorCpuSeconds: half.emulatorCpuSeconds },
+      },
+    },
+    {
+      id: 'org.audit.coldWall',
+      bench: 'orgAudit',
+      label: `same, the child's first audit in a fresh process (V8 compiles the code on first use: a fixed cost, informative)`,
+      value: coldWall,
+      unit: 's',
+      ratio: coldWall / floorSeconds,
+      detail: {
+        floorSeconds,
+        calls: full.coldCalls,
+        clientCpuSeconds: full.child.cold?.cpuSeconds,
+        // What the first audit costs above the measured one: the fixed start-up cost.
+        fixedSeconds: coldWall - full.child.wallSeconds,
+        half: half.child.cold,
       },
     },
     {

@@ -749,6 +749,13 @@ export type MigrateRepositoriesError =
  */
 export type ErrorCategory = 'usage' | 'notFound' | 'conflict' | 'permissions' | 'key' | 'retryable' | 'partial' | 'interrupted' | 'unexpected';
 
+/**
+ * The KMS error codes (as ECR passes them on in `KmsException.kmsError`) that a later try may not
+ * meet: KMS's request-rate throttling, and the two faults KMS's API reference says "can be
+ * retried" / "You can retry the request".
+ */
+const TRANSIENT_KMS_ERRORS: ReadonlySet<string> = new Set(['ThrottlingException', 'KMSInternalException', 'DependencyTimeoutException']);
+
 /** One row of {@link ERROR_KINDS}: what an error of kind `E['kind']` means. */
 export interface ErrorKindInfo<E extends RegistryError = RegistryError> {
   /** The category of every error of this kind, except where `unless` applies. */
@@ -795,7 +802,15 @@ export const ERROR_KINDS = {
     category: 'key',
     summary: "A customer-managed key has no room for ECR's two grants: retire orphaned grants, or raise the quota.",
   },
-  KmsRefused: { category: 'key', summary: 'ECR answered `KmsException`: KMS refused a call ECR made for the caller.' },
+  KmsRefused: {
+    category: 'key',
+    unless: {
+      category: 'retryable',
+      when: '`kmsError` is `ThrottlingException`, `KMSInternalException` or `DependencyTimeoutException` (KMS documents each as retryable)',
+      applies: (e: KmsRefused) => e.kmsError !== undefined && TRANSIENT_KMS_ERRORS.has(e.kmsError),
+    },
+    summary: 'ECR answered `KmsException`: KMS refused a call ECR made for the caller.',
+  },
   MissingPermissions: { category: 'permissions', summary: 'The IAM simulation or the key policy denies an action the operation needs; nothing was changed.' },
   AccessDenied: { category: 'permissions', summary: 'AWS refused a call.' },
   Throttled: { category: 'retryable', summary: "Still throttled after the SDK's own retries." },

@@ -25,9 +25,9 @@ export const registryContextFor = (valid: EncryptedRegistryOptions, own: <C exte
     if (rate !== undefined) paceRetries(client);
     return own(client);
   };
-  // Each client is made on first use: an operation that never calls IAM or STS (an audit, most
-  // sweeps of a fleet, which makes a registry per account and Region) does not pay for them (about
-  // a millisecond of CPU each).
+  // Each client is made on first use, not when the registry is constructed. The registry's first
+  // operation uses all four: it checks the endpoint each will use before any call (a profile's
+  // [services] section can point one service elsewhere), which needs the client's own config.
   let ecrClient = clients.ecr;
   let kmsClient = clients.kms;
   let iamClient = clients.iam;

@@ -9,7 +9,7 @@ export const EXIT_KINDS: Readonly<Record<number, readonly string[]>> = {
   4: ['RepositoryAlreadyExists', 'RepositoryNotEmpty', 'EncryptionMismatch', 'ImagesArchived', 'ImagesUnavailable', 'DigestMismatch', 'LayerTransferFailed', 'ManifestRejected', 'CopyVerificationFailed', 'UnexpectedImages', 'MigrationInProgress'],
   5: ['MissingPermissions', 'AccessDenied', 'CredentialsError'],
   6: ['KeyNotUsable', 'KeyRegionMismatch', 'KeyGrantQuotaExhausted', 'KmsRefused'],
-  7: ['Throttled', 'AwsServiceError', 'NetworkError'],
+  7: ['KmsRefused', 'Throttled', 'AwsServiceError', 'NetworkError'],
   8: ['DeletedButGrantsRemain', 'RollbackFailed', 'RepositoryPolicyRefused', 'MigrationFailed'],
   130: ['Aborted', 'MigrationFailed'],
 };

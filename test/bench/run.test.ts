@@ -66,6 +66,7 @@ describe('npm run bench -- --quick', () => {
         'fleet.cpu',
         'org.audit.calls',
         'org.audit.wall',
+        'org.audit.coldWall',
         'org.audit.memory',
         // The skopeo peer runs where skopeo is (always on CI: .ci/run installs it).
         ...(existsSync('/usr/bin/skopeo') ? ['peer.skopeoRatio', 'peer.libraryPeakRss', 'peer.skopeoPeakRss'] : []),

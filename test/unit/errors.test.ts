@@ -41,7 +41,20 @@ describe('isRetryable', () => {
       .filter(([, row]: [string, ErrorKindInfo]) => row.category === 'retryable' || row.unless?.category === 'retryable')
       .map(([kind]) => kind)
       .sort();
-    expect(retryableKinds).toEqual(['AwsServiceError', 'NetworkError', 'Throttled']);
+    expect(retryableKinds).toEqual(['AwsServiceError', 'KmsRefused', 'NetworkError', 'Throttled']);
+  });
+
+  it('KmsRefused is retryable only for the KMS codes KMS documents as retryable', () => {
+    const refused = (kmsError: string | undefined): RegistryError => ({ kind: 'KmsRefused', service: 'ecr', operation: 'CreateRepository', cause: new Error('x'), kmsError, message: 'x' });
+    const verdicts = ['ThrottlingException', 'KMSInternalException', 'DependencyTimeoutException', 'DisabledException', 'AccessDeniedException', undefined].map((code) => [code, isRetryable(refused(code)), errorCategory(refused(code))]);
+    expect(verdicts).toEqual([
+      ['ThrottlingException', true, 'retryable'],
+      ['KMSInternalException', true, 'retryable'],
+      ['DependencyTimeoutException', true, 'retryable'],
+      ['DisabledException', false, 'key'],
+      ['AccessDeniedException', false, 'key'],
+      [undefined, false, 'key'],
+    ]);
   });
 
   it('answers false (and errorCategory unexpected) for values that are not library errors', () => {
