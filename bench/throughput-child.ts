@@ -5,8 +5,8 @@
  * client's process: the client's CPU (hashing, verification, journal; or the floor's plain loop)
  * does not compete with the emulator's for one event loop, and each side's CPU seconds are its own.
  *
- * Reads its job from argv (JSON), migrates the warm-up repository first (JIT, sockets; not
- * counted), then the measured one, and prints one JSON line: wall and CPU seconds of the measured
+ * Reads its job from argv (JSON), migrates the warm-up repository first when the job names one
+ * (JIT, sockets; not counted), then the measured one, and prints one JSON line: wall and CPU seconds of the measured
  * migration, bytes and blobs moved, and when it started and ended (epoch milliseconds, so the
  * bench process can tell its own CPU seconds meanwhile: the emulator's). The floors' images
  * (digests and manifests) come in a JSON file named by the job: 200 manifests do not fit in one
@@ -34,7 +34,8 @@ export interface ThroughputJob {
   readonly region: string;
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly concurrency: number;
-  readonly warmup: ThroughputMove;
+  /** Migrated first, not counted (JIT, sockets); none when absent (the peer benchmark: skopeo starts cold too). */
+  readonly warmup?: ThroughputMove | undefined;
   readonly run: ThroughputMove;
 }
 
@@ -43,6 +44,7 @@ export interface ThroughputChildResult extends Migrated {
   /** Epoch milliseconds at the start and end of the measured migration. */
   readonly startedAt: number;
   readonly endedAt: number;
+  /** Seconds of the warm-up migration; 0 without one. */
   readonly warmupSeconds: number;
   /** `process.resourceUsage().maxRSS` in bytes. */
   readonly maxRss: number;
@@ -61,11 +63,11 @@ const migrate = (move: ThroughputMove): Promise<Migrated> => {
 };
 
 try {
-  const warmup = await migrate(job.warmup);
+  const warmup = job.warmup === undefined ? undefined : await migrate(job.warmup);
   const startedAt = Date.now();
   const moved = await migrate(job.run);
   const endedAt = Date.now();
-  const result: ThroughputChildResult = { ...moved, startedAt, endedAt, warmupSeconds: warmup.seconds, maxRss: process.resourceUsage().maxRSS * 1024 };
+  const result: ThroughputChildResult = { ...moved, startedAt, endedAt, warmupSeconds: warmup?.seconds ?? 0, maxRss: process.resourceUsage().maxRSS * 1024 };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   registry.destroy();
