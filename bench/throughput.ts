@@ -23,10 +23,13 @@
  * of each counts. CPU seconds are reported beside wall time: on a shared machine they say whether
  * a slow run was the code or the neighbours.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { PushedImage } from '../src/testing/index.js';
 import { createKey, createRepository, planImages, seedImages, startBenchAws } from './lib/env.js';
 import { runJsonChild } from './lib/child.js';
@@ -36,6 +39,21 @@ import { MiB, type Bench, type Figure } from './lib/types.js';
 /** Rounds of floor and library each; the faster of each counts. `BENCH_ROUNDS` overrides. */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1) || 1);
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'throughput-child.ts');
+
+/**
+ * Before each side: a full GC of this process (the emulator's garbage so far, the seeding's 1 GiB
+ * of buffers included, is collected now, not during whichever side runs next) and `sync` (the page
+ * cache's dirty blob files are written back now, not under the next side's run). The same for
+ * every side, so none pays for what came before it.
+ */
+const settle = (() => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  return (): void => {
+    gc();
+    execFileSync('sync');
+  };
+})();
 
 /** One side's measured migration, and the emulator's CPU seconds meanwhile. */
 interface Migrated extends ThroughputChildResult {
@@ -111,6 +129,7 @@ export const throughput: Bench = async (sizes, log) => {
         warmup,
         run,
       };
+      settle();
       const result = await runJsonChild<ThroughputChildResult>(CHILD, { ...job });
       return { ...result, emulatorCpuSeconds: sampler.between(result.startedAt, result.endedAt) };
     };
