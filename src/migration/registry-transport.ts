@@ -15,7 +15,6 @@
 import { createHash } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr';
 import type { ECRClient } from '@aws-sdk/client-ecr';
@@ -270,21 +269,20 @@ export const uploadOverRegistry = async (
   const insecure = checkTransport(location, ctx.allowInsecureHttp === true);
   if (insecure) return giveBack({ error: insecure, restart: false });
 
-  // 2. One PATCH streaming the download, hashed on the way.
+  // 2. One PATCH streaming the download, hashed on the way: each chunk is hashed as it is handed
+  // to the request (a listener beside the pipe, not a Transform stage: no extra stream buffering
+  // or per-chunk callbacks; the same bytes in the same order).
   const hash = createHash(t.algorithm);
   let unreported = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      sent += chunk.length;
-      unreported += chunk.length;
-      if (unreported >= PROGRESS_STEP) {
-        t.onBytes?.(unreported);
-        unreported = 0;
-      }
-      done(null, chunk);
-    },
-  });
+  const meter = (chunk: Buffer): void => {
+    hash.update(chunk);
+    sent += chunk.length;
+    unreported += chunk.length;
+    if (unreported >= PROGRESS_STEP) {
+      t.onBytes?.(unreported);
+      unreported = 0;
+    }
+  };
   const length = download.headers['content-length'];
   const headers: OutgoingHttpHeaders = {
     authorization: current.value.authorization,
@@ -294,7 +292,11 @@ export const uploadOverRegistry = async (
   let patched: Answer;
   const release = ctx.rate === undefined ? undefined : await ctx.rate.acquire('ecr:UploadLayerPart', t.signal);
   try {
-    patched = await send(location, 'PATCH', headers, t.signal, (req) => pipeline(download, meter, req));
+    patched = await send(location, 'PATCH', headers, t.signal, (req) => {
+      // Attached in the same tick as the pipe, before the download flows: no chunk is missed.
+      download.on('data', meter);
+      return pipeline(download, req);
+    });
   } catch (cause) {
     return giveBack(networkFailure('upload', cause));
   } finally {
