@@ -144,7 +144,6 @@ const DEFAULT_RETIRE_CONCURRENCY = 4;
 const MAX_WAIT_MS = 3_600_000;
 const MAX_RETIRE_CONCURRENCY = 30;
 
-
 type SweptKey = KeyToSweep;
 
 interface KeyGrants extends SweptKey {
